@@ -1,0 +1,35 @@
+// Jest runs the TypeScript sources directly through swc; the package is ESM, so jest runs with
+// --experimental-vm-modules (set by the npm scripts).
+const swc = [
+  "@swc/jest",
+  {
+    jsc: { parser: { syntax: "typescript" }, target: "es2023" },
+    module: { type: "es6" },
+  },
+];
+
+/** @type {import('jest').Config} */
+const common = {
+  extensionsToTreatAsEsm: [".ts"],
+  transform: { "^.+\\.ts$": swc },
+  testEnvironment: "node",
+};
+
+/** @type {import('jest').Config} */
+export default {
+  projects: [
+    {
+      ...common,
+      displayName: "unit",
+      testMatch: ["<rootDir>/{crds,operator,webhooks,services,hack,bench}/**/*.test.ts"],
+    },
+    {
+      ...common,
+      displayName: "integration",
+      testMatch: ["<rootDir>/test/integration/**/*.test.ts"],
+      globalSetup: "<rootDir>/test/harness/global-setup.ts",
+      globalTeardown: "<rootDir>/test/harness/global-teardown.ts",
+      testTimeout: 120000,
+    },
+  ],
+};
