@@ -1,1 +1,4 @@
-export default async function globalTeardown(): Promise<void> {}
+/** Stops the shared cluster started by global-setup.ts. */
+export default async function globalTeardown(): Promise<void> {
+  await globalThis.__vaultmeshCluster?.stop();
+}

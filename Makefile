@@ -1,0 +1,88 @@
+# VaultMesh — kubebuilder-style targets. Node always runs as node_modules/.bin/node (Node 24,
+# pinned by the `node` devDependency); the system node only runs npm itself.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+NODE := node_modules/.bin/node
+# npm itself runs on the system node (its PATH, kept through recursive makes).
+ifndef VAULTMESH_SYSTEM_PATH
+export VAULTMESH_SYSTEM_PATH := $(PATH)
+endif
+NPM := env PATH=$(VAULTMESH_SYSTEM_PATH) npm
+# node_modules/.bin first, so every tool's `#!/usr/bin/env node` finds Node 24.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+KUBECTL = $(shell bash hack/controlplane/build.sh 2>/dev/null)/kubectl
+CLUSTER ?= dev
+TIMED := bash hack/timed.sh
+
+.PHONY: all deps node-deps controlplane test test-unit test-integration lint generate verify \
+	dev dev-down cluster-up cluster-down bench clean
+
+all: test
+
+node_modules/.install-stamp: package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## node-deps: install npm dependencies (npm ci) when package-lock.json changed
+node-deps: node_modules/.install-stamp
+
+## deps: npm packages, Debian packages (Postgres, Redis, openssl, gnupg) and the control plane
+deps:
+	@$(TIMED) "npm ci" $(MAKE) --no-print-directory node-deps
+	@$(TIMED) "debian packages" bash hack/deps.sh
+	@$(TIMED) "control plane build" bash hack/controlplane/build.sh >/dev/null
+
+## controlplane: build etcd, kube-apiserver, controller-manager, scheduler, kubectl, kwok (cached)
+controlplane:
+	bash hack/controlplane/build.sh
+
+## test: lint, verify generated files, unit and integration tests (bootstraps everything)
+test: deps
+	@$(TIMED) "lint" $(MAKE) --no-print-directory lint
+	@$(TIMED) "verify" $(MAKE) --no-print-directory verify
+	@$(TIMED) "jest (unit + integration)" $(NPM) test --silent
+	@bash hack/timed.sh --summary
+
+test-unit: node-deps
+	$(NPM) run test:unit --silent
+
+test-integration: deps
+	$(NPM) run test:integration --silent
+
+## lint: ESLint, Prettier and the TypeScript type check
+lint: node-deps
+	eslint .
+	prettier --check . --log-level warn
+	tsc -p tsconfig.json
+
+## generate: CRD YAML (crds/generated, charts/) from the zod schemas
+generate: node-deps
+	$(NPM) run generate --silent
+
+## verify: regenerate and fail if any generated file differs from what is committed
+verify: generate
+	@git diff --exit-code -- crds/generated charts/vaultmesh/crds || \
+	  { echo "generated files are stale: run 'make generate' and commit the result" >&2; exit 1; }
+	@test -z "$$(git status --porcelain -- crds/generated charts/vaultmesh/crds)" || \
+	  { echo "untracked generated files: run 'make generate' and commit the result" >&2; git status --porcelain -- crds/generated charts/vaultmesh/crds >&2; exit 1; }
+
+## cluster-up / cluster-down: the local control plane (CLUSTER=name, default dev)
+cluster-up: node-deps
+	$(NPM) run --silent cluster -- up --name $(CLUSTER)
+
+cluster-down: node-deps
+	$(NPM) run --silent cluster -- down --name $(CLUSTER)
+
+## dev: control plane + Postgres + Redis, CRDs and samples installed, then `kubectl get vaultmesh -A`
+dev: deps
+	bash hack/dev.sh $(CLUSTER)
+
+dev-down: cluster-down
+	bash hack/dev.sh --down $(CLUSTER)
+
+## bench: every benchmark in bench/ (JSON on stdout); never part of `make test`
+bench: deps
+	@for b in bench/*.ts; do echo "# $$b" >&2; $(NODE) $$b; done
+
+clean: cluster-down
+	rm -rf .cache

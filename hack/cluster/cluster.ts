@@ -1,0 +1,231 @@
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { request } from "node:https";
+import { request as httpRequest } from "node:http";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { generatePki, type Pki } from "./pki.ts";
+import { freePort } from "./ports.ts";
+import { logTail, startComponent, stopGroups, type Component } from "./process.ts";
+import { kubeconfigYaml } from "./kubeconfig.ts";
+
+const run = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
+/** Repository root. */
+export const repoRoot = resolve(here, "../..");
+
+/** What `cluster up` records so that `down`, `env` and `status` can find a cluster. */
+export interface ClusterState {
+  readonly name: string;
+  readonly dir: string;
+  readonly kubeconfig: string;
+  readonly apiserverPort: number;
+  readonly etcdPort: number;
+  readonly pids: Record<string, number>;
+  readonly ownerPid: number;
+  readonly binDir: string;
+}
+
+/** A running local control plane. */
+export interface Cluster extends ClusterState {
+  stop(): Promise<void>;
+}
+
+/** Options for {@link startCluster}. */
+export interface StartOptions {
+  /** Directory for PKI, data and logs; created, and removed by stop(). */
+  readonly dir: string;
+  readonly name?: string;
+  /** Components die with this process (tests) or outlive it (`cluster up`). @default true */
+  readonly lifeline?: boolean;
+  /** Create the seed's CPU and GPU node pools. @default true */
+  readonly nodePools?: boolean;
+  readonly log?: (msg: string) => void;
+}
+
+/** Builds (or finds cached) control-plane binaries and returns their directory. */
+export async function ensureBinaries(log: (m: string) => void = () => {}): Promise<string> {
+  const start = Date.now();
+  try {
+    const { stdout } = await run("bash", [join(repoRoot, "hack/controlplane/build.sh")], {
+      maxBuffer: 16 * 1024 * 1024,
+      timeout: 80 * 60 * 1000,
+    });
+    log(`control-plane binaries ready in ${((Date.now() - start) / 1000).toFixed(1)}s`);
+    return stdout.trim().split("\n").pop() ?? "";
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`building the control plane failed:\n${e.stderr ?? e.message}`);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function probe(url: string, pki?: Pki): Promise<number> {
+  return new Promise((res) => {
+    const opts = pki
+      ? {
+          ca: readFileSync(pki.caCert),
+          cert: readFileSync(pki.adminCert),
+          key: readFileSync(pki.adminKey),
+          timeout: 2000,
+        }
+      : { timeout: 2000 };
+    const req = (pki ? request : httpRequest)(url, opts, (r) => {
+      r.resume();
+      res(r.statusCode ?? 0);
+    });
+    req.on("error", () => res(0));
+    req.on("timeout", () => req.destroy());
+    req.end();
+  });
+}
+
+
+async function waitReady(c: Component, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!c.isRunning()) {
+      throw new Error(`${c.name} exited during start-up; last lines of ${c.log}:\n${logTail(c.log)}`);
+    }
+    if (await check()) return;
+    await sleep(100);
+  }
+  throw new Error(`${c.name} not ready after ${timeoutMs / 1000}s; last lines of ${c.log}:\n${logTail(c.log)}`);
+}
+
+/** Starts a component on fresh ports, retrying with new ports if one was taken meanwhile. */
+async function startWithPorts(
+  n: number,
+  launch: (ports: number[]) => Promise<Component>,
+): Promise<{ c: Component; ports: number[] }> {
+  let lastErr: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
+    try {
+      return { c: await launch(ports), ports };
+    } catch (err) {
+      lastErr = err;
+      if (!String(err).includes("address already in use")) throw err;
+    }
+  }
+  throw lastErr;
+}
+
+async function kubectl(binDir: string, kubeconfig: string, args: readonly string[]): Promise<string> {
+  try {
+    const { stdout } = await run(join(binDir, "kubectl"), ["--kubeconfig", kubeconfig, ...args], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`kubectl ${args.join(" ")} failed: ${e.stderr ?? e.message}`);
+  }
+}
+
+/**
+ * Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on
+ * 127.0.0.1 with free ports and a fresh PKI, writes `<dir>/kubeconfig`, creates the node
+ * pools and waits until every node is Ready. On any failure it stops what it started and
+ * throws with the failing component's log tail.
+ */
+export async function startCluster(opts: StartOptions): Promise<Cluster> {
+  const log = opts.log ?? (() => {});
+  const lifeline = opts.lifeline ?? true;
+  const name = opts.name ?? "test";
+  const t0 = Date.now();
+  const binDir = await ensureBinaries(log);
+  const dir = resolve(opts.dir);
+  await mkdir(join(dir, "pki"), { recursive: true });
+  await mkdir(join(dir, "logs"), { recursive: true });
+  const started: Component[] = [];
+  const bin = (b: string): string => join(binDir, b);
+  const spawnC = (n: string, args: string[]): Component => {
+    const c = startComponent({ name: n, bin: bin(n), args, log: join(dir, "logs", `${n}.log`), lifeline });
+    started.push(c);
+    return c;
+  };
+  try {
+    const pki = await generatePki(join(dir, "pki"));
+    const etcd = await startWithPorts(2, async ([client, peer]) => {
+      const c = spawnC("etcd", [
+        "--name=default", `--data-dir=${join(dir, "etcd")}`,
+        `--listen-client-urls=http://127.0.0.1:${client}`, `--advertise-client-urls=http://127.0.0.1:${client}`,
+        `--listen-peer-urls=http://127.0.0.1:${peer}`, `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
+        `--initial-cluster=default=http://127.0.0.1:${peer}`, "--unsafe-no-fsync",
+        "--quota-backend-bytes=4294967296", "--log-level=warn",
+      ]);
+      await waitReady(c, async () => (await probe(`http://127.0.0.1:${client}/health`)) === 200, 30000);
+      return c;
+    });
+    const etcdPort = etcd.ports[0] as number;
+    const api = await startWithPorts(1, async ([port]) => {
+      const c = spawnC("kube-apiserver", [
+        `--etcd-servers=http://127.0.0.1:${etcdPort}`, `--etcd-prefix=/registry-${name}`,
+        "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", `--secure-port=${port}`,
+        `--cert-dir=${join(dir, "pki")}`, `--tls-cert-file=${pki.servingCert}`, `--tls-private-key-file=${pki.servingKey}`,
+        `--client-ca-file=${pki.caCert}`, `--service-account-key-file=${pki.saPub}`,
+        `--service-account-signing-key-file=${pki.saKey}`, "--service-account-issuer=https://kubernetes.default.svc",
+        "--authorization-mode=RBAC", "--service-cluster-ip-range=10.0.0.0/24", "--endpoint-reconciler-type=none",
+        "--allow-privileged=true", "--profiling=false", "--v=1",
+      ]);
+      await waitReady(c, async () => (await probe(`https://127.0.0.1:${port}/readyz`, pki)) === 200, 90000);
+      return c;
+    });
+    const apiserverPort = api.ports[0] as number;
+    const kubeconfig = join(dir, "kubeconfig");
+    await writeFile(kubeconfig, kubeconfigYaml({ name, server: `https://127.0.0.1:${apiserverPort}`, pki }), { mode: 0o600 });
+    spawnC("kube-controller-manager", [
+      `--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
+      "--secure-port=0", "--leader-elect=false", `--service-account-private-key-file=${pki.saKey}`,
+      `--root-ca-file=${pki.caCert}`, "--use-service-account-credentials=false",
+      "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route,-persistentvolume-expander",
+      "--concurrent-job-syncs=20", "--concurrent-gc-syncs=20", "--kube-api-qps=200", "--kube-api-burst=400", "--v=1",
+    ]);
+    spawnC("kube-scheduler", [
+      `--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
+      "--secure-port=0", "--leader-elect=false", "--kube-api-qps=200", "--kube-api-burst=400", "--v=1",
+    ]);
+    const kwokPort = await freePort();
+    spawnC("kwok", [
+      `--kubeconfig=${kubeconfig}`, "--manage-all-nodes=false",
+      "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+      `--config=${join(repoRoot, "hack/controlplane/kwok-stages")}`,
+      `--server-address=127.0.0.1:${kwokPort}`, "--node-ip=127.0.0.1", "--node-lease-duration-seconds=40",
+      "--tls-cert-file=" + pki.adminCert, "--tls-private-key-file=" + pki.adminKey,
+    ]);
+    if (opts.nodePools ?? true) {
+      await kubectl(binDir, kubeconfig, ["apply", "-f", join(repoRoot, "hack/controlplane/node-pools.yaml")]);
+      await kubectl(binDir, kubeconfig, ["wait", "--for=condition=Ready", "nodes", "--all", "--timeout=60s"]);
+    }
+    for (const c of started) {
+      if (!c.isRunning()) throw new Error(`${c.name} exited; last lines of ${c.log}:\n${logTail(c.log)}`);
+    }
+    const pids = Object.fromEntries(started.map((c) => [c.name, c.pid]));
+    const state: ClusterState = { name, dir, kubeconfig, apiserverPort, etcdPort, pids, ownerPid: process.pid, binDir };
+    await writeFile(join(dir, "state.json"), JSON.stringify(state, null, 2));
+    log(`cluster ${name} up in ${((Date.now() - t0) / 1000).toFixed(1)}s (apiserver 127.0.0.1:${apiserverPort})`);
+    return { ...state, stop: () => stopCluster(state) };
+  } catch (err) {
+    await stopGroups(started.map((c) => c.pid));
+    throw err;
+  }
+}
+
+/** Stops every component of a cluster and removes its directory. Safe to call twice. */
+export async function stopCluster(state: Pick<ClusterState, "dir" | "pids">): Promise<void> {
+  await stopGroups(Object.values(state.pids));
+  await rm(state.dir, { recursive: true, force: true });
+}
+
+/** Reads the state of a cluster started with `cluster up`, or undefined. */
+export async function readState(dir: string): Promise<ClusterState | undefined> {
+  const p = join(dir, "state.json");
+  if (!existsSync(p)) return undefined;
+  return JSON.parse(await readFile(p, "utf8")) as ClusterState;
+}
