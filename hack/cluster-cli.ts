@@ -14,7 +14,8 @@ const args = process.argv.slice(2);
 const verb = args[0];
 const nameIdx = args.indexOf("--name");
 const name = nameIdx >= 0 ? args[nameIdx + 1] : (process.env.VAULTMESH_CLUSTER ?? "dev");
-if (!name || !/^[a-z0-9-]{1,40}$/.test(name)) usage("--name must be 1-40 characters of a-z, 0-9 and -");
+if (!name || !/^[a-z0-9-]{1,40}$/.test(name))
+  usage("--name must be 1-40 characters of a-z, 0-9 and -");
 const dir = join(repoRoot, ".cache/clusters", name);
 const state = await readState(dir);
 const alive = state !== undefined && Object.values(state.pids).every(groupAlive);

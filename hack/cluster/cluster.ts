@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { request } from "node:https";
 import { request as httpRequest } from "node:http";
 import { dirname, join, resolve } from "node:path";
@@ -85,17 +85,24 @@ function probe(url: string, pki?: Pki): Promise<number> {
   });
 }
 
-
-async function waitReady(c: Component, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+async function waitReady(
+  c: Component,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!c.isRunning()) {
-      throw new Error(`${c.name} exited during start-up; last lines of ${c.log}:\n${logTail(c.log)}`);
+      throw new Error(
+        `${c.name} exited during start-up; last lines of ${c.log}:\n${logTail(c.log)}`,
+      );
     }
     if (await check()) return;
     await sleep(100);
   }
-  throw new Error(`${c.name} not ready after ${timeoutMs / 1000}s; last lines of ${c.log}:\n${logTail(c.log)}`);
+  throw new Error(
+    `${c.name} not ready after ${timeoutMs / 1000}s; last lines of ${c.log}:\n${logTail(c.log)}`,
+  );
 }
 
 /** Starts a component on fresh ports, retrying with new ports if one was taken meanwhile. */
@@ -116,7 +123,11 @@ async function startWithPorts(
   throw lastErr;
 }
 
-async function kubectl(binDir: string, kubeconfig: string, args: readonly string[]): Promise<string> {
+async function kubectl(
+  binDir: string,
+  kubeconfig: string,
+  args: readonly string[],
+): Promise<string> {
   try {
     const { stdout } = await run(join(binDir, "kubectl"), ["--kubeconfig", kubeconfig, ...args], {
       maxBuffer: 16 * 1024 * 1024,
@@ -146,7 +157,13 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
   const started: Component[] = [];
   const bin = (b: string): string => join(binDir, b);
   const spawnC = (n: string, args: string[]): Component => {
-    const c = startComponent({ name: n, bin: bin(n), args, log: join(dir, "logs", `${n}.log`), lifeline });
+    const c = startComponent({
+      name: n,
+      bin: bin(n),
+      args,
+      log: join(dir, "logs", `${n}.log`),
+      lifeline,
+    });
     started.push(c);
     return c;
   };
@@ -154,62 +171,142 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
     const pki = await generatePki(join(dir, "pki"));
     const etcd = await startWithPorts(2, async ([client, peer]) => {
       const c = spawnC("etcd", [
-        "--name=default", `--data-dir=${join(dir, "etcd")}`,
-        `--listen-client-urls=http://127.0.0.1:${client}`, `--advertise-client-urls=http://127.0.0.1:${client}`,
-        `--listen-peer-urls=http://127.0.0.1:${peer}`, `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
-        `--initial-cluster=default=http://127.0.0.1:${peer}`, "--unsafe-no-fsync",
-        "--quota-backend-bytes=4294967296", "--log-level=warn",
+        "--name=default",
+        `--data-dir=${join(dir, "etcd")}`,
+        `--listen-client-urls=http://127.0.0.1:${client}`,
+        `--advertise-client-urls=http://127.0.0.1:${client}`,
+        `--listen-peer-urls=http://127.0.0.1:${peer}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
+        `--initial-cluster=default=http://127.0.0.1:${peer}`,
+        "--unsafe-no-fsync",
+        "--quota-backend-bytes=4294967296",
+        "--log-level=warn",
       ]);
-      await waitReady(c, async () => (await probe(`http://127.0.0.1:${client}/health`)) === 200, 30000);
+      await waitReady(
+        c,
+        async () => (await probe(`http://127.0.0.1:${client}/health`)) === 200,
+        30000,
+      );
       return c;
     });
     const etcdPort = etcd.ports[0] as number;
     const api = await startWithPorts(1, async ([port]) => {
       const c = spawnC("kube-apiserver", [
-        `--etcd-servers=http://127.0.0.1:${etcdPort}`, `--etcd-prefix=/registry-${name}`,
-        "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", `--secure-port=${port}`,
-        `--cert-dir=${join(dir, "pki")}`, `--tls-cert-file=${pki.servingCert}`, `--tls-private-key-file=${pki.servingKey}`,
-        `--client-ca-file=${pki.caCert}`, `--service-account-key-file=${pki.saPub}`,
-        `--service-account-signing-key-file=${pki.saKey}`, "--service-account-issuer=https://kubernetes.default.svc",
-        "--authorization-mode=RBAC", "--service-cluster-ip-range=10.0.0.0/24", "--endpoint-reconciler-type=none",
-        "--allow-privileged=true", "--profiling=false", "--v=1",
+        `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+        `--etcd-prefix=/registry-${name}`,
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        `--secure-port=${port}`,
+        `--cert-dir=${join(dir, "pki")}`,
+        `--tls-cert-file=${pki.servingCert}`,
+        `--tls-private-key-file=${pki.servingKey}`,
+        `--client-ca-file=${pki.caCert}`,
+        `--service-account-key-file=${pki.saPub}`,
+        `--service-account-signing-key-file=${pki.saKey}`,
+        "--service-account-issuer=https://kubernetes.default.svc",
+        "--authorization-mode=RBAC",
+        "--service-cluster-ip-range=10.0.0.0/24",
+        "--endpoint-reconciler-type=none",
+        "--allow-privileged=true",
+        "--profiling=false",
+        "--v=1",
       ]);
-      await waitReady(c, async () => (await probe(`https://127.0.0.1:${port}/readyz`, pki)) === 200, 90000);
+      await waitReady(
+        c,
+        async () => (await probe(`https://127.0.0.1:${port}/readyz`, pki)) === 200,
+        90000,
+      );
       return c;
     });
     const apiserverPort = api.ports[0] as number;
     const kubeconfig = join(dir, "kubeconfig");
-    await writeFile(kubeconfig, kubeconfigYaml({ name, server: `https://127.0.0.1:${apiserverPort}`, pki }), { mode: 0o600 });
+    await writeFile(
+      kubeconfig,
+      kubeconfigYaml({ name, server: `https://127.0.0.1:${apiserverPort}`, pki }),
+      { mode: 0o600 },
+    );
     spawnC("kube-controller-manager", [
-      `--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
-      "--secure-port=0", "--leader-elect=false", `--service-account-private-key-file=${pki.saKey}`,
-      `--root-ca-file=${pki.caCert}`, "--use-service-account-credentials=false",
+      `--kubeconfig=${kubeconfig}`,
+      `--authentication-kubeconfig=${kubeconfig}`,
+      `--authorization-kubeconfig=${kubeconfig}`,
+      "--secure-port=0",
+      "--leader-elect=false",
+      `--service-account-private-key-file=${pki.saKey}`,
+      `--root-ca-file=${pki.caCert}`,
+      "--use-service-account-credentials=false",
       "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route,-persistentvolume-expander",
-      "--concurrent-job-syncs=20", "--concurrent-gc-syncs=20", "--kube-api-qps=200", "--kube-api-burst=400", "--v=1",
+      "--concurrent-job-syncs=20",
+      "--concurrent-gc-syncs=20",
+      "--kube-api-qps=200",
+      "--kube-api-burst=400",
+      "--v=1",
     ]);
     spawnC("kube-scheduler", [
-      `--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
-      "--secure-port=0", "--leader-elect=false", "--kube-api-qps=200", "--kube-api-burst=400", "--v=1",
+      `--kubeconfig=${kubeconfig}`,
+      `--authentication-kubeconfig=${kubeconfig}`,
+      `--authorization-kubeconfig=${kubeconfig}`,
+      "--secure-port=0",
+      "--leader-elect=false",
+      "--kube-api-qps=200",
+      "--kube-api-burst=400",
+      "--v=1",
     ]);
     const kwokPort = await freePort();
-    spawnC("kwok", [
-      `--kubeconfig=${kubeconfig}`, "--manage-all-nodes=false",
+    const stagesDir = join(repoRoot, "hack/controlplane/kwok-stages");
+    const stages = (await readdir(stagesDir)).filter((f) => f.endsWith(".yaml")).sort();
+    const kwok = spawnC("kwok", [
+      `--kubeconfig=${kubeconfig}`,
+      "--manage-all-nodes=false",
       "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-      `--config=${join(repoRoot, "hack/controlplane/kwok-stages")}`,
-      `--server-address=127.0.0.1:${kwokPort}`, "--node-ip=127.0.0.1", "--node-lease-duration-seconds=40",
-      "--tls-cert-file=" + pki.adminCert, "--tls-private-key-file=" + pki.adminKey,
+      ...stages.map((f) => `--config=${join(stagesDir, f)}`),
+      `--server-address=127.0.0.1:${kwokPort}`,
+      "--node-ip=127.0.0.1",
+      "--node-lease-duration-seconds=40",
+      "--tls-cert-file=" + pki.adminCert,
+      "--tls-private-key-file=" + pki.adminKey,
     ]);
     if (opts.nodePools ?? true) {
-      await kubectl(binDir, kubeconfig, ["apply", "-f", join(repoRoot, "hack/controlplane/node-pools.yaml")]);
-      await kubectl(binDir, kubeconfig, ["wait", "--for=condition=Ready", "nodes", "--all", "--timeout=60s"]);
+      await kubectl(binDir, kubeconfig, [
+        "apply",
+        "-f",
+        join(repoRoot, "hack/controlplane/node-pools.yaml"),
+      ]);
+      const want = (await kubectl(binDir, kubeconfig, ["get", "nodes", "-o", "name"]))
+        .trim()
+        .split("\n").length;
+      await waitReady(
+        kwok,
+        async () => {
+          const out = await kubectl(binDir, kubeconfig, [
+            "get",
+            "nodes",
+            "-o",
+            'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
+          ]);
+          return out.split("\n").filter((l) => l === "True").length === want;
+        },
+        60000,
+      );
     }
     for (const c of started) {
-      if (!c.isRunning()) throw new Error(`${c.name} exited; last lines of ${c.log}:\n${logTail(c.log)}`);
+      if (!c.isRunning())
+        throw new Error(`${c.name} exited; last lines of ${c.log}:\n${logTail(c.log)}`);
     }
     const pids = Object.fromEntries(started.map((c) => [c.name, c.pid]));
-    const state: ClusterState = { name, dir, kubeconfig, apiserverPort, etcdPort, pids, ownerPid: process.pid, binDir };
+    const state: ClusterState = {
+      name,
+      dir,
+      kubeconfig,
+      apiserverPort,
+      etcdPort,
+      pids,
+      ownerPid: process.pid,
+      binDir,
+    };
     await writeFile(join(dir, "state.json"), JSON.stringify(state, null, 2));
-    log(`cluster ${name} up in ${((Date.now() - t0) / 1000).toFixed(1)}s (apiserver 127.0.0.1:${apiserverPort})`);
+    log(
+      `cluster ${name} up in ${((Date.now() - t0) / 1000).toFixed(1)}s (apiserver 127.0.0.1:${apiserverPort})`,
+    );
     return { ...state, stop: () => stopCluster(state) };
   } catch (err) {
     await stopGroups(started.map((c) => c.pid));

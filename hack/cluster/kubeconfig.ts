@@ -4,7 +4,11 @@ import type { Pki } from "./pki.ts";
 const b64 = (p: string): string => readFileSync(p).toString("base64");
 
 /** A self-contained kubeconfig (certificates inlined) for the admin user. */
-export function kubeconfigYaml(o: { readonly name: string; readonly server: string; readonly pki: Pki }): string {
+export function kubeconfigYaml(o: {
+  readonly name: string;
+  readonly server: string;
+  readonly pki: Pki;
+}): string {
   return `apiVersion: v1
 kind: Config
 clusters:

@@ -43,8 +43,22 @@ async function issue(
   await openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key]);
   await openssl(["req", "-new", "-key", key, "-subj", subject, "-out", csr]);
   await openssl([
-    "x509", "-req", "-in", csr, "-CA", join(dir, "ca.crt"), "-CAkey", join(dir, "ca.key"),
-    "-CAcreateserial", "-days", "30", "-sha256", "-extfile", extFile, "-out", cert,
+    "x509",
+    "-req",
+    "-in",
+    csr,
+    "-CA",
+    join(dir, "ca.crt"),
+    "-CAkey",
+    join(dir, "ca.key"),
+    "-CAcreateserial",
+    "-days",
+    "30",
+    "-sha256",
+    "-extfile",
+    extFile,
+    "-out",
+    cert,
   ]);
   return { cert, key };
 }
@@ -58,9 +72,22 @@ export async function generatePki(dir: string): Promise<Pki> {
   const caCert = join(dir, "ca.crt");
   await openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", caKey]);
   await openssl([
-    "req", "-x509", "-new", "-key", caKey, "-subj", "/CN=vaultmesh-local-ca", "-days", "30",
-    "-sha256", "-addext", "basicConstraints=critical,CA:TRUE",
-    "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", caCert,
+    "req",
+    "-x509",
+    "-new",
+    "-key",
+    caKey,
+    "-subj",
+    "/CN=vaultmesh-local-ca",
+    "-days",
+    "30",
+    "-sha256",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+    "-out",
+    caCert,
   ]);
   const serving = await issue(
     dir,
@@ -81,7 +108,15 @@ export async function generatePki(dir: string): Promise<Pki> {
   );
   const saKey = join(dir, "sa.key");
   const saPub = join(dir, "sa.pub");
-  await openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", saKey]);
+  await openssl([
+    "genpkey",
+    "-algorithm",
+    "RSA",
+    "-pkeyopt",
+    "rsa_keygen_bits:2048",
+    "-out",
+    saKey,
+  ]);
   await openssl(["pkey", "-in", saKey, "-pubout", "-out", saPub]);
   return {
     caCert,

@@ -3,16 +3,17 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startCluster, type Cluster } from "../../hack/cluster/cluster.ts";
+import { ensureBinaries, startCluster, type Cluster } from "../../hack/cluster/cluster.ts";
 
 declare global {
   var __vaultmeshCluster: Cluster | undefined;
 }
 
-/** Starts the shared cluster unless KUBECONFIG_E2E points at an existing one. */
+/** Starts the shared cluster, unless VAULTMESH_TEST_KUBECONFIG names a running one to reuse. */
 export default async function globalSetup(): Promise<void> {
   if (process.env.VAULTMESH_TEST_KUBECONFIG) {
     process.env.KUBECONFIG = process.env.VAULTMESH_TEST_KUBECONFIG;
+    process.env.VAULTMESH_KUBECTL ??= join(await ensureBinaries(), "kubectl");
     return;
   }
   const t0 = Date.now();

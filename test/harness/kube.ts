@@ -31,7 +31,11 @@ export async function kubectl(args: readonly string[], input?: string): Promise<
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === "number" ? e.code : 1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+    return {
+      code: typeof e.code === "number" ? e.code : 1,
+      stdout: e.stdout ?? "",
+      stderr: e.stderr ?? "",
+    };
   }
 }
 
@@ -51,7 +55,9 @@ export async function waitFor<T>(
       last = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ""}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -61,6 +67,8 @@ export async function waitFor<T>(
 export async function createTestNamespace(prefix: string): Promise<string> {
   const name = `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
   const core = kubeConfig().makeApiClient(k8s.CoreV1Api);
-  await core.createNamespace({ body: { metadata: { name, labels: { "vaultmesh.cloud/test": "true" } } } });
+  await core.createNamespace({
+    body: { metadata: { name, labels: { "vaultmesh.cloud/test": "true" } } },
+  });
   return name;
 }
