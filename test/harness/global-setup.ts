@@ -1,31 +1,43 @@
 // One control plane per test run (issue 2): started here, shared by every integration test
-// file through KUBECONFIG; tests isolate themselves by namespace.
+// file through KUBECONFIG; tests isolate themselves by namespace. The CRDs are installed here
+// once, so every test file can create VaultMesh objects.
+import { execFile } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureBinaries, startCluster, type Cluster } from "../../hack/cluster/cluster.ts";
+import { promisify } from "node:util";
+import { ensureBinaries, repoRoot, startCluster, type Cluster } from "../../hack/cluster/cluster.ts";
+
+const run = promisify(execFile);
 
 declare global {
   var __vaultmeshCluster: Cluster | undefined;
 }
 
+async function installCrds(kubectl: string): Promise<void> {
+  const crds = join(repoRoot, "crds/generated");
+  await run(kubectl, ["apply", "--server-side", "--force-conflicts", "-f", crds]);
+  await run(kubectl, ["wait", "--for=condition=Established", "-f", crds, "--timeout=60s"]);
+}
+
 /** Starts the shared cluster, unless VAULTMESH_TEST_KUBECONFIG names a running one to reuse. */
 export default async function globalSetup(): Promise<void> {
+  const t0 = Date.now();
   if (process.env.VAULTMESH_TEST_KUBECONFIG) {
     process.env.KUBECONFIG = process.env.VAULTMESH_TEST_KUBECONFIG;
     process.env.VAULTMESH_KUBECTL ??= join(await ensureBinaries(), "kubectl");
-    return;
+  } else {
+    const dir = await mkdtemp(join(tmpdir(), "vaultmesh-test-cluster-"));
+    const cluster = await startCluster({
+      dir,
+      name: "test",
+      lifeline: true,
+      log: (m) => process.stderr.write(`[cluster] ${m}\n`),
+    });
+    globalThis.__vaultmeshCluster = cluster;
+    process.env.KUBECONFIG = cluster.kubeconfig;
+    process.env.VAULTMESH_KUBECTL = join(cluster.binDir, "kubectl");
   }
-  const t0 = Date.now();
-  const dir = await mkdtemp(join(tmpdir(), "vaultmesh-test-cluster-"));
-  const cluster = await startCluster({
-    dir,
-    name: "test",
-    lifeline: true,
-    log: (m) => process.stderr.write(`[cluster] ${m}\n`),
-  });
-  globalThis.__vaultmeshCluster = cluster;
-  process.env.KUBECONFIG = cluster.kubeconfig;
-  process.env.VAULTMESH_KUBECTL = join(cluster.binDir, "kubectl");
+  await installCrds(process.env.VAULTMESH_KUBECTL);
   process.stderr.write(`[cluster] global setup took ${((Date.now() - t0) / 1000).toFixed(1)}s\n`);
 }
