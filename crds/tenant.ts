@@ -250,7 +250,6 @@ export const TenantCrd: CrdDefinition = {
     {
       rule: `self.metadata.name.size() <= ${TENANT_NAME_MAX_LENGTH} && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')`,
       message: `metadata.name must be a DNS label of at most ${TENANT_NAME_MAX_LENGTH} characters (the namespace is tenant-<name>)`,
-      fieldPath: ".metadata.name",
     },
   ],
   printerColumns: [

@@ -219,7 +219,8 @@ const treatySpecObject = z
 /** Desired state of a Treaty, with its cross-field rules. */
 export const TreatySpecSchema = withRules(treatySpecObject, [
   {
-    rule: "has(self.inCluster) == (self.provider == 'in-cluster')",
+    // has(self.provider) keeps a missing provider to its own "Required value" error.
+    rule: "has(self.inCluster) == (has(self.provider) && self.provider == 'in-cluster')",
     message: "inCluster must be set if and only if provider is in-cluster",
     fieldPath: ".inCluster",
     check: (s) => (s.inCluster !== undefined) === (s.provider === IN_CLUSTER_PROVIDER),
