@@ -1,0 +1,78 @@
+/**
+ * An RFC 3161 client: hashes data, POSTs a TimeStampReq to a TSA URL and checks that the
+ * reply answers this request (granted, same imprint, same nonce) before returning its DER.
+ */
+import { buildTimeStampRequest, TimestampFormatError } from "./rfc3161-request.ts";
+import {
+  parseTimeStampResponse,
+  verifyTimeStampResponse,
+  type TimestampCheck,
+} from "./rfc3161-verify.ts";
+
+/** A fetch-compatible function (injectable for tests). */
+export type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body: Uint8Array },
+) => Promise<{
+  ok: boolean;
+  status: number;
+  headers: { get(name: string): string | null };
+  arrayBuffer(): Promise<ArrayBuffer>;
+}>;
+
+/** Thrown when the TSA cannot be reached or answers with something other than a token. */
+export class TsaRequestError extends Error {
+  override readonly name = "TsaRequestError";
+}
+
+/** Options for {@link requestTimestamp}. */
+export interface RequestTimestampOptions {
+  readonly fetch?: FetchLike;
+  /** PEM CA certificates to verify the token's signature against; when absent only the
+   * status, imprint and nonce are checked (the caller verifies later, e.g. offline). */
+  readonly trustedPem?: readonly string[];
+}
+
+/** Obtains a time-stamp token (DER TimeStampResp) over `data` from the TSA at `url`. */
+export async function requestTimestamp(
+  url: string,
+  data: Uint8Array,
+  opts: RequestTimestampOptions = {},
+): Promise<{ der: Uint8Array; check?: TimestampCheck }> {
+  const req = buildTimeStampRequest(data);
+  const doFetch = opts.fetch ?? fetch;
+  let res: Awaited<ReturnType<FetchLike>>;
+  try {
+    res = await doFetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/timestamp-query" },
+      body: req.der,
+    });
+  } catch (err) {
+    throw new TsaRequestError(`cannot reach TSA ${url}: ${(err as Error).message}`);
+  }
+  if (!res.ok) throw new TsaRequestError(`TSA ${url} answered HTTP ${res.status}`);
+  const der = new Uint8Array(await res.arrayBuffer());
+  let parsed;
+  try {
+    parsed = parseTimeStampResponse(der);
+  } catch (err) {
+    if (err instanceof TimestampFormatError)
+      throw new TsaRequestError(`TSA reply is malformed: ${err.message}`);
+    throw err;
+  }
+  if (parsed.status !== 0 && parsed.status !== 1) {
+    throw new TsaRequestError(
+      `TSA refused the request (status ${parsed.status}${parsed.statusText ? `: ${parsed.statusText}` : ""})`,
+    );
+  }
+  const check = await verifyTimeStampResponse(der, {
+    data,
+    nonceHex: req.nonceHex,
+    trustedPem: opts.trustedPem ?? [],
+  });
+  if (!check.ok && (opts.trustedPem || !/no trusted TSA certificate/.test(check.reason))) {
+    throw new TsaRequestError(`TSA reply does not verify: ${check.reason}`);
+  }
+  return opts.trustedPem ? { der, check } : { der };
+}
