@@ -60,11 +60,8 @@ generate: node-deps
 	$(NPM) run generate --silent
 
 ## verify: regenerate and fail if any generated file differs from what is committed
-verify: generate
-	@git diff --exit-code -- crds/generated charts/vaultmesh/crds || \
-	  { echo "generated files are stale: run 'make generate' and commit the result" >&2; exit 1; }
-	@test -z "$$(git status --porcelain -- crds/generated charts/vaultmesh/crds)" || \
-	  { echo "untracked generated files: run 'make generate' and commit the result" >&2; git status --porcelain -- crds/generated charts/vaultmesh/crds >&2; exit 1; }
+verify: node-deps
+	bash hack/verify.sh
 
 ## cluster-up / cluster-down: the local control plane (CLUSTER=name, default dev)
 cluster-up: node-deps
