@@ -6,12 +6,19 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { ensureBinaries, repoRoot, startCluster, type Cluster } from "../../hack/cluster/cluster.ts";
+import {
+  ensureBinaries,
+  repoRoot,
+  startCluster,
+  type Cluster,
+} from "../../hack/cluster/cluster.ts";
+import { startPostgres, type PostgresServer } from "./postgres.ts";
 
 const run = promisify(execFile);
 
 declare global {
   var __vaultmeshCluster: Cluster | undefined;
+  var __vaultmeshPostgres: PostgresServer | undefined;
 }
 
 async function installCrds(kubectl: string): Promise<void> {
@@ -20,7 +27,7 @@ async function installCrds(kubectl: string): Promise<void> {
   await run(kubectl, ["wait", "--for=condition=Established", "-f", crds, "--timeout=60s"]);
 }
 
-/** Starts the shared cluster, unless VAULTMESH_TEST_KUBECONFIG names a running one to reuse. */
+/** Starts the shared cluster and Postgres, unless VAULTMESH_TEST_KUBECONFIG names a running one to reuse. */
 export default async function globalSetup(): Promise<void> {
   const t0 = Date.now();
   if (process.env.VAULTMESH_TEST_KUBECONFIG) {
@@ -38,6 +45,14 @@ export default async function globalSetup(): Promise<void> {
     process.env.KUBECONFIG = cluster.kubeconfig;
     process.env.VAULTMESH_KUBECTL = join(cluster.binDir, "kubectl");
   }
-  await installCrds(process.env.VAULTMESH_KUBECTL);
+  // One Postgres server per run too; each test file creates its own database in it.
+  const [, pg] = await Promise.all([
+    installCrds(process.env.VAULTMESH_KUBECTL),
+    process.env.VAULTMESH_TEST_PG_URL ? undefined : startPostgres(),
+  ]);
+  if (pg) {
+    globalThis.__vaultmeshPostgres = pg;
+    process.env.VAULTMESH_TEST_PG_URL = pg.url;
+  }
   process.stderr.write(`[cluster] global setup took ${((Date.now() - t0) / 1000).toFixed(1)}s\n`);
 }

@@ -1,4 +1,7 @@
-/** Stops the shared cluster started by global-setup.ts. */
+/** Stops the shared cluster and Postgres started by global-setup.ts. */
 export default async function globalTeardown(): Promise<void> {
-  await globalThis.__vaultmeshCluster?.stop();
+  await Promise.all([
+    globalThis.__vaultmeshCluster?.stop(),
+    globalThis.__vaultmeshPostgres?.stop(),
+  ]);
 }
