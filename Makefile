@@ -20,7 +20,9 @@ TIMED := bash hack/timed.sh
 all: test
 
 node_modules/.install-stamp: package.json package-lock.json
-	$(NPM) ci --no-audit --no-fund --loglevel=error
+	@# not `npm ci`: this registry serves no darwin/win32 builds of optional native packages
+	@# (@swc/core-*), so the lock file cannot list them and `npm ci` refuses it as out of sync.
+	$(NPM) install --no-audit --no-fund --loglevel=error
 	@touch $@
 
 ## node-deps: install npm dependencies (npm ci) when package-lock.json changed

@@ -5,18 +5,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 if [ "${1:-}" = "--down" ]; then
-  node hack/dev-services.ts down "${2:-dev}"
+  bash hack/dev-services.sh down "${2:-dev}"
   exit 0
 fi
 name=${1:-dev}
 bin=$(bash hack/controlplane/build.sh)
 kubectl="$bin/kubectl"
 eval "$(node hack/cluster-cli.ts up --name "$name")"
-node hack/dev-services.ts up "$name"
+set -a; eval "$(bash hack/dev-services.sh up "$name")"; set +a
 "$kubectl" apply --server-side -f crds/generated/ >/dev/null
 "$kubectl" wait --for=condition=Established -f crds/generated/ --timeout=60s >/dev/null
-# Namespaces the samples live in (the Tenant controller creates these once it runs).
-"$kubectl" create namespace tenant-acme --dry-run=client -o yaml | "$kubectl" apply -f - >/dev/null
 "$kubectl" apply -k config/samples/
 echo
 echo "export KUBECONFIG=$KUBECONFIG"
