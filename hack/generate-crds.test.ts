@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
-import { readFileSync, readdirSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { z } from "zod";
@@ -11,8 +13,10 @@ import {
   KUSTOMIZATION,
   checkStructural,
   crdFileName,
+  generate,
   renderAll,
   renderKustomization,
+  stale,
   toStructuralSchema,
   type Schema,
 } from "./generate-crds.ts";
@@ -194,6 +198,26 @@ describe("generated CRDs", () => {
 
   it("names files as controller-gen does", () => {
     expect(ALL_CRDS.map(crdFileName)).toContain("vaultmesh.cloud_treaties.yaml");
+  });
+});
+
+describe("generate and stale (make verify)", () => {
+  it("finds nothing stale right after generating, and a hand edit after", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "vaultmesh-generate-"));
+    try {
+      const written = await generate(dir);
+      expect(written).toHaveLength(ALL_CRDS.length);
+      expect(await stale(dir)).toEqual([]);
+      const edited = `${CHART_CRD_DIR}/vaultmesh.cloud_receipts.yaml`;
+      appendFileSync(path.join(dir, edited), "# hand edit\n");
+      expect(await stale(dir)).toEqual([edited]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("finds nothing stale in the repository", async () => {
+    expect(await stale(root)).toEqual([]);
   });
 });
 

@@ -1,9 +1,10 @@
 // Generates the CustomResourceDefinitions of the VaultMesh API from the zod schemas in crds/:
 // zod → OpenAPI 3.0 (z.toJSONSchema) → Kubernetes structural schema → CRD YAML, written to
 // crds/generated/ and copied into charts/vaultmesh/crds/. `npm run generate` / `make generate`
-// runs it; `make verify` regenerates and diffs. The output is deterministic: keys are emitted
+// runs it; `make verify` regenerates and diffs. With --check it writes nothing and exits 1 when
+// a generated file is stale or hand-edited. The output is deterministic: keys are emitted
 // in a fixed order, properties alphabetically.
-import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import YAML from "yaml";
 import { z } from "zod";
@@ -379,8 +380,43 @@ export async function generate(root: string): Promise<string[]> {
   return [...crds.keys()];
 }
 
+/**
+ * Lists the generated files under `root` that differ from what the schemas render now (stale,
+ * hand-edited, missing or left over), without writing anything.
+ */
+export async function stale(root: string): Promise<string[]> {
+  const crds = renderAll();
+  const want = new Map<string, string>([[KUSTOMIZATION, renderKustomization([...crds.keys()])]]);
+  for (const dir of [CRD_DIR, CHART_CRD_DIR]) {
+    for (const [name, text] of crds) want.set(`${dir}/${name}`, text);
+  }
+  const found = new Set<string>();
+  for (const dir of [CRD_DIR, CHART_CRD_DIR]) {
+    const names = await readdir(path.join(root, dir)).catch(() => [] as string[]);
+    for (const name of names) if (name.endsWith(".yaml")) found.add(`${dir}/${name}`);
+  }
+  const differing: string[] = [];
+  for (const [file, text] of want) {
+    const current = await readFile(path.join(root, file), "utf8").catch(() => undefined);
+    if (current !== text) differing.push(file);
+  }
+  const leftOver = [...found].filter((f) => !want.has(f));
+  return [...differing, ...leftOver].sort();
+}
+
 if (import.meta.main) {
   const root = path.resolve(import.meta.dirname, "..");
-  const written = await generate(root);
-  console.log(`wrote ${written.length} CRDs to ${CRD_DIR}/ and ${CHART_CRD_DIR}/`);
+  if (process.argv.includes("--check")) {
+    const files = await stale(root);
+    if (files.length > 0) {
+      console.error(
+        `generated files are stale or hand-edited; run make generate:\n  ${files.join("\n  ")}`,
+      );
+      process.exit(1);
+    }
+    console.log("generated CRDs are up to date");
+  } else {
+    const written = await generate(root);
+    console.log(`wrote ${written.length} CRDs to ${CRD_DIR}/ and ${CHART_CRD_DIR}/`);
+  }
 }
