@@ -17,6 +17,9 @@ const common = {
 
 /** @type {import('jest').Config} */
 export default {
+  // testTimeout is a global option (ignored inside projects): integration tests start processes
+  // and wait for the control plane, so the bound is generous; tests still wait on conditions.
+  testTimeout: 120000,
   projects: [
     {
       ...common,
@@ -29,7 +32,6 @@ export default {
       testMatch: ["<rootDir>/test/integration/**/*.test.ts"],
       globalSetup: "<rootDir>/test/harness/global-setup.ts",
       globalTeardown: "<rootDir>/test/harness/global-teardown.ts",
-      testTimeout: 120000,
     },
   ],
 };

@@ -43,6 +43,8 @@ export interface StartOptions {
   /** Create the seed's CPU and GPU node pools. @default true */
   readonly nodePools?: boolean;
   readonly log?: (msg: string) => void;
+  /** Extra flags per component, e.g. `{ "kube-apiserver": ["--v=4"] }`. @default {} */
+  readonly extraArgs?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Builds (or finds cached) control-plane binaries and returns their directory. */
@@ -160,7 +162,7 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
     const c = startComponent({
       name: n,
       bin: bin(n),
-      args,
+      args: [...args, ...(opts.extraArgs?.[n] ?? [])],
       log: join(dir, "logs", `${n}.log`),
       lifeline,
     });
