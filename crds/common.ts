@@ -170,8 +170,15 @@ export const ObjectMetaSchema = z
     uid: z.string().max(64).optional().describe("Unique id assigned by the apiserver."),
     resourceVersion: z.string().max(64).optional().describe("Opaque version for concurrency."),
     generation: CountSchema.optional().describe("Sequence number of the desired state."),
-    creationTimestamp: z.string().max(64).optional().describe("When the object was created."),
-    deletionTimestamp: z.string().max(64).optional().describe("When deletion was requested."),
+    // Timestamps arrive as RFC 3339 strings in JSON, as Date objects from typed clients.
+    creationTimestamp: z
+      .union([z.string().max(64), z.date()])
+      .optional()
+      .describe("When the object was created."),
+    deletionTimestamp: z
+      .union([z.string().max(64), z.date()])
+      .optional()
+      .describe("When deletion was requested."),
     labels: z.record(z.string(), z.string()).optional().describe("Labels of the object."),
     annotations: z.record(z.string(), z.string()).optional().describe("Annotations."),
     finalizers: z.array(z.string()).optional().describe("Finalizers blocking deletion."),

@@ -124,6 +124,8 @@ export const FederationPeerSchema = z
   .describe("Another VaultMesh ledger this one federates with.");
 /** A whole FederationPeer object. */
 export type FederationPeer = z.infer<typeof FederationPeerSchema>;
+/** A FederationPeer as written by a client: defaulted fields may be omitted. */
+export type FederationPeerInput = z.input<typeof FederationPeerSchema>;
 
 /** CRD metadata of FederationPeer. */
 export const FederationPeerCrd: CrdDefinition = {

@@ -254,6 +254,8 @@ export const GPUWorkloadSchema = z
   .describe("A tenant's GPU job.");
 /** A whole GPUWorkload object. */
 export type GPUWorkload = z.infer<typeof GPUWorkloadSchema>;
+/** A GPUWorkload as written by a client: defaulted fields may be omitted. */
+export type GPUWorkloadInput = z.input<typeof GPUWorkloadSchema>;
 
 /** CRD metadata of GPUWorkload. */
 export const GPUWorkloadCrd: CrdDefinition = {

@@ -150,6 +150,8 @@ export const ReceiptSchema = z
   .describe("A signed, Merkle-logged record of something that happened.");
 /** A whole Receipt object. */
 export type Receipt = z.infer<typeof ReceiptSchema>;
+/** A Receipt as written by a client: defaulted fields may be omitted. */
+export type ReceiptInput = z.input<typeof ReceiptSchema>;
 
 /** CRD metadata of Receipt. */
 export const ReceiptCrd: CrdDefinition = {

@@ -230,6 +230,8 @@ export const TenantSchema = z
   .describe("A customer community of the Arrakis SaaS.");
 /** A whole Tenant object. */
 export type Tenant = z.infer<typeof TenantSchema>;
+/** A Tenant as written by a client: defaulted fields may be omitted. */
+export type TenantInput = z.input<typeof TenantSchema>;
 
 /** CRD metadata of Tenant. */
 export const TenantCrd: CrdDefinition = {

@@ -290,6 +290,8 @@ export const TreatySchema = z
   .describe("A contract with a GPU provider.");
 /** A whole Treaty object. */
 export type Treaty = z.infer<typeof TreatySchema>;
+/** A Treaty as written by a client: defaulted fields may be omitted. */
+export type TreatyInput = z.input<typeof TreatySchema>;
 
 /** CRD metadata of Treaty. */
 export const TreatyCrd: CrdDefinition = {
