@@ -52,6 +52,7 @@ describe("TreatySchema", () => {
     ["reputationFloor 1", "spec.reputationFloor", 1],
     ["an https endpoint", "spec.endpoint", "https://api.akash.example/v1"],
     ["a loopback http endpoint", "spec.endpoint", "http://127.0.0.1:8080"],
+    ["a governance-only vault-law", "spec.vaultLaw.policyRef", REMOVE],
   ])("accepts %s", (_what, path, value) => {
     expect(issues(TreatySchema, withField(akash, path, value))).toEqual([]);
   });
@@ -59,6 +60,17 @@ describe("TreatySchema", () => {
   it("names the rule broken by an expiry on the start day", () => {
     const treaty = withField(akash, "spec.expiryDate", "2025-11-12");
     const want = [{ path: "spec.expiryDate", message: "expiryDate must be after effectiveDate" }];
+    expect(issues(TreatySchema, treaty)).toEqual(want);
+  });
+
+  it("refuses a policy digest without a policy", () => {
+    const digest = `sha256:${"ab".repeat(32)}`;
+    const withDigest = withField(akash, "spec.vaultLaw.policyDigest", digest);
+    expect(issues(TreatySchema, withDigest)).toEqual([]);
+    const treaty = withField(withDigest, "spec.vaultLaw.policyRef", REMOVE);
+    const want = [
+      { path: "spec.vaultLaw.policyDigest", message: "policyDigest needs a policyRef" },
+    ];
     expect(issues(TreatySchema, treaty)).toEqual(want);
   });
 

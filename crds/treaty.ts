@@ -135,16 +135,16 @@ export const InClusterPoolSchema = z
 /** How workloads of an in-cluster treaty are placed on the cluster's GPU pool. */
 export type InClusterPool = z.infer<typeof InClusterPoolSchema>;
 
-/** Policy ("vault-law") governing the treaty. */
-export const VaultLawSchema = z
+const vaultLawObject = z
   .object({
     policyRef: z
       .string()
       .min(1)
       .max(1024)
       .regex(/^[^\s]+$/)
+      .optional()
       .describe(
-        "Location of the policy module (e.g. policy/wasm/akash-quota-policy.wasm or an oci:// or https:// URI).",
+        "Location of the policy module (e.g. policy/wasm/akash-quota-policy.wasm or an oci:// or https:// URI); a governance-only treaty has none.",
       ),
     policyDigest: z
       .string()
@@ -159,6 +159,16 @@ export const VaultLawSchema = z
       .describe("Governance decision that approved the treaty (e.g. DAO vote #AKASH-001)."),
   })
   .describe('Policy ("vault-law") governing workloads under this treaty.');
+
+/** Policy ("vault-law") governing the treaty. */
+export const VaultLawSchema = withRules(vaultLawObject, [
+  {
+    rule: "!has(self.policyDigest) || has(self.policyRef)",
+    message: "policyDigest needs a policyRef",
+    fieldPath: ".policyDigest",
+    check: (v) => v.policyDigest === undefined || v.policyRef !== undefined,
+  },
+]);
 
 const treatySpecObject = z
   .object({
