@@ -1,0 +1,203 @@
+/**
+ * The controller loop: informers feed keys into a {@link WorkQueue}; workers call the
+ * reconciler with one key at a time (never two workers on the same key); the result decides
+ * what happens next. The contract is controller-runtime's: level-based (the reconciler reads
+ * the world, not the event), an error retries with per-key exponential backoff, a
+ * {@link TerminalError} is recorded and not retried, `requeueAfterMs` waits, and every key is
+ * reconciled again at each periodic resync.
+ */
+import {
+  objectKey,
+  silentLogger,
+  splitKey,
+  type Informer,
+  type KubeObject,
+  type Logger,
+} from "../../services/kube/index.ts";
+import { realTimers, WorkQueue, type Timers } from "./work-queue.ts";
+
+/** What a reconcile asks for next. An empty result means "done until something changes". */
+export interface Result {
+  /** Reconcile again after this many milliseconds (a wait, not a failure). */
+  readonly requeueAfterMs?: number;
+}
+
+/** An error that retrying cannot fix (bad input): logged and counted, not retried. */
+export class TerminalError extends Error {
+  override readonly name = "TerminalError";
+}
+
+/** The object a reconcile is about. */
+export interface Request {
+  readonly key: string;
+  readonly namespace: string | undefined;
+  readonly name: string;
+}
+
+/** Reconciles one key. */
+export type ReconcileFn = (req: Request) => Promise<Result | void>;
+
+/** Outcome labels of one reconcile, for metrics. */
+export type ReconcileOutcome = "success" | "requeue" | "error" | "terminal";
+
+/** Hooks a controller reports through (implemented by operator/metrics.ts). */
+export interface ControllerMetrics {
+  reconciled(controller: string, outcome: ReconcileOutcome, seconds: number): void;
+  queueDepth(controller: string, depth: number): void;
+}
+
+/** A secondary watch: changes of `informer`'s objects enqueue the keys `map` returns. */
+export interface WatchSpec {
+  readonly informer: Informer<KubeObject>;
+  readonly map: (obj: KubeObject) => readonly string[];
+}
+
+/** Everything a {@link Controller} needs. */
+export interface ControllerOptions<T extends KubeObject> {
+  /** Name used in logs and metrics (e.g. "gpuworkload"). */
+  readonly name: string;
+  /** Informer of the primary kind; its changes enqueue the object's own key. */
+  readonly for: Informer<T>;
+  /** Secondary watches (children, referenced objects). */
+  readonly watches?: readonly WatchSpec[];
+  readonly reconcile: ReconcileFn;
+  /** Concurrent workers (each on a different key). @default 2 */
+  readonly workers?: number;
+  /** Reconcile every primary key this often. @default 300000 (5 minutes); 0 disables. */
+  readonly resyncMs?: number;
+  /** Backoff of failing keys. @default 100 ms doubling to 60 s */
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
+  readonly logger?: Logger;
+  readonly metrics?: ControllerMetrics;
+  readonly timers?: Timers;
+}
+
+/** Maps an owned object to its controller owner's key (`namespace/name`) of `kind`. */
+export function ownerKeys(kind: string): (obj: KubeObject) => string[] {
+  return (obj) => {
+    const ns = obj.metadata?.namespace;
+    return (obj.metadata?.ownerReferences ?? [])
+      .filter((r) => r.kind === kind && r.controller)
+      .map((r) => (ns ? `${ns}/${r.name}` : r.name));
+  };
+}
+
+/** One controller: a queue, its workers and the watches that feed it. */
+export class Controller<T extends KubeObject = KubeObject> {
+  readonly name: string;
+  readonly queue: WorkQueue;
+  private readonly opts: ControllerOptions<T>;
+  private readonly log: Logger;
+  private readonly timers: Timers;
+  private running = false;
+  private workers: Promise<void>[] = [];
+  private resyncHandle: unknown;
+
+  constructor(opts: ControllerOptions<T>) {
+    this.name = opts.name;
+    this.opts = opts;
+    this.log = opts.logger ?? silentLogger;
+    this.timers = opts.timers ?? realTimers;
+    this.queue = this.newQueue();
+    opts.for.on((_t, obj) => this.enqueue(objectKey(obj)));
+    for (const w of opts.watches ?? []) {
+      w.informer.on((_t, obj, old) => {
+        for (const k of w.map(obj)) this.enqueue(k);
+        if (old && old !== obj) for (const k of w.map(old)) this.enqueue(k);
+      });
+    }
+  }
+
+  private newQueue(): WorkQueue {
+    return new WorkQueue({
+      timers: this.timers,
+      ...(this.opts.baseDelayMs !== undefined ? { baseDelayMs: this.opts.baseDelayMs } : {}),
+      ...(this.opts.maxDelayMs !== undefined ? { maxDelayMs: this.opts.maxDelayMs } : {}),
+    });
+  }
+
+  /** Queues a key for reconcile (ignored while the controller is stopped). */
+  enqueue(key: string): void {
+    if (!this.running) return;
+    this.queue.add(key);
+    this.opts.metrics?.queueDepth(this.name, this.queue.len());
+  }
+
+  /** True while workers run. */
+  isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Starts the workers and enqueues every cached primary object (the initial full pass). */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const n = this.opts.workers ?? 2;
+    this.workers = Array.from({ length: n }, () => this.work());
+    this.resync();
+  }
+
+  private resync(): void {
+    for (const o of this.opts.for.list()) this.enqueue(objectKey(o));
+    const every = this.opts.resyncMs ?? 300000;
+    if (every > 0 && this.running) {
+      this.resyncHandle = this.timers.setTimeout(() => this.resync(), every);
+    }
+  }
+
+  /** Stops taking keys and waits for in-flight reconciles to finish (graceful shutdown). */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.timers.clearTimeout(this.resyncHandle);
+    this.queue.shutDown();
+    await Promise.all(this.workers);
+    this.workers = [];
+    // A fresh queue for a later start (e.g. leadership regained).
+    (this as { queue: WorkQueue }).queue = this.newQueue();
+  }
+
+  private async work(): Promise<void> {
+    const q = this.queue;
+    for (;;) {
+      const key = await q.get();
+      if (key === undefined) return;
+      try {
+        await this.processOne(q, key);
+      } finally {
+        q.done(key);
+        this.opts.metrics?.queueDepth(this.name, q.len());
+      }
+    }
+  }
+
+  private async processOne(q: WorkQueue, key: string): Promise<void> {
+    const t0 = performance.now();
+    const { namespace, name } = splitKey(key);
+    let outcome: ReconcileOutcome = "success";
+    try {
+      const res = await this.opts.reconcile({ key, namespace, name });
+      q.forget(key);
+      if (res?.requeueAfterMs !== undefined && res.requeueAfterMs >= 0) {
+        outcome = "requeue";
+        q.addAfter(key, res.requeueAfterMs);
+      }
+    } catch (err) {
+      if (err instanceof TerminalError) {
+        outcome = "terminal";
+        q.forget(key);
+        this.log.warn({ controller: this.name, key, err: err.message }, "terminal error");
+      } else {
+        outcome = "error";
+        const delay = q.addRateLimited(key);
+        this.log.info(
+          { controller: this.name, key, err: (err as Error).message, retryInMs: delay },
+          "reconcile failed; retrying",
+        );
+      }
+    } finally {
+      this.opts.metrics?.reconciled(this.name, outcome, (performance.now() - t0) / 1000);
+    }
+  }
+}

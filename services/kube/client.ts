@@ -1,0 +1,374 @@
+/**
+ * A small JSON client for the Kubernetes API over one pooled keep-alive agent.
+ *
+ * Why not the generated @kubernetes/client-node API classes: in 2.0.1 every request goes
+ * through `KubeConfig.applySecurityAuthentication`, which builds a new undici Agent (a new
+ * TLS handshake) per request, and their ObjectSerializer turns timestamps into Date objects.
+ * We reuse client-node's KubeConfig for loading and authentication options only, and speak
+ * plain JSON over a single `https.Agent`, which is what the hot paths (informers, reconcile
+ * writes) need. See docs/adr/0020-reconcile-runtime.md.
+ */
+import * as http from "node:http";
+import * as https from "node:https";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { resourcePath, type KubeObject, type ResourceType } from "./resources.ts";
+
+/** An error answer of the API server (a metav1.Status), or a transport failure (status 0). */
+export class KubeApiError extends Error {
+  override readonly name = "KubeApiError";
+  /** HTTP status code; 0 when the request never got an answer. */
+  readonly status: number;
+  /** metav1.Status reason, e.g. NotFound, AlreadyExists, Conflict, Gone. */
+  readonly reason: string;
+  constructor(status: number, reason: string, message: string) {
+    super(message);
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+/** True for a 404 answer. */
+export const isNotFound = (err: unknown): boolean =>
+  err instanceof KubeApiError && err.status === 404;
+/** True for a 409 AlreadyExists answer. */
+export const isAlreadyExists = (err: unknown): boolean =>
+  err instanceof KubeApiError && err.status === 409 && err.reason === "AlreadyExists";
+/** True for a 409 Conflict answer (stale resourceVersion). */
+export const isConflict = (err: unknown): boolean =>
+  err instanceof KubeApiError && err.status === 409 && err.reason !== "AlreadyExists";
+
+/** Patch flavours the API server accepts. */
+export type PatchType = "merge" | "json" | "strategic" | "apply";
+
+const PATCH_CONTENT_TYPE: Record<PatchType, string> = {
+  merge: "application/merge-patch+json",
+  json: "application/json-patch+json",
+  strategic: "application/strategic-merge-patch+json",
+  apply: "application/apply-patch+yaml",
+};
+
+/** A list answer. */
+export interface ObjectList<T> {
+  readonly items: T[];
+  readonly metadata: { resourceVersion?: string; continue?: string };
+}
+
+/** One event of a watch stream. */
+export interface WatchEvent<T> {
+  readonly type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  readonly object: T;
+}
+
+/** A running watch: abort it, or await its end (resolves on close, rejects on failure). */
+export interface WatchHandle {
+  readonly done: Promise<void>;
+  abort(): void;
+}
+
+/** Options of {@link KubeClient.list} and {@link KubeClient.watch}. */
+export interface ListOptions {
+  readonly namespace?: string | undefined;
+  readonly labelSelector?: string | undefined;
+  readonly fieldSelector?: string | undefined;
+  readonly resourceVersion?: string | undefined;
+  readonly limit?: number;
+  readonly continue?: string;
+}
+
+/** Options of {@link KubeClient.create}. */
+export interface KubeClientOptions {
+  /** Field manager of every write. @default "vaultmesh-operator" */
+  readonly fieldManager?: string;
+  /** Most concurrent connections to the API server. @default 64 */
+  readonly maxSockets?: number;
+  /** Per-request timeout for non-watch requests in ms. @default 30000 */
+  readonly timeoutMs?: number;
+}
+
+interface Transport {
+  readonly base: URL;
+  readonly agent: http.Agent;
+  readonly mod: typeof http | typeof https;
+  readonly tls: https.RequestOptions;
+}
+
+/** A pooled, plain-JSON Kubernetes API client. Create one per process with {@link KubeClient.create}. */
+export class KubeClient {
+  readonly fieldManager: string;
+  private readonly t: Transport;
+  private readonly kc: KubeConfig;
+  private readonly timeoutMs: number;
+  private headers: Promise<http.OutgoingHttpHeaders> | undefined;
+  private headersAt = 0;
+
+  private constructor(kc: KubeConfig, t: Transport, opts: KubeClientOptions) {
+    this.kc = kc;
+    this.t = t;
+    this.fieldManager = opts.fieldManager ?? "vaultmesh-operator";
+    this.timeoutMs = opts.timeoutMs ?? 30000;
+  }
+
+  /** Builds a client for the current context of `kc`. */
+  static async create(kc: KubeConfig, opts: KubeClientOptions = {}): Promise<KubeClient> {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error("kubeconfig has no current cluster");
+    const tls: https.RequestOptions = {};
+    await kc.applyToHTTPSOptions(tls);
+    const base = new URL(cluster.server);
+    const isHttps = base.protocol === "https:";
+    const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 64, keepAliveMsecs: 30000 };
+    const agent = isHttps
+      ? new https.Agent({
+          ...agentOpts,
+          ca: tls.ca,
+          cert: tls.cert,
+          key: tls.key,
+          ...(tls.rejectUnauthorized !== undefined
+            ? { rejectUnauthorized: tls.rejectUnauthorized }
+            : {}),
+          ...(tls.servername ? { servername: tls.servername } : {}),
+        })
+      : new http.Agent(agentOpts);
+    return new KubeClient(kc, { base, agent, mod: isHttps ? https : http, tls }, opts);
+  }
+
+  /** Closes pooled connections. */
+  close(): void {
+    this.t.agent.destroy();
+  }
+
+  // Auth headers (bearer tokens may rotate) are refreshed at most every 30 s.
+  private async authHeaders(): Promise<http.OutgoingHttpHeaders> {
+    const now = Date.now();
+    if (!this.headers || now - this.headersAt > 30000) {
+      this.headersAt = now;
+      this.headers = (async (): Promise<http.OutgoingHttpHeaders> => {
+        const o: https.RequestOptions = {};
+        await this.kc.applyToHTTPSOptions(o);
+        return { ...((o.headers ?? {}) as http.OutgoingHttpHeaders) };
+      })();
+    }
+    return await this.headers;
+  }
+
+  private async open(
+    method: string,
+    path: string,
+    body: string | undefined,
+    contentType: string,
+    timeoutMs: number,
+  ): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
+    const headers = {
+      ...(await this.authHeaders()),
+      accept: "application/json",
+      ...(body !== undefined
+        ? { "content-type": contentType, "content-length": Buffer.byteLength(body) }
+        : {}),
+    };
+    const url = new URL(path, this.t.base);
+    return await new Promise((resolve, reject) => {
+      const req = this.t.mod.request(
+        url,
+        { method, headers, agent: this.t.agent, timeout: timeoutMs },
+        (res) => resolve({ res, req }),
+      );
+      req.on("timeout", () =>
+        req.destroy(new KubeApiError(0, "Timeout", `${method} ${path}: timeout`)),
+      );
+      req.on("error", (err) =>
+        reject(
+          err instanceof KubeApiError
+            ? err
+            : new KubeApiError(0, "Transport", `${method} ${path}: ${err.message}`),
+        ),
+      );
+      req.end(body);
+    });
+  }
+
+  /** Sends one request and parses the JSON answer; a non-2xx answer throws {@link KubeApiError}. */
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = "application/json",
+  ): Promise<T> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const { res } = await this.open(method, path, payload, contentType, this.timeoutMs);
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) {
+      let reason = "Unknown";
+      let message = text;
+      try {
+        const s = JSON.parse(text) as { reason?: string; message?: string };
+        reason = s.reason ?? reason;
+        message = s.message ?? message;
+      } catch {
+        // not a Status object; keep the raw text
+      }
+      throw new KubeApiError(status, reason, `${method} ${path}: ${status} ${message}`);
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  private withQuery(
+    path: string,
+    q: Record<string, string | number | boolean | undefined>,
+  ): string {
+    const sp = new URLSearchParams();
+    for (const [k, v] of Object.entries(q)) if (v !== undefined) sp.set(k, String(v));
+    const s = sp.toString();
+    return s ? `${path}?${s}` : path;
+  }
+
+  /** Reads one object; undefined when it does not exist. */
+  async get<T extends KubeObject>(
+    t: ResourceType,
+    name: string,
+    namespace?: string,
+  ): Promise<T | undefined> {
+    try {
+      return await this.request<T>("GET", resourcePath(t, { namespace, name }));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Lists one page of objects. */
+  async list<T extends KubeObject>(t: ResourceType, o: ListOptions = {}): Promise<ObjectList<T>> {
+    const path = this.withQuery(resourcePath(t, { namespace: o.namespace }), {
+      labelSelector: o.labelSelector,
+      fieldSelector: o.fieldSelector,
+      resourceVersion: o.resourceVersion,
+      limit: o.limit,
+      continue: o.continue,
+    });
+    return await this.request<ObjectList<T>>("GET", path);
+  }
+
+  /** Creates an object (namespace from its metadata). */
+  async create<T extends KubeObject>(t: ResourceType, obj: T): Promise<T> {
+    const path = this.withQuery(resourcePath(t, { namespace: obj.metadata?.namespace }), {
+      fieldManager: this.fieldManager,
+    });
+    return await this.request<T>("POST", path, obj);
+  }
+
+  /** Replaces an object; its metadata.resourceVersion makes the write conditional. */
+  async replace<T extends KubeObject>(t: ResourceType, obj: T, subresource?: string): Promise<T> {
+    const m = obj.metadata ?? {};
+    const path = this.withQuery(
+      resourcePath(t, { namespace: m.namespace, name: m.name ?? "", subresource }),
+      { fieldManager: this.fieldManager },
+    );
+    return await this.request<T>("PUT", path, obj);
+  }
+
+  /** Replaces the status of an object, guarded by its metadata.resourceVersion (409 when stale). */
+  async replaceStatus<T extends KubeObject>(t: ResourceType, obj: T): Promise<T> {
+    return await this.replace(t, obj, "status");
+  }
+
+  /** Patches an object (or a subresource); server-side apply when `type` is "apply". */
+  async patch<T extends KubeObject>(
+    t: ResourceType,
+    target: { name: string; namespace?: string | undefined; subresource?: string },
+    patch: unknown,
+    type: PatchType = "merge",
+    force = false,
+  ): Promise<T> {
+    const path = this.withQuery(resourcePath(t, target), {
+      fieldManager: this.fieldManager,
+      force: type === "apply" && force ? true : undefined,
+    });
+    return await this.request<T>("PATCH", path, patch, PATCH_CONTENT_TYPE[type]);
+  }
+
+  /** Deletes an object; true when it was deleted, false when it did not exist. */
+  async delete(
+    t: ResourceType,
+    target: { name: string; namespace?: string | undefined },
+    opts: { propagationPolicy?: "Background" | "Foreground" | "Orphan"; uid?: string } = {},
+  ): Promise<boolean> {
+    const body = {
+      kind: "DeleteOptions",
+      apiVersion: "v1",
+      ...(opts.propagationPolicy ? { propagationPolicy: opts.propagationPolicy } : {}),
+      ...(opts.uid ? { preconditions: { uid: opts.uid } } : {}),
+    };
+    try {
+      await this.request("DELETE", resourcePath(t, target), body);
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Starts a watch from `resourceVersion`, calling `onEvent` per line. The returned `done`
+   * resolves when the server closes the stream and rejects on an HTTP error (410 when the
+   * version is too old) or a transport failure.
+   */
+  async watch<T extends KubeObject>(
+    t: ResourceType,
+    o: ListOptions & { timeoutSeconds?: number },
+    onEvent: (e: WatchEvent<T>) => void,
+  ): Promise<WatchHandle> {
+    const path = this.withQuery(resourcePath(t, { namespace: o.namespace }), {
+      watch: true,
+      allowWatchBookmarks: true,
+      labelSelector: o.labelSelector,
+      fieldSelector: o.fieldSelector,
+      resourceVersion: o.resourceVersion,
+      timeoutSeconds: o.timeoutSeconds ?? 300,
+    });
+    // The idle timeout is generous: the server closes the stream itself after timeoutSeconds.
+    const { res, req } = await this.open(
+      "GET",
+      path,
+      undefined,
+      "",
+      ((o.timeoutSeconds ?? 300) + 60) * 1000,
+    );
+    const status = res.statusCode ?? 0;
+    if (status !== 200) {
+      res.resume();
+      req.destroy();
+      throw new KubeApiError(
+        status,
+        status === 410 ? "Expired" : "Unknown",
+        `watch ${path}: ${status}`,
+      );
+    }
+    const done = new Promise<void>((resolve, reject) => {
+      let buf = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        buf += chunk;
+        let nl = buf.indexOf("\n");
+        while (nl >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (line.trim()) {
+            try {
+              onEvent(JSON.parse(line) as WatchEvent<T>);
+            } catch (err) {
+              req.destroy(err instanceof Error ? err : new Error(String(err)));
+            }
+          }
+          nl = buf.indexOf("\n");
+        }
+      });
+      res.on("end", () => resolve());
+      res.on("error", (err) => reject(err));
+      res.on("close", () => resolve());
+      req.on("error", (err) => reject(err));
+    });
+    return { done, abort: () => req.destroy() };
+  }
+}
