@@ -143,17 +143,29 @@ export type NodeLookup = (id: NodeId) => Hash;
  * roots use: `begin` is aligned to a power of two at least `end - begin`, so the subtrees
  * come in decreasing size and MTH folds them right to left.
  */
-export function rangeHash(range: LeafRange, lookup: NodeLookup): Hash {
+export function rangeHash(range: LeafRange, lookup: NodeLookup, memo?: Map<string, Hash>): Hash {
   if (range.end === range.begin) return EMPTY_ROOT;
   const ids = perfectSubtrees(range.begin, range.end);
+  if (ids.length === 1) return lookup(ids[0]!);
+  const key = `${range.begin}-${range.end}`;
+  const known = memo?.get(key);
+  if (known) return known;
   let h = lookup(ids[ids.length - 1]!);
   for (let i = ids.length - 2; i >= 0; i--) h = hashChildren(lookup(ids[i]!), h);
+  memo?.set(key, h);
   return h;
 }
 
-/** Turns proof ranges into proof hashes. */
-export function resolveProof(ranges: readonly LeafRange[], lookup: NodeLookup): Hash[] {
-  return ranges.map((r) => rangeHash(r, lookup));
+/**
+ * Turns proof ranges into proof hashes. Pass the same `memo` when resolving many proofs
+ * against one tree: proofs of neighbouring leaves share their right-edge ranges.
+ */
+export function resolveProof(
+  ranges: readonly LeafRange[],
+  lookup: NodeLookup,
+  memo?: Map<string, Hash>,
+): Hash[] {
+  return ranges.map((r) => rangeHash(r, lookup, memo));
 }
 
 /** A node lookup over a map keyed by {@link nodeKey}. */

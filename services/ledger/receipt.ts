@@ -8,7 +8,9 @@
 import {
   assertJsonValue,
   canonicalBytes,
+  canonicalJson,
   CanonicalJsonError,
+  digestString,
   fromBase64,
   jsonDigest,
   toBase64,
@@ -107,30 +109,63 @@ export function receiptLeafHash(r: Receipt): Hash {
   return hashLeaf(leafData(r));
 }
 
+/** A freshly signed receipt and its canonical bytes (the Merkle leaf data). */
+export interface SignedReceipt {
+  readonly receipt: Receipt;
+  readonly leafData: Uint8Array;
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * Signs a receipt and returns it with its canonical bytes. The canonical forms of payload
+ * and subject are computed once and spliced into the three documents that need them
+ * (digest input, signed bytes, leaf): RFC 8785 orders these keys alphabetically, so the
+ * splice is byte-identical to canonicalising each document (a property test checks it).
+ */
+export function signReceipt(
+  input: ReceiptInput,
+  signers: Ed25519Signer | readonly Ed25519Signer[],
+  clock: Clock,
+): SignedReceipt {
+  checkInput(input);
+  const p = canonicalJson(input.payload);
+  const s = canonicalJson(input.subject);
+  const t = JSON.stringify(input.type);
+  const digest = digestString(utf8.encode(`{"payload":${p},"subject":${s},"type":${t}}`));
+  const issuedAt = clock.now().toISOString();
+  const head = `{"apiVersion":${JSON.stringify(RECEIPT_API_VERSION)},"digest":"${digest}","issuedAt":"${issuedAt}","payload":${p}`;
+  const tail = `"subject":${s},"type":${t}}`;
+  const data = utf8.encode(`${head},${tail}`);
+  if (data.length > MAX_CANONICAL_BYTES) throw new ReceiptFormatError("payload: larger than 1 MiB");
+  const list: readonly Ed25519Signer[] = "sign" in signers ? [signers] : signers;
+  const signatures = list.map((k) => ({
+    keyId: k.keyId,
+    algorithm: "ed25519" as const,
+    value: toBase64(k.sign(data)),
+  }));
+  const sigJson = signatures
+    .map((g) => `{"algorithm":"ed25519","keyId":${JSON.stringify(g.keyId)},"value":"${g.value}"}`)
+    .join(",");
+  const receipt: Receipt = {
+    apiVersion: RECEIPT_API_VERSION,
+    type: input.type,
+    subject: input.subject,
+    payload: input.payload,
+    digest,
+    issuedAt,
+    signatures,
+  };
+  return { receipt, leafData: utf8.encode(`${head},"signatures":[${sigJson}],${tail}`) };
+}
+
 /** Creates a canonical receipt signed by each of `signers`, stamped with `clock`'s time. */
 export function createReceipt(
   input: ReceiptInput,
   signers: Ed25519Signer | readonly Ed25519Signer[],
   clock: Clock,
 ): Receipt {
-  const digest = receiptDigest(input);
-  const unsigned = {
-    apiVersion: RECEIPT_API_VERSION,
-    type: input.type,
-    subject: input.subject,
-    payload: input.payload,
-    digest,
-    issuedAt: clock.now().toISOString(),
-  } as const;
-  const data = signedBytes(unsigned);
-  if (data.length > MAX_CANONICAL_BYTES) throw new ReceiptFormatError("payload: larger than 1 MiB");
-  const list: readonly Ed25519Signer[] = "sign" in signers ? [signers] : signers;
-  const signatures = list.map((s) => ({
-    keyId: s.keyId,
-    algorithm: "ed25519" as const,
-    value: toBase64(s.sign(data)),
-  }));
-  return { ...unsigned, signatures };
+  return signReceipt(input, signers, clock).receipt;
 }
 
 /** Validates an untrusted value as a {@link Receipt} (shape only, not signatures). */

@@ -1,0 +1,297 @@
+/**
+ * The Remembrancer ledger: the interface the operator, the proof API and the CLI use.
+ * `append` signs a receipt, logs it with group commit and returns the receipt, its log
+ * entry, an inclusion proof and the signed tree head the proof leads to. Appends are
+ * idempotent by receipt digest. Tree heads are published (OpenPGP + RFC 3161) in batches by
+ * `publish`, never per receipt.
+ */
+import type pg from "pg";
+import type { Logger } from "pino";
+import { parseTimeStampResponse } from "../tsa/rfc3161-verify.ts";
+import { canonicalBytes, fromHex, parseDigest, sha256, toHex } from "./canonical-json.ts";
+import { formatCheckpoint, signNote } from "./checkpoint.ts";
+import type { Clock } from "./clock.ts";
+import type { Ed25519Signer } from "./ed25519.ts";
+import { GroupCommitter } from "./group-commit.ts";
+import { hashLeaf, type Hash } from "./merkle.ts";
+import type { OpenPgpSigner } from "./openpgp-keys.ts";
+import {
+  digestMatches,
+  signReceipt,
+  parseReceipt,
+  ReceiptFormatError,
+  type Receipt,
+  type ReceiptInput,
+} from "./receipt.ts";
+import { migrate } from "./store/migrations.ts";
+import * as q from "./store/pg-log-queries.ts";
+import { PgLogStore, type AppendOutcome, type PendingLeaf } from "./store/pg-log-store.ts";
+import type { EntryRow } from "./store/pg-rows.ts";
+import {
+  stampCheckpoint,
+  toSignedTreeHead,
+  type SignedTreeHead,
+  type Timestamper,
+} from "./tree-head.ts";
+import { emptyTrust, type TrustBundle } from "./trust-bundle.ts";
+
+/** Default checkpoint origin (and note key name). */
+export const DEFAULT_ORIGIN = "vaultmesh.cloud/remembrancer";
+
+/** Dependencies and settings of a {@link Ledger}. */
+export interface LedgerOptions {
+  readonly pool: pg.Pool;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** @default DEFAULT_ORIGIN */
+  readonly origin?: string;
+  /** Signs receipts and checkpoints; required to append. */
+  readonly signer?: Ed25519Signer;
+  /** Signs published tree heads. */
+  readonly openpgp?: OpenPgpSigner;
+  /** Time-stamps published tree heads. */
+  readonly timestamper?: Timestamper;
+  /** Extra keys to ship in proof bundles (e.g. retired signing keys). */
+  readonly trust?: TrustBundle;
+  /** Most receipts per commit. @default 1024 */
+  readonly maxBatch?: number;
+  /** Run schema migrations on open. @default true */
+  readonly migrate?: boolean;
+}
+
+/** A logged receipt. */
+export interface LedgerEntry {
+  readonly logIndex: number;
+  readonly leafHash: string;
+  readonly receipt: Receipt;
+  readonly appendedAt: string;
+}
+
+/** An inclusion proof of one entry in the tree of `treeSize` (hex hashes, leaf side first). */
+export interface InclusionProof {
+  readonly logIndex: number;
+  readonly treeSize: number;
+  readonly hashes: readonly string[];
+}
+
+/** What {@link Ledger.append} returns. */
+export interface AppendResult {
+  readonly receipt: Receipt;
+  readonly entry: { readonly logIndex: number; readonly leafHash: string };
+  readonly proof: InclusionProof;
+  readonly treeHead: SignedTreeHead;
+  /** True when the receipt's digest was already logged (the first receipt is returned). */
+  readonly existing: boolean;
+}
+
+interface Slot {
+  readonly row: EntryRow;
+  readonly existing: boolean;
+  readonly proof: Hash[];
+  readonly head: AppendOutcome["treeHead"];
+}
+
+/** The Remembrancer ledger over Postgres. */
+export class Ledger {
+  readonly origin: string;
+  readonly store: PgLogStore;
+  readonly #opts: LedgerOptions;
+  readonly #committer: GroupCommitter<PendingLeaf, Slot>;
+
+  private constructor(opts: LedgerOptions) {
+    this.#opts = opts;
+    this.origin = opts.origin ?? DEFAULT_ORIGIN;
+    this.store = new PgLogStore(opts.pool);
+    this.#committer = new GroupCommitter((items) => this.#commit(items), opts.maxBatch ?? 1024);
+  }
+
+  /** Opens the ledger, applying schema migrations first unless told not to. */
+  static async open(opts: LedgerOptions): Promise<Ledger> {
+    if (opts.migrate !== false) await migrate(opts.pool);
+    return new Ledger(opts);
+  }
+
+  async #commit(items: readonly PendingLeaf[]): Promise<Slot[]> {
+    const signer = this.#requireSigner();
+    const signHead = (size: number, root: Hash): string =>
+      signNote(
+        formatCheckpoint({ origin: this.origin, size, root, extensions: [] }),
+        this.origin,
+        signer,
+      );
+    const started = performance.now();
+    const out = await this.store.appendBatch(items, signHead, this.#opts.clock.now());
+    this.#opts.logger.debug(
+      { batch: items.length, treeSize: out.treeHead.treeSize, ms: performance.now() - started },
+      "ledger batch committed",
+    );
+    return out.entries.map((e, i) => ({ ...e, proof: out.proofs[i]!, head: out.treeHead }));
+  }
+
+  #requireSigner(): Ed25519Signer {
+    if (!this.#opts.signer) throw new Error("this ledger has no signing key: appends need one");
+    return this.#opts.signer;
+  }
+
+  /** Creates, signs and appends a receipt for `input`; idempotent by digest. */
+  async append(input: ReceiptInput): Promise<AppendResult> {
+    const signed = signReceipt(input, this.#requireSigner(), this.#opts.clock);
+    return await this.#append(signed.receipt, signed.leafData);
+  }
+
+  /** Appends an already signed receipt; idempotent by digest. */
+  async appendReceipt(receipt: Receipt): Promise<AppendResult> {
+    if (!digestMatches(receipt)) {
+      throw new ReceiptFormatError("digest: does not match type, subject and payload");
+    }
+    return await this.#append(receipt, canonicalBytes(receipt));
+  }
+
+  async #append(receipt: Receipt, bytes: Uint8Array): Promise<AppendResult> {
+    const slot = await this.#committer.submit({
+      digest: parseDigest(receipt.digest),
+      leafHash: hashLeaf(bytes),
+      receiptBytes: bytes,
+      type: receipt.type,
+      subject:
+        typeof receipt.subject === "string" ? receipt.subject : JSON.stringify(receipt.subject),
+      issuedAt: new Date(receipt.issuedAt),
+    });
+    return {
+      receipt: slot.existing ? toEntry(slot.row).receipt : receipt,
+      entry: { logIndex: slot.row.logIndex, leafHash: toHex(slot.row.leafHash) },
+      proof: {
+        logIndex: slot.row.logIndex,
+        treeSize: slot.head.treeSize,
+        hashes: slot.proof.map(toHex),
+      },
+      treeHead: toSignedTreeHead(slot.head),
+      existing: slot.existing,
+    };
+  }
+
+  /** Waits until every append submitted so far is committed. */
+  async flush(): Promise<void> {
+    await this.#committer.flush();
+  }
+
+  /** The entry whose receipt has this digest (`sha256:<hex>`). */
+  async getByDigest(digest: string): Promise<LedgerEntry | undefined> {
+    const row = await q.entryByDigest(this.#opts.pool, parseDigest(digest));
+    return row && toEntry(row);
+  }
+
+  /** The entry with this hex leaf hash. */
+  async getByLeafHash(leafHash: string): Promise<LedgerEntry | undefined> {
+    const row = await q.entryByLeafHash(this.#opts.pool, fromHex(leafHash, 32));
+    return row && toEntry(row);
+  }
+
+  /** The entry at this log index. */
+  async getByIndex(index: number): Promise<LedgerEntry | undefined> {
+    const row = await q.entryByIndex(this.#opts.pool, index);
+    return row && toEntry(row);
+  }
+
+  /** Entries with start ≤ index < end (at most 1000). */
+  async entries(start: number, end: number): Promise<LedgerEntry[]> {
+    return (await q.entriesRange(this.#opts.pool, start, Math.min(end, start + 1000))).map(toEntry);
+  }
+
+  /** Entries matching a filter (type, issue-time window), by log index or by time. */
+  async list(filter: q.ListFilter): Promise<LedgerEntry[]> {
+    return (await q.listEntries(this.#opts.pool, filter)).map(toEntry);
+  }
+
+  /** The newest signed tree head, or undefined while the log is empty. */
+  async latestTreeHead(): Promise<SignedTreeHead | undefined> {
+    const row = await this.store.latestTreeHead();
+    return row && toSignedTreeHead(row);
+  }
+
+  /** The signed tree head of exactly `size`, if one was issued. */
+  async treeHead(size: number): Promise<SignedTreeHead | undefined> {
+    const row = await q.treeHeadAt(this.#opts.pool, size);
+    return row && toSignedTreeHead(row);
+  }
+
+  /** Inclusion proof of `logIndex` in the tree of `treeSize` (default: the latest). */
+  async inclusionProof(logIndex: number, treeSize?: number): Promise<InclusionProof> {
+    const size = treeSize ?? (await this.store.latestTreeHead())?.treeSize ?? 0;
+    const hashes = await this.store.inclusionProof(logIndex, size);
+    return { logIndex, treeSize: size, hashes: hashes.map(toHex) };
+  }
+
+  /** Consistency proof between two tree sizes (hex hashes). */
+  async consistencyProof(size1: number, size2: number): Promise<string[]> {
+    return (await this.store.consistencyProof(size1, size2)).map(toHex);
+  }
+
+  /** Publishes the latest tree head (OpenPGP signature + RFC 3161 token) unless it already is. */
+  async publish(): Promise<SignedTreeHead | undefined> {
+    const head = await this.store.latestTreeHead();
+    if (!head || head.stamp) return head && toSignedTreeHead(head);
+    const { openpgp, timestamper } = this.#opts;
+    if (!openpgp && !timestamper) return toSignedTreeHead(head);
+    const stamp = await stampCheckpoint(
+      head,
+      { ...(openpgp ? { openpgp } : {}), ...(timestamper ? { timestamper } : {}) },
+      this.#opts.clock.now(),
+      (t) => parseTimeStampResponse(t).tstInfo?.genTime,
+    );
+    await q.insertStamp(this.#opts.pool, stamp);
+    const stored = await q.treeHeadAt(this.#opts.pool, head.treeSize);
+    this.#opts.logger.info({ treeSize: head.treeSize }, "tree head published");
+    return stored && toSignedTreeHead(stored);
+  }
+
+  /** Publishes every `intervalMs` while new tree heads appear; returns a stop function. */
+  startPublishing(intervalMs: number): () => void {
+    const timer = setInterval(() => {
+      this.publish().catch((err: unknown) =>
+        this.#opts.logger.error({ err }, "tree head publication failed"),
+      );
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  /** The newest published tree head covering `logIndex`. */
+  async publishedHeadCovering(logIndex: number): Promise<SignedTreeHead | undefined> {
+    const row = await q.stampedHeadCovering(this.#opts.pool, logIndex);
+    return row && toSignedTreeHead(row);
+  }
+
+  /** The public keys a verifier of this ledger's proofs needs. */
+  trust(): TrustBundle {
+    const extra = this.#opts.trust ?? emptyTrust();
+    const s = this.#opts.signer;
+    const own = s ? [{ keyId: s.keyId, publicKey: s.publicKey }] : [];
+    return {
+      ...extra,
+      origin: this.origin,
+      ed25519: [...own, ...extra.ed25519.filter((k) => k.keyId !== s?.keyId)],
+      openpgp: [
+        ...new Set([
+          ...(this.#opts.openpgp ? [this.#opts.openpgp.publicKeyArmored] : []),
+          ...extra.openpgp,
+        ]),
+      ],
+      tsa: [...new Set([...(this.#opts.timestamper?.certificatesPem ?? []), ...extra.tsa])],
+    };
+  }
+}
+
+/** Converts a stored row for callers (the receipt is re-read from its canonical bytes). */
+export function toEntry(row: EntryRow): LedgerEntry {
+  const receipt = parseReceipt(JSON.parse(new TextDecoder().decode(row.receiptBytes)) as unknown);
+  return {
+    logIndex: row.logIndex,
+    leafHash: toHex(row.leafHash),
+    receipt,
+    appendedAt: row.appendedAt.toISOString(),
+  };
+}
+
+/** Hex SHA-256 helper re-exported for callers that fingerprint artifacts. */
+export const sha256Hex = (data: Uint8Array): string => toHex(sha256(data));

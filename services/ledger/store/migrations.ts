@@ -1,0 +1,121 @@
+/**
+ * Versioned schema migrations for the ledger tables. Each migration runs once, in its own
+ * transaction, under an advisory lock so that two processes starting together do not race.
+ * Every ledger table is append-only: triggers refuse UPDATE, DELETE and TRUNCATE, so a
+ * change needs a superuser who disables them — which `verify-audit` then detects.
+ */
+import type pg from "pg";
+
+/** One schema change. Versions are dense and never reused. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+const appendOnly = (table: string): string => `
+CREATE TRIGGER ${table}_no_update_delete BEFORE UPDATE OR DELETE ON ${table}
+  FOR EACH ROW EXECUTE FUNCTION ledger_refuse_mutation();
+CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON ${table}
+  FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_mutation();`;
+
+/** All migrations in order. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "entries, tree nodes, tree heads, stamps; append-only triggers",
+    sql: `
+CREATE FUNCTION ledger_refuse_mutation() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'ledger table % is append-only: % refused', TG_TABLE_NAME, TG_OP
+    USING ERRCODE = 'insufficient_privilege';
+END $$;
+
+-- One row per receipt. receipt holds the exact RFC 8785 bytes that were hashed into the leaf.
+CREATE TABLE ledger_entries (
+  log_index   bigint PRIMARY KEY CHECK (log_index >= 0),
+  leaf_hash   bytea NOT NULL UNIQUE CHECK (octet_length(leaf_hash) = 32),
+  digest      bytea NOT NULL UNIQUE CHECK (octet_length(digest) = 32),
+  type        text NOT NULL,
+  subject     text NOT NULL,
+  issued_at   timestamptz NOT NULL,
+  appended_at timestamptz NOT NULL,
+  receipt     bytea NOT NULL
+);
+CREATE INDEX ledger_entries_issued_at ON ledger_entries (issued_at);
+CREATE INDEX ledger_entries_type ON ledger_entries (type, log_index);
+
+-- Every complete (perfect) subtree above the leaves: level L, index i covers leaves
+-- [i*2^L, (i+1)*2^L). Proofs for any tree size are served from these alone.
+CREATE TABLE ledger_nodes (
+  level smallint NOT NULL CHECK (level > 0),
+  idx   bigint NOT NULL CHECK (idx >= 0),
+  hash  bytea NOT NULL CHECK (octet_length(hash) = 32),
+  PRIMARY KEY (level, idx)
+);
+
+-- One signed checkpoint (C2SP signed note, Ed25519) per appended batch.
+CREATE TABLE ledger_tree_heads (
+  tree_size  bigint PRIMARY KEY CHECK (tree_size > 0),
+  root_hash  bytea NOT NULL CHECK (octet_length(root_hash) = 32),
+  checkpoint text NOT NULL,
+  created_at timestamptz NOT NULL
+);
+
+-- Published tree heads: an OpenPGP signature and an RFC 3161 token over the checkpoint body.
+CREATE TABLE ledger_tree_head_stamps (
+  tree_size         bigint PRIMARY KEY REFERENCES ledger_tree_heads (tree_size),
+  openpgp_signature text,
+  tsa_token         bytea,
+  gen_time          timestamptz,
+  created_at        timestamptz NOT NULL
+);
+${appendOnly("ledger_entries")}
+${appendOnly("ledger_nodes")}
+${appendOnly("ledger_tree_heads")}
+${appendOnly("ledger_tree_head_stamps")}
+`,
+  },
+];
+
+const LOCK_KEY = 0x766d6c67; // "vmlg"
+
+/** Applies pending migrations; returns the versions applied now. */
+export async function migrate(
+  pool: pg.Pool,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<number[]> {
+  const client = await pool.connect();
+  const applied: number[] = [];
+  try {
+    await client.query("SELECT pg_advisory_lock($1)", [LOCK_KEY]);
+    await client.query(`CREATE TABLE IF NOT EXISTS ledger_schema_migrations (
+      version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows } = await client.query<{ version: number }>(
+      "SELECT version FROM ledger_schema_migrations",
+    );
+    const done = new Set(rows.map((r) => r.version));
+    for (const m of migrations) {
+      if (done.has(m.version)) continue;
+      await client.query("BEGIN");
+      try {
+        await client.query(m.sql);
+        await client.query("INSERT INTO ledger_schema_migrations (version, name) VALUES ($1, $2)", [
+          m.version,
+          m.name,
+        ]);
+        await client.query("COMMIT");
+      } catch (err) {
+        await client.query("ROLLBACK");
+        throw new Error(
+          `ledger migration ${m.version} (${m.name}) failed: ${(err as Error).message}`,
+        );
+      }
+      applied.push(m.version);
+    }
+  } finally {
+    await client.query("SELECT pg_advisory_unlock($1)", [LOCK_KEY]).catch(() => undefined);
+    client.release();
+  }
+  return applied;
+}
