@@ -1,0 +1,141 @@
+/**
+ * The ledger's HTTP proof API, Certificate-Transparency style: the latest signed tree head,
+ * entries by range, inclusion proofs by leaf hash, consistency proofs between sizes, and
+ * receipts and proof bundles by digest. Read-only; `buildProofApi(deps)` returns the fastify
+ * app (tests use `app.inject`).
+ */
+import fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import type { Logger } from "pino";
+import { exportBundle, ReceiptNotFoundError } from "./bundle.ts";
+import type { Ledger } from "./ledger.ts";
+
+/** Dependencies of {@link buildProofApi}. */
+export interface ProofApiDeps {
+  readonly ledger: Ledger;
+  readonly logger?: Logger;
+}
+
+/** Most entries one `GET /v1/entries` returns. */
+export const MAX_ENTRIES_PER_REQUEST = 1000;
+
+const uint = { type: "integer", minimum: 0 } as const;
+const hex32 = { type: "string", pattern: "^[0-9a-f]{64}$" } as const;
+const digestParam = {
+  type: "object",
+  required: ["digest"],
+  properties: { digest: { type: "string", pattern: "^sha256:[0-9a-f]{64}$" } },
+} as const;
+
+function badRequest(reply: FastifyReply, message: string): FastifyReply {
+  return reply.code(400).send({ error: message });
+}
+
+function notFound(reply: FastifyReply, message: string): FastifyReply {
+  return reply.code(404).send({ error: message });
+}
+
+/** Builds the proof API. */
+export function buildProofApi(deps: ProofApiDeps): FastifyInstance {
+  const { ledger } = deps;
+  const app = fastify({ loggerInstance: deps.logger }) as unknown as FastifyInstance;
+
+  app.get("/healthz", (_req, reply) => reply.send({ ok: true }));
+
+  app.get("/v1/tree-head", async (_req, reply) => {
+    const head = await ledger.latestTreeHead();
+    return head ? head : notFound(reply, "the log is empty");
+  });
+
+  app.get("/v1/checkpoint", async (_req, reply) => {
+    const head = await ledger.latestTreeHead();
+    if (!head) return notFound(reply, "the log is empty");
+    return reply.type("text/plain; charset=utf-8").send(head.checkpoint);
+  });
+
+  app.get<{ Querystring: { start: number; end: number } }>(
+    "/v1/entries",
+    {
+      schema: {
+        querystring: {
+          type: "object",
+          required: ["start", "end"],
+          properties: { start: uint, end: uint },
+        },
+      },
+    },
+    async (req, reply) => {
+      const { start, end } = req.query;
+      if (end <= start) return badRequest(reply, "end must be greater than start");
+      if (end - start > MAX_ENTRIES_PER_REQUEST)
+        return badRequest(reply, `at most ${MAX_ENTRIES_PER_REQUEST} entries per request`);
+      return { entries: await ledger.entries(start, end) };
+    },
+  );
+
+  app.get<{ Querystring: { leafHash: string; treeSize?: number } }>(
+    "/v1/proof/inclusion",
+    {
+      schema: {
+        querystring: {
+          type: "object",
+          required: ["leafHash"],
+          properties: { leafHash: hex32, treeSize: uint },
+        },
+      },
+    },
+    async (req, reply) => {
+      const entry = await ledger.getByLeafHash(req.query.leafHash);
+      if (!entry) return notFound(reply, "no entry has this leaf hash");
+      const latest = (await ledger.latestTreeHead())?.treeSize ?? 0;
+      const size = req.query.treeSize ?? latest;
+      if (size <= entry.logIndex || size > latest) {
+        return badRequest(reply, `treeSize must be in (${entry.logIndex}, ${latest}]`);
+      }
+      return await ledger.inclusionProof(entry.logIndex, size);
+    },
+  );
+
+  app.get<{ Querystring: { first: number; second: number } }>(
+    "/v1/proof/consistency",
+    {
+      schema: {
+        querystring: {
+          type: "object",
+          required: ["first", "second"],
+          properties: { first: uint, second: uint },
+        },
+      },
+    },
+    async (req, reply) => {
+      const { first, second } = req.query;
+      const latest = (await ledger.latestTreeHead())?.treeSize ?? 0;
+      if (first > second || second > latest)
+        return badRequest(reply, `need first ≤ second ≤ ${latest}`);
+      return { first, second, hashes: await ledger.consistencyProof(first, second) };
+    },
+  );
+
+  app.get<{ Params: { digest: string } }>(
+    "/v1/receipts/:digest",
+    { schema: { params: digestParam } },
+    async (req, reply) => {
+      const entry = await ledger.getByDigest(req.params.digest);
+      return entry ?? notFound(reply, "no receipt with this digest");
+    },
+  );
+
+  app.get<{ Params: { digest: string } }>(
+    "/v1/bundles/:digest",
+    { schema: { params: digestParam } },
+    async (req, reply) => {
+      try {
+        return await exportBundle(ledger, { digest: req.params.digest });
+      } catch (err) {
+        if (err instanceof ReceiptNotFoundError) return notFound(reply, err.message);
+        throw err;
+      }
+    },
+  );
+
+  return app;
+}
