@@ -141,3 +141,17 @@ export async function nodeCounts(db: Queryable): Promise<Map<number, number>> {
   );
   return new Map(rows.map((r) => [r.level, Number(r.n)]));
 }
+
+/** The newest entry whose receipt payload records `artifact.sha256 = digest` (CLI lookups). */
+export async function entryByArtifactDigest(
+  db: Queryable,
+  digest: string,
+): Promise<EntryRow | undefined> {
+  const { rows } = await db.query<RawEntry>(
+    `SELECT ${ENTRY_COLUMNS} FROM ledger_entries
+      WHERE convert_from(receipt, 'UTF8')::jsonb #>> '{payload,artifact,sha256}' = $1
+      ORDER BY log_index DESC LIMIT 1`,
+    [digest],
+  );
+  return rows[0] ? toEntry(rows[0]) : undefined;
+}

@@ -1,0 +1,152 @@
+/**
+ * Shared plumbing of the CLI commands: locating the database, key directory, trust files and
+ * TSA from flags or environment, reading key files with clear errors, and opening a ledger.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import pg from "pg";
+import { ed25519Signer, type Ed25519Signer } from "../ed25519.ts";
+import { DEFAULT_ORIGIN, Ledger } from "../ledger.ts";
+import { openPgpSigner, type OpenPgpSigner } from "../openpgp-keys.ts";
+import type { Timestamper } from "../tree-head.ts";
+import { loadTrustFiles, type TrustBundle } from "../trust-bundle.ts";
+import { httpTimestamper } from "../../tsa/timestamper.ts";
+import { UsageError, type CliIO } from "./cli-io.ts";
+
+/** Key file names inside a key directory (written by `keygen`). */
+export const KEY_FILES = {
+  ed25519Key: "ed25519.key",
+  ed25519Pub: "ed25519.pub",
+  openpgpKey: "openpgp.key",
+  openpgpPub: "openpgp.pub",
+  trust: "trust.json",
+} as const;
+
+/** Options most ledger commands share. */
+export interface LedgerFlags {
+  readonly db?: string;
+  readonly keyDir?: string;
+  readonly tsa?: string;
+  readonly tsaCa?: string;
+  readonly origin?: string;
+  readonly trust?: readonly string[];
+  readonly json?: boolean;
+}
+
+/** Resolves a path against the CLI's working directory. */
+export function path(io: CliIO, p: string): string {
+  return resolve(io.cwd, p);
+}
+
+/** Reads a file, turning a missing one into a usage error that names it. */
+export function readInput(io: CliIO, p: string, what: string): Buffer {
+  const full = path(io, p);
+  if (!existsSync(full)) throw new UsageError(`${what} not found: ${p}`);
+  return readFileSync(full);
+}
+
+/** The database URL from --db or DATABASE_URL. */
+export function databaseUrl(io: CliIO, flags: LedgerFlags): string {
+  const url = flags.db ?? io.env.DATABASE_URL;
+  if (!url) throw new UsageError("no database: pass --db URL or set DATABASE_URL");
+  return url;
+}
+
+/** The key directory from --key-dir or REMEMBRANCER_KEY_DIR, if any. */
+export function keyDir(io: CliIO, flags: LedgerFlags): string | undefined {
+  const d = flags.keyDir ?? io.env.REMEMBRANCER_KEY_DIR;
+  return d ? path(io, d) : undefined;
+}
+
+/** Loads the Ed25519 signer of a key directory (required). */
+export function loadSigner(io: CliIO, flags: LedgerFlags): Ed25519Signer {
+  const dir = keyDir(io, flags);
+  if (!dir) throw new UsageError("no signing key: pass --key-dir DIR (see `remembrancer keygen`)");
+  const pem = readInput(io, resolve(dir, KEY_FILES.ed25519Key), "Ed25519 private key").toString(
+    "utf8",
+  );
+  try {
+    return ed25519Signer(pem);
+  } catch (err) {
+    throw new UsageError(`${resolve(dir, KEY_FILES.ed25519Key)}: ${(err as Error).message}`);
+  }
+}
+
+/** Loads the OpenPGP signer of a key directory, when it has one. */
+export async function loadOpenPgp(
+  io: CliIO,
+  flags: LedgerFlags,
+): Promise<OpenPgpSigner | undefined> {
+  const dir = keyDir(io, flags);
+  const file = dir && resolve(dir, KEY_FILES.openpgpKey);
+  if (!file || !existsSync(file)) return undefined;
+  try {
+    return await openPgpSigner(readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new UsageError(`${file}: not a usable OpenPGP private key (${(err as Error).message})`);
+  }
+}
+
+/** Trust from --trust files plus the key directory's trust.json; undefined when none given. */
+export function loadTrust(io: CliIO, flags: LedgerFlags): TrustBundle | undefined {
+  const files = (flags.trust ?? []).map((f) => path(io, f));
+  const dir = keyDir(io, flags);
+  if (dir && existsSync(resolve(dir, KEY_FILES.trust))) files.push(resolve(dir, KEY_FILES.trust));
+  return files.length > 0 ? loadTrustFiles(files) : undefined;
+}
+
+async function tsaCertificates(
+  io: CliIO,
+  url: string,
+  caFile: string | undefined,
+): Promise<string[]> {
+  if (caFile) return [readInput(io, caFile, "TSA CA certificate").toString("utf8")];
+  try {
+    // The development TSA publishes its CA; an external TSA's CA goes in with --tsa-ca.
+    const res = await fetch(new URL("tsa-ca.crt", url.endsWith("/") ? url : `${url}/`));
+    const text = res.ok ? await res.text() : "";
+    return text.includes("BEGIN CERTIFICATE") ? [text] : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The timestamper from --tsa or REMEMBRANCER_TSA_URL, if any. */
+export async function loadTimestamper(
+  io: CliIO,
+  flags: LedgerFlags,
+): Promise<Timestamper | undefined> {
+  const url = flags.tsa ?? io.env.REMEMBRANCER_TSA_URL;
+  if (!url) return undefined;
+  return httpTimestamper(url, { certificatesPem: await tsaCertificates(io, url, flags.tsaCa) });
+}
+
+/** Opens the ledger for a command; `sign` loads the signing keys and TSA. */
+export async function openLedger(
+  io: CliIO,
+  flags: LedgerFlags,
+  sign: boolean,
+): Promise<{ ledger: Ledger; close: () => Promise<void> }> {
+  const pool = new pg.Pool({ connectionString: databaseUrl(io, flags), max: 4 });
+  pool.on("error", () => undefined); // idle-client errors surface on the next query instead
+  const signer = sign ? loadSigner(io, flags) : undefined;
+  const openpgp = sign ? await loadOpenPgp(io, flags) : undefined;
+  const timestamper = sign ? await loadTimestamper(io, flags) : undefined;
+  const trust = loadTrust(io, flags);
+  try {
+    const ledger = await Ledger.open({
+      pool,
+      clock: io.clock,
+      logger: io.logger,
+      origin: flags.origin ?? io.env.REMEMBRANCER_ORIGIN ?? DEFAULT_ORIGIN,
+      ...(signer ? { signer } : {}),
+      ...(openpgp ? { openpgp } : {}),
+      ...(timestamper ? { timestamper } : {}),
+      ...(trust ? { trust } : {}),
+    });
+    return { ledger, close: () => pool.end() };
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+}
