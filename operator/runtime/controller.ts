@@ -8,6 +8,7 @@
  */
 import {
   objectKey,
+  ownerReferencesOf,
   silentLogger,
   splitKey,
   type Informer,
@@ -77,7 +78,7 @@ export interface ControllerOptions<T extends KubeObject> {
 export function ownerKeys(kind: string): (obj: KubeObject) => string[] {
   return (obj) => {
     const ns = obj.metadata?.namespace;
-    return (obj.metadata?.ownerReferences ?? [])
+    return ownerReferencesOf(obj)
       .filter((r) => r.kind === kind && r.controller)
       .map((r) => (ns ? `${ns}/${r.name}` : r.name));
   };

@@ -23,14 +23,20 @@ export interface KubeObjectMeta {
   uid?: string;
   resourceVersion?: string;
   generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
+  /** A string on the wire; typed clients may hand a Date. */
+  creationTimestamp?: string | Date;
+  deletionTimestamp?: string | Date;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   finalizers?: string[];
-  ownerReferences?: OwnerReference[];
-  managedFields?: unknown[];
+  /** Read with {@link ownerReferencesOf}; typed loosely so that API types from zod fit. */
   [key: string]: unknown;
+}
+
+/** The ownerReferences of an object. */
+export function ownerReferencesOf(obj: KubeObject): OwnerReference[] {
+  const refs = obj.metadata?.ownerReferences;
+  return Array.isArray(refs) ? (refs as OwnerReference[]) : [];
 }
 
 /** metav1.OwnerReference. */

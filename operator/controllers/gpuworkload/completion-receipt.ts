@@ -1,0 +1,198 @@
+/**
+ * The completion receipt of a GPUWorkload: its identity and content come only from what it
+ * stands for — the workload's uid, the attempt, the outcome and the finished Job's recorded
+ * times and price — so computing it again after a crash or on another replica yields the
+ * same digest, and the ledger's append (idempotent by digest) returns the entry already
+ * logged. The Receipt resource is a view of that ledger entry, named from the digest.
+ */
+import {
+  API_VERSION,
+  GROUP,
+  VERSION,
+  type GPUWorkload,
+  type Receipt as ReceiptResource,
+} from "../../../crds/index.ts";
+import { jobFinished, type Job } from "./kube-types.ts";
+
+/** Labels and annotations the controller puts on the Jobs it creates. */
+export const Labels = {
+  workloadUid: `${GROUP}/workload-uid`,
+  workload: `${GROUP}/workload`,
+  attempt: `${GROUP}/attempt`,
+  treaty: `${GROUP}/treaty`,
+  receiptFor: `${GROUP}/workload-uid`,
+  receiptTreaty: `${GROUP}/treaty`,
+  receiptOutcome: `${GROUP}/outcome`,
+} as const;
+
+/** Annotations on a Job recording the placement it was created for (the receipt's inputs). */
+export const Annotations = {
+  provider: `${GROUP}/provider`,
+  region: `${GROUP}/region`,
+  pricePerHour: `${GROUP}/price-per-hour`,
+} as const;
+
+/** The receipt input the ledger signs: type, subject and payload. */
+export interface CompletionReceiptInput {
+  readonly type: "WorkloadCompleted" | "WorkloadFailed";
+  readonly subject: Record<string, string>;
+  readonly payload: CompletionPayload;
+}
+
+/** The canonical payload of a completion receipt. */
+export interface CompletionPayload {
+  readonly [key: string]: string | number;
+  readonly workloadUid: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly attempt: number;
+  readonly outcome: "Succeeded" | "Failed";
+  readonly treaty: string;
+  readonly provider: string;
+  readonly region: string;
+  readonly gpuType: string;
+  readonly gpuCount: number;
+  /** USD per GPU-hour, as placed. */
+  readonly pricePerHour: number;
+  readonly jobName: string;
+  readonly startTime: string;
+  readonly completionTime: string;
+  /** Seconds from the Job's creation to its start (provision time, for the treaty's SLO). */
+  readonly provisionSeconds: number;
+  readonly gpuSeconds: number;
+  /** USD, rounded to micro-dollars so that the JSON number is exact. */
+  readonly cost: number;
+}
+
+const secondsBetween = (a: string | undefined, b: string | undefined): number => {
+  if (!a || !b) return 0;
+  return Math.max(0, (Date.parse(b) - Date.parse(a)) / 1000);
+};
+
+/** Rounds USD to micro-dollars. */
+export const roundUsd = (usd: number): number => Math.round(usd * 1e6) / 1e6;
+
+/**
+ * The completion receipt input for a finished Job of `workload`, or undefined while the Job
+ * runs. Pure: the same workload and Job always give the same input.
+ */
+export function completionReceiptInput(
+  workload: GPUWorkload,
+  job: Job,
+): CompletionReceiptInput | undefined {
+  const done = jobFinished(job);
+  if (!done) return undefined;
+  const m = workload.metadata;
+  const jm = job.metadata;
+  const label = (k: string): string => jm.labels?.[k] ?? "";
+  const ann = (k: string): string => jm.annotations?.[k] ?? "";
+  const start = job.status?.startTime ?? jm.creationTimestamp ?? "";
+  const end = done.at ?? start;
+  const gpuCount = workload.spec.gpu.count;
+  const pricePerHour = Number(ann(Annotations.pricePerHour) || "0");
+  const gpuSeconds = secondsBetween(start, end) * gpuCount;
+  const payload: CompletionPayload = {
+    workloadUid: String(m.uid),
+    namespace: String(m.namespace),
+    name: String(m.name),
+    attempt: Number(label(Labels.attempt) || "0"),
+    outcome: done.outcome,
+    treaty: label(Labels.treaty),
+    provider: ann(Annotations.provider),
+    region: ann(Annotations.region),
+    gpuType: workload.spec.gpu.type,
+    gpuCount,
+    pricePerHour,
+    jobName: String(jm.name),
+    startTime: start,
+    completionTime: end,
+    provisionSeconds: secondsBetween(jm.creationTimestamp, start),
+    gpuSeconds,
+    cost: roundUsd((gpuSeconds / 3600) * pricePerHour),
+  };
+  return {
+    type: done.outcome === "Succeeded" ? "WorkloadCompleted" : "WorkloadFailed",
+    subject: {
+      apiVersion: API_VERSION,
+      kind: "GPUWorkload",
+      namespace: payload.namespace,
+      name: payload.name,
+      uid: payload.workloadUid,
+    },
+    payload,
+  };
+}
+
+/** The Receipt resource name for a receipt digest: `<workload>-<outcome>-<12 hex of digest>`. */
+export function receiptName(workloadName: string, outcome: string, digest: string): string {
+  const hex = digest.replace(/^sha256:/, "").slice(0, 12);
+  return `${workloadName.slice(0, 200)}-${outcome.toLowerCase()}-${hex}`;
+}
+
+/** A receipt as the ledger returns it (services/ledger Receipt). */
+export interface LedgerReceipt {
+  readonly type: string;
+  readonly subject: string | Readonly<Record<string, string>>;
+  readonly payload: unknown;
+  readonly digest: string;
+  readonly issuedAt: string;
+  readonly signatures: readonly { keyId: string; algorithm: string; value: string }[];
+}
+
+/** Where the receipt sits in the log. */
+export interface LogPosition {
+  readonly logIndex: number;
+  readonly leafHash: string;
+  readonly treeSize?: number;
+  readonly rootHash?: string;
+}
+
+/** The Receipt resource (a view of the ledger entry) for the workload's namespace. */
+export function receiptResource(
+  workload: GPUWorkload,
+  receipt: LedgerReceipt,
+  payload: CompletionPayload,
+): ReceiptResource {
+  const m = workload.metadata;
+  const subject = typeof receipt.subject === "string" ? {} : receipt.subject;
+  return {
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: "Receipt",
+    metadata: {
+      name: receiptName(m.name ?? "workload", payload.outcome, receipt.digest),
+      namespace: m.namespace ?? "",
+      labels: {
+        [Labels.receiptFor]: m.uid ?? "",
+        [Labels.receiptTreaty]: payload.treaty,
+        [Labels.receiptOutcome]: payload.outcome,
+      },
+    },
+    spec: {
+      type: receipt.type as ReceiptResource["spec"]["type"],
+      subject: {
+        apiVersion: subject.apiVersion ?? API_VERSION,
+        kind: subject.kind ?? "GPUWorkload",
+        ...(subject.namespace ? { namespace: subject.namespace } : {}),
+        name: subject.name ?? m.name ?? "",
+        ...(subject.uid ? { uid: subject.uid } : {}),
+      },
+      payload: receipt.payload as Record<string, unknown>,
+      digest: receipt.digest,
+      signatures: receipt.signatures.map((s) => ({
+        keyId: s.keyId,
+        algorithm: s.algorithm.toLowerCase() === "ed25519" ? "Ed25519" : "OpenPGP",
+        value: s.value,
+      })),
+      issuedAt: receipt.issuedAt,
+    },
+  };
+}
+
+/** The payload of a Receipt resource as a completion payload, when it is one. */
+export function completionPayloadOf(r: ReceiptResource): CompletionPayload | undefined {
+  if (r.spec.type !== "WorkloadCompleted" && r.spec.type !== "WorkloadFailed") return undefined;
+  const p = r.spec.payload as Partial<CompletionPayload>;
+  return typeof p.workloadUid === "string" && typeof p.gpuSeconds === "number"
+    ? (p as CompletionPayload)
+    : undefined;
+}

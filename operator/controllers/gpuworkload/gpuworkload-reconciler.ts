@@ -1,0 +1,561 @@
+/**
+ * The GPUWorkload reconciler: route, place, track, fail over, complete. Level-based: each
+ * pass reads the workload, its Jobs and Pods, the treaties and the receipts from the caches,
+ * moves the world one step, and writes the recomputed status once, guarded by the
+ * workload's resourceVersion. Every write is idempotent: the Job of attempt n has a name
+ * derived from (uid, n), so a repeated create answers AlreadyExists and is adopted; the
+ * completion receipt's identity is derived from (uid, attempt, outcome), so a repeated append
+ * returns the entry already logged.
+ */
+import {
+  IN_CLUSTER_PROVIDER,
+  type GPUWorkload,
+  type GPUWorkloadStatus,
+  type Receipt,
+  type Tenant,
+  type Treaty,
+} from "../../../crds/index.ts";
+import {
+  isAlreadyExists,
+  Resources,
+  type KubeClient,
+  type Logger,
+  type ObjectCache,
+} from "../../../services/kube/index.ts";
+import {
+  describeDecision,
+  route,
+  type Placement,
+  type RouteDecision,
+} from "../../routing/index.ts";
+import {
+  rfc3339,
+  writeStatus,
+  type EventRecorder,
+  type Request,
+  type Result,
+} from "../../runtime/index.ts";
+import {
+  Annotations,
+  completionReceiptInput,
+  Labels,
+  receiptResource,
+  type CompletionReceiptInput,
+  type LedgerReceipt,
+} from "./completion-receipt.ts";
+import { waitingReason, withState, type WorkloadState } from "./gpuworkload-status.ts";
+import { jobFinished, type Job, type Pod } from "./kube-types.ts";
+import { LivePlacements, periodStart, sumUsage, treatyCompletions, UsageIndex } from "./usage.ts";
+
+type Attempt = NonNullable<GPUWorkloadStatus["attempts"]>[number];
+
+/** The ledger as the controller uses it (services/ledger's Ledger fits). */
+export interface ReceiptLedger {
+  append(input: CompletionReceiptInput): Promise<{
+    receipt: LedgerReceipt;
+    entry: { logIndex: number; leafHash: string };
+    treeHead?: { treeSize: number; rootHash: string };
+    existing: boolean;
+  }>;
+}
+
+/** What the placement module builds a Job from. */
+export interface JobBuildInput {
+  readonly workload: GPUWorkload;
+  readonly treaty: Treaty;
+  readonly placement: Placement;
+  readonly attempt: number;
+  readonly name: string;
+}
+
+/** Hooks for metrics (operator/metrics.ts implements them). */
+export interface WorkloadMetrics {
+  routingDecision(seconds: number): void;
+  completed(outcome: "Succeeded" | "Failed", receiptLogged: boolean): void;
+  placed(treaty: string): void;
+}
+
+/** Dependencies of the reconciler. */
+export interface GPUWorkloadDeps {
+  readonly client: KubeClient;
+  readonly workloads: ObjectCache<GPUWorkload>;
+  readonly treaties: ObjectCache<Treaty>;
+  readonly tenants?: ObjectCache<Tenant>;
+  readonly jobs: ObjectCache<Job>;
+  readonly pods: ObjectCache<Pod>;
+  readonly receipts: ObjectCache<Receipt>;
+  readonly ledger: ReceiptLedger;
+  readonly events: EventRecorder;
+  readonly clock: { now(): Date };
+  readonly live: LivePlacements;
+  /** Builds the Job for an in-cluster placement (operator/placement). */
+  readonly buildJob: (input: JobBuildInput) => Job;
+  /** The Job name of attempt `attempt` of workload `uid`. */
+  readonly jobName: (uid: string, attempt: number) => string;
+  /** Fail over when a placed Job is unschedulable this long. @default 60000 */
+  readonly unschedulableTimeoutMs?: number;
+  readonly metrics?: WorkloadMetrics;
+  readonly logger: Logger;
+}
+
+/** Index of Pods by the Job that owns them. */
+export const PODS_BY_JOB = "byJob";
+
+const attemptOf = (j: Job): number => Number(j.metadata.labels?.[Labels.attempt] ?? "0");
+
+/** Reconciles GPUWorkloads. */
+export class GPUWorkloadReconciler {
+  private readonly d: GPUWorkloadDeps;
+
+  constructor(deps: GPUWorkloadDeps) {
+    this.d = deps;
+  }
+
+  /** One reconcile pass for `req`. */
+  async reconcile(req: Request): Promise<Result | void> {
+    const wl = this.d.workloads.get(req.name, req.namespace);
+    if (!wl || wl.metadata.deletionTimestamp) return; // Jobs go with their owner (GC).
+    const now = this.d.clock.now();
+    let status: GPUWorkloadStatus = structuredClone(wl.status ?? {});
+    const jobs = this.d.jobs.byIndex(UsageIndex.jobsByOwner, wl.metadata.uid ?? "");
+    this.adoptUnrecorded(wl, status, jobs);
+    const cur = status.attempts?.at(-1);
+    let result: Result | void = undefined;
+    if (cur?.outcome === "Succeeded" || cur?.outcome === "Failed") {
+      // Finished: make sure the receipt view exists; it is recreated from the ledger (the
+      // append of the same facts returns the logged entry) when someone deleted it.
+      const job = jobs.find((j) => attemptOf(j) === cur.attempt);
+      if (job && (await this.receiptViewMissing(wl, status))) {
+        status = await this.complete(wl, status, job, now);
+      } else if (!status.receiptRef) {
+        status = withState(wl, status, this.finishedState(cur), now);
+      }
+    } else if (cur?.outcome === "Running") {
+      const r = await this.track(wl, status, cur, jobs, now);
+      status = r.status;
+      result = r.result;
+      if (r.failedOver) {
+        const p = await this.routeAndPlace(wl, status, now);
+        status = p.status;
+      }
+    } else {
+      const p = await this.routeAndPlace(wl, status, now);
+      status = p.status;
+    }
+    await writeStatus(this.d.client, Resources.GPUWorkload, wl, status);
+    return result;
+  }
+
+  private async receiptViewMissing(wl: GPUWorkload, status: GPUWorkloadStatus): Promise<boolean> {
+    const name = status.receiptRef?.name;
+    if (!name) return true;
+    const ns = wl.metadata.namespace;
+    if (this.d.receipts.get(name, ns)) return false;
+    return !(await this.d.client.get<Receipt>(Resources.Receipt, name, ns));
+  }
+
+  private finishedState(a: Attempt): WorkloadState {
+    return {
+      kind: "finished",
+      outcome: a.outcome === "Succeeded" ? "Succeeded" : "Failed",
+      message: a.reason ?? "",
+    };
+  }
+
+  // A Job created before a crash (or a lost status write) that the status does not record yet:
+  // its labels and annotations carry the attempt and placement it was created for.
+  private adoptUnrecorded(wl: GPUWorkload, status: GPUWorkloadStatus, jobs: Job[]): void {
+    const attempts = status.attempts ?? [];
+    const last = attempts.at(-1)?.attempt ?? 0;
+    const newer = jobs
+      .filter((x) => attemptOf(x) > last)
+      .sort((a, b) => attemptOf(a) - attemptOf(b));
+    for (const j of newer) {
+      const ann = j.metadata.annotations ?? {};
+      const treaty = j.metadata.labels?.[Labels.treaty] ?? "";
+      const provider = ann[Annotations.provider] ?? IN_CLUSTER_PROVIDER;
+      attempts.push({
+        attempt: attemptOf(j),
+        treaty,
+        provider,
+        jobName: j.metadata.name ?? "",
+        outcome: "Running",
+        ...(j.metadata.creationTimestamp ? { startTime: j.metadata.creationTimestamp } : {}),
+      });
+      status.placement = {
+        treaty,
+        provider,
+        ...(ann[Annotations.region] ? { region: ann[Annotations.region] } : {}),
+        pricePerHour: Number(ann[Annotations.pricePerHour] ?? "0"),
+      };
+      status.jobRef = { name: j.metadata.name ?? "" };
+      this.d.logger.info(
+        { workload: wl.metadata.name, job: j.metadata.name },
+        "adopted a Job the status did not record",
+      );
+    }
+    status.attempts = attempts;
+  }
+
+  /** Tracks the current attempt's Job: completion, start, or failover before start. */
+  private async track(
+    wl: GPUWorkload,
+    status: GPUWorkloadStatus,
+    cur: Attempt,
+    jobs: Job[],
+    now: Date,
+  ): Promise<{ status: GPUWorkloadStatus; result?: Result; failedOver?: boolean }> {
+    const job = jobs.find((j) => attemptOf(j) === cur.attempt);
+    if (!job) return await this.missingJob(wl, status, cur, now);
+    this.d.live.observed(`${job.metadata.namespace}/${job.metadata.name}`);
+    if (job.metadata.deletionTimestamp) {
+      return {
+        status: this.abandon(wl, status, cur, now, "Job is being deleted"),
+        failedOver: true,
+      };
+    }
+    if (jobFinished(job)) return { status: await this.complete(wl, status, job, now) };
+    const pods = this.d.pods.byIndex(PODS_BY_JOB, `${job.metadata.namespace}/${job.metadata.name}`);
+    const runningPod = pods.find(
+      (p) => p.status?.phase === "Running" || p.status?.phase === "Succeeded",
+    );
+    if (runningPod) {
+      const started = runningPod.status?.startTime ?? rfc3339(now);
+      status.startTime ??= started;
+      const node = runningPod.spec?.nodeName ?? "";
+      const next = withState(
+        wl,
+        status,
+        { kind: "running", message: `running on node ${node}` },
+        now,
+      );
+      return { status: next };
+    }
+    // Not started yet: fail over when the treaty stopped being routable or the pod cannot be scheduled.
+    const treaty = this.d.treaties.get(cur.treaty);
+    const why = treatyUnfit(treaty, cur.treaty);
+    if (why)
+      return { status: await this.failover({ wl, status, cur, now }, job, why), failedOver: true };
+    const timeout = this.d.unschedulableTimeoutMs ?? 60000;
+    const unsched = pods
+      .flatMap((p) => p.status?.conditions ?? [])
+      .find(
+        (c) => c.type === "PodScheduled" && c.status === "False" && c.reason === "Unschedulable",
+      );
+    const age = now.getTime() - Date.parse(job.metadata.creationTimestamp ?? rfc3339(now));
+    if (unsched && age >= timeout) {
+      const msg = `unschedulable for ${Math.round(age / 1000)}s: ${unsched.message ?? ""}`;
+      return { status: await this.failover({ wl, status, cur, now }, job, msg), failedOver: true };
+    }
+    const pendingReason = unsched ? "Unschedulable" : "Pending";
+    const next = withState(
+      wl,
+      status,
+      { kind: "placed", message: findRouted(status) ?? "", pendingReason },
+      now,
+    );
+    return { status: next, result: { requeueAfterMs: Math.max(1000, timeout - age) } };
+  }
+
+  // The status records a running attempt whose Job is not in the cache.
+  private async missingJob(
+    wl: GPUWorkload,
+    status: GPUWorkloadStatus,
+    cur: Attempt,
+    now: Date,
+  ): Promise<{ status: GPUWorkloadStatus; result?: Result; failedOver?: boolean }> {
+    const name = cur.jobName ?? "";
+    const live = await this.d.client.get<Job>(Resources.Job, name, wl.metadata.namespace);
+    if (live && !live.metadata.deletionTimestamp)
+      return { status, result: { requeueAfterMs: 500 } };
+    return { status: this.abandon(wl, status, cur, now, "Job was deleted"), failedOver: true };
+  }
+
+  private abandon(
+    wl: GPUWorkload,
+    status: GPUWorkloadStatus,
+    cur: Attempt,
+    now: Date,
+    reason: string,
+  ): GPUWorkloadStatus {
+    const attempts = (status.attempts ?? []).map((a) =>
+      a.attempt === cur.attempt
+        ? {
+            ...a,
+            outcome: "Abandoned" as const,
+            endTime: rfc3339(now),
+            reason: reason.slice(0, 1024),
+          }
+        : a,
+    );
+    this.d.events.event(
+      Resources.GPUWorkload,
+      wl,
+      "Warning",
+      "FailingOver",
+      `attempt ${cur.attempt} under treaty ${cur.treaty} abandoned: ${reason}`,
+    );
+    return { ...status, attempts };
+  }
+
+  private async failover(
+    at: { wl: GPUWorkload; status: GPUWorkloadStatus; cur: Attempt; now: Date },
+    job: Job,
+    reason: string,
+  ): Promise<GPUWorkloadStatus> {
+    await this.d.client.delete(
+      Resources.Job,
+      { name: job.metadata.name ?? "", namespace: job.metadata.namespace },
+      { propagationPolicy: "Background", ...(job.metadata.uid ? { uid: job.metadata.uid } : {}) },
+    );
+    return this.abandon(at.wl, at.status, at.cur, at.now, reason);
+  }
+
+  /** Routes the workload and, when a treaty is eligible, creates the next attempt's Job. */
+  private async routeAndPlace(
+    wl: GPUWorkload,
+    status: GPUWorkloadStatus,
+    now: Date,
+  ): Promise<{ status: GPUWorkloadStatus }> {
+    const attempts = status.attempts ?? [];
+    const decision = this.decide(wl, attempts, now);
+    const message = describeDecision(decision);
+    const candidates = decision.candidates.slice(0, 64);
+    if (!decision.placement) {
+      const reason = waitingReason(decision.candidates);
+      if (!findRouted(status) || findRouted(status) !== message) {
+        this.d.events.event(Resources.GPUWorkload, wl, "Warning", reason, message);
+      }
+      const next = { ...status, candidates };
+      return { status: withState(wl, next, { kind: "waiting", reason, message }, now) };
+    }
+    const placement = decision.placement;
+    const treaty = this.d.treaties.get(placement.treaty);
+    if (!treaty) throw new Error(`treaty ${placement.treaty} vanished from the cache`);
+    const n = (attempts.at(-1)?.attempt ?? 0) + 1;
+    const name = this.d.jobName(wl.metadata.uid ?? "", n);
+    if (treaty.spec.provider !== IN_CLUSTER_PROVIDER || !treaty.spec.inCluster) {
+      throw new Error(`treaty ${treaty.metadata.name}: external providers are not wired yet`);
+    }
+    const job = this.labelJob(
+      this.d.buildJob({ workload: wl, treaty, placement, attempt: n, name }),
+      wl,
+      placement,
+      n,
+    );
+    const key = `${wl.metadata.namespace}/${name}`;
+    this.d.live.expect(key, placement.treaty, now.getTime());
+    try {
+      await this.d.client.create(Resources.Job, job);
+      this.d.metrics?.placed(placement.treaty);
+      this.d.events.event(
+        Resources.GPUWorkload,
+        wl,
+        "Normal",
+        "Placed",
+        `attempt ${n}: Job ${name} ${message}`,
+      );
+    } catch (err) {
+      if (!isAlreadyExists(err)) this.d.live.observed(key);
+      // AlreadyExists: an earlier pass created it and its status write was lost. Retry once
+      // the cache shows the Job, so its own labels (not this pass's decision) are adopted.
+      throw err;
+    }
+    const attempt: Attempt = {
+      attempt: n,
+      treaty: placement.treaty,
+      provider: placement.provider,
+      jobName: name,
+      outcome: "Running",
+      startTime: rfc3339(now),
+    };
+    const next: GPUWorkloadStatus = {
+      ...status,
+      placement,
+      candidates,
+      attempts: [...attempts, attempt],
+      jobRef: { name },
+    };
+    return { status: withState(wl, next, { kind: "placed", message }, now) };
+  }
+
+  private decide(wl: GPUWorkload, attempts: readonly Attempt[], now: Date): RouteDecision {
+    const t0 = performance.now();
+    const since = periodStart(now);
+    const treaties = this.d.treaties.list().map((t) => {
+      const name = t.metadata.name ?? "";
+      const hours = sumUsage(treatyCompletions(this.d.receipts, name, since)).gpuSeconds / 3600;
+      return {
+        ...t,
+        status: {
+          ...(t.status ?? {}),
+          activeJobs: this.d.live.activeJobs(name, now.getTime()),
+          gpuHoursThisPeriod: hours,
+        },
+      };
+    });
+    const tenant = this.tenantOf(wl);
+    const decision = route({
+      spec: wl.spec,
+      ...(tenant ? { tenant: tenant.spec } : {}),
+      treaties,
+      now,
+      excluding: attempts.filter((a) => a.outcome === "Abandoned").map((a) => a.treaty),
+    });
+    this.d.metrics?.routingDecision((performance.now() - t0) / 1000);
+    return decision;
+  }
+
+  private tenantOf(wl: GPUWorkload): Tenant | undefined {
+    const ns = wl.metadata.namespace ?? "";
+    const name =
+      wl.metadata.labels?.["vaultmesh.cloud/tenant"] ??
+      (ns.startsWith("tenant-") ? ns.slice(7) : undefined);
+    return name ? this.d.tenants?.get(name) : undefined;
+  }
+
+  private labelJob(job: Job, wl: GPUWorkload, p: Placement, n: number): Job {
+    const labels = {
+      [Labels.workloadUid]: wl.metadata.uid ?? "",
+      [Labels.workload]: (wl.metadata.name ?? "").slice(0, 63),
+      [Labels.attempt]: String(n),
+      [Labels.treaty]: p.treaty,
+    };
+    const tpl = job.spec?.template ?? {};
+    return {
+      ...job,
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: {
+        ...job.metadata,
+        namespace: wl.metadata.namespace ?? "",
+        labels: { ...(job.metadata.labels ?? {}), ...labels },
+        annotations: {
+          ...(job.metadata.annotations ?? {}),
+          [Annotations.provider]: p.provider,
+          [Annotations.region]: p.region ?? "",
+          [Annotations.pricePerHour]: String(p.pricePerHour),
+        },
+        ownerReferences: [
+          {
+            apiVersion: wl.apiVersion,
+            kind: "GPUWorkload",
+            name: wl.metadata.name ?? "",
+            uid: wl.metadata.uid ?? "",
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
+      },
+      spec: {
+        ...job.spec,
+        template: {
+          ...tpl,
+          metadata: {
+            ...(tpl.metadata ?? {}),
+            labels: { ...(tpl.metadata?.labels ?? {}), ...labels },
+          },
+        },
+      },
+    };
+  }
+
+  /** Records the finished attempt: ledger append, Receipt view, usage and conditions. */
+  private async complete(
+    wl: GPUWorkload,
+    status: GPUWorkloadStatus,
+    job: Job,
+    now: Date,
+  ): Promise<GPUWorkloadStatus> {
+    const input = completionReceiptInput(wl, job);
+    if (!input) return status;
+    const res = await this.d.ledger.append(input);
+    const view = receiptResource(wl, res.receipt, input.payload);
+    const name = view.metadata.name ?? "";
+    await this.ensureReceiptView(view, res);
+    const p = input.payload;
+    const attempts = (status.attempts ?? []).map((a) =>
+      a.attempt === p.attempt
+        ? {
+            ...a,
+            outcome: p.outcome,
+            endTime: p.completionTime,
+            reason: jobFinished(job)?.reason ?? "",
+          }
+        : a,
+    );
+    const msg =
+      `${p.outcome === "Succeeded" ? "completed" : "failed"} under treaty ${p.treaty}: ` +
+      `${p.gpuSeconds} GPU-seconds, $${p.cost}; receipt ${name} at log index ${res.entry.logIndex}`;
+    if (!res.existing) {
+      this.d.events.event(
+        Resources.GPUWorkload,
+        wl,
+        p.outcome === "Succeeded" ? "Normal" : "Warning",
+        p.outcome === "Succeeded" ? "Completed" : "Failed",
+        msg,
+      );
+      this.d.metrics?.completed(p.outcome, true);
+    }
+    const next: GPUWorkloadStatus = {
+      ...status,
+      attempts,
+      startTime: status.startTime ?? p.startTime,
+      completionTime: p.completionTime,
+      gpuSeconds: p.gpuSeconds,
+      cost: p.cost,
+      receiptRef: { name },
+    };
+    return withState(wl, next, { kind: "finished", outcome: p.outcome, message: msg }, now);
+  }
+
+  private async ensureReceiptView(
+    view: Receipt,
+    res: Awaited<ReturnType<ReceiptLedger["append"]>>,
+  ): Promise<void> {
+    const ns = view.metadata.namespace ?? "";
+    let obj = this.d.receipts.get(view.metadata.name ?? "", ns);
+    if (!obj) {
+      try {
+        obj = await this.d.client.create(Resources.Receipt, view);
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+        obj = await this.d.client.get<Receipt>(Resources.Receipt, view.metadata.name ?? "", ns);
+      }
+    }
+    if (!obj || obj.status?.logIndex !== undefined) return;
+    const now = rfc3339(this.d.clock.now());
+    await writeStatus(this.d.client, Resources.Receipt, obj, {
+      logIndex: res.entry.logIndex,
+      leafHash: res.entry.leafHash,
+      ...(res.treeHead ? { treeSize: res.treeHead.treeSize, rootHash: res.treeHead.rootHash } : {}),
+      conditions: [
+        {
+          type: "Logged",
+          status: "True",
+          reason: "Appended",
+          message: `appended to the Merkle log at index ${res.entry.logIndex}`,
+          lastTransitionTime: now,
+        },
+      ],
+    });
+  }
+}
+
+function findRouted(status: GPUWorkloadStatus): string | undefined {
+  return status.conditions?.find((c) => c.type === "Routed")?.message;
+}
+
+/** Why a treaty can no longer take a workload that has not started, or undefined. */
+export function treatyUnfit(treaty: Treaty | undefined, name: string): string | undefined {
+  if (!treaty) return `treaty ${name} was deleted before the job started`;
+  if (treaty.spec.suspended) return `treaty ${name} was suspended before the job started`;
+  for (const c of treaty.status?.conditions ?? []) {
+    if (c.type === "Degraded" && c.status === "True") {
+      return `treaty ${name} became Degraded (${c.reason}) before the job started`;
+    }
+    if (c.type === "Expired" && c.status === "True")
+      return `treaty ${name} expired before the job started`;
+  }
+  return undefined;
+}

@@ -1,0 +1,165 @@
+/**
+ * The Treaty controller: gathers evidence from the shared caches (completion receipts,
+ * workload attempts) and from RTT probes of external endpoints, and writes the computed
+ * status (treaty-status.ts) guarded by resourceVersion. Workload and receipt changes enqueue
+ * the treaty they name, so activeJobs, usage and fill rate follow the world.
+ */
+import { IN_CLUSTER_PROVIDER, type GPUWorkload, type Treaty } from "../../../crds/index.ts";
+import { Resources, type KubeObject } from "../../../services/kube/index.ts";
+import { writeStatus, type Controller, type Manager, type Result } from "../../runtime/index.ts";
+import { Labels } from "../gpuworkload/completion-receipt.ts";
+import { workloadCaches, type OperatorScope } from "../gpuworkload/gpuworkload-controller.ts";
+import { periodStart, sumUsage, treatyCompletions } from "../gpuworkload/usage.ts";
+import { computeTreatyStatus, type TreatyEvidence } from "./treaty-status.ts";
+
+/** Measures the round trip to a provider endpoint in ms; throws when unreachable. */
+export type RttProbe = (endpoint: string) => Promise<number>;
+
+/** A probe that times an HTTP GET of the endpoint (any HTTP answer counts as reachable). */
+export const httpProbe: RttProbe = async (endpoint) => {
+  const t0 = performance.now();
+  const res = await fetch(endpoint, { method: "GET", signal: AbortSignal.timeout(5000) });
+  await res.arrayBuffer();
+  return performance.now() - t0;
+};
+
+/** Dependencies of the Treaty controller. */
+export interface TreatyControllerDeps {
+  readonly clock: { now(): Date };
+  /** @default httpProbe */
+  readonly probe?: RttProbe;
+  /** How often external endpoints are probed. @default 30000 */
+  readonly probeIntervalMs?: number;
+  /** Treaty RTT observations (metrics). */
+  readonly onRtt?: (treaty: string, ms: number) => void;
+  readonly onStatus?: (treaty: string, fillRate: number | undefined) => void;
+  readonly resyncMs?: number;
+  readonly scope?: OperatorScope;
+}
+
+const WORKLOADS_BY_TREATY = "byAttemptTreaty";
+const RTT_SAMPLES = 20;
+
+/** Creates the Treaty controller and registers it with `mgr`. */
+export function createTreatyController(
+  mgr: Manager,
+  deps: TreatyControllerDeps,
+): Controller<Treaty> {
+  const c = workloadCaches(mgr, deps.scope);
+  const workloads = mgr.informer<GPUWorkload>(Resources.GPUWorkload, {
+    ...(deps.scope?.namespace ? { namespace: deps.scope.namespace } : {}),
+    indexers: {
+      [WORKLOADS_BY_TREATY]: (w) => [...new Set((w.status?.attempts ?? []).map((a) => a.treaty))],
+    },
+  });
+  const rtt = new Map<
+    string,
+    { samples: number[]; unreachable?: string | undefined; at: number }
+  >();
+  const probe = deps.probe ?? httpProbe;
+  const interval = deps.probeIntervalMs ?? 30000;
+
+  async function probeIfDue(t: Treaty, now: number): Promise<void> {
+    const name = t.metadata.name ?? "";
+    const endpoint = t.spec.endpoint;
+    if (!endpoint || t.spec.provider === IN_CLUSTER_PROVIDER) return;
+    const cur = rtt.get(name) ?? { samples: [], at: 0 };
+    if (now - cur.at < interval && cur.at > 0) return;
+    try {
+      const ms = await probe(endpoint);
+      cur.samples = [...cur.samples, ms].slice(-RTT_SAMPLES);
+      cur.unreachable = undefined;
+      deps.onRtt?.(name, ms);
+    } catch (err) {
+      cur.unreachable = (err as Error).message.slice(0, 200);
+    }
+    cur.at = now;
+    rtt.set(name, cur);
+  }
+
+  function evidence(t: Treaty, now: Date): TreatyEvidence {
+    const name = t.metadata.name ?? "";
+    const all = treatyCompletions(c.receipts, name);
+    const since = periodStart(now);
+    const inPeriod = all.filter((p) => Date.parse(p.completionTime) >= since.getTime());
+    let routed = 0;
+    let placed = 0;
+    let active = 0;
+    for (const w of workloads.byIndex(WORKLOADS_BY_TREATY, name)) {
+      const attempts = w.status?.attempts ?? [];
+      for (const a of attempts) {
+        if (a.treaty !== name) continue;
+        routed++;
+        if (a.outcome !== "Abandoned") placed++;
+      }
+      const last = attempts.at(-1);
+      if (last?.treaty === name && last.outcome === "Running") active++;
+    }
+    const r = rtt.get(name);
+    return {
+      completions: all.map((p) => ({ outcome: p.outcome, provisionSeconds: p.provisionSeconds })),
+      gpuSecondsThisPeriod: sumUsage(inPeriod).gpuSeconds,
+      routed,
+      placed,
+      activeJobs: active,
+      rttMs: r?.samples ?? [],
+      unreachable: r?.unreachable,
+    };
+  }
+
+  const reconcile = async (name: string): Promise<Result | void> => {
+    const t = c.treaties.get(name);
+    if (!t || t.metadata.deletionTimestamp) {
+      rtt.delete(name);
+      return;
+    }
+    const now = deps.clock.now();
+    await probeIfDue(t, now.getTime());
+    const { status, requeueAfterMs } = computeTreatyStatus(
+      t,
+      evidence(t, now),
+      now,
+      periodStart(now),
+    );
+    const prevReady = t.status?.conditions?.find((x) => x.type === "Ready");
+    const ready = status.conditions?.find((x) => x.type === "Ready");
+    await writeStatus(mgr.client, Resources.Treaty, t, status);
+    if (ready && (prevReady?.status !== ready.status || prevReady.reason !== ready.reason)) {
+      mgr.events.event(
+        Resources.Treaty,
+        t,
+        ready.status === "True" ? "Normal" : "Warning",
+        ready.reason,
+        ready.message,
+      );
+    }
+    deps.onStatus?.(name, status.fillRate);
+    const external = t.spec.endpoint !== undefined && t.spec.provider !== IN_CLUSTER_PROVIDER;
+    const waits = [requeueAfterMs, external ? interval : undefined].filter(
+      (x): x is number => x !== undefined,
+    );
+    return waits.length > 0 ? { requeueAfterMs: Math.min(...waits) } : undefined;
+  };
+
+  const byName = (o: KubeObject): string[] => {
+    const w = o as GPUWorkload;
+    return [...new Set((w.status?.attempts ?? []).map((a) => a.treaty))];
+  };
+  return mgr.controller<Treaty>({
+    name: "treaty",
+    for: c.treaties,
+    workers: 1,
+    ...(deps.resyncMs !== undefined ? { resyncMs: deps.resyncMs } : {}),
+    reconcile: (req) => reconcile(req.name),
+    watches: [
+      { informer: workloads as never, map: byName },
+      {
+        informer: c.receipts as never,
+        map: (o) => {
+          const t = o.metadata?.labels?.[Labels.receiptTreaty];
+          return t ? [t] : [];
+        },
+      },
+    ],
+  });
+}

@@ -1,0 +1,218 @@
+/**
+ * Pure Treaty status: Ready/Expired/Degraded from the dates, the suspension flag and measured
+ * evidence; reputation from completions and failures (never the declared value alone);
+ * fill rate from routed vs placed attempts; usage as sums over completion receipts.
+ * Reputation and availability formulas: docs/adr/0022-treaty-evidence.md.
+ */
+import type { Condition, Treaty, TreatyStatus } from "../../../crds/index.ts";
+import { rfc3339, setConditions, type ConditionInput } from "../../runtime/index.ts";
+
+/** Evidence about a treaty, gathered from the caches by the reconciler. */
+export interface TreatyEvidence {
+  /** Completed attempts: outcome and seconds from Job creation to start. */
+  readonly completions: readonly { outcome: "Succeeded" | "Failed"; provisionSeconds: number }[];
+  /** GPU-seconds over completion receipts in the current period. */
+  readonly gpuSecondsThisPeriod: number;
+  /** Attempts routed to the treaty, and how many of them were not abandoned. */
+  readonly routed: number;
+  readonly placed: number;
+  /** Workloads whose current attempt runs (or waits to start) under the treaty. */
+  readonly activeJobs: number;
+  /** Recent RTT samples in ms (external providers); `unreachable` after a failed probe. */
+  readonly rttMs: readonly number[];
+  readonly unreachable?: string | undefined;
+}
+
+/** Prior of the reputation's Beta estimate: a new treaty starts at PRIOR_MEAN. */
+export const REPUTATION_PRIOR_MEAN = 0.9;
+/** Weight of the prior, in completions. */
+export const REPUTATION_PRIOR_WEIGHT = 10;
+/** Completions needed before measured availability can degrade a treaty. */
+export const MIN_AVAILABILITY_SAMPLES = 5;
+
+const round = (x: number, d = 4): number => Math.round(x * 10 ** d) / 10 ** d;
+
+/**
+ * Reputation from evidence: (prior·weight + Σ score) / (weight + n), where a completion scores
+ * 1 when it succeeded within the provision-time SLO, 0.5 when it succeeded late, 0 when it
+ * failed.
+ */
+export function reputation(
+  completions: TreatyEvidence["completions"],
+  maxProvisionTimeSeconds?: number,
+): number {
+  let sum = 0;
+  for (const c of completions) {
+    if (c.outcome === "Failed") continue;
+    const late =
+      maxProvisionTimeSeconds !== undefined && c.provisionSeconds > maxProvisionTimeSeconds;
+    sum += late ? 0.5 : 1;
+  }
+  const w = REPUTATION_PRIOR_WEIGHT;
+  return round((REPUTATION_PRIOR_MEAN * w + sum) / (w + completions.length));
+}
+
+/** 95th percentile (nearest rank) of samples; undefined without samples. */
+export function p95(samples: readonly number[]): number | undefined {
+  if (samples.length === 0) return undefined;
+  const s = [...samples].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(0.95 * s.length) - 1)];
+}
+
+/** `YYYY-MM-DD` of `now` in UTC. */
+export const utcDay = (now: Date): string => now.toISOString().slice(0, 10);
+
+/** The status of `treaty` given `evidence` at `now`, and when to look again. */
+export function computeTreatyStatus(
+  treaty: Treaty,
+  evidence: TreatyEvidence,
+  now: Date,
+  periodStart: Date,
+): { status: TreatyStatus; requeueAfterMs?: number } {
+  const { spec } = treaty;
+  const today = utcDay(now);
+  const rep = reputation(evidence.completions, spec.slo?.maxProvisionTimeSeconds);
+  const ok = evidence.completions.filter((c) => c.outcome === "Succeeded").length;
+  const n = evidence.completions.length;
+  const availability = n > 0 ? round(ok / n) : undefined;
+  const latency = p95(evidence.rttMs);
+  const degraded = degradedReasons(treaty, {
+    rep,
+    availability,
+    samples: n,
+    latency,
+    unreachable: evidence.unreachable,
+  });
+  const expired = spec.expiryDate !== undefined && spec.expiryDate <= today;
+  const notYet = spec.effectiveDate !== undefined && spec.effectiveDate > today;
+  const conds: ConditionInput[] = [
+    expired
+      ? {
+          type: "Expired",
+          status: "True",
+          reason: "Expired",
+          message: `expired on ${spec.expiryDate}`,
+        }
+      : { type: "Expired", status: "False", reason: "InForce", message: "" },
+    degraded.length > 0
+      ? {
+          type: "Degraded",
+          status: "True",
+          reason: degraded[0]!.reason,
+          message: degraded.map((d) => d.message).join("; "),
+        }
+      : { type: "Degraded", status: "False", reason: "WithinSLO", message: "" },
+    readyCondition(treaty, expired, notYet, degraded),
+  ];
+  const conditions: Condition[] = setConditions(
+    treaty.status?.conditions,
+    conds,
+    treaty.metadata.generation,
+    now,
+  );
+  const status: TreatyStatus = {
+    ...(treaty.metadata.generation !== undefined
+      ? { observedGeneration: treaty.metadata.generation }
+      : {}),
+    conditions,
+    reputation: rep,
+    ...(availability !== undefined ? { availability } : {}),
+    ...(latency !== undefined ? { latencyMs: round(latency, 1) } : {}),
+    activeJobs: evidence.activeJobs,
+    gpuHoursThisPeriod: round(evidence.gpuSecondsThisPeriod / 3600, 6),
+    periodStart: rfc3339(periodStart),
+    ...(evidence.routed > 0 ? { fillRate: round(evidence.placed / evidence.routed) } : {}),
+  };
+  return { status, ...nextDateChange(spec, now) };
+}
+
+function readyCondition(
+  treaty: Treaty,
+  expired: boolean,
+  notYet: boolean,
+  degraded: readonly { reason: string; message: string }[],
+): ConditionInput {
+  const { spec } = treaty;
+  if (expired)
+    return {
+      type: "Ready",
+      status: "False",
+      reason: "Expired",
+      message: `expired on ${spec.expiryDate}`,
+    };
+  if (notYet) {
+    return {
+      type: "Ready",
+      status: "False",
+      reason: "NotYetEffective",
+      message: `in force from ${spec.effectiveDate}`,
+    };
+  }
+  if (spec.suspended)
+    return {
+      type: "Ready",
+      status: "False",
+      reason: "Suspended",
+      message: "spec.suspended is true",
+    };
+  if (degraded.length > 0) {
+    return {
+      type: "Ready",
+      status: "False",
+      reason: "Degraded",
+      message: degraded.map((d) => d.message).join("; "),
+    };
+  }
+  return { type: "Ready", status: "True", reason: "InForce", message: "eligible for routing" };
+}
+
+function degradedReasons(
+  treaty: Treaty,
+  m: {
+    rep: number;
+    availability: number | undefined;
+    samples: number;
+    latency: number | undefined;
+    unreachable: string | undefined;
+  },
+): { reason: string; message: string }[] {
+  const { spec } = treaty;
+  const { rep, availability, samples, latency, unreachable } = m;
+  const out: { reason: string; message: string }[] = [];
+  if (unreachable)
+    out.push({ reason: "Unreachable", message: `endpoint unreachable: ${unreachable}` });
+  if (rep < spec.reputationFloor) {
+    out.push({
+      reason: "ReputationBelowFloor",
+      message: `reputation ${rep} below floor ${spec.reputationFloor}`,
+    });
+  }
+  const slo = spec.slo;
+  if (
+    slo &&
+    availability !== undefined &&
+    samples >= MIN_AVAILABILITY_SAMPLES &&
+    availability < slo.availability
+  ) {
+    out.push({
+      reason: "AvailabilityBelowSLO",
+      message: `measured availability ${availability} below SLO ${slo.availability} over ${samples} completions`,
+    });
+  }
+  if (slo?.maxLatencyMs !== undefined && latency !== undefined && latency > slo.maxLatencyMs) {
+    out.push({
+      reason: "LatencyAboveSLO",
+      message: `p95 RTT ${round(latency, 1)} ms above SLO ${slo.maxLatencyMs} ms`,
+    });
+  }
+  return out;
+}
+
+// Midnight UTC of the next effective/expiry date still ahead, so Ready flips on time.
+function nextDateChange(spec: Treaty["spec"], now: Date): { requeueAfterMs?: number } {
+  const ahead = [spec.effectiveDate, spec.expiryDate]
+    .filter((d): d is string => d !== undefined)
+    .map((d) => Date.parse(`${d}T00:00:00Z`) - now.getTime())
+    .filter((ms) => ms > 0);
+  return ahead.length > 0 ? { requeueAfterMs: Math.min(...ahead) + 1000 } : {};
+}
