@@ -12,6 +12,10 @@ import pg from "pg";
 import { pino } from "pino";
 import type { Condition, GPUWorkload, Receipt, Treaty } from "../../crds/index.ts";
 import { createGPUWorkloadController } from "../../operator/controllers/gpuworkload/gpuworkload-controller.ts";
+import {
+  buildInClusterJob,
+  jobNameFor,
+} from "../../operator/controllers/gpuworkload/in-cluster-job.ts";
 import type { Job } from "../../operator/controllers/gpuworkload/kube-types.ts";
 import { createTreatyController } from "../../operator/controllers/treaty/treaty-controller.ts";
 import { Manager } from "../../operator/runtime/index.ts";
@@ -23,7 +27,6 @@ import { localTimestamper } from "../../services/tsa/timestamper.ts";
 import { generateTsaCredentials } from "../../services/tsa/tsa-certs.ts";
 import { createTsaResponder } from "../../services/tsa/tsa-responder.ts";
 import { KubeClient, Resources } from "../../services/kube/index.ts";
-import { testBuildJob, testJobName } from "../builders/gpu-job.ts";
 import { kubeConfig } from "../harness/kube.ts";
 import { startPostgres, type PostgresServer, type TestDatabase } from "../harness/postgres.ts";
 
@@ -92,8 +95,8 @@ export async function startInProcessOperator(opts: {
   createTreatyController(mgr, { clock: systemClock, scope });
   createGPUWorkloadController(mgr, {
     ledger: opts.ledger,
-    buildJob: testBuildJob,
-    jobName: testJobName,
+    buildJob: buildInClusterJob,
+    jobName: jobNameFor,
     clock: systemClock,
     scope,
     ...(opts.unschedulableTimeoutMs !== undefined

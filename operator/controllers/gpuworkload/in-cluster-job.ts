@@ -1,19 +1,21 @@
 /**
- * A stand-in in-cluster Job builder for controller tests, used until (and alongside)
- * operator/placement: the toleration, nodeSelector and GPU limit a GPU pool Job needs, plus
- * kwok's pod-complete delay from the workload's KWOK_COMPLETE_DELAY env var.
+ * Interim in-cluster Job builder, wired in main.ts until operator/placement (the placement
+ * module's pure Job builder) lands; replacing it is a one-line change in main.ts. It builds
+ * what a GPU pool Job needs — the treaty's toleration, nodeSelector plus GPU-type label, the
+ * GPU limit, activeDeadlineSeconds — and passes kwok's pod-complete delay from the
+ * workload's KWOK_COMPLETE_DELAY env var (tests and the bench).
  */
 import { createHash } from "node:crypto";
-import type { JobBuildInput } from "../../operator/controllers/gpuworkload/gpuworkload-reconciler.ts";
-import type { Job } from "../../operator/controllers/gpuworkload/kube-types.ts";
+import type { JobBuildInput } from "./gpuworkload-reconciler.ts";
+import type { Job } from "./kube-types.ts";
 
 /** `gw-<12 hex of sha256(uid/attempt)>`: the Job name of attempt `attempt` of workload `uid`. */
-export function testJobName(uid: string, attempt: number): string {
+export function jobNameFor(uid: string, attempt: number): string {
   return `gw-${createHash("sha256").update(`${uid}/${attempt}`).digest("hex").slice(0, 12)}-${attempt}`;
 }
 
-/** Builds the Job of an in-cluster placement. */
-export function testBuildJob(input: JobBuildInput): Job {
+/** Builds the Job of an in-cluster placement (labels and owner are added by the reconciler). */
+export function buildInClusterJob(input: JobBuildInput): Job {
   const { workload: wl, treaty, name } = input;
   const pool = treaty.spec.inCluster;
   if (!pool) throw new Error(`treaty ${treaty.metadata.name} is not in-cluster`);

@@ -1,0 +1,104 @@
+/**
+ * The operator process: configuration from the environment, the shared client and caches,
+ * the ledger, the controllers, /metrics /healthz /readyz, and graceful shutdown on SIGTERM.
+ * Wiring only — adding a controller is one `createXController(mgr, deps)` line below.
+ */
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import pg from "pg";
+import { pino } from "pino";
+import { configFromEnv } from "./config.ts";
+import {
+  createGPUWorkloadController,
+  workloadCaches,
+} from "./controllers/gpuworkload/gpuworkload-controller.ts";
+import { buildInClusterJob, jobNameFor } from "./controllers/gpuworkload/in-cluster-job.ts";
+import { createTreatyController } from "./controllers/treaty/treaty-controller.ts";
+import { serveOperatorHttp } from "./http.ts";
+import { OperatorMetrics } from "./metrics.ts";
+import { Manager } from "./runtime/index.ts";
+import { createKubeClient } from "../services/kube/index.ts";
+import { systemClock } from "../services/ledger/clock.ts";
+import { ed25519Signer } from "../services/ledger/ed25519.ts";
+import { Ledger } from "../services/ledger/ledger.ts";
+
+const cfg = configFromEnv(process.env, hostname());
+const log = pino({ level: cfg.logLevel, base: { identity: cfg.identity } });
+if (!cfg.ledgerUrl || !cfg.signingKeyFile) {
+  log.fatal("VAULTMESH_LEDGER_URL and VAULTMESH_SIGNING_KEY_FILE are required (receipts)");
+  process.exit(2);
+}
+const client = await createKubeClient({ kubeconfig: cfg.kubeconfig });
+const pool = new pg.Pool({ connectionString: cfg.ledgerUrl, max: 8 });
+const ledger = await Ledger.open({
+  pool,
+  clock: systemClock,
+  logger: log.child({ component: "ledger" }),
+  signer: ed25519Signer(readFileSync(cfg.signingKeyFile, "utf8")),
+});
+const metrics = new OperatorMetrics();
+const mgr = new Manager({
+  client,
+  logger: log,
+  metrics,
+  ...(cfg.leaderElect
+    ? {
+        leaderElection: {
+          namespace: cfg.leaseNamespace,
+          name: cfg.leaseName,
+          identity: cfg.identity,
+          leaseDurationSeconds: cfg.leaseDurationSeconds,
+          renewDeadlineSeconds: cfg.renewDeadlineSeconds,
+          retryPeriodSeconds: cfg.retryPeriodSeconds,
+        },
+      }
+    : {}),
+  // Like client-go: a replica that lost the lease exits and restarts as a clean standby.
+  onLostLeadership: () => {
+    log.error("leadership lost; exiting");
+    process.exit(1);
+  },
+});
+const scope = { namespace: cfg.watchNamespace, treatySelector: cfg.treatySelector };
+
+// Controllers: one line each.
+createTreatyController(mgr, {
+  clock: systemClock,
+  scope,
+  onRtt: (t, ms) => metrics.treatyRtt(t, ms),
+  onStatus: (t, fill) => metrics.treatyFillRate(t, fill),
+});
+createGPUWorkloadController(mgr, {
+  ledger,
+  buildJob: buildInClusterJob,
+  jobName: jobNameFor,
+  clock: systemClock,
+  metrics,
+  scope,
+  workers: cfg.workers,
+  unschedulableTimeoutMs: cfg.unschedulableTimeoutMs,
+});
+
+const caches = workloadCaches(mgr, scope);
+metrics.provenanceFrom(caches.workloads, caches.receipts);
+const http = await serveOperatorHttp(mgr, metrics.registry, cfg.httpHost, cfg.httpPort);
+log.info({ port: http.port }, "serving /metrics /healthz /readyz");
+await mgr.start();
+
+let stopping = false;
+const shutdown = (sig: string): void => {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal: sig }, "shutting down: draining reconciles, releasing the lease");
+  void (async () => {
+    await mgr.stop();
+    await ledger.flush();
+    await http.close();
+    await pool.end();
+    client.close();
+    log.info("stopped");
+    process.exit(0);
+  })();
+};
+process.on("SIGTERM", () => shutdown("SIGTERM"));
+process.on("SIGINT", () => shutdown("SIGINT"));
