@@ -88,6 +88,8 @@ export interface CacheCounters {
 
 type AclUser = Record<string, unknown>;
 
+const asString = (v: unknown): string => (typeof v === "string" ? v : "");
+
 function toRecord(reply: unknown): AclUser | undefined {
   if (!Array.isArray(reply)) return undefined;
   const out: AclUser = {};
@@ -131,7 +133,7 @@ export class TenantCache {
     );
     const u = await this.#getUser(probe);
     await this.#write((r) => r.call("ACL", "DELUSER", probe));
-    this.#normalizedCommands = String(u?.commands ?? "");
+    this.#normalizedCommands = asString(u?.commands);
     return this.#normalizedCommands;
   }
 
@@ -171,7 +173,7 @@ export class TenantCache {
       ),
     );
     // The user now holds exactly our rules: its commands field is their normal form.
-    this.#normalizedCommands ??= String((await this.#getUser(user))?.commands ?? "");
+    this.#normalizedCommands ??= asString((await this.#getUser(user))?.commands);
     return true;
   }
 
