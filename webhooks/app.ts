@@ -1,0 +1,202 @@
+// The admission server as a fastify app: one POST route per webhook entry, /healthz, /readyz
+// and /metrics. buildServer() does not listen (server.ts does), so tests drive it with
+// app.inject and the bench measures the same code the cluster runs.
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
+import { VaultLawEvaluator } from "../services/vault-law/evaluator.ts";
+import {
+  MalformedReviewError,
+  admissionResponse,
+  parseAdmissionReview,
+  type AdmissionDecision,
+  type AdmissionRequest,
+} from "./admission.ts";
+import type { DenialRecord, WebhookConfig, WebhookDeps, WebhookLogger } from "./deps.ts";
+import { WEBHOOK_ENDPOINTS, type WebhookEndpoint } from "./endpoints.ts";
+import type { HandlerContext } from "./handlers.ts";
+import { WebhookMetrics } from "./metrics.ts";
+import { DEFAULT_GPU_RESOURCES, DEFAULT_GPU_TAINT_KEYS } from "./policies/pod.ts";
+import { DEFAULT_OPERATOR_SERVICE_ACCOUNT, SYSTEM_RECEIPT_DELETERS } from "./policies/receipt.ts";
+
+/**
+ * Largest request body accepted, in bytes. An UPDATE review carries the object and the old
+ * object, each up to the apiserver's 1.5 MiB object limit (3 MiB as JSON, roughly).
+ * @default 6 MiB
+ */
+export const DEFAULT_BODY_LIMIT = 6 * 1024 * 1024;
+
+/** Options of {@link buildServer} that are not dependencies. */
+export interface ServerOptions {
+  /** TLS key and certificate (PEM); plain HTTP when omitted (app.inject, tests). */
+  readonly https?: { readonly key: string | Buffer; readonly cert: string | Buffer };
+  /** @default DEFAULT_BODY_LIMIT */
+  readonly bodyLimit?: number;
+}
+
+const silent: WebhookLogger = { info() {}, warn() {}, error() {}, debug() {} };
+
+/** Fills in the defaults of {@link WebhookConfig}. */
+export function resolveConfig(c: Partial<WebhookConfig> = {}): WebhookConfig {
+  return {
+    operatorServiceAccount: c.operatorServiceAccount ?? DEFAULT_OPERATOR_SERVICE_ACCOUNT,
+    receiptDeleters: c.receiptDeleters ?? SYSTEM_RECEIPT_DELETERS,
+    gpuResources: c.gpuResources ?? DEFAULT_GPU_RESOURCES,
+    gpuTaintKeys: c.gpuTaintKeys ?? DEFAULT_GPU_TAINT_KEYS,
+  };
+}
+
+/** A decision function for one endpoint: what the route runs, minus HTTP. Used by the bench. */
+export type Decider = (req: AdmissionRequest) => Promise<AdmissionDecision>;
+
+/** Builds the decision function of `endpoint` with `deps`, recording metrics and denials. */
+export function makeDecider(endpoint: WebhookEndpoint, deps: WebhookDeps): Decider {
+  const config = resolveConfig(deps.config);
+  const vaultLaw = deps.vaultLaw ?? new VaultLawEvaluator(deps.lookups.getPolicyModule);
+  const clock = deps.clock ?? ((): Date => new Date());
+  const log = deps.logger ?? silent;
+  const metrics = deps.metrics;
+  return async (req) => {
+    const start = process.hrtime.bigint();
+    const now = clock();
+    let decision: AdmissionDecision;
+    if (!endpoint.kinds.includes(req.kind.kind)) {
+      // Only a misregistered configuration sends another kind: never block on it, say so.
+      decision = {
+        allowed: true,
+        warnings: [
+          `webhook ${endpoint.name} does not handle kind ${req.kind.kind}; allowed without checks`,
+        ],
+      };
+      log.warn({ webhook: endpoint.name, kind: req.kind }, "unexpected kind allowed");
+    } else {
+      const ctx: HandlerContext = { lookups: deps.lookups, config, vaultLaw, now };
+      decision = await endpoint.handler(req, ctx);
+    }
+    const outcome = decision.allowed ? (decision.patch?.length ? "patched" : "allowed") : "denied";
+    metrics?.decisions.inc({ policy: endpoint.policy, decision: outcome });
+    metrics?.decisionSeconds.observe(
+      { policy: endpoint.policy },
+      Number(process.hrtime.bigint() - start) / 1e9,
+    );
+    if (!decision.allowed) {
+      log.info(
+        {
+          webhook: endpoint.name,
+          uid: req.uid,
+          namespace: req.namespace,
+          name: req.name,
+          errors: decision.errors,
+        },
+        "admission denied",
+      );
+      if (deps.recordDenial && !req.dryRun) {
+        recordDenial(deps, log, denialRecord(endpoint, req, decision.errors, now));
+      }
+    }
+    return decision;
+  };
+}
+
+function denialRecord(
+  endpoint: WebhookEndpoint,
+  req: AdmissionRequest,
+  errors: DenialRecord["errors"],
+  now: Date,
+): DenialRecord {
+  return {
+    webhook: endpoint.name,
+    requestUid: req.uid,
+    operation: req.operation,
+    kind: req.kind.kind,
+    namespace: req.namespace,
+    name: req.name || (req.object as { metadata?: { name?: string } } | undefined)?.metadata?.name,
+    username: req.userInfo.username ?? "",
+    errors,
+    time: now.toISOString(),
+  };
+}
+
+function recordDenial(deps: WebhookDeps, log: WebhookLogger, record: DenialRecord): void {
+  // Recording is best effort and off the response path: a ledger outage must not turn into an
+  // admission outage.
+  Promise.resolve()
+    .then(() => deps.recordDenial?.(record))
+    .catch((err: unknown) =>
+      log.error(
+        { err: (err as Error).message, uid: record.requestUid },
+        "recording policy.denied failed",
+      ),
+    );
+}
+
+function sendError(reply: FastifyReply, code: number, message: string): FastifyReply {
+  return reply.code(code).type("application/json").send({ error: message });
+}
+
+/** Builds the admission server (not listening). */
+export function buildServer(deps: WebhookDeps, options: ServerOptions = {}): FastifyInstance {
+  const metrics = deps.metrics ?? new WebhookMetrics();
+  const full: WebhookDeps = { ...deps, metrics };
+  const log = deps.logger ?? silent;
+  const app = Fastify({
+    logger: false,
+    disableRequestLogging: true,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    return503OnClosing: true,
+    ...(options.https ? { https: { key: options.https.key, cert: options.https.cert } } : {}),
+  }) as unknown as FastifyInstance;
+
+  app.setErrorHandler((err: FastifyError, _req, reply) => {
+    if (err instanceof MalformedReviewError) {
+      metrics.rejected.inc({ reason: "malformed" });
+      return sendError(reply, 400, err.message);
+    }
+    if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+      metrics.rejected.inc({ reason: "too_large" });
+      return sendError(
+        reply,
+        413,
+        `request body is larger than ${options.bodyLimit ?? DEFAULT_BODY_LIMIT} bytes`,
+      );
+    }
+    if (err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
+      metrics.rejected.inc({ reason: "unsupported" });
+      return sendError(reply, 415, "expected Content-Type application/json");
+    }
+    if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+      metrics.rejected.inc({ reason: "malformed" });
+      return sendError(reply, err.statusCode, err.message);
+    }
+    // A bug or a failed lookup: a 500 lets the entry's failurePolicy decide, never a stack.
+    log.error({ err: err.message, stack: err.stack }, "admission handler failed");
+    return sendError(reply, 500, "internal error while deciding; see the webhook server's log");
+  });
+
+  // Entries that differ only in operation (receipts, receipts-delete) share a path; the
+  // request's operation picks the entry, so metrics and denials name the right one.
+  const byPath = new Map<string, { endpoint: WebhookEndpoint; decide: Decider }[]>();
+  for (const endpoint of WEBHOOK_ENDPOINTS) {
+    const list = byPath.get(endpoint.path) ?? [];
+    list.push({ endpoint, decide: makeDecider(endpoint, full) });
+    byPath.set(endpoint.path, list);
+  }
+  for (const [path, list] of byPath) {
+    app.post(path, async (request) => {
+      const req = parseAdmissionReview(request.body);
+      const match =
+        list.find((d) => (d.endpoint.operations as readonly string[]).includes(req.operation)) ??
+        list[0];
+      if (match === undefined) throw new Error(`no webhook entry for ${path}`);
+      return admissionResponse(req.uid, await match.decide(req));
+    });
+  }
+
+  app.get("/healthz", (_req, reply) => reply.send({ status: "ok" }));
+  app.get("/readyz", (_req, reply) => {
+    const ready = deps.lookups.ready?.() ?? true;
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "caches not synced" });
+  });
+  app.get("/metrics", async (_req, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+  return app;
+}

@@ -1,0 +1,93 @@
+// What the admission server needs from the outside world, passed in by whoever builds it:
+// cross-object lookups (an informer cache in a cluster, maps in tests), configuration, a clock,
+// a logger, metrics and an optional hook that records denials in the ledger.
+import type { GPUWorkload, Tenant, Treaty } from "../crds/index.ts";
+import type { ModuleSource, VaultLawEvaluator } from "../services/vault-law/evaluator.ts";
+import type { OwnedMeta } from "./policies/pod.ts";
+import type { FieldError } from "./policies/field-errors.ts";
+import type { WebhookMetrics } from "./metrics.ts";
+
+/** A value or a promise of it: cache reads are synchronous, live fallbacks are not. */
+export type Awaitable<T> = T | Promise<T>;
+
+/** A Job as the GPU pod guard reads it. */
+export interface JobLike {
+  readonly metadata?: OwnedMeta;
+}
+
+/** Cross-object reads the policies need. Implementations read an informer cache. */
+export interface AdmissionLookups {
+  /** The Tenant `name` (cluster-scoped). */
+  getTenant(name: string): Awaitable<Tenant | undefined>;
+  /** Every Treaty. */
+  listTreaties(): Awaitable<readonly Treaty[]>;
+  /** The GPUWorkloads of one namespace (for the tenant's current usage). */
+  listWorkloads(namespace: string): Awaitable<readonly GPUWorkload[]>;
+  /** A GPUWorkload by namespace and name. */
+  getWorkload(namespace: string, name: string): Awaitable<GPUWorkload | undefined>;
+  /** A Job by namespace and name. */
+  getJob(namespace: string, name: string): Awaitable<JobLike | undefined>;
+  /** The bytes of a vault-law module stored in a ConfigMap. */
+  getPolicyModule: ModuleSource;
+  /** Whether the lookups are ready to answer (caches synced); /readyz reports it. */
+  ready?(): boolean;
+}
+
+/** Settings of the admission policies. */
+export interface WebhookConfig {
+  /**
+   * The operator's identity, the only user allowed to delete Receipts (besides the system
+   * controllers in {@link WebhookConfig.receiptDeleters}).
+   * @default system:serviceaccount:vaultmesh-system:vaultmesh-operator
+   */
+  readonly operatorServiceAccount: string;
+  /** Other identities allowed to delete Receipts. @default the namespace and GC controllers */
+  readonly receiptDeleters: readonly string[];
+  /** Extended resources that count GPUs. @default ["nvidia.com/gpu"] */
+  readonly gpuResources: readonly string[];
+  /** Taint keys of the GPU pool. @default ["nvidia.com/gpu"] */
+  readonly gpuTaintKeys: readonly string[];
+}
+
+/** A denied request, for the optional `policy.denied` receipt. */
+export interface DenialRecord {
+  /** The webhook that denied (`gpuworkloads.validate.vaultmesh.cloud`). */
+  readonly webhook: string;
+  /** AdmissionReview request uid. */
+  readonly requestUid: string;
+  readonly operation: string;
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name?: string;
+  readonly username: string;
+  readonly errors: readonly FieldError[];
+  /** When the decision was taken (RFC 3339). */
+  readonly time: string;
+}
+
+/** Minimal logger (pino-compatible). */
+export interface WebhookLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+/** Everything {@link buildServer} takes. */
+export interface WebhookDeps {
+  readonly lookups: AdmissionLookups;
+  /** Evaluator of vault-law modules. @default one reading lookups.getPolicyModule */
+  readonly vaultLaw?: VaultLawEvaluator;
+  readonly config?: Partial<WebhookConfig>;
+  /** @default () => new Date() */
+  readonly clock?: () => Date;
+  /** @default a logger that discards everything */
+  readonly logger?: WebhookLogger;
+  /** @default a fresh registry */
+  readonly metrics?: WebhookMetrics;
+  /**
+   * Called once for every denial that is not a dry run (never awaited by the response; its
+   * errors are logged). The operator side wires it to the ledger as a PolicyDenied receipt.
+   */
+  readonly recordDenial?: (denial: DenialRecord) => Promise<void> | void;
+}

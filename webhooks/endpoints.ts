@@ -1,0 +1,191 @@
+// The webhook table: one entry per resource (and per operation where the failure policy has to
+// differ), each with its path, handler, failure policy and timeout. The server's routes and the
+// Validating/MutatingWebhookConfiguration manifests are both generated from this table, so a
+// path or a failure policy cannot drift between them. docs/webhooks.md explains each choice.
+import { GROUP, VERSION } from "../crds/index.ts";
+import {
+  federationPeerHandler,
+  gpuPodGuardHandler,
+  gpuWorkloadMutateHandler,
+  gpuWorkloadValidateHandler,
+  receiptHandler,
+  tenantHandler,
+  treatyHandler,
+  type AdmissionHandler,
+} from "./handlers.ts";
+
+/** Which objects an entry selects in production. */
+export type EndpointSelection =
+  /** Cluster-scoped kinds: every object. */
+  | "cluster"
+  /** Namespaced kinds: every namespace but the system ones. */
+  | "non-system-namespaces"
+  /** Namespaces labelled as a tenant's (`vaultmesh.cloud/tenant`), system ones exempt. */
+  | "tenant-namespaces";
+
+/** One webhook of the server. */
+export interface WebhookEndpoint {
+  /** The webhook's name in its configuration (what kubectl shows in a denial). */
+  readonly name: string;
+  readonly type: "validating" | "mutating";
+  /** URL path on the server. */
+  readonly path: string;
+  /** Label value of the metrics (`policy`). */
+  readonly policy: string;
+  readonly apiGroup: string;
+  readonly apiVersion: string;
+  readonly resource: string;
+  /** The kinds the handler understands; any other kind is allowed with a warning. */
+  readonly kinds: readonly string[];
+  readonly operations: readonly ("CREATE" | "UPDATE" | "DELETE")[];
+  readonly scope: "Cluster" | "Namespaced";
+  readonly selection: EndpointSelection;
+  readonly failurePolicy: "Fail" | "Ignore";
+  readonly timeoutSeconds: number;
+  /** Call the webhook only for GPU pods (CEL matchConditions built from the GPU config). */
+  readonly gpuPodsOnly?: boolean;
+  readonly handler: AdmissionHandler;
+}
+
+const vm = {
+  apiGroup: GROUP,
+  apiVersion: VERSION,
+};
+
+/** Every webhook the server serves, in registration order. */
+export const WEBHOOK_ENDPOINTS: readonly WebhookEndpoint[] = [
+  {
+    ...vm,
+    name: "gpuworkloads.mutate.vaultmesh.cloud",
+    type: "mutating",
+    path: "/mutate/gpuworkloads",
+    policy: "gpuworkload-defaults",
+    resource: "gpuworkloads",
+    kinds: ["GPUWorkload"],
+    operations: ["CREATE"],
+    scope: "Namespaced",
+    selection: "non-system-namespaces",
+    // Defaults bound the cost of a run (maxRuntimeSeconds): no defaults, no admission.
+    failurePolicy: "Fail",
+    timeoutSeconds: 5,
+    handler: gpuWorkloadMutateHandler,
+  },
+  {
+    ...vm,
+    name: "gpuworkloads.validate.vaultmesh.cloud",
+    type: "validating",
+    path: "/validate/gpuworkloads",
+    policy: "gpuworkload",
+    resource: "gpuworkloads",
+    kinds: ["GPUWorkload"],
+    operations: ["CREATE", "UPDATE"],
+    scope: "Namespaced",
+    selection: "non-system-namespaces",
+    // Quota and vault-law are money and law: fail closed.
+    failurePolicy: "Fail",
+    timeoutSeconds: 5,
+    handler: gpuWorkloadValidateHandler,
+  },
+  {
+    name: "pods.gpu-guard.vaultmesh.cloud",
+    type: "validating",
+    path: "/validate/pods",
+    policy: "gpu-pod-guard",
+    apiGroup: "",
+    apiVersion: "v1",
+    resource: "pods",
+    kinds: ["Pod"],
+    operations: ["CREATE", "UPDATE"],
+    scope: "Namespaced",
+    selection: "tenant-namespaces",
+    // A GPU pod outside a GPUWorkload bypasses quota and billing: fail closed. matchConditions
+    // keep every other pod off this webhook, so an outage blocks GPU pods only.
+    failurePolicy: "Fail",
+    timeoutSeconds: 3,
+    gpuPodsOnly: true,
+    handler: gpuPodGuardHandler,
+  },
+  {
+    ...vm,
+    name: "receipts.validate.vaultmesh.cloud",
+    type: "validating",
+    path: "/validate/receipts",
+    policy: "receipt",
+    resource: "receipts",
+    kinds: ["Receipt"],
+    operations: ["CREATE", "UPDATE"],
+    scope: "Namespaced",
+    selection: "non-system-namespaces",
+    // The CRD's CEL rule already keeps the spec immutable; the operator must keep writing
+    // receipts while the webhook is down.
+    failurePolicy: "Ignore",
+    timeoutSeconds: 3,
+    handler: receiptHandler,
+  },
+  {
+    ...vm,
+    name: "receipts-delete.validate.vaultmesh.cloud",
+    type: "validating",
+    path: "/validate/receipts",
+    policy: "receipt-delete",
+    resource: "receipts",
+    kinds: ["Receipt"],
+    operations: ["DELETE"],
+    scope: "Namespaced",
+    selection: "non-system-namespaces",
+    // Nothing else stops a delete, and nothing urgent needs one: fail closed.
+    failurePolicy: "Fail",
+    timeoutSeconds: 3,
+    handler: receiptHandler,
+  },
+  {
+    ...vm,
+    name: "treaties.validate.vaultmesh.cloud",
+    type: "validating",
+    path: "/validate/treaties",
+    policy: "treaty",
+    resource: "treaties",
+    kinds: ["Treaty"],
+    operations: ["CREATE", "UPDATE"],
+    scope: "Cluster",
+    selection: "cluster",
+    // Suspending a misbehaving treaty must work during a webhook outage; the CRD schema and
+    // CEL rules still apply.
+    failurePolicy: "Ignore",
+    timeoutSeconds: 3,
+    handler: treatyHandler,
+  },
+  {
+    ...vm,
+    name: "tenants.validate.vaultmesh.cloud",
+    type: "validating",
+    path: "/validate/tenants",
+    policy: "tenant",
+    resource: "tenants",
+    kinds: ["Tenant"],
+    operations: ["CREATE", "UPDATE"],
+    scope: "Cluster",
+    selection: "cluster",
+    // Suspending a tenant must never wait for the webhook (fail closed on money means letting
+    // the suspension through); everything refused here is also in the CRD schema.
+    failurePolicy: "Ignore",
+    timeoutSeconds: 3,
+    handler: tenantHandler,
+  },
+  {
+    ...vm,
+    name: "federationpeers.validate.vaultmesh.cloud",
+    type: "validating",
+    path: "/validate/federationpeers",
+    policy: "federationpeer",
+    resource: "federationpeers",
+    kinds: ["FederationPeer"],
+    operations: ["CREATE", "UPDATE"],
+    scope: "Cluster",
+    selection: "cluster",
+    // The operator verifies the trust anchor again at every sync.
+    failurePolicy: "Ignore",
+    timeoutSeconds: 3,
+    handler: federationPeerHandler,
+  },
+];

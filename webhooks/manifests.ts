@@ -1,0 +1,215 @@
+// Renders the Validating/MutatingWebhookConfigurations from the webhook table: service-based
+// for a cluster (config/webhook/, caBundle injected by the server at startup), URL-based for a
+// server on this machine (make dev, tests, the bench), optionally scoped to test objects.
+import { TENANT_LABEL } from "./policies/gpuworkload-defaults.ts";
+import { DEFAULT_GPU_RESOURCES, DEFAULT_GPU_TAINT_KEYS } from "./policies/pod.ts";
+import { WEBHOOK_ENDPOINTS, type WebhookEndpoint } from "./endpoints.ts";
+
+/** Namespaces no VaultMesh webhook ever intercepts (the control plane and VaultMesh itself). */
+export const SYSTEM_NAMESPACES: readonly string[] = [
+  "kube-system",
+  "kube-public",
+  "kube-node-lease",
+  "vaultmesh-system",
+];
+
+/** Default names of the two configurations. */
+export const CONFIGURATION_NAMES = {
+  validating: "vaultmesh-validating",
+  mutating: "vaultmesh-mutating",
+} as const;
+
+/** Where the apiserver reaches the server. */
+export type WebhookTarget =
+  | {
+      readonly service: {
+        readonly namespace: string;
+        readonly name: string;
+        readonly port?: number;
+      };
+    }
+  | { readonly url: string };
+
+/** Options of {@link renderWebhookConfigurations}. */
+export interface RenderOptions {
+  readonly target: WebhookTarget;
+  /** PEM of the CA that signed the server's certificate; omitted → injected later. */
+  readonly caBundlePem?: string;
+  /** Appended to the configuration names (tests register their own copies). */
+  readonly nameSuffix?: string;
+  /**
+   * Limits every entry to test objects: namespaced kinds to namespaces with this label,
+   * cluster-scoped kinds to objects with it, on top of the production selection.
+   */
+  readonly testScope?: { readonly key: string; readonly value: string };
+  /** Only these entries (by name). @default all */
+  readonly only?: readonly string[];
+  readonly gpuResources?: readonly string[];
+  readonly gpuTaintKeys?: readonly string[];
+  /** Overrides failurePolicy/timeoutSeconds per entry name (the bench, experiments). */
+  readonly overrides?: Readonly<
+    Record<string, { failurePolicy?: "Fail" | "Ignore"; timeoutSeconds?: number }>
+  >;
+}
+
+/** A label selector as the admissionregistration API takes it. */
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+/** One webhook entry of a configuration (the fields VaultMesh sets). */
+export interface WebhookEntry {
+  name: string;
+  clientConfig: {
+    url?: string;
+    service?: { namespace: string; name: string; path: string; port: number };
+    caBundle?: string;
+  };
+  rules: {
+    apiGroups: string[];
+    apiVersions: string[];
+    resources: string[];
+    operations: string[];
+    scope: string;
+  }[];
+  failurePolicy: "Fail" | "Ignore";
+  matchPolicy: "Equivalent";
+  sideEffects: "NoneOnDryRun";
+  timeoutSeconds: number;
+  admissionReviewVersions: string[];
+  namespaceSelector?: LabelSelector;
+  objectSelector?: LabelSelector;
+  matchConditions?: { name: string; expression: string }[];
+  reinvocationPolicy?: "Never";
+}
+
+/** A Validating- or MutatingWebhookConfiguration. */
+export interface WebhookConfiguration {
+  apiVersion: "admissionregistration.k8s.io/v1";
+  kind: "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration";
+  metadata: { name: string; labels: Record<string, string> };
+  webhooks: WebhookEntry[];
+}
+
+const quote = (s: string): string => `'${s.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+
+/** CEL that is true for a pod requesting one of `resources` or tolerating one of `taintKeys`. */
+export function gpuPodCondition(
+  resources: readonly string[] = DEFAULT_GPU_RESOURCES,
+  taintKeys: readonly string[] = DEFAULT_GPU_TAINT_KEYS,
+): string {
+  const inList = (m: string): string =>
+    resources.map((r) => `${quote(r)} in c.resources.${m}`).join(" || ");
+  const container =
+    `has(c.resources) && ((has(c.resources.limits) && (${inList("limits")})) || ` +
+    `(has(c.resources.requests) && (${inList("requests")})))`;
+  const keys = `[${taintKeys.map(quote).join(", ")}]`;
+  const toleration = `(has(t.key) && t.key != '' ? t.key in ${keys} : (has(t.operator) && t.operator == 'Exists'))`;
+  return [
+    `object.spec.containers.exists(c, ${container})`,
+    `(has(object.spec.initContainers) && object.spec.initContainers.exists(c, ${container}))`,
+    `(has(object.spec.tolerations) && object.spec.tolerations.exists(t, ${toleration}))`,
+  ].join(" || ");
+}
+
+function selectors(
+  e: WebhookEndpoint,
+  opts: RenderOptions,
+): Pick<WebhookEntry, "namespaceSelector" | "objectSelector"> {
+  const scope = opts.testScope;
+  if (e.scope === "Cluster") {
+    return scope ? { objectSelector: { matchLabels: { [scope.key]: scope.value } } } : {};
+  }
+  const ns: LabelSelector = {
+    matchExpressions: [
+      { key: "kubernetes.io/metadata.name", operator: "NotIn", values: [...SYSTEM_NAMESPACES] },
+    ],
+  };
+  if (e.selection === "tenant-namespaces") {
+    ns.matchExpressions?.push({ key: TENANT_LABEL, operator: "Exists" });
+  }
+  if (scope) ns.matchLabels = { [scope.key]: scope.value };
+  return { namespaceSelector: ns };
+}
+
+function clientConfig(e: WebhookEndpoint, opts: RenderOptions): WebhookEntry["clientConfig"] {
+  const caBundle = opts.caBundlePem ? Buffer.from(opts.caBundlePem).toString("base64") : undefined;
+  const t = opts.target;
+  const base =
+    "url" in t
+      ? { url: `${t.url.replace(/\/$/, "")}${e.path}` }
+      : {
+          service: {
+            namespace: t.service.namespace,
+            name: t.service.name,
+            path: e.path,
+            port: t.service.port ?? 443,
+          },
+        };
+  return caBundle ? { ...base, caBundle } : base;
+}
+
+function entry(e: WebhookEndpoint, opts: RenderOptions): WebhookEntry {
+  const o = opts.overrides?.[e.name] ?? {};
+  const w: WebhookEntry = {
+    name: e.name,
+    clientConfig: clientConfig(e, opts),
+    rules: [
+      {
+        apiGroups: [e.apiGroup],
+        apiVersions: [e.apiVersion],
+        resources: [e.resource],
+        operations: [...e.operations],
+        scope: e.scope,
+      },
+    ],
+    failurePolicy: o.failurePolicy ?? e.failurePolicy,
+    matchPolicy: "Equivalent",
+    // Denials may be recorded as receipts, never on a dry run.
+    sideEffects: "NoneOnDryRun",
+    timeoutSeconds: o.timeoutSeconds ?? e.timeoutSeconds,
+    admissionReviewVersions: ["v1"],
+    ...selectors(e, opts),
+  };
+  if (e.gpuPodsOnly) {
+    w.matchConditions = [
+      { name: "gpu-pods-only", expression: gpuPodCondition(opts.gpuResources, opts.gpuTaintKeys) },
+    ];
+  }
+  if (e.type === "mutating") w.reinvocationPolicy = "Never";
+  return w;
+}
+
+/** Renders both configurations from {@link WEBHOOK_ENDPOINTS}. */
+export function renderWebhookConfigurations(opts: RenderOptions): {
+  validating: WebhookConfiguration;
+  mutating: WebhookConfiguration;
+} {
+  const selected = WEBHOOK_ENDPOINTS.filter(
+    (e) => opts.only === undefined || opts.only.includes(e.name),
+  );
+  const suffix = opts.nameSuffix ?? "";
+  const labels = {
+    "app.kubernetes.io/name": "vaultmesh",
+    "app.kubernetes.io/component": "webhook",
+  };
+  const config = (
+    kind: WebhookConfiguration["kind"],
+    name: string,
+    type: WebhookEndpoint["type"],
+  ): WebhookConfiguration => ({
+    apiVersion: "admissionregistration.k8s.io/v1",
+    kind,
+    metadata: { name: `${name}${suffix}`, labels },
+    webhooks: selected.filter((e) => e.type === type).map((e) => entry(e, opts)),
+  });
+  return {
+    validating: config(
+      "ValidatingWebhookConfiguration",
+      CONFIGURATION_NAMES.validating,
+      "validating",
+    ),
+    mutating: config("MutatingWebhookConfiguration", CONFIGURATION_NAMES.mutating, "mutating"),
+  };
+}
