@@ -1,9 +1,12 @@
-import { describe, expect, it } from "@jest/globals";
+import { describe, expect, it, jest } from "@jest/globals";
 import { existsSync } from "node:fs";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { startPostgres, withTestDatabase } from "../test/harness/postgres.ts";
 import { redisCommand, startRedis } from "../test/harness/redis.ts";
+
+// Starting a private Postgres and generating keys can take seconds on a busy 2-core machine.
+jest.setTimeout(60_000);
 
 // Self-test of the private Postgres and Redis servers (test/harness is outside the unit
 // testMatch, and hack/deps.sh installs what they need, so the test lives beside deps.sh).

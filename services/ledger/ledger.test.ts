@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { afterAll, beforeAll, describe, expect, it, jest } from "@jest/globals";
 import pg from "pg";
 import { pino } from "pino";
 import {
@@ -21,6 +21,9 @@ import { generateOpenPgpKey, openPgpSigner, verifyOpenPgpDetached } from "./open
 import { canonicalBytes } from "./canonical-json.ts";
 import { checkpointBody } from "./tree-head.ts";
 
+// Starting a private Postgres and generating keys can take seconds on a busy 2-core machine.
+jest.setTimeout(60_000);
+
 const logger = pino({ level: "silent" });
 const signer = ed25519Signer(generateEd25519().privateKeyPem);
 const clock = fixedClock("2026-04-01T00:00:00Z", 1);
@@ -34,6 +37,7 @@ beforeAll(async () => {
   server = await startPostgres();
   db = await server.createDatabase("ledger");
   pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  pool.on("error", () => undefined); // idle clients die with the server at teardown
   ledger = await Ledger.open({ pool, clock, logger, signer, origin });
 });
 afterAll(async () => {
@@ -92,6 +96,7 @@ describe("Ledger on Postgres", () => {
 
   it("never forks when two processes append at once", async () => {
     const pool2 = new pg.Pool({ connectionString: db.url, max: 2 });
+    pool2.on("error", () => undefined); // idle clients die with the server at teardown
     const other = await Ledger.open({ pool: pool2, clock, logger, signer, origin, maxBatch: 7 });
     try {
       await Promise.all([

@@ -7,6 +7,7 @@
  *   ... new pg.Pool({ connectionString: db.url }) ...
  *   await pg.stop();
  *
+ * Set `VAULTMESH_TEST_KEEP=1` to keep the data directory and server log after `stop()`.
  * When `VAULTMESH_TEST_PG_URL` is set (a superuser URL of a server someone else started, e.g.
  * a jest global setup), `startPostgres()` uses that server and `stop()` leaves it running.
  */
@@ -193,7 +194,8 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
       createDatabase: databaseApi(url),
       async stop() {
         await proc.kill("SIGINT"); // fast shutdown
-        rmSync(dir, { recursive: true, force: true });
+        // VAULTMESH_TEST_KEEP=1 keeps the data directory and log for post-mortems.
+        if (process.env.VAULTMESH_TEST_KEEP !== "1") rmSync(dir, { recursive: true, force: true });
       },
     };
   }
