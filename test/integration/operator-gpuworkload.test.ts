@@ -1,6 +1,11 @@
 // Issue 4, "Done means": a workload lands on a GPU node, completes, and its receipt verifies;
 // bad input waits with a reason and is re-evaluated; quota exhaustion waits and runs when
 // capacity frees; failover when the chosen treaty is suspended before the job starts.
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import type { GPUWorkload, Receipt, Treaty } from "../../crds/index.ts";
 import type { Job, Pod } from "../../operator/controllers/gpuworkload/kube-types.ts";
@@ -18,6 +23,7 @@ import {
   type TestLedger,
 } from "./operator-env.ts";
 
+const run = promisify(execFile);
 let ns = "";
 let client: KubeClient;
 let led: TestLedger;
@@ -66,6 +72,23 @@ async function checkReceipt(w: GPUWorkload, treatyName: string): Promise<Receipt
   const report = await verifyBundle(bundle, led.ledger.trust());
   expect(report.checks.filter((c) => !c.ok)).toEqual([]);
   expect(report.ok).toBe(true);
+  // And the CLI itself, offline, on the exported bundle pinned to the ledger's keys.
+  const dir = mkdtempSync(join(tmpdir(), "vaultmesh-bundle-"));
+  writeFileSync(join(dir, "bundle.json"), JSON.stringify(bundle));
+  // Pinned keys as separate files: the Ed25519 bundle, the TSA CA (PEM), the OpenPGP key.
+  const trust = led.ledger.trust();
+  writeFileSync(join(dir, "trust.json"), JSON.stringify({ ...trust, tsa: [], openpgp: [] }));
+  writeFileSync(join(dir, "tsa.pem"), trust.tsa.join("\n"));
+  writeFileSync(join(dir, "ledger.asc"), trust.openpgp.join("\n"));
+  const pins = ["trust.json", "tsa.pem", "ledger.asc"].flatMap((f) => ["--trust", join(dir, f)]);
+  const cli = await run("node_modules/.bin/node", [
+    "bin/remembrancer.js",
+    "verify-full",
+    join(dir, "bundle.json"),
+    ...pins,
+  ]);
+  expect(cli.stdout).toMatch(/^verified$/m);
+  expect(cli.stdout).not.toMatch(/keys were taken from the evidence/);
   return r;
 }
 
