@@ -1,0 +1,25 @@
+// The router (operator/routing): pure treaty eligibility, scoring and ranking for GPUWorkloads.
+// Import from here; the files behind it are split by concern.
+export { MAX_REASON_LENGTH } from "./reason-format.ts";
+export { describeDecision, MAX_STATUS_CANDIDATES, route } from "./router.ts";
+export type {
+  Candidate,
+  Placement,
+  RoutableCondition,
+  RoutableSpec,
+  RoutableTreaty,
+  RouteDecision,
+  RouteInput,
+  RoutingStrategy,
+  TenantConstraints,
+  WorkloadProfile,
+} from "./routing-types.ts";
+export { readiness } from "./treaty-facts.ts";
+export {
+  LATENCY_FLOOR_MS,
+  PRICE_FLOOR_USD,
+  PROFILE_AFFINITY,
+  SCORE_DECIMALS,
+  STRATEGY_WEIGHTS,
+  type Weights,
+} from "./treaty-scoring.ts";

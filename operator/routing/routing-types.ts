@@ -1,0 +1,124 @@
+// Inputs and outputs of the router. The input types are structural subsets of the API types
+// (a GPUWorkloadSpec, a Tenant's spec and Treaty objects are assignable to them as they are),
+// so callers pass informer objects without copying; the output candidates have exactly the
+// shape of `status.candidates` and can be written there unchanged.
+import type { z } from "zod";
+import type {
+  CandidateSchema,
+  PlacementSchema,
+  ROUTING_STRATEGIES,
+  WORKLOAD_PROFILES,
+} from "../../crds/index.ts";
+
+/** A routing strategy: balanced, cheapest or fastest. */
+export type RoutingStrategy = (typeof ROUTING_STRATEGIES)[number];
+/** A workload profile: batch, steady or bursty. */
+export type WorkloadProfile = (typeof WORKLOAD_PROFILES)[number];
+
+/** One treaty the router considered, shaped exactly like an entry of `status.candidates`. */
+export type Candidate = z.infer<typeof CandidateSchema>;
+/** Where a workload was routed, shaped exactly like `status.placement`. */
+export type Placement = z.infer<typeof PlacementSchema>;
+
+/** The parts of a GPUWorkload's spec the router reads (a `GPUWorkloadSpec` fits). */
+export interface RoutableSpec {
+  /** GPUs needed; only the type matters for routing (the count matters for placement). */
+  readonly gpu: { readonly type: string; readonly count: number };
+  /** Regions the workload may run in, in order of preference; any when omitted. */
+  readonly regions?: readonly string[] | undefined;
+  /** Highest acceptable USD per GPU-hour. */
+  readonly maxPricePerHour?: number | undefined;
+  /** Strategy, provider allow-list and treaty pin. */
+  readonly routing?:
+    | {
+        /** @default "balanced" */
+        readonly strategy?: RoutingStrategy | undefined;
+        readonly allowedProviders?: readonly string[] | undefined;
+        readonly treatyRef?: { readonly name: string } | undefined;
+      }
+    | undefined;
+  /** Load profile, for the hybrid principle. @default "batch" */
+  readonly profile?: WorkloadProfile | undefined;
+}
+
+/** The tenant's routing constraints (a `TenantSpec` fits); omitted lists allow everything. */
+export interface TenantConstraints {
+  /** Treaty names the tenant may use. */
+  readonly allowedTreaties?: readonly string[] | undefined;
+  /** Regions the tenant may use. */
+  readonly allowedRegions?: readonly string[] | undefined;
+}
+
+/** A condition as the router reads it (a `Condition` fits). */
+export interface RoutableCondition {
+  readonly type: string;
+  readonly status: string;
+  readonly reason?: string | undefined;
+}
+
+/** The parts of a Treaty the router reads (a `Treaty` fits). */
+export interface RoutableTreaty {
+  readonly metadata: {
+    readonly name?: string | undefined;
+    /** Set on objects read from the apiserver; route() memoizes per-treaty facts by it. */
+    readonly resourceVersion?: string | undefined;
+  };
+  readonly spec: {
+    readonly provider: string;
+    readonly regions: readonly string[];
+    readonly pricing: readonly { readonly gpuType: string; readonly usdPerHour: number }[];
+    readonly slo?:
+      { readonly availability: number; readonly maxLatencyMs?: number | undefined } | undefined;
+    readonly quotas?:
+      | {
+          readonly maxConcurrentJobs?: number | undefined;
+          readonly maxGpuHoursPerMonth?: number | undefined;
+        }
+      | undefined;
+    /** @default 0 */
+    readonly reputationFloor?: number | undefined;
+    /** First day (UTC, `YYYY-MM-DD`) in force. */
+    readonly effectiveDate?: string | undefined;
+    /** Day (UTC, `YYYY-MM-DD`) from which the treaty no longer applies. */
+    readonly expiryDate?: string | undefined;
+    /** @default false */
+    readonly suspended?: boolean | undefined;
+  };
+  readonly status?:
+    | {
+        readonly conditions?: readonly RoutableCondition[] | undefined;
+        readonly reputation?: number | undefined;
+        readonly availability?: number | undefined;
+        readonly latencyMs?: number | undefined;
+        readonly activeJobs?: number | undefined;
+        readonly gpuHoursThisPeriod?: number | undefined;
+      }
+    | undefined;
+}
+
+/** Everything one routing decision depends on; route() reads nothing else. */
+export interface RouteInput {
+  /** The workload's spec. */
+  readonly spec: RoutableSpec;
+  /** The workload's tenant's constraints; none when omitted. */
+  readonly tenant?: TenantConstraints | undefined;
+  /** Every Treaty in the cluster, in any order. Treated as read-only. */
+  readonly treaties: readonly RoutableTreaty[];
+  /** The clock value the decision is made at (treaty effective and expiry dates). */
+  readonly now: Date;
+  /** Treaty names already attempted by this workload: ineligible, for failover. */
+  readonly excluding?: readonly string[] | undefined;
+}
+
+/** A routing decision: the choice, if any, and every treaty considered, best first. */
+export interface RouteDecision {
+  /** The best eligible candidate (the first of `candidates`); absent when none is eligible. */
+  readonly chosen?: Candidate;
+  /** Where to run: the chosen treaty with its region and price; absent when none is eligible. */
+  readonly placement?: Placement;
+  /**
+   * Every treaty (plus a pinned `treatyRef` that does not exist): eligible ones by score
+   * descending, price ascending, name ascending; then ineligible ones by name, with reasons.
+   */
+  readonly candidates: Candidate[];
+}

@@ -1,0 +1,180 @@
+// Hard constraints of the workload: whether it may run under a treaty, and if not, every
+// reason why, each naming the field it comes from. The treaty's own-state reasons come from
+// treaty-facts.ts; these checks run for every treaty on every decision and allocate nothing
+// unless one fails.
+import { GPU_TYPES } from "../../crds/index.ts";
+import { clip, fixed2, list, usdPerHour } from "./reason-format.ts";
+import { INEXACT, regionMask } from "./region-mask.ts";
+import type { RoutableTreaty, RouteInput } from "./routing-types.ts";
+import type { TreatyFacts } from "./treaty-facts.ts";
+
+/** The per-decision facts every treaty is checked against, computed once by route(). */
+export interface EligibilityContext {
+  readonly gpuType: string;
+  /** Index of gpuType in GPU_TYPES; -1 for a type outside the API's enum. */
+  readonly gpuIndex: number;
+  readonly wantRegions: readonly string[] | undefined;
+  readonly tenantRegions: readonly string[] | undefined;
+  readonly tenantTreaties: readonly string[] | undefined;
+  readonly allowedProviders: readonly string[] | undefined;
+  /** `[a, b]` rendering of allowedProviders, made once per decision. */
+  readonly allowedProvidersText: string;
+  /** Region masks (region-mask.ts) of the workload's and the tenant's regions. */
+  readonly wantMask: number;
+  readonly tenantMask: number;
+  /** `[a, b]` renderings of the workload's and the tenant's regions. */
+  readonly wantRegionsText: string;
+  readonly tenantRegionsText: string;
+  readonly maxPricePerHour: number | undefined;
+  /** Reason texts that depend only on the workload, made once per decision. */
+  readonly notPricedReason: string;
+  readonly exceedsSuffix: string;
+  /** Name of the treaty the workload is pinned to (`routing.treatyRef`). */
+  readonly pinned: string | undefined;
+  /** The reason of every other treaty when pinned. */
+  readonly pinnedReason: string;
+  readonly excluding: readonly string[] | undefined;
+  /** The decision's day, `YYYY-MM-DD` (UTC), compared with the treaties' dates as strings. */
+  readonly today: string;
+}
+
+/**
+ * Builds the per-decision context from a route() input. An empty allow-list (providers,
+ * tenant treaties or regions) allows nothing — fail closed where money is at stake — while
+ * empty workload `regions` mean any region, like omitted ones.
+ */
+export function eligibilityContext(input: RouteInput): EligibilityContext {
+  const { spec, tenant } = input;
+  const allowedProviders = spec.routing?.allowedProviders;
+  const wantRegions = spec.regions?.length ? spec.regions : undefined;
+  const pinned = spec.routing?.treatyRef?.name;
+  return {
+    gpuType: spec.gpu.type,
+    gpuIndex: (GPU_TYPES as readonly string[]).indexOf(spec.gpu.type),
+    wantRegions,
+    wantMask: regionMask(wantRegions),
+    tenantMask: regionMask(tenant?.allowedRegions),
+    wantRegionsText: wantRegions === undefined ? "" : list(wantRegions),
+    tenantRegions: tenant?.allowedRegions,
+    tenantRegionsText: list(tenant?.allowedRegions ?? []),
+    tenantTreaties: tenant?.allowedTreaties,
+    allowedProviders,
+    allowedProvidersText: allowedProviders === undefined ? "" : list(allowedProviders),
+    maxPricePerHour: spec.maxPricePerHour,
+    notPricedReason: `gpu type ${spec.gpu.type} not priced by this treaty`,
+    exceedsSuffix:
+      spec.maxPricePerHour === undefined
+        ? ""
+        : ` exceeds maxPricePerHour $${fixed2(spec.maxPricePerHour)}`,
+    pinned,
+    pinnedReason: clip(`routing.treatyRef pins the workload to treaty ${pinned ?? ""}`),
+    excluding: input.excluding,
+    today: utcDay(input.now),
+  };
+}
+
+/** The treaty's price for the workload's GPU type, NaN when the treaty does not price it. */
+export function priceOf(facts: TreatyFacts, ctx: EligibilityContext): number {
+  if (ctx.gpuIndex >= 0) return facts.prices[ctx.gpuIndex]!;
+  return NaN; // a type outside the API's enum is priced by no treaty
+}
+
+/** `$1.20/h` for the treaty's price of the workload's GPU type. */
+export function priceText(facts: TreatyFacts, ctx: EligibilityContext, price: number): string {
+  return facts.priceTexts[ctx.gpuIndex] ?? usdPerHour(price);
+}
+
+// The last day computed by utcDay, as [start, end) in epoch ms: decisions come in bursts
+// within one day, and toISOString is a measurable share of a decision.
+let dayStart = 0;
+let dayEnd = 0;
+let dayText = "";
+
+/** The UTC day of `now` as `YYYY-MM-DD`. */
+export function utcDay(now: Date): string {
+  const t = now.getTime();
+  if (t >= dayStart && t < dayEnd) return dayText;
+  dayText = now.toISOString().slice(0, 10);
+  dayStart = Date.parse(dayText);
+  dayEnd = dayStart + 86_400_000;
+  return dayText;
+}
+
+/**
+ * The region to run in: the workload's first region (its order is its preference) that the
+ * treaty serves and the tenant allows; with no workload regions, the treaty's first allowed.
+ */
+export function pickRegion(treaty: RoutableTreaty, ctx: EligibilityContext): string | undefined {
+  const served = treaty.spec.regions;
+  const tenant = ctx.tenantRegions;
+  const want = ctx.wantRegions;
+  if (want === undefined) {
+    for (const r of served) if (tenant === undefined || tenant.includes(r)) return r;
+    return undefined;
+  }
+  for (const r of want) {
+    if (served.includes(r) && (tenant === undefined || tenant.includes(r))) return r;
+  }
+  return undefined;
+}
+
+/** Whether some region is served by the treaty, wanted by the workload and allowed. */
+export function servesRegion(facts: TreatyFacts, ctx: EligibilityContext): boolean {
+  const m = facts.regionMask;
+  if (m !== INEXACT && ctx.wantMask !== INEXACT && ctx.tenantMask !== INEXACT) {
+    return (m & ctx.wantMask & ctx.tenantMask) !== 0;
+  }
+  return pickRegion(facts.treaty, ctx) !== undefined;
+}
+
+/**
+ * The workload's reasons against a treaty (pin, failover, allow-lists, GPU type, price,
+ * region), not the treaty's own state ones; undefined when there are none.
+ */
+export function workloadReasons(
+  facts: TreatyFacts,
+  ctx: EligibilityContext,
+  price: number,
+): string[] | undefined {
+  const { name } = facts;
+  if (ctx.pinned !== undefined && name !== ctx.pinned) return [ctx.pinnedReason];
+  let reasons: string[] | undefined;
+  if (ctx.excluding?.includes(name)) {
+    (reasons ??= []).push("treaty already attempted by this workload (failover)");
+  }
+  if (ctx.tenantTreaties !== undefined && !ctx.tenantTreaties.includes(name)) {
+    (reasons ??= []).push("treaty not in tenant's allowedTreaties");
+  }
+  if (ctx.allowedProviders !== undefined && !ctx.allowedProviders.includes(facts.provider)) {
+    (reasons ??= []).push(
+      clip(`provider ${facts.provider} not in allowedProviders ${ctx.allowedProvidersText}`),
+    );
+  }
+  if (Number.isNaN(price)) {
+    (reasons ??= []).push(ctx.notPricedReason);
+  } else if (ctx.maxPricePerHour !== undefined && price > ctx.maxPricePerHour) {
+    (reasons ??= []).push("price " + priceText(facts, ctx, price) + ctx.exceedsSuffix);
+  }
+  if (!servesRegion(facts, ctx)) (reasons ??= []).push(regionReason(facts, ctx));
+  return reasons;
+}
+
+/** Explains why no region fits: the workload's regions, or the tenant's allow-list. */
+function regionReason(facts: TreatyFacts, ctx: EligibilityContext): string {
+  const want = ctx.wantRegions;
+  const tenantText = ctx.tenantRegionsText;
+  if (want === undefined) {
+    return clip(`treaty regions ${facts.regionsText} not in tenant's allowedRegions ${tenantText}`);
+  }
+  const regions = facts.treaty.spec.regions;
+  let anyServed = false;
+  for (const r of want) if (regions.includes(r)) anyServed = true;
+  if (!anyServed) {
+    const what = want.length === 1 ? `region ${want[0]}` : `regions ${ctx.wantRegionsText}`;
+    return clip(`${what} not in treaty regions ${facts.regionsText}`);
+  }
+  const served = want.filter((r) => regions.includes(r));
+  return clip(
+    `regions ${list(served)} served by the treaty not in tenant's allowedRegions ${tenantText}`,
+  );
+}
