@@ -31,8 +31,25 @@ CREATE POLICY ${table}_isolation ON ${t}
   WITH CHECK (${column} = ${CURRENT_TENANT});`;
 }
 
-/** Tenant-scoped tables and their tenant column, in erase order (children before parents). */
-export const TENANT_TABLES: readonly { readonly table: string; readonly column: string }[] = [
+/** A tenant-scoped table and the column holding its tenant id. */
+export interface TenantTable {
+  readonly table: string;
+  readonly column: string;
+}
+
+// The tables of version 1, frozen: migration 1's SQL must never change.
+const V1_TABLES: readonly TenantTable[] = [
+  { table: "usage_reports", column: "tenant_id" },
+  { table: "audit_log", column: "tenant_id" },
+  { table: "api_keys", column: "tenant_id" },
+  { table: "community_members", column: "tenant_id" },
+  { table: "wallet_scores", column: "tenant_id" },
+  { table: "tenants", column: "id" },
+];
+
+/** Every tenant-scoped table, in erase order (children before parents). */
+export const TENANT_TABLES: readonly TenantTable[] = [
+  { table: "billing_accounts", column: "tenant_id" },
   { table: "usage_reports", column: "tenant_id" },
   { table: "audit_log", column: "tenant_id" },
   { table: "api_keys", column: "tenant_id" },
@@ -94,7 +111,22 @@ CREATE TABLE ${ARRAKIS_SCHEMA}.usage_reports (
   reported_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (tenant_id, receipt_digest)
 );
-${TENANT_TABLES.map((t) => rlsSql(t.table, t.column)).join("\n")}
+${V1_TABLES.map((t) => rlsSql(t.table, t.column)).join("\n")}
+`,
+  },
+  {
+    version: 2,
+    name: "billing accounts: the Stripe objects of a tenant and what was last synced",
+    sql: `
+CREATE TABLE ${ARRAKIS_SCHEMA}.billing_accounts (
+  tenant_id uuid PRIMARY KEY REFERENCES ${ARRAKIS_SCHEMA}.tenants (id) ON DELETE CASCADE,
+  stripe_customer_id text,
+  stripe_subscription_id text,
+  subscription_status text,
+  synced_hash text NOT NULL,
+  synced_at timestamptz NOT NULL DEFAULT now()
+);
+${rlsSql("billing_accounts", "tenant_id")}
 `,
   },
 ];

@@ -29,6 +29,13 @@ async function seed(id: string, name: string): Promise<void> {
   await tdb.ensureApiKey(id, generateApiKey().plaintext);
   await tdb.audit(id, "test", "seeded");
   await tdb.recordUsageReport(id, `sha256:${name}`, 1.5);
+  await tdb.putBillingAccount(id, {
+    customerId: `cus_${name}`,
+    subscriptionId: `sub_${name}`,
+    subscriptionStatus: "active",
+    syncedHash: "h",
+    syncedAt: new Date(0),
+  });
   await tdb.withTenant(id, async (tx) => {
     await tx.query(
       `INSERT INTO ${S}.wallet_scores (tenant_id, wallet, score) VALUES ($1, $2, 42)`,
@@ -122,6 +129,32 @@ describe("schema", () => {
   });
 });
 
+// One INSERT per tenant table, each trying to write a row of tenant $1 (B).
+const FOREIGN_INSERTS: Record<string, string> = Object.fromEntries([
+  ["tenants", `INSERT INTO ${S}.tenants (id, name, plan) VALUES ($1, 'intruder', 'free')`],
+  [
+    "wallet_scores",
+    `INSERT INTO ${S}.wallet_scores (tenant_id, wallet, score) VALUES ($1, '0xevil', 1)`,
+  ],
+  [
+    "community_members",
+    `INSERT INTO ${S}.community_members (tenant_id, discord_user_id) VALUES ($1, 'x')`,
+  ],
+  [
+    "api_keys",
+    `INSERT INTO ${S}.api_keys (key_id, tenant_id, secret_sha256) VALUES ('k', $1, decode(repeat('00', 32), 'hex'))`,
+  ],
+  ["audit_log", `INSERT INTO ${S}.audit_log (tenant_id, actor, action) VALUES ($1, 'x', 'y')`],
+  [
+    "usage_reports",
+    `INSERT INTO ${S}.usage_reports (tenant_id, receipt_digest, gpu_hours) VALUES ($1, 'd', 1)`,
+  ],
+  [
+    "billing_accounts",
+    `INSERT INTO ${S}.billing_accounts (tenant_id, synced_hash) VALUES ($1, 'h')`,
+  ],
+]);
+
 describe("row-level security as the application role with tenant A set", () => {
   it.each(TENANT_TABLES)("$table: reads only A's rows, never B's", async ({ table, column }) => {
     const rows = await tdb.withTenant(A, async (tx) => {
@@ -154,26 +187,11 @@ describe("row-level security as the application role with tenant A set", () => {
     ).rejects.toThrow(/row-level security/);
   });
 
-  it.each([
-    ["tenants", `INSERT INTO ${S}.tenants (id, name, plan) VALUES ($1, 'intruder', 'free')`],
-    [
-      "wallet_scores",
-      `INSERT INTO ${S}.wallet_scores (tenant_id, wallet, score) VALUES ($1, '0xevil', 1)`,
-    ],
-    [
-      "community_members",
-      `INSERT INTO ${S}.community_members (tenant_id, discord_user_id) VALUES ($1, 'x')`,
-    ],
-    [
-      "api_keys",
-      `INSERT INTO ${S}.api_keys (key_id, tenant_id, secret_sha256) VALUES ('k', $1, decode(repeat('00', 32), 'hex'))`,
-    ],
-    ["audit_log", `INSERT INTO ${S}.audit_log (tenant_id, actor, action) VALUES ($1, 'x', 'y')`],
-    [
-      "usage_reports",
-      `INSERT INTO ${S}.usage_reports (tenant_id, receipt_digest, gpu_hours) VALUES ($1, 'd', 1)`,
-    ],
-  ])("%s: cannot insert rows for B", async (_table, sql) => {
+  it("has a foreign-insert case for every tenant table", () => {
+    expect(Object.keys(FOREIGN_INSERTS).sort()).toEqual(TENANT_TABLES.map((t) => t.table).sort());
+  });
+
+  it.each(Object.entries(FOREIGN_INSERTS))("%s: cannot insert rows for B", async (_table, sql) => {
     await expect(tdb.withTenant(A, (tx) => tx.query(sql, [B]))).rejects.toThrow(
       /row-level security/,
     );

@@ -21,6 +21,15 @@ export interface TenantRow {
   readonly suspended: boolean;
 }
 
+/** The tenant's Stripe objects and the hash of the inputs they were last synced from. */
+export interface BillingAccount {
+  readonly customerId: string | null;
+  readonly subscriptionId: string | null;
+  readonly subscriptionStatus: string | null;
+  readonly syncedHash: string;
+  readonly syncedAt: Date;
+}
+
 /** Thrown when another tenant (another uid) already holds the name. */
 export class TenantNameConflictError extends Error {
   override readonly name = "TenantNameConflictError";
@@ -158,6 +167,34 @@ export class TenantDatabase {
         `INSERT INTO ${S}.usage_reports (tenant_id, receipt_digest, gpu_hours) VALUES ($1, $2, $3)
          ON CONFLICT DO NOTHING`,
         [tenantId, digest, gpuHours],
+      );
+    });
+  }
+
+  /** The tenant's billing account row, or undefined. */
+  async getBillingAccount(tenantId: string): Promise<BillingAccount | undefined> {
+    return await this.withTenant(tenantId, async (tx) => {
+      const r = await tx.query<BillingAccount>(
+        `SELECT stripe_customer_id AS "customerId", stripe_subscription_id AS "subscriptionId",
+           subscription_status AS "subscriptionStatus", synced_hash AS "syncedHash", synced_at AS "syncedAt"
+         FROM ${S}.billing_accounts WHERE tenant_id = $1`,
+        [tenantId],
+      );
+      return r.rows[0];
+    });
+  }
+
+  /** Stores the tenant's billing account row (the tenant row must exist). */
+  async putBillingAccount(tenantId: string, a: BillingAccount): Promise<void> {
+    await this.withTenant(tenantId, async (tx) => {
+      await tx.query(
+        `INSERT INTO ${S}.billing_accounts (tenant_id, stripe_customer_id, stripe_subscription_id,
+           subscription_status, synced_hash, synced_at) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (tenant_id) DO UPDATE SET stripe_customer_id = EXCLUDED.stripe_customer_id,
+           stripe_subscription_id = EXCLUDED.stripe_subscription_id,
+           subscription_status = EXCLUDED.subscription_status, synced_hash = EXCLUDED.synced_hash,
+           synced_at = EXCLUDED.synced_at`,
+        [tenantId, a.customerId, a.subscriptionId, a.subscriptionStatus, a.syncedHash, a.syncedAt],
       );
     });
   }
