@@ -145,6 +145,9 @@ export function buildServer(deps: WebhookDeps, options: ServerOptions = {}): Fas
     ...(options.https ? { https: { key: options.https.key, cert: options.https.cert } } : {}),
   }) as unknown as FastifyInstance;
 
+  // AdmissionReviews are JSON; anything else is a 415, not a string for the handler to reject.
+  app.removeContentTypeParser("text/plain");
+
   app.setErrorHandler((err: FastifyError, _req, reply) => {
     if (err instanceof MalformedReviewError) {
       metrics.rejected.inc({ reason: "malformed" });

@@ -1,0 +1,118 @@
+import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "@jest/globals";
+import { VaultLawEvaluator, type VaultLawInput } from "./evaluator.ts";
+import { parseVaultLawRef } from "./policy-ref.ts";
+
+// Built by hack/opa/build-policy.sh from test/fixtures/vault-law/vault-law.rego.
+const wasm = new Uint8Array(
+  readFileSync(new URL("../../test/fixtures/vault-law/vault-law.wasm", import.meta.url)),
+);
+const digest = `sha256:${createHash("sha256").update(wasm).digest("hex")}`;
+const REF = "configmap://vaultmesh-system/akash-law";
+
+function input(
+  gpu: { type: string; count: number },
+  plan = "pro",
+  maxRuntimeSeconds = 3600,
+): VaultLawInput {
+  return {
+    workload: { namespace: "tenant-acme", name: "w", gpu, maxRuntimeSeconds },
+    tenant: { name: "acme", plan },
+    treaty: { name: "akash", provider: "akash", regions: ["us-west"] },
+  };
+}
+
+describe("parseVaultLawRef", () => {
+  it.each([
+    [
+      REF,
+      { kind: "configmap", namespace: "vaultmesh-system", name: "akash-law", key: "policy.wasm" },
+    ],
+    [
+      "configmap://ns/law/custom.wasm",
+      { kind: "configmap", namespace: "ns", name: "law", key: "custom.wasm" },
+    ],
+    ["policy/wasm/akash.wasm", { kind: "external", ref: "policy/wasm/akash.wasm" }],
+    ["oci://ghcr.io/x/y:1", { kind: "external", ref: "oci://ghcr.io/x/y:1" }],
+  ])("%s", (ref, want) => {
+    expect(parseVaultLawRef(ref)).toEqual(want);
+  });
+
+  it.each([
+    "configmap://ns",
+    "configmap://NS/x",
+    "configmap://ns/x/k/extra",
+    "configmap://ns/x/bad key",
+  ])("%s is invalid", (ref) => {
+    expect(parseVaultLawRef(ref).kind).toBe("invalid");
+  });
+});
+
+describe("VaultLawEvaluator with the test policy (opa build -t wasm)", () => {
+  let reads = 0;
+  const evaluator = new VaultLawEvaluator((ref) => {
+    reads++;
+    return Promise.resolve(
+      ref.name === "akash-law" && ref.key === "policy.wasm" ? wasm : undefined,
+    );
+  });
+
+  it.each<[string, VaultLawInput, string[]]>([
+    ["allows a small workload", input({ type: "a10g", count: 1 }), []],
+    [
+      "refuses more than 4 GPUs",
+      input({ type: "a10g", count: 8 }),
+      ["treaty akash allows at most 4 GPUs per workload, requested 8"],
+    ],
+    [
+      "refuses flagship GPUs to the free plan",
+      input({ type: "h100", count: 1 }, "free"),
+      ["treaty akash does not serve h100 to free-plan tenants"],
+    ],
+    [
+      "lists every reason",
+      input({ type: "h100", count: 5 }, "free", 100_000),
+      [
+        "treaty akash allows at most 4 GPUs per workload, requested 5",
+        "treaty akash allows at most 86400s of runtime, requested 100000",
+        "treaty akash does not serve h100 to free-plan tenants",
+      ],
+    ],
+  ])("%s", async (_name, i, want) => {
+    expect(await evaluator.evaluate({ policyRef: REF }, i)).toEqual({ ok: true, reasons: want });
+  });
+
+  it("compiles a module once and reuses it", async () => {
+    const before = reads;
+    await evaluator.evaluate(
+      { policyRef: REF, policyDigest: digest },
+      input({ type: "a10g", count: 1 }),
+    );
+    await evaluator.evaluate(
+      { policyRef: REF, policyDigest: digest },
+      input({ type: "a10g", count: 1 }),
+    );
+    expect(reads - before).toBe(2); // bytes are read (a ConfigMap may change), compiled once
+  });
+
+  it.each<[string, { policyRef: string; policyDigest?: string }, string]>([
+    ["a missing ConfigMap", { policyRef: "configmap://vaultmesh-system/nope" }, "not found"],
+    ["an external reference", { policyRef: "policy/wasm/x.wasm" }, "not a configmap:// reference"],
+    [
+      "a digest mismatch",
+      { policyRef: REF, policyDigest: `sha256:${"0".repeat(64)}` },
+      "the treaty requires",
+    ],
+  ])("reports %s as an error verdict", async (_name, spec, want) => {
+    const v = await evaluator.evaluate(spec, input({ type: "a10g", count: 1 }));
+    expect(v.ok).toBe(false);
+    expect(v.ok ? "" : v.error).toContain(want);
+  });
+
+  it("reports a module that is not wasm", async () => {
+    const broken = new VaultLawEvaluator(() => Promise.resolve(new Uint8Array([1, 2, 3])));
+    const v = await broken.evaluate({ policyRef: REF }, input({ type: "a10g", count: 1 }));
+    expect(v).toEqual({ ok: false, error: expect.stringContaining("evaluating policy") });
+  });
+});

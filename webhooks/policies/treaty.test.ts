@@ -1,0 +1,82 @@
+import { describe, expect, it } from "@jest/globals";
+import { makeTreaty } from "../../test/builders/webhook-objects.ts";
+import { validateTreaty, type TreatyPolicyInput } from "./treaty.ts";
+
+const today = "2026-06-01";
+const run = (
+  over: Partial<TreatyPolicyInput> & { object: unknown },
+): ReturnType<typeof validateTreaty> => validateTreaty({ today, ...over });
+
+const external = (o: Parameters<typeof makeTreaty>[1] = {}): ReturnType<typeof makeTreaty> =>
+  makeTreaty("akash", {
+    provider: "akash",
+    endpoint: "https://akash.example",
+    vaultLaw: {
+      policyRef: "configmap://vaultmesh-system/akash-law",
+      governance: "DAO vote #AKASH-001",
+    },
+    ...o,
+  });
+
+describe("validateTreaty", () => {
+  it.each<[string, unknown, string[]]>([
+    ["a valid in-cluster treaty", makeTreaty("pool"), []],
+    ["a valid external treaty", external(), []],
+    [
+      "expiry before effective date (cross-field rule from the CRD)",
+      makeTreaty("pool", { effectiveDate: "2026-05-01", expiryDate: "2026-04-01" }),
+      ["spec.expiryDate"],
+    ],
+    [
+      "external without governance",
+      makeTreaty("x", { provider: "akash", endpoint: "https://a.example" }),
+      ["spec.vaultLaw.governance"],
+    ],
+    [
+      "malformed configmap reference",
+      external({ vaultLaw: { policyRef: "configmap://Bad_NS/x", governance: "g" } }),
+      ["spec.vaultLaw.policyRef"],
+    ],
+    [
+      "negative price (schema)",
+      makeTreaty("pool", { pricing: [{ gpuType: "a10g", usdPerHour: -1 }] }),
+      ["spec.pricing[0].usdPerHour"],
+    ],
+  ])("%s", (_name, object, wantFields) => {
+    expect(run({ object }).errors.map((e) => e.field)).toEqual(wantFields);
+  });
+
+  it.each<[string, TreatyPolicyInput["usage"], number]>([
+    ["below running jobs", { activeJobs: 5 }, 1],
+    ["below GPU-hours used", { gpuHoursThisPeriod: 250.456 }, 1],
+    ["both", { activeJobs: 5, gpuHoursThisPeriod: 250 }, 2],
+    ["at usage", { activeJobs: 2, gpuHoursThisPeriod: 200 }, 0],
+  ])("warns when quotas drop %s", (_name, usage, want) => {
+    const object = makeTreaty("pool", {
+      quotas: { maxConcurrentJobs: 2, maxGpuHoursPerMonth: 200 },
+    });
+    const r = run({ object, oldObject: makeTreaty("pool"), usage });
+    expect(r.errors).toEqual([]);
+    expect(r.warnings).toHaveLength(want);
+  });
+
+  it("warns about an unloadable policy reference and a missing endpoint, without denying", () => {
+    const r = run({
+      object: makeTreaty("x", {
+        provider: "akash",
+        vaultLaw: { policyRef: "policy/wasm/akash-quota-policy.wasm", governance: "vote" },
+      }),
+    });
+    expect(r.errors).toEqual([]);
+    expect(r.warnings).toEqual([
+      expect.stringContaining("spec.endpoint is not set"),
+      expect.stringContaining("not a configmap:// reference"),
+    ]);
+  });
+
+  it("warns when a new treaty is already expired, not on later updates", () => {
+    const object = makeTreaty("pool", { expiryDate: "2026-06-01" });
+    expect(run({ object }).warnings).toEqual([expect.stringContaining("already expired")]);
+    expect(run({ object, oldObject: object }).warnings).toEqual([]);
+  });
+});
