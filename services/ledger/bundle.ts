@@ -147,6 +147,6 @@ export async function exportBundle(
       ...(head.stamp?.openpgpSignature ? { openpgpSignature: head.stamp.openpgpSignature } : {}),
       ...(head.stamp?.timestampToken ? { timestampToken: head.stamp.timestampToken } : {}),
     },
-    keys: ledger.trust(),
+    keys: await ledger.trust(),
   };
 }

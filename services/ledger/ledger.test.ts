@@ -182,6 +182,6 @@ describe("Ledger on Postgres", () => {
     });
     expect(tsa.ok).toBe(true);
     expect((await publishing.publishedHeadCovering(0))?.treeSize).toBe(head.treeSize);
-    expect(publishing.trust().tsa).toEqual([creds.caCertificatePem]);
+    expect((await publishing.trust()).tsa).toEqual([creds.caCertificatePem]);
   });
 });

@@ -33,7 +33,7 @@ import {
   type SignedTreeHead,
   type Timestamper,
 } from "./tree-head.ts";
-import { emptyTrust, type TrustBundle } from "./trust-bundle.ts";
+import { emptyTrust, mergeTrust, type TrustBundle } from "./trust-bundle.ts";
 
 /** Default checkpoint origin (and note key name). */
 export const DEFAULT_ORIGIN = "vaultmesh.cloud/remembrancer";
@@ -108,7 +108,9 @@ export class Ledger {
   /** Opens the ledger, applying schema migrations first unless told not to. */
   static async open(opts: LedgerOptions): Promise<Ledger> {
     if (opts.migrate !== false) await migrate(opts.pool);
-    return new Ledger(opts);
+    const ledger = new Ledger(opts);
+    await ledger.#recordKeys();
+    return ledger;
   }
 
   async #commit(items: readonly PendingLeaf[]): Promise<Slot[]> {
@@ -262,23 +264,46 @@ export class Ledger {
     return row && toSignedTreeHead(row);
   }
 
-  /** The public keys a verifier of this ledger's proofs needs. */
-  trust(): TrustBundle {
+  async #recordKeys(): Promise<void> {
+    const { signer, openpgp, timestamper } = this.#opts;
+    const keys: q.KeyRow[] = [
+      ...(signer
+        ? [{ keyId: signer.keyId, kind: "ed25519" as const, publicKey: signer.publicKey }]
+        : []),
+      ...(openpgp
+        ? [
+            {
+              keyId: openpgp.fingerprint,
+              kind: "openpgp" as const,
+              publicKey: openpgp.publicKeyArmored,
+            },
+          ]
+        : []),
+      ...(timestamper?.certificatesPem ?? []).map((pem) => ({
+        keyId: toHex(sha256(pem)),
+        kind: "tsa" as const,
+        publicKey: pem,
+      })),
+    ];
+    await q.insertKeys(this.#opts.pool, keys, this.#opts.clock.now());
+  }
+
+  /**
+   * The public keys a verifier of this ledger's proofs needs: every key the ledger has
+   * signed with (recorded in ledger_keys), plus any configured extra trust.
+   */
+  async trust(): Promise<TrustBundle> {
     const extra = this.#opts.trust ?? emptyTrust();
-    const s = this.#opts.signer;
-    const own = s ? [{ keyId: s.keyId, publicKey: s.publicKey }] : [];
-    return {
-      ...extra,
+    const rows = await q.allKeys(this.#opts.pool);
+    const of = (kind: q.KeyRow["kind"]): q.KeyRow[] => rows.filter((r) => r.kind === kind);
+    const recorded: TrustBundle = {
+      ...emptyTrust(),
       origin: this.origin,
-      ed25519: [...own, ...extra.ed25519.filter((k) => k.keyId !== s?.keyId)],
-      openpgp: [
-        ...new Set([
-          ...(this.#opts.openpgp ? [this.#opts.openpgp.publicKeyArmored] : []),
-          ...extra.openpgp,
-        ]),
-      ],
-      tsa: [...new Set([...(this.#opts.timestamper?.certificatesPem ?? []), ...extra.tsa])],
+      ed25519: of("ed25519").map((r) => ({ keyId: r.keyId, publicKey: r.publicKey })),
+      openpgp: of("openpgp").map((r) => r.publicKey),
+      tsa: of("tsa").map((r) => r.publicKey),
     };
+    return mergeTrust(recorded, extra);
   }
 }
 

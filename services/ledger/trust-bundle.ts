@@ -114,9 +114,12 @@ export function loadTrustFiles(paths: readonly string[]): TrustBundle {
           `cannot read trust file ${p}: ${(err as NodeJS.ErrnoException).code ?? "error"}`,
         );
       }
-      if (text.includes("-----BEGIN CERTIFICATE-----")) return { ...emptyTrust(), tsa: [text] };
-      if (text.includes("-----BEGIN PGP PUBLIC KEY BLOCK-----"))
-        return { ...emptyTrust(), openpgp: [text] };
+      if (!text.trimStart().startsWith("{")) {
+        if (text.includes("-----BEGIN CERTIFICATE-----")) return { ...emptyTrust(), tsa: [text] };
+        if (text.includes("-----BEGIN PGP PUBLIC KEY BLOCK-----")) {
+          return { ...emptyTrust(), openpgp: [text] };
+        }
+      }
       let json: unknown;
       try {
         json = JSON.parse(text);

@@ -50,7 +50,7 @@ beforeAll(async () => {
     return { ledger, pool, url: db.url };
   };
   const { ledger } = await ledgerFor("trust");
-  trust = ledger.trust();
+  trust = await ledger.trust();
 });
 afterAll(async () => {
   await Promise.all(pools.map((p) => p.end()));

@@ -76,6 +76,21 @@ ${appendOnly("ledger_tree_heads")}
 ${appendOnly("ledger_tree_head_stamps")}
 `,
   },
+  {
+    version: 2,
+    name: "public keys the ledger has signed with",
+    sql: `
+-- Public keys only: shipped in proof bundles so any reader can export a self-contained
+-- bundle. Verifiers pin their own copy; these rows vouch for nothing by themselves.
+CREATE TABLE ledger_keys (
+  key_id     text PRIMARY KEY,
+  kind       text NOT NULL CHECK (kind IN ('ed25519', 'openpgp', 'tsa')),
+  public_key text NOT NULL,
+  created_at timestamptz NOT NULL
+);
+${appendOnly("ledger_keys")}
+`,
+  },
 ];
 
 const LOCK_KEY = 0x766d6c67; // "vmlg"

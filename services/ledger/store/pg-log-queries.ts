@@ -155,3 +155,29 @@ export async function entryByArtifactDigest(
   );
   return rows[0] ? toEntry(rows[0]) : undefined;
 }
+
+/** A public key recorded in ledger_keys. */
+export interface KeyRow {
+  readonly keyId: string;
+  readonly kind: "ed25519" | "openpgp" | "tsa";
+  readonly publicKey: string;
+}
+
+/** Records public keys (known ones are left as they are). */
+export async function insertKeys(db: Queryable, keys: readonly KeyRow[], now: Date): Promise<void> {
+  if (keys.length === 0) return;
+  await db.query(
+    `INSERT INTO ledger_keys (key_id, kind, public_key, created_at)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[]), LATERAL (SELECT $4::timestamptz) t
+     ON CONFLICT (key_id) DO NOTHING`,
+    [keys.map((k) => k.keyId), keys.map((k) => k.kind), keys.map((k) => k.publicKey), now],
+  );
+}
+
+/** Every recorded public key, oldest first. */
+export async function allKeys(db: Queryable): Promise<KeyRow[]> {
+  const { rows } = await db.query<{ key_id: string; kind: KeyRow["kind"]; public_key: string }>(
+    "SELECT key_id, kind, public_key FROM ledger_keys ORDER BY created_at, key_id",
+  );
+  return rows.map((r) => ({ keyId: r.key_id, kind: r.kind, publicKey: r.public_key }));
+}

@@ -1,0 +1,296 @@
+import { afterAll, beforeAll, describe, expect, it, jest } from "@jest/globals";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { startPostgres, type PostgresServer } from "../../../test/harness/postgres.ts";
+import { fixedClock } from "../clock.ts";
+import type { ProofBundle } from "../bundle.ts";
+import type { CliIO } from "./cli-io.ts";
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+import { runCli } from "./remembrancer.ts";
+
+// Generating keys, a TSA and a private Postgres takes seconds on a busy 2-core machine.
+jest.setTimeout(60_000);
+
+let dir: string;
+let server: PostgresServer;
+let dbUrl: string;
+let tsaUrl: string;
+const stopTsa = new AbortController();
+let tsaDone: Promise<number>;
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function cli(...args: string[]): Promise<Run> {
+  let out = "";
+  let err = "";
+  const io: CliIO = {
+    stdout: (t) => void (out += t),
+    stderr: (t) => void (err += t),
+    env: { DATABASE_URL: dbUrl },
+    cwd: dir,
+    clock: fixedClock("2026-06-01T10:00:00Z", 1000),
+    logger: pino({ level: "silent" }),
+    signal: stopTsa.signal,
+  };
+  const code = await runCli(args, io);
+  return { code, out, err };
+}
+
+function tsaServeOutput(): Promise<string> {
+  let out = "";
+  const io: CliIO = {
+    stdout: (t) => void (out += t),
+    stderr: () => undefined,
+    env: {},
+    cwd: dir,
+    clock: fixedClock("2026-06-01T10:00:00Z", 1000),
+    logger: pino({ level: "silent" }),
+    signal: stopTsa.signal,
+  };
+  tsaDone = runCli(["tsa", "serve", "--port", "0", "--dir", "tsa"], io);
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + 30_000;
+    const poll = (): void => {
+      const m = /TSA listening on (\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+      else if (Date.now() > deadline) reject(new Error(`tsa serve did not start: ${out}`));
+      else setTimeout(poll, 20);
+    };
+    poll();
+  });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "remembrancer-cli-"));
+  server = await startPostgres();
+  dbUrl = (await server.createDatabase("cli")).url;
+  tsaUrl = await tsaServeOutput();
+  writeFileSync(join(dir, "artifact.tar.gz"), "pretend this is a release tarball\n");
+});
+
+afterAll(async () => {
+  stopTsa.abort();
+  expect(await tsaDone).toBe(0);
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const trustArgs = ["--trust", "keys/trust.json", "--trust", "tsa/tsa-ca.crt"];
+
+describe("remembrancer CLI", () => {
+  it("keygen writes keys and prints key IDs; refuses to overwrite", async () => {
+    const r = await cli("keygen", "--dir", "keys");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^ed25519 [0-9a-f]{64}\nopenpgp [0-9A-F]{40}\n/);
+    for (const f of ["ed25519.key", "ed25519.pub", "openpgp.key", "openpgp.pub", "trust.json"]) {
+      expect(existsSync(join(dir, "keys", f))).toBe(true);
+    }
+    expect(
+      existsSync(join(dir, "tsa", "tsa.crt")) && existsSync(join(dir, "tsa", "tsa-ca.crt")),
+    ).toBe(true);
+    const again = await cli("keygen", "--dir", "keys");
+    expect(again).toMatchObject({ code: 2, err: expect.stringMatching(/--force/) });
+  });
+
+  it("sign and timestamp write evidence that gpg and openssl accept", async () => {
+    expect((await cli("sign", "artifact.tar.gz", "--key-dir", "keys")).code).toBe(0);
+    expect((await cli("timestamp", "artifact.tar.gz", "--tsa", tsaUrl)).code).toBe(0);
+    const f = join(dir, "artifact.tar.gz");
+    const ts = execFileSync(
+      "openssl",
+      ["ts", "-verify", "-data", f, "-in", `${f}.tsr`, "-CAfile", join(dir, "tsa", "tsa-ca.crt")],
+      { encoding: "utf8", stdio: "pipe" },
+    );
+    expect(ts).toMatch(/Verification: OK/);
+    const home = join(dir, "gnupg");
+    mkdirSync(home, { mode: 0o700 });
+    const gpg = (...a: string[]): string =>
+      execFileSync("gpg", ["--homedir", home, "--batch", "--status-fd", "1", ...a], {
+        encoding: "utf8",
+        stdio: "pipe",
+      });
+    gpg("--import", join(dir, "keys", "openpgp.pub"));
+    expect(gpg("--verify", `${f}.asc`, f)).toMatch(/GOODSIG/);
+  });
+
+  it("records the artifact, exports its proof and verifies the whole chain offline", async () => {
+    const rec = await cli(
+      "record",
+      "--type",
+      "deploy",
+      "--subject",
+      "aurora-staging",
+      "--payload",
+      '{"version":"v1.0"}',
+      "--artifact",
+      "artifact.tar.gz",
+      "--key-dir",
+      "keys",
+      "--tsa",
+      tsaUrl,
+    );
+    expect(rec.code).toBe(0);
+    expect(rec.out).toMatch(
+      /recorded sha256:[0-9a-f]{64} at log index 0 \(tree size 1, timestamped\)/,
+    );
+    expect(
+      (
+        await cli(
+          "record",
+          "--type",
+          "deploy",
+          "--subject",
+          "other",
+          "--key-dir",
+          "keys",
+          "--tsa",
+          tsaUrl,
+        )
+      ).code,
+    ).toBe(0);
+    expect((await cli("export-proof", "artifact.tar.gz")).code).toBe(0);
+    const v = await cli("verify-full", "artifact.tar.gz", ...trustArgs);
+    expect(v.out).not.toMatch(/✘/);
+    expect(v.out).toMatch(/✔ ledger: RFC 3161 timestamp/);
+    expect(v.code).toBe(0);
+  });
+
+  it("exports a bundle by digest and verifies it, pinned or not", async () => {
+    const list = await cli("list", "--json");
+    const entries = JSON.parse(list.out) as { receipt: { digest: string } }[];
+    expect(entries).toHaveLength(2);
+    const digest = entries[1]!.receipt.digest;
+    expect((await cli("export-proof", digest, "--out", "bundle.json")).code).toBe(0);
+    expect((await cli("verify-full", "bundle.json", ...trustArgs)).code).toBe(0);
+    const unpinned = await cli("verify-full", "bundle.json");
+    expect(unpinned).toMatchObject({ code: 0, out: expect.stringMatching(/pass --trust to pin/) });
+  });
+
+  it.each<[string, (b: Mutable<ProofBundle>) => void, string]>([
+    [
+      "payload",
+      (b) => void (b.receipt = { ...b.receipt, payload: { evil: true } }),
+      "receipt digest",
+    ],
+    [
+      "proof hash",
+      (b) =>
+        void (b.inclusionProof = {
+          ...b.inclusionProof,
+          hashes: ["0".repeat(64), ...b.inclusionProof.hashes.slice(1)],
+        }),
+      "inclusion proof",
+    ],
+    [
+      "TSA token",
+      (b) =>
+        void (b.treeHead = {
+          ...b.treeHead,
+          timestampToken: `AAAA${b.treeHead.timestampToken!.slice(4)}`,
+        }),
+      "RFC 3161 timestamp",
+    ],
+  ])(
+    "verify-full exits 1 naming the link when the bundle's %s is tampered with",
+    async (_what, mutate, wantLink) => {
+      const b = JSON.parse(readFileSync(join(dir, "bundle.json"), "utf8")) as Mutable<ProofBundle>;
+      mutate(b);
+      writeFileSync(join(dir, "tampered.json"), JSON.stringify(b));
+      const r = await cli("verify-full", "tampered.json", ...trustArgs);
+      expect(r.code).toBe(1);
+      expect(r.out).toContain(`✘ ${wantLink}`);
+    },
+  );
+
+  it("verify-full exits 1 when the artifact changed after signing", async () => {
+    writeFileSync(join(dir, "copy.tar.gz"), "pretend this is a release tarball, modified\n");
+    for (const ext of [".sig.json", ".asc", ".tsr", ".proof.json"]) {
+      writeFileSync(
+        join(dir, `copy.tar.gz${ext}`),
+        readFileSync(join(dir, `artifact.tar.gz${ext}`)),
+      );
+    }
+    const r = await cli("verify-full", "copy.tar.gz", ...trustArgs, "--json");
+    expect(r.code).toBe(1);
+    const failed = (JSON.parse(r.out) as { checks: { link: string; ok: boolean }[] }).checks
+      .filter((c) => !c.ok)
+      .map((c) => c.link);
+    expect(failed).toEqual([
+      "file digest",
+      "OpenPGP signature (.asc)",
+      "RFC 3161 timestamp (.tsr)",
+      "ledger receipt names this file",
+    ]);
+  });
+
+  it("lists, shows a timeline and audits the ledger", async () => {
+    expect((await cli("list", "deploy")).out).toMatch(/aurora-staging/);
+    expect(
+      (await cli("timeline", "--since", "2026-06-01")).out.split("\n").filter(Boolean),
+    ).toHaveLength(2);
+    expect((await cli("timeline", "--since", "2026-07-01")).out).toMatch(/no entries/);
+    const audit = await cli("verify-audit", "--key-dir", "keys", "--signatures");
+    expect(audit).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(
+        /✔ root — computed Merkle root matches the published root: size 2/,
+      ),
+    });
+  });
+
+  it.each<[string[], RegExp]>([
+    [["verify-full", "nope.json"], /no such file: nope\.json/],
+    [["verify-full", "keys/trust.json"], /nothing to verify/],
+    [
+      ["record", "--type", "x", "--subject", "s", "--payload", "{bad", "--key-dir", "keys"],
+      /--payload is not valid JSON/,
+    ],
+    [["record", "--type", "x", "--subject", "s"], /no signing key/],
+    [["timeline", "--since", "yesterday-ish"], /--since: not a date/],
+    [["export-proof", `sha256:${"0".repeat(64)}`], /no receipt sha256:0+ in the ledger/],
+    [["list", "--bogus"], /unknown option/],
+  ])("exits 2 with a sentence for bad input %j", async (args, want) => {
+    writeFileSync(join(dir, "not-a-bundle.json"), "{");
+    const r = await cli(...args);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(want);
+    expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it("exits 2 for a malformed bundle", async () => {
+    writeFileSync(
+      join(dir, "bad.proof.json"),
+      JSON.stringify({ format: "vaultmesh.cloud/proof-bundle/v1", receipt: {} }),
+    );
+    const r = await cli("verify-full", "bad.proof.json");
+    expect(r).toMatchObject({ code: 2, err: expect.stringMatching(/receipt\.type/) });
+  });
+
+  it("runs as a bin through the launcher, even from the system Node", () => {
+    const bin = join(process.cwd(), "bin", "remembrancer.js");
+    const systemNode = existsSync("/usr/bin/node") ? "/usr/bin/node" : "node";
+    const r = spawnSync(
+      systemNode,
+      [
+        bin,
+        "verify-full",
+        join(dir, "bundle.json"),
+        "--trust",
+        join(dir, "keys/trust.json"),
+        "--trust",
+        join(dir, "tsa/tsa-ca.crt"),
+      ],
+      { encoding: "utf8" },
+    );
+    expect(r.stdout).toMatch(/verified/);
+    expect(r.status).toBe(0);
+  });
+});
