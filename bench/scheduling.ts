@@ -1,0 +1,312 @@
+// Scheduling throughput of the operator (issue 4): applies N GPUWorkloads (default 1000) to a
+// private local control plane with G kwok GPU nodes (default 50), runs operator/main.ts as a
+// child process, and measures from each apply to its Job being created (placed) and to its
+// Pod being bound to a GPU node. Also: operator RSS and cached objects at the end, and router
+// decisions/s over 100 treaties. Prints JSON. Never part of `make test`.
+//   npm run bench:scheduling [-- --workloads 1000 --nodes 50 --kubeconfig PATH]
+// --kubeconfig reuses a running cluster (its extra nodes and objects are removed afterwards).
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import * as k8s from "@kubernetes/client-node";
+import { API_VERSION, type GPUWorkload, type Treaty } from "../crds/index.ts";
+import { route } from "../operator/routing/index.ts";
+import { generateEd25519 } from "../services/ledger/ed25519.ts";
+import { Informer, KubeClient, Resources, type KubeObject } from "../services/kube/index.ts";
+import { ensureBinaries, startCluster, type Cluster } from "../hack/cluster/cluster.ts";
+import { startPostgres } from "../test/harness/postgres.ts";
+
+const { values } = parseArgs({
+  options: {
+    workloads: { type: "string", default: "1000" },
+    nodes: { type: "string", default: "50" },
+    kubeconfig: { type: "string" },
+    concurrency: { type: "string", default: "32" },
+  },
+});
+const N = Number(values.workloads);
+const NODES = Number(values.nodes);
+const CONC = Number(values.concurrency);
+const tag = `bench-${Math.random().toString(36).slice(2, 7)}`;
+const log = (m: string): void => void process.stderr.write(`[bench] ${m}\n`);
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)] ?? NaN) : NaN;
+};
+const r1 = (x: number): number => Math.round(x * 10) / 10;
+
+function gpuNode(i: number): string {
+  const name = `${tag}-gpu-${i}`;
+  return `apiVersion: v1
+kind: Node
+metadata:
+  name: ${name}
+  annotations: { kwok.x-k8s.io/node: fake, node.alpha.kubernetes.io/ttl: "0" }
+  labels: { role: gpu, gpu-type: a10g, pool: ${tag}, type: kwok, kubernetes.io/hostname: ${name} }
+spec:
+  taints: [{ key: nvidia.com/gpu, value: "true", effect: NoSchedule }]
+status:
+  allocatable: { cpu: "64", memory: 256Gi, pods: "110", nvidia.com/gpu: "24" }
+  capacity: { cpu: "64", memory: 256Gi, pods: "110", nvidia.com/gpu: "24" }
+  nodeInfo: { architecture: amd64, operatingSystem: linux, kubeletVersion: fake }
+`;
+}
+
+async function kubectl(
+  bin: string,
+  kubeconfig: string,
+  args: string[],
+  input?: string,
+): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const p = spawn(bin, args, {
+      env: { ...process.env, KUBECONFIG: kubeconfig },
+      stdio: ["pipe", "ignore", "inherit"],
+    });
+    p.on("exit", (c) =>
+      c === 0 ? resolve() : reject(new Error(`kubectl ${args.join(" ")}: ${c}`)),
+    );
+    p.stdin.end(input ?? "");
+  });
+}
+
+function routerDecisionsPerSecond(): number {
+  const treaties = Array.from({ length: 100 }, (_, i) => ({
+    metadata: { name: `t-${i}`, resourceVersion: "1" },
+    spec: {
+      provider: i % 2 ? "akash" : "ionet",
+      regions: ["us-west", "eu-west"].slice(0, 1 + (i % 2)),
+      pricing: [{ gpuType: "a10g", usdPerHour: 0.4 + (i % 17) / 10 }],
+      reputationFloor: 0.5,
+      suspended: i % 13 === 0,
+    },
+    status: {
+      conditions: [{ type: "Ready", status: "True", reason: "InForce" }],
+      reputation: 0.8 + (i % 5) / 25,
+      latencyMs: 20 + (i % 11) * 9,
+      availability: 0.99,
+    },
+  }));
+  const spec = {
+    gpu: { type: "a10g", count: 1 },
+    regions: ["us-west"],
+    routing: { strategy: "balanced" as const },
+  };
+  const now = new Date();
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < 2000) {
+    for (let i = 0; i < 100; i++) route({ spec, treaties, now });
+    n += 100;
+  }
+  return Math.round(n / ((performance.now() - t0) / 1000));
+}
+
+async function main(): Promise<void> {
+  let cluster: Cluster | undefined;
+  let kubeconfig = values.kubeconfig;
+  const kubectlBin = join(await ensureBinaries(), "kubectl");
+  if (!kubeconfig) {
+    log("starting a private control plane");
+    cluster = await startCluster({
+      dir: mkdtempSync(join(tmpdir(), "vaultmesh-bench-")),
+      name: "bench",
+      lifeline: true,
+    });
+    kubeconfig = cluster.kubeconfig;
+    await kubectl(kubectlBin, kubeconfig, ["apply", "--server-side", "-f", "crds/generated"]);
+    await kubectl(kubectlBin, kubeconfig, [
+      "wait",
+      "--for=condition=Established",
+      "-f",
+      "crds/generated",
+      "--timeout=60s",
+    ]);
+  }
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  const client = await KubeClient.create(kc, { fieldManager: "vaultmesh-bench" });
+  const pgServer = await startPostgres();
+  const db = await pgServer.createDatabase("bench");
+  const key = generateEd25519();
+  const keyFile = join(mkdtempSync(join(tmpdir(), "vaultmesh-bench-key-")), "key.pem");
+  writeFileSync(keyFile, key.privateKeyPem);
+  const ns = tag;
+  let op: ReturnType<typeof spawn> | undefined;
+  try {
+    log(`creating ${NODES} GPU nodes`);
+    await kubectl(
+      kubectlBin,
+      kubeconfig,
+      ["apply", "-f", "-"],
+      Array.from({ length: NODES }, (_, i) => gpuNode(i)).join("---\n"),
+    );
+    await kubectl(kubectlBin, kubeconfig, [
+      "wait",
+      "--for=condition=Ready",
+      "node",
+      "-l",
+      `pool=${tag}`,
+      "--timeout=120s",
+    ]);
+    await client.create(Resources.Namespace, {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: ns },
+    });
+    const t: Treaty = {
+      apiVersion: API_VERSION,
+      kind: "Treaty",
+      metadata: { name: tag, labels: { "vaultmesh.cloud/bench": tag } },
+      spec: {
+        provider: "in-cluster",
+        regions: ["local"],
+        pricing: [{ gpuType: "a10g", usdPerHour: 0.6 }],
+        reputationFloor: 0,
+        suspended: false,
+        inCluster: {
+          nodeSelector: { role: "gpu", pool: tag },
+          gpuTypeLabel: "gpu-type",
+          taint: { key: "nvidia.com/gpu", value: "true", effect: "NoSchedule" },
+          gpuResourceName: "nvidia.com/gpu",
+        },
+      },
+    };
+    await client.create(Resources.Treaty, t);
+
+    // Observe Job creation and Pod binding through our own informers.
+    const applied = new Map<string, number>();
+    const placedAt = new Map<string, number>();
+    const boundAt = new Map<string, number>();
+    const jobs = new Informer<KubeObject>(client, Resources.Job, { namespace: ns });
+    const pods = new Informer<KubeObject & { spec?: { nodeName?: string } }>(
+      client,
+      Resources.Pod,
+      { namespace: ns },
+    );
+    jobs.on((_t, j) => {
+      const w = j.metadata?.labels?.["vaultmesh.cloud/workload"];
+      if (w && !placedAt.has(w)) placedAt.set(w, performance.now());
+    });
+    pods.on((_t, p) => {
+      const w = p.metadata?.labels?.["vaultmesh.cloud/workload"];
+      if (w && p.spec?.nodeName && !boundAt.has(w)) boundAt.set(w, performance.now());
+    });
+    await Promise.all([jobs.start(), pods.start()]);
+
+    log("starting the operator");
+    const port = 18000 + Math.floor(Math.random() * 2000);
+    op = spawn("node_modules/.bin/node", ["operator/main.ts"], {
+      env: {
+        ...process.env,
+        KUBECONFIG: kubeconfig,
+        VAULTMESH_LEADER_ELECT: "false",
+        VAULTMESH_WATCH_NAMESPACE: ns,
+        VAULTMESH_TREATY_SELECTOR: `vaultmesh.cloud/bench=${tag}`,
+        VAULTMESH_LEDGER_URL: db.url,
+        VAULTMESH_SIGNING_KEY_FILE: keyFile,
+        VAULTMESH_HTTP_ADDR: `127.0.0.1:${port}`,
+        VAULTMESH_WORKERS: "8",
+        LOG_LEVEL: "warn",
+      },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    const metric = async (name: string): Promise<number> => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+      return Number(line?.split(" ")[1] ?? NaN);
+    };
+    for (;;) {
+      const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      const treaty = await client.get<Treaty>(Resources.Treaty, tag);
+      if (ok && treaty?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))
+        break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const rssIdle = await metric("vaultmesh_process_resident_memory_bytes");
+
+    log(`applying ${N} GPUWorkloads`);
+    const t0 = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: CONC }, async () => {
+        while (next < N) {
+          const i = next++;
+          const name = `w-${i}`;
+          const w: GPUWorkload = {
+            apiVersion: API_VERSION,
+            kind: "GPUWorkload",
+            metadata: { name, namespace: ns },
+            spec: {
+              gpu: { type: "a10g", count: 1 },
+              template: {
+                image: "registry.example/train:1",
+                env: [{ name: "KWOK_COMPLETE_DELAY", value: "3600s" }],
+              },
+              routing: { strategy: "balanced" },
+              profile: "batch",
+            },
+          };
+          applied.set(name, performance.now());
+          await client.create(Resources.GPUWorkload, w);
+        }
+      }),
+    );
+    const applyDone = performance.now();
+    const deadline = Date.now() + 300000;
+    while ((placedAt.size < N || boundAt.size < N) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const lat = (m: Map<string, number>): number[] =>
+      [...m].map(([w, t]) => t - (applied.get(w) ?? t));
+    const last = (m: Map<string, number>): number => Math.max(...m.values());
+    const rss = await metric("vaultmesh_process_resident_memory_bytes");
+    const placeLat = lat(placedAt);
+    const bindLat = lat(boundAt);
+    const out = {
+      bench: "scheduling",
+      workloads: N,
+      gpuNodes: NODES,
+      applySeconds: r1((applyDone - t0) / 100) / 10,
+      placed: placedAt.size,
+      bound: boundAt.size,
+      placedPerSecond: r1(placedAt.size / ((last(placedAt) - t0) / 1000)),
+      boundPerSecond: r1(boundAt.size / ((last(boundAt) - t0) / 1000)),
+      applyToJobCreatedMs: { p50: r1(pct(placeLat, 0.5)), p99: r1(pct(placeLat, 0.99)) },
+      applyToPodBoundMs: { p50: r1(pct(bindLat, 0.5)), p99: r1(pct(bindLat, 0.99)) },
+      operatorRssMb: { idle: r1(rssIdle / 2 ** 20), end: r1(rss / 2 ** 20) },
+      objectsCachedByOperator: N * 3 + 1,
+      routerDecisionsPerSecond100Treaties: routerDecisionsPerSecond(),
+      goals: { perSecond: 100, p99PlacedMs: 2000, rssMb: 150, routerPerSecond: 100000 },
+      cores: (await import("node:os")).cpus().length,
+    };
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    await jobs.stop();
+    await pods.stop();
+  } finally {
+    op?.kill("SIGTERM");
+    if (!cluster) {
+      await client.delete(Resources.Namespace, { name: ns }).catch(() => false);
+      await client.delete(Resources.Treaty, { name: tag }).catch(() => false);
+      await kubectl(kubectlBin, kubeconfig, [
+        "delete",
+        "node",
+        "-l",
+        `pool=${tag}`,
+        "--wait=false",
+      ]).catch(() => {});
+    }
+    client.close();
+    await db.drop().catch(() => {});
+    await pgServer.stop();
+    await cluster?.stop();
+  }
+}
+
+await main();
