@@ -39,6 +39,13 @@ export function buildProofApi(deps: ProofApiDeps): FastifyInstance {
   const { ledger } = deps;
   const app = fastify({ loggerInstance: deps.logger }) as unknown as FastifyInstance;
 
+  // Every error body is {error: sentence}; validation errors name the parameter.
+  app.setErrorHandler((err: { validation?: unknown; message: string }, req, reply) => {
+    if (err.validation) return reply.code(400).send({ error: err.message });
+    req.log.error({ err }, "proof API request failed");
+    return reply.code(500).send({ error: "internal error" });
+  });
+
   app.get("/healthz", (_req, reply) => reply.send({ ok: true }));
 
   app.get("/v1/tree-head", async (_req, reply) => {

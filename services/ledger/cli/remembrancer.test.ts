@@ -8,9 +8,9 @@ import { startPostgres, type PostgresServer } from "../../../test/harness/postgr
 import { fixedClock } from "../clock.ts";
 import type { ProofBundle } from "../bundle.ts";
 import type { CliIO } from "./cli-io.ts";
+import { runCli } from "./remembrancer.ts";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-import { runCli } from "./remembrancer.ts";
 
 // Generating keys, a TSA and a private Postgres takes seconds on a busy 2-core machine.
 jest.setTimeout(60_000);
