@@ -35,6 +35,9 @@ export const TenantConditionType = {
   Ready: "Ready",
 } as const;
 
+/** Why a tenant is suspended (status.suspendedReason). */
+export const TENANT_SUSPENSION_REASONS = ["Spec", "PaymentFailed", "Deleting"] as const;
+
 /** Subscription plans. */
 export const TENANT_PLANS = ["free", "starter", "pro", "enterprise"] as const;
 
@@ -205,6 +208,18 @@ export const TenantStatusSchema = z
     apiKeySecretRef: NamespacedObjectReferenceSchema.optional().describe(
       "Secret holding the tenant's API key.",
     ),
+    suspended: z
+      .boolean()
+      .optional()
+      .describe(
+        "True when new workloads are refused: spec.suspended, a failed payment (Stripe) or deletion in progress. suspendedReason says which.",
+      ),
+    suspendedReason: z
+      .enum(TENANT_SUSPENSION_REASONS)
+      .optional()
+      .describe(
+        "Why the tenant is suspended: Spec (spec.suspended), PaymentFailed (Stripe invoice.payment_failed) or Deleting (teardown).",
+      ),
   })
   .describe("Observed state of a Tenant.");
 /** Observed state of a Tenant. */
@@ -270,10 +285,16 @@ export const TenantCrd: CrdDefinition = {
       description: "Status of the Stripe subscription.",
     },
     {
+      name: "Reason",
+      type: "string",
+      jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
+      description: "Reason of the Ready condition.",
+    },
+    {
       name: "Suspended",
       type: "boolean",
-      jsonPath: ".spec.suspended",
-      description: "Whether the tenant is suspended.",
+      jsonPath: ".status.suspended",
+      description: "Whether new workloads are refused (spec, failed payment or deletion).",
       priority: 1,
     },
     {
