@@ -51,6 +51,11 @@ export interface ControllerMetrics {
 export interface WatchSpec {
   readonly informer: Informer<KubeObject>;
   readonly map: (obj: KubeObject) => readonly string[];
+  /**
+   * Which changes matter (e.g. spec or conditions changed, not a counter in status); all
+   * when omitted. Filtering here keeps one busy object from re-queueing many keys.
+   */
+  readonly when?: (type: "add" | "update" | "delete", obj: KubeObject, old?: KubeObject) => boolean;
 }
 
 /** Everything a {@link Controller} needs. */
@@ -103,7 +108,8 @@ export class Controller<T extends KubeObject = KubeObject> {
     this.queue = this.newQueue();
     opts.for.on((_t, obj) => this.enqueue(objectKey(obj)));
     for (const w of opts.watches ?? []) {
-      w.informer.on((_t, obj, old) => {
+      w.informer.on((type, obj, old) => {
+        if (w.when && !w.when(type, obj, old)) return;
         for (const k of w.map(obj)) this.enqueue(k);
         if (old && old !== obj) for (const k of w.map(old)) this.enqueue(k);
       });

@@ -69,14 +69,14 @@ async function checkReceipt(w: GPUWorkload, treatyName: string): Promise<Receipt
   expect(r.status?.conditions?.find((c) => c.type === "Logged")?.status).toBe("True");
   // What `remembrancer verify-full` checks: receipt → leaf → inclusion → signed, stamped head.
   const bundle = await exportBundle(led.ledger, { digest: r.spec.digest });
-  const report = await verifyBundle(bundle, led.ledger.trust());
+  const report = await verifyBundle(bundle, await led.ledger.trust());
   expect(report.checks.filter((c) => !c.ok)).toEqual([]);
   expect(report.ok).toBe(true);
   // And the CLI itself, offline, on the exported bundle pinned to the ledger's keys.
   const dir = mkdtempSync(join(tmpdir(), "vaultmesh-bundle-"));
   writeFileSync(join(dir, "bundle.json"), JSON.stringify(bundle));
   // Pinned keys as separate files: the Ed25519 bundle, the TSA CA (PEM), the OpenPGP key.
-  const trust = led.ledger.trust();
+  const trust = await led.ledger.trust();
   writeFileSync(join(dir, "trust.json"), JSON.stringify({ ...trust, tsa: [], openpgp: [] }));
   writeFileSync(join(dir, "tsa.pem"), trust.tsa.join("\n"));
   writeFileSync(join(dir, "ledger.asc"), trust.openpgp.join("\n"));

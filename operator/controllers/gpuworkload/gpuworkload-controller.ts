@@ -133,6 +133,9 @@ export function createGPUWorkloadController(
       },
       {
         informer: c.treaties as never,
+        // Routability changes (spec, conditions), not status counters the Treaty controller
+        // rewrites on every workload change: those would re-queue every pending workload.
+        when: (type, o, old) => type !== "update" || treatyRoutabilityChanged(o, old),
         map: (o: KubeObject) => [
           ...waiting(),
           ...keys(c.workloads.byIndex(PENDING_ON_TREATY, o.metadata?.name ?? "")),
@@ -151,4 +154,15 @@ export function createGPUWorkloadController(
       },
     ],
   });
+}
+
+/** True when a Treaty change can change routing or failover: its spec or its conditions. */
+export function treatyRoutabilityChanged(obj: KubeObject, old?: KubeObject): boolean {
+  if (!old) return true;
+  if (obj.metadata?.generation !== old.metadata?.generation) return true;
+  const conds = (o: KubeObject): string =>
+    JSON.stringify(
+      ((o as Treaty).status?.conditions ?? []).map((c) => [c.type, c.status, c.reason]),
+    );
+  return conds(obj) !== conds(old);
 }

@@ -106,6 +106,7 @@ const attemptOf = (j: Job): number => Number(j.metadata.labels?.[Labels.attempt]
 /** Reconciles GPUWorkloads. */
 export class GPUWorkloadReconciler {
   private readonly d: GPUWorkloadDeps;
+  private readonly written = new Map<string, { fromRv: string; obj: GPUWorkload }>();
 
   constructor(deps: GPUWorkloadDeps) {
     this.d = deps;
@@ -113,7 +114,7 @@ export class GPUWorkloadReconciler {
 
   /** One reconcile pass for `req`. */
   async reconcile(req: Request): Promise<Result | void> {
-    const wl = this.d.workloads.get(req.name, req.namespace);
+    const wl = this.current(req);
     if (!wl || wl.metadata.deletionTimestamp) return; // Jobs go with their owner (GC).
     const now = this.d.clock.now();
     let status: GPUWorkloadStatus = structuredClone(wl.status ?? {});
@@ -142,8 +143,23 @@ export class GPUWorkloadReconciler {
       const p = await this.routeAndPlace(wl, status, now);
       status = p.status;
     }
-    await writeStatus(this.d.client, Resources.GPUWorkload, wl, status);
+    const written = await writeStatus(this.d.client, Resources.GPUWorkload, wl, status);
+    if (written !== wl) {
+      this.written.set(req.key, { fromRv: wl.metadata.resourceVersion ?? "", obj: written });
+    }
     return result;
+  }
+
+  // The workload as of our last write when the cache still shows the version we overwrote:
+  // the watch event of our own write usually arrives after the Job's, and reconciling the
+  // stale copy would only end in a 409 Conflict and a backoff.
+  private current(req: Request): GPUWorkload | undefined {
+    const cached = this.d.workloads.get(req.name, req.namespace);
+    const memo = this.written.get(req.key);
+    if (!memo) return cached;
+    if (cached && cached.metadata.resourceVersion === memo.fromRv) return memo.obj;
+    this.written.delete(req.key);
+    return cached;
   }
 
   private async receiptViewMissing(wl: GPUWorkload, status: GPUWorkloadStatus): Promise<boolean> {
