@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
+import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import fc from "fast-check";
 import { fromHex, toHex } from "./canonical-json.ts";
 import {
@@ -148,6 +149,21 @@ const arbLeaves = fc
   .map((ls) => ls.map(hashLeaf));
 
 describe("Merkle proofs (property)", () => {
+  it("hashes exactly like the @noble/hashes reference SHA-256", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 300 }),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        (data, other) => {
+          expect(toHex(hashLeaf(data))).toBe(toHex(nobleSha256(Uint8Array.of(0, ...data))));
+          expect(toHex(hashChildren(other, other))).toBe(
+            toHex(nobleSha256(Uint8Array.of(1, ...other, ...other))),
+          );
+        },
+      ),
+    );
+  });
+
   it("the incremental root equals the RFC definition", () => {
     fc.assert(fc.property(arbLeaves, (ls) => toHex(rootOf(ls)) === toHex(mth(ls))));
   });

@@ -7,7 +7,7 @@
  *
  * Indices and sizes are JS numbers (exact up to 2^53); bit operators are avoided on purpose.
  */
-import { sha256 } from "@noble/hashes/sha2.js";
+import { sha256 } from "./canonical-json.ts";
 
 /** A 32-byte SHA-256 hash. */
 export type Hash = Uint8Array;
