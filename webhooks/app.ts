@@ -139,7 +139,6 @@ export function buildServer(deps: WebhookDeps, options: ServerOptions = {}): Fas
   const log = deps.logger ?? silent;
   const app = Fastify({
     logger: false,
-    disableRequestLogging: true,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     return503OnClosing: true,
     ...(options.https ? { https: { key: options.https.key, cert: options.https.cert } } : {}),

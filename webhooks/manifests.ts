@@ -84,13 +84,13 @@ export interface WebhookEntry {
   reinvocationPolicy?: "Never";
 }
 
-/** A Validating- or MutatingWebhookConfiguration. */
-export interface WebhookConfiguration {
+/** A Validating- or MutatingWebhookConfiguration (a type alias, so it is a KubeObject). */
+export type WebhookConfiguration = {
   apiVersion: "admissionregistration.k8s.io/v1";
   kind: "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration";
   metadata: { name: string; labels: Record<string, string> };
   webhooks: WebhookEntry[];
-}
+};
 
 const quote = (s: string): string => `'${s.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
 
