@@ -1,0 +1,121 @@
+import { describe, expect, it } from "@jest/globals";
+import type { Treaty } from "../../../crds/index.ts";
+import { treaty } from "../../../test/builders/objects.ts";
+import { computeTreatyStatus, p95, reputation, type TreatyEvidence } from "./treaty-status.ts";
+
+const now = new Date("2026-03-10T12:00:00Z");
+const period = new Date("2026-03-01T00:00:00Z");
+const none: TreatyEvidence = {
+  completions: [],
+  gpuSecondsThisPeriod: 0,
+  routed: 0,
+  placed: 0,
+  activeJobs: 0,
+  rttMs: [],
+};
+const ok = (n: number) =>
+  Array.from({ length: n }, () => ({ outcome: "Succeeded" as const, provisionSeconds: 1 }));
+const failed = (n: number) =>
+  Array.from({ length: n }, () => ({ outcome: "Failed" as const, provisionSeconds: 1 }));
+const with_ = (f: (t: Treaty) => void): Treaty => {
+  const t = treaty("t").inCluster().obj();
+  f(t);
+  return t;
+};
+
+describe("reputation", () => {
+  it.each([
+    { name: "no evidence: the prior", completions: [], slo: undefined, want: 0.9 },
+    { name: "ten successes", completions: ok(10), slo: undefined, want: 0.95 },
+    { name: "ten failures", completions: failed(10), slo: undefined, want: 0.45 },
+    {
+      name: "late successes score half",
+      completions: [{ outcome: "Succeeded" as const, provisionSeconds: 99 }],
+      slo: 10,
+      want: 0.8636,
+    },
+  ])("$name → $want", ({ completions, slo, want }) => {
+    expect(reputation(completions, slo)).toBe(want);
+  });
+});
+
+describe("computeTreatyStatus", () => {
+  it.each([
+    {
+      name: "in force",
+      t: with_(() => {}),
+      ev: none,
+      wantReady: ["True", "InForce"],
+      wantDegraded: "False",
+    },
+    {
+      name: "suspended",
+      t: with_((t) => (t.spec.suspended = true)),
+      ev: none,
+      wantReady: ["False", "Suspended"],
+      wantDegraded: "False",
+    },
+    {
+      name: "expired",
+      t: with_((t) => (t.spec.expiryDate = "2026-03-01")),
+      ev: none,
+      wantReady: ["False", "Expired"],
+      wantDegraded: "False",
+    },
+    {
+      name: "not yet effective",
+      t: with_((t) => (t.spec.effectiveDate = "2026-04-01")),
+      ev: none,
+      wantReady: ["False", "NotYetEffective"],
+      wantDegraded: "False",
+    },
+    {
+      name: "reputation below floor",
+      t: with_((t) => (t.spec.reputationFloor = 0.8)),
+      ev: { ...none, completions: failed(10) },
+      wantReady: ["False", "Degraded"],
+      wantDegraded: "True",
+    },
+    {
+      name: "availability below SLO after enough completions",
+      t: with_((t) => (t.spec.slo = { availability: 0.99 })),
+      ev: { ...none, completions: [...ok(8), ...failed(2)] },
+      wantReady: ["False", "Degraded"],
+      wantDegraded: "True",
+    },
+    {
+      name: "p95 RTT above SLO",
+      t: with_((t) => (t.spec.slo = { availability: 0.5, maxLatencyMs: 100 })),
+      ev: { ...none, rttMs: [50, 60, 300] },
+      wantReady: ["False", "Degraded"],
+      wantDegraded: "True",
+    },
+  ])("$name", ({ t, ev, wantReady, wantDegraded }) => {
+    const { status } = computeTreatyStatus(t, ev, now, period);
+    const ready = status.conditions?.find((c) => c.type === "Ready");
+    expect([ready?.status, ready?.reason]).toEqual(wantReady);
+    expect(status.conditions?.find((c) => c.type === "Degraded")?.status).toBe(wantDegraded);
+  });
+
+  it("reports usage, fill rate and when the dates next change Ready", () => {
+    const t = with_((x) => (x.spec.expiryDate = "2026-03-11"));
+    const { status, requeueAfterMs } = computeTreatyStatus(
+      t,
+      { ...none, gpuSecondsThisPeriod: 7200, routed: 4, placed: 3, activeJobs: 2 },
+      now,
+      period,
+    );
+    expect(status).toMatchObject({
+      gpuHoursThisPeriod: 2,
+      fillRate: 0.75,
+      activeJobs: 2,
+      periodStart: "2026-03-01T00:00:00Z",
+    });
+    expect(requeueAfterMs).toBe(12 * 3600 * 1000 + 1000);
+  });
+
+  it("takes the 95th percentile by nearest rank", () => {
+    expect(p95([])).toBeUndefined();
+    expect(p95(Array.from({ length: 100 }, (_, i) => i + 1))).toBe(95);
+  });
+});
