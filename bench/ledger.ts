@@ -91,6 +91,31 @@ const input = (): Parameters<Ledger["append"]>[0] => {
   };
 };
 
+/** CPU seconds (user+system) of the postmaster and all its children, from /proc. */
+async function postgresCpuSeconds(): Promise<number> {
+  const { readFileSync, readdirSync } = await import("node:fs");
+  const dataDir = (await pool.query<{ d: string }>("SELECT current_setting('data_directory') AS d"))
+    .rows[0]!.d;
+  const postmaster = Number(readFileSync(`${dataDir}/postmaster.pid`, "utf8").split("\n")[0]);
+  let ticks = 0;
+  for (const pid of readdirSync("/proc").filter((p) => /^[0-9]+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(pid) === postmaster || Number(f[1]) === postmaster)
+        ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // the process exited while we looked
+    }
+  }
+  return ticks / 100; // USER_HZ
+}
+
+function nodeCpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
 async function headsCount(): Promise<number> {
   return Number(
     (await pool.query<{ n: string }>("SELECT count(*) AS n FROM ledger_tree_heads")).rows[0]!.n,
@@ -101,6 +126,7 @@ async function headsCount(): Promise<number> {
 log(`sustained appends: ${concurrency} in flight for ${sustainMs / 1000}s`);
 const latencies: number[] = [];
 const headsBefore = await headsCount();
+const cpu0 = { node: nodeCpuSeconds(), pg: await postgresCpuSeconds() };
 const t0 = performance.now();
 await Promise.all(
   Array.from({ length: concurrency }, async () => {
@@ -112,6 +138,8 @@ await Promise.all(
   }),
 );
 const sustainedSeconds = (performance.now() - t0) / 1000;
+const nodeMs = ((nodeCpuSeconds() - cpu0.node) * 1000) / latencies.length;
+const pgMs = (((await postgresCpuSeconds()) - cpu0.pg) * 1000) / latencies.length;
 const sustainedBatches = (await headsCount()) - headsBefore;
 
 // Phase 2: fill to N entries, as fast as group commit allows.
@@ -207,6 +235,9 @@ const result = {
     latencyMs: stats(latencies),
     commits: sustainedBatches,
     meanBatch: Math.round(latencies.length / Math.max(1, sustainedBatches)),
+    cpuMsPerAppend: { node: Number(nodeMs.toFixed(4)), postgres: Number(pgMs.toFixed(4)) },
+    // Load-independent capacity: node's main thread needs one core, the two together two.
+    projectedPerSecondOn2IdleCores: Math.round(Math.min(1000 / nodeMs, 2000 / (nodeMs + pgMs))),
   },
   fill: {
     appends: seq - fillFrom,
