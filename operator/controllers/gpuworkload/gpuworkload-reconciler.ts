@@ -351,7 +351,19 @@ export class GPUWorkloadReconciler {
     const n = (attempts.at(-1)?.attempt ?? 0) + 1;
     const name = this.d.jobName(wl.metadata.uid ?? "", n);
     if (treaty.spec.provider !== IN_CLUSTER_PROVIDER || !treaty.spec.inCluster) {
-      throw new Error(`treaty ${treaty.metadata.name}: external providers are not wired yet`);
+      // The provider protocol client is not wired into this operator yet: say so, and wait.
+      const why =
+        `routed to treaty ${placement.treaty} (${placement.provider}), but this operator ` +
+        `cannot place on external providers yet; ${message}`;
+      const next = { ...status, candidates };
+      return {
+        status: withState(
+          wl,
+          next,
+          { kind: "waiting", reason: "ProviderUnavailable", message: why },
+          now,
+        ),
+      };
     }
     const job = this.labelJob(
       this.d.buildJob({ workload: wl, treaty, placement, attempt: n, name }),
