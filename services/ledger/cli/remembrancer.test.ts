@@ -174,6 +174,31 @@ describe("remembrancer CLI", () => {
     expect(unpinned).toMatchObject({ code: 0, out: expect.stringMatching(/pass --trust to pin/) });
   });
 
+  it("the bundle's tree head passes gpg --verify and openssl ts -verify (as docs/ledger.md shows)", () => {
+    const b = JSON.parse(readFileSync(join(dir, "bundle.json"), "utf8")) as ProofBundle;
+    const cp = b.treeHead.checkpoint;
+    const body = cp.slice(0, cp.indexOf("\n\n") + 1);
+    writeFileSync(join(dir, "checkpoint.txt"), body);
+    writeFileSync(join(dir, "checkpoint.txt.asc"), b.treeHead.openpgpSignature!);
+    writeFileSync(
+      join(dir, "checkpoint.txt.tsr"),
+      Buffer.from(b.treeHead.timestampToken!, "base64"),
+    );
+    const f = join(dir, "checkpoint.txt");
+    const ts = execFileSync(
+      "openssl",
+      ["ts", "-verify", "-data", f, "-in", `${f}.tsr`, "-CAfile", join(dir, "tsa", "tsa-ca.crt")],
+      { encoding: "utf8", stdio: "pipe" },
+    );
+    expect(ts).toMatch(/Verification: OK/);
+    const out = execFileSync(
+      "gpg",
+      ["--homedir", join(dir, "gnupg"), "--batch", "--status-fd", "1", "--verify", `${f}.asc`, f],
+      { encoding: "utf8", stdio: "pipe" },
+    );
+    expect(out).toMatch(/GOODSIG/);
+  });
+
   it.each<[string, (b: Mutable<ProofBundle>) => void, string]>([
     [
       "payload",
