@@ -242,12 +242,15 @@ async function main(): Promise<void> {
           const w: GPUWorkload = {
             apiVersion: API_VERSION,
             kind: "GPUWorkload",
-            metadata: { name, namespace: ns },
+            metadata: {
+              name,
+              namespace: ns,
+              annotations: { "pod-complete.stage.kwok.x-k8s.io/delay": "3600s" },
+            },
             spec: {
               gpu: { type: "a10g", count: 1 },
               template: {
                 image: "registry.example/train:1",
-                env: [{ name: "KWOK_COMPLETE_DELAY", value: "3600s" }],
               },
               routing: { strategy: "balanced" },
               profile: "batch",

@@ -12,7 +12,6 @@ import {
   createGPUWorkloadController,
   workloadCaches,
 } from "./controllers/gpuworkload/gpuworkload-controller.ts";
-import { buildInClusterJob, jobNameFor } from "./controllers/gpuworkload/in-cluster-job.ts";
 import { createTreatyController } from "./controllers/treaty/treaty-controller.ts";
 import { serveOperatorHttp } from "./http.ts";
 import { OperatorMetrics } from "./metrics.ts";
@@ -70,8 +69,6 @@ createTreatyController(mgr, {
 });
 createGPUWorkloadController(mgr, {
   ledger,
-  buildJob: buildInClusterJob,
-  jobName: jobNameFor,
   clock: systemClock,
   metrics,
   scope,

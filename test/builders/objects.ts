@@ -92,15 +92,12 @@ export class GPUWorkloadBuilder {
     this.w.spec.routing.treatyRef = { name };
     return this;
   }
-  /**
-   * How long kwok keeps the pod running: carried as an env var the test Job builder turns
-   * into kwok's pod-complete delay annotation.
-   */
+  /** How long kwok keeps the pod running (its pod-complete stage delay, e.g. "2s"). */
   completeAfter(delay: string): this {
-    this.w.spec.template.env = [
-      ...(this.w.spec.template.env ?? []).filter((e) => e.name !== "KWOK_COMPLETE_DELAY"),
-      { name: "KWOK_COMPLETE_DELAY", value: delay },
-    ];
+    this.w.metadata.annotations = {
+      ...(this.w.metadata.annotations ?? {}),
+      "pod-complete.stage.kwok.x-k8s.io/delay": delay,
+    };
     return this;
   }
   obj(): GPUWorkload {

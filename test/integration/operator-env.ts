@@ -12,10 +12,6 @@ import pg from "pg";
 import { pino } from "pino";
 import type { Condition, GPUWorkload, Receipt, Treaty } from "../../crds/index.ts";
 import { createGPUWorkloadController } from "../../operator/controllers/gpuworkload/gpuworkload-controller.ts";
-import {
-  buildInClusterJob,
-  jobNameFor,
-} from "../../operator/controllers/gpuworkload/in-cluster-job.ts";
 import type { Job } from "../../operator/controllers/gpuworkload/kube-types.ts";
 import { createTreatyController } from "../../operator/controllers/treaty/treaty-controller.ts";
 import { Manager } from "../../operator/runtime/index.ts";
@@ -95,8 +91,6 @@ export async function startInProcessOperator(opts: {
   createTreatyController(mgr, { clock: systemClock, scope });
   createGPUWorkloadController(mgr, {
     ledger: opts.ledger,
-    buildJob: buildInClusterJob,
-    jobName: jobNameFor,
     clock: systemClock,
     scope,
     ...(opts.unschedulableTimeoutMs !== undefined

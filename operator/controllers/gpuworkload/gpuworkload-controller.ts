@@ -31,7 +31,7 @@ const BY_UID = "byUid";
 /** What the caller provides; the caches come from the Manager. */
 export type GPUWorkloadControllerDeps = Pick<
   GPUWorkloadDeps,
-  "ledger" | "buildJob" | "jobName" | "clock" | "unschedulableTimeoutMs" | "metrics"
+  "ledger" | "clock" | "unschedulableTimeoutMs" | "metrics"
 > & { readonly workers?: number; readonly resyncMs?: number; readonly scope?: OperatorScope };
 
 /** Which objects an operator instance handles (tests and sharded installs narrow it). */

@@ -22,12 +22,8 @@ import {
   type Logger,
   type ObjectCache,
 } from "../../../services/kube/index.ts";
-import {
-  describeDecision,
-  route,
-  type Placement,
-  type RouteDecision,
-} from "../../routing/index.ts";
+import { describeDecision, route, type RouteDecision } from "../../routing/index.ts";
+import { buildJob, jobName } from "../../placement/index.ts";
 import {
   rfc3339,
   writeStatus,
@@ -59,15 +55,6 @@ export interface ReceiptLedger {
   }>;
 }
 
-/** What the placement module builds a Job from. */
-export interface JobBuildInput {
-  readonly workload: GPUWorkload;
-  readonly treaty: Treaty;
-  readonly placement: Placement;
-  readonly attempt: number;
-  readonly name: string;
-}
-
 /** Hooks for metrics (operator/metrics.ts implements them). */
 export interface WorkloadMetrics {
   routingDecision(seconds: number): void;
@@ -88,10 +75,6 @@ export interface GPUWorkloadDeps {
   readonly events: EventRecorder;
   readonly clock: { now(): Date };
   readonly live: LivePlacements;
-  /** Builds the Job for an in-cluster placement (operator/placement). */
-  readonly buildJob: (input: JobBuildInput) => Job;
-  /** The Job name of attempt `attempt` of workload `uid`. */
-  readonly jobName: (uid: string, attempt: number) => string;
   /** Fail over when a placed Job is unschedulable this long. @default 60000 */
   readonly unschedulableTimeoutMs?: number;
   readonly metrics?: WorkloadMetrics;
@@ -349,7 +332,7 @@ export class GPUWorkloadReconciler {
     const treaty = this.d.treaties.get(placement.treaty);
     if (!treaty) throw new Error(`treaty ${placement.treaty} vanished from the cache`);
     const n = (attempts.at(-1)?.attempt ?? 0) + 1;
-    const name = this.d.jobName(wl.metadata.uid ?? "", n);
+    const name = jobName(wl, n);
     if (treaty.spec.provider !== IN_CLUSTER_PROVIDER || !treaty.spec.inCluster) {
       // The provider protocol client is not wired into this operator yet: say so, and wait.
       const why =
@@ -365,12 +348,12 @@ export class GPUWorkloadReconciler {
         ),
       };
     }
-    const job = this.labelJob(
-      this.d.buildJob({ workload: wl, treaty, placement, attempt: n, name }),
-      wl,
+    // operator/placement builds the Job with the labels, annotations and owner reference the
+    // reconciler reads back (attempt, treaty, price); kwok stage annotations pass through.
+    const job = buildJob(wl, treaty, n, {
       placement,
-      n,
-    );
+      podAnnotations: kwokStageAnnotations(wl),
+    }) as unknown as Job;
     const key = `${wl.metadata.namespace}/${name}`;
     this.d.live.expect(key, placement.treaty, now.getTime());
     try {
@@ -440,52 +423,6 @@ export class GPUWorkloadReconciler {
       wl.metadata.labels?.["vaultmesh.cloud/tenant"] ??
       (ns.startsWith("tenant-") ? ns.slice(7) : undefined);
     return name ? this.d.tenants?.get(name) : undefined;
-  }
-
-  private labelJob(job: Job, wl: GPUWorkload, p: Placement, n: number): Job {
-    const labels = {
-      [Labels.workloadUid]: wl.metadata.uid ?? "",
-      [Labels.workload]: (wl.metadata.name ?? "").slice(0, 63),
-      [Labels.attempt]: String(n),
-      [Labels.treaty]: p.treaty,
-    };
-    const tpl = job.spec?.template ?? {};
-    return {
-      ...job,
-      apiVersion: "batch/v1",
-      kind: "Job",
-      metadata: {
-        ...job.metadata,
-        namespace: wl.metadata.namespace ?? "",
-        labels: { ...(job.metadata.labels ?? {}), ...labels },
-        annotations: {
-          ...(job.metadata.annotations ?? {}),
-          [Annotations.provider]: p.provider,
-          [Annotations.region]: p.region ?? "",
-          [Annotations.pricePerHour]: String(p.pricePerHour),
-        },
-        ownerReferences: [
-          {
-            apiVersion: wl.apiVersion,
-            kind: "GPUWorkload",
-            name: wl.metadata.name ?? "",
-            uid: wl.metadata.uid ?? "",
-            controller: true,
-            blockOwnerDeletion: true,
-          },
-        ],
-      },
-      spec: {
-        ...job.spec,
-        template: {
-          ...tpl,
-          metadata: {
-            ...(tpl.metadata ?? {}),
-            labels: { ...(tpl.metadata?.labels ?? {}), ...labels },
-          },
-        },
-      },
-    };
   }
 
   /** Records the finished attempt: ledger append, Receipt view, usage and conditions. */
@@ -586,4 +523,17 @@ export function treatyUnfit(treaty: Treaty | undefined, name: string): string | 
       return `treaty ${name} expired before the job started`;
   }
   return undefined;
+}
+
+/**
+ * The workload's kwok stage annotations (`*.stage.kwok.x-k8s.io/*`, e.g. a pod-complete delay),
+ * passed to its Pods so simulated clusters (tests, bench, `make dev`) can shape a run. They
+ * mean nothing to a real kubelet.
+ */
+export function kwokStageAnnotations(wl: GPUWorkload): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(wl.metadata.annotations ?? {})) {
+    if (k.includes(".stage.kwok.x-k8s.io/")) out[k] = v;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
