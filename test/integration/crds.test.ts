@@ -126,6 +126,8 @@ describe("the VaultMesh CRDs", () => {
       JSON.stringify({ spec: { digest: `sha256:${"0".repeat(64)}` } }),
     ]);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/Receipt "train-llama-lora-completed-1" is invalid: spec: Invalid value: .*spec is immutable/);
+    expect(r.stderr).toMatch(
+      /Receipt "train-llama-lora-completed-1" is invalid: spec: Invalid value: .*spec is immutable/,
+    );
   });
 });
