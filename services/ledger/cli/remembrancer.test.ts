@@ -3,12 +3,9 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
 import { startPostgres, type PostgresServer } from "../../../test/harness/postgres.ts";
-import { fixedClock } from "../clock.ts";
 import type { ProofBundle } from "../bundle.ts";
-import type { CliIO } from "./cli-io.ts";
-import { runCli } from "./remembrancer.ts";
+import { testCli, type TestCli } from "./cli-test-io.ts";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -22,57 +19,20 @@ let tsaUrl: string;
 const stopTsa = new AbortController();
 let tsaDone: Promise<number>;
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function cli(...args: string[]): Promise<Run> {
-  let out = "";
-  let err = "";
-  const io: CliIO = {
-    stdout: (t) => void (out += t),
-    stderr: (t) => void (err += t),
-    env: { DATABASE_URL: dbUrl },
-    cwd: dir,
-    clock: fixedClock("2026-06-01T10:00:00Z", 1000),
-    logger: pino({ level: "silent" }),
-    signal: stopTsa.signal,
-  };
-  const code = await runCli(args, io);
-  return { code, out, err };
-}
-
-function tsaServeOutput(): Promise<string> {
-  let out = "";
-  const io: CliIO = {
-    stdout: (t) => void (out += t),
-    stderr: () => undefined,
-    env: {},
-    cwd: dir,
-    clock: fixedClock("2026-06-01T10:00:00Z", 1000),
-    logger: pino({ level: "silent" }),
-    signal: stopTsa.signal,
-  };
-  tsaDone = runCli(["tsa", "serve", "--port", "0", "--dir", "tsa"], io);
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 30_000;
-    const poll = (): void => {
-      const m = /TSA listening on (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-      else if (Date.now() > deadline) reject(new Error(`tsa serve did not start: ${out}`));
-      else setTimeout(poll, 20);
-    };
-    poll();
-  });
-}
+let cli: TestCli["run"];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "remembrancer-cli-"));
   server = await startPostgres();
   dbUrl = (await server.createDatabase("cli")).url;
-  tsaUrl = await tsaServeOutput();
+  const t = testCli(dir, () => ({ DATABASE_URL: dbUrl }), stopTsa.signal);
+  cli = (...args) => t.run(...args);
+  const tsa = await t.start(
+    ["tsa", "serve", "--port", "0", "--dir", "tsa"],
+    /TSA listening on (\S+)/,
+  );
+  tsaUrl = tsa.match[1]!;
+  tsaDone = tsa.done;
   writeFileSync(join(dir, "artifact.tar.gz"), "pretend this is a release tarball\n");
 });
 
@@ -269,34 +229,6 @@ describe("remembrancer CLI", () => {
         /✔ root — computed Merkle root matches the published root: size 2/,
       ),
     });
-  });
-
-  it.each<[string[], RegExp]>([
-    [["verify-full", "nope.json"], /no such file: nope\.json/],
-    [["verify-full", "keys/trust.json"], /nothing to verify/],
-    [
-      ["record", "--type", "x", "--subject", "s", "--payload", "{bad", "--key-dir", "keys"],
-      /--payload is not valid JSON/,
-    ],
-    [["record", "--type", "x", "--subject", "s"], /no signing key/],
-    [["timeline", "--since", "yesterday-ish"], /--since: not a date/],
-    [["export-proof", `sha256:${"0".repeat(64)}`], /no receipt sha256:0+ in the ledger/],
-    [["list", "--bogus"], /unknown option/],
-  ])("exits 2 with a sentence for bad input %j", async (args, want) => {
-    writeFileSync(join(dir, "not-a-bundle.json"), "{");
-    const r = await cli(...args);
-    expect(r.code).toBe(2);
-    expect(r.err).toMatch(want);
-    expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
-  });
-
-  it("exits 2 for a malformed bundle", async () => {
-    writeFileSync(
-      join(dir, "bad.proof.json"),
-      JSON.stringify({ format: "vaultmesh.cloud/proof-bundle/v1", receipt: {} }),
-    );
-    const r = await cli("verify-full", "bad.proof.json");
-    expect(r).toMatchObject({ code: 2, err: expect.stringMatching(/receipt\.type/) });
   });
 
   it("runs as a bin through the launcher, even from the system Node", () => {

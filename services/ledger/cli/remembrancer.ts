@@ -7,6 +7,7 @@ import { pino } from "pino";
 import { systemClock } from "../clock.ts";
 import { registerKeyCommands } from "./cli-keys.ts";
 import { registerLedgerCommands } from "./cli-ledger.ts";
+import { registerServeCommand } from "./cli-serve.ts";
 import { registerVerifyCommands } from "./cli-verify.ts";
 import { describeError, EXIT, type CliIO } from "./cli-io.ts";
 
@@ -24,6 +25,7 @@ export async function runCli(args: readonly string[], io: CliIO): Promise<number
   registerKeyCommands(program, io, setExit);
   registerLedgerCommands(program, io, setExit);
   registerVerifyCommands(program, io, setExit);
+  registerServeCommand(program, io, setExit);
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync([...args], { from: "user" });

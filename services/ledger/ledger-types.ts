@@ -1,0 +1,73 @@
+/**
+ * The types the ledger hands to its callers, and the conversion of stored rows into them.
+ */
+import type pg from "pg";
+import type { Logger } from "pino";
+import { toHex } from "./canonical-json.ts";
+import type { Clock } from "./clock.ts";
+import type { Ed25519Signer } from "./ed25519.ts";
+import type { OpenPgpSigner } from "./openpgp-keys.ts";
+import { parseReceipt, type Receipt } from "./receipt.ts";
+import type { EntryRow } from "./store/pg-rows.ts";
+import type { SignedTreeHead, Timestamper } from "./tree-head.ts";
+import type { TrustBundle } from "./trust-bundle.ts";
+
+/** Default checkpoint origin (and note key name). */
+export const DEFAULT_ORIGIN = "vaultmesh.cloud/remembrancer";
+
+/** Dependencies and settings of a {@link Ledger}. */
+export interface LedgerOptions {
+  readonly pool: pg.Pool;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** @default DEFAULT_ORIGIN */
+  readonly origin?: string;
+  /** Signs receipts and checkpoints; required to append. */
+  readonly signer?: Ed25519Signer;
+  /** Signs published tree heads. */
+  readonly openpgp?: OpenPgpSigner;
+  /** Time-stamps published tree heads. */
+  readonly timestamper?: Timestamper;
+  /** Extra keys to ship in proof bundles (e.g. retired signing keys). */
+  readonly trust?: TrustBundle;
+  /** Most receipts per commit. @default 1024 */
+  readonly maxBatch?: number;
+  /** Run schema migrations on open. @default true */
+  readonly migrate?: boolean;
+}
+
+/** A logged receipt. */
+export interface LedgerEntry {
+  readonly logIndex: number;
+  readonly leafHash: string;
+  readonly receipt: Receipt;
+  readonly appendedAt: string;
+}
+
+/** An inclusion proof of one entry in the tree of `treeSize` (hex hashes, leaf side first). */
+export interface InclusionProof {
+  readonly logIndex: number;
+  readonly treeSize: number;
+  readonly hashes: readonly string[];
+}
+
+/** What {@link Ledger.append} returns. */
+export interface AppendResult {
+  readonly receipt: Receipt;
+  readonly entry: { readonly logIndex: number; readonly leafHash: string };
+  readonly proof: InclusionProof;
+  readonly treeHead: SignedTreeHead;
+  /** True when the receipt's digest was already logged (the first receipt is returned). */
+  readonly existing: boolean;
+}
+
+/** Converts a stored row for callers (the receipt is re-read from its canonical bytes). */
+export function toEntry(row: EntryRow): LedgerEntry {
+  const receipt = parseReceipt(JSON.parse(new TextDecoder().decode(row.receiptBytes)) as unknown);
+  return {
+    logIndex: row.logIndex,
+    leafHash: toHex(row.leafHash),
+    receipt,
+    appendedAt: row.appendedAt.toISOString(),
+  };
+}
