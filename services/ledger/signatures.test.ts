@@ -202,3 +202,35 @@ describe("signReceipt's spliced canonical form", () => {
     );
   });
 });
+
+describe("signatures (property)", () => {
+  it("any flipped bit in a receipt signature or a checkpoint signature fails verification", () => {
+    const receipt = createReceipt({ type: "t", subject: "s", payload: { n: 1 } }, signer, clock);
+    const body = formatCheckpoint({
+      origin: "o",
+      size: 3,
+      root: new Uint8Array(32).fill(1),
+      extensions: [],
+    });
+    const note = signNote(body, "o", signer);
+    const noteSig = note.trimEnd().split(" ").at(-1)!;
+    fc.assert(
+      fc.property(fc.nat({ max: 64 * 8 - 1 }), (bit) => {
+        const sig = fromBase64(receipt.signatures[0]!.value);
+        sig[bit >> 3]! ^= 1 << (bit & 7);
+        const bad = {
+          ...receipt,
+          signatures: [{ ...receipt.signatures[0]!, value: toBase64(sig) }],
+        };
+        expect(verifyReceiptSignatures(bad, trusted)[0]?.ok).toBe(false);
+        const blob = fromBase64(noteSig);
+        blob[4 + (bit >> 3)]! ^= 1 << (bit & 7); // past the 4-byte key hash
+        expect(
+          verifyNote(note.replace(noteSig, toBase64(blob)), [
+            { name: "o", publicKey: signer.publicKey },
+          ]).ok,
+        ).toBe(false);
+      }),
+    );
+  });
+});
