@@ -1,0 +1,102 @@
+/**
+ * Wiring of the Tenant controller: the informers it reads (Tenants; the tenant children by
+ * the `vaultmesh.cloud/tenant` label; GPUWorkloads and Receipts for usage, drain and notices),
+ * which changes enqueue which tenant, and the reconciler. A deleted or edited child enqueues
+ * its tenant, so drift is corrected within one reconcile.
+ */
+import type { GPUWorkload, Receipt, Tenant } from "../../../crds/index.ts";
+import { Resources, type KubeObject, type ObjectCache } from "../../../services/kube/index.ts";
+import { TENANT_LABEL } from "../../../services/tenant-stack/kube/names.ts";
+import {
+  DEFAULT_NETWORK_CONFIG,
+  checkNetworkConfig,
+} from "../../../services/tenant-stack/kube/network.ts";
+import type { Controller, Manager } from "../../runtime/index.ts";
+import { receiptIndexers } from "../gpuworkload/usage.ts";
+import {
+  DEFAULT_TENANT_SETTINGS,
+  type TenantServices,
+  type TenantSettings,
+} from "./tenant-context.ts";
+import { TenantApplier, TenantChildTypes } from "./tenant-kube.ts";
+import { TenantReconciler, tenantOfObject } from "./tenant-reconciler.ts";
+import { TenantSecrets } from "./tenant-secrets.ts";
+import type { ReceiptLedger } from "./tenant-teardown.ts";
+
+/** Dependencies of the Tenant controller. */
+export interface TenantControllerDeps {
+  readonly clock: { now(): Date };
+  /** Postgres, Redis, Stripe and Discord adapters; each omitted one is reported Disabled. */
+  readonly services?: TenantServices;
+  /** Receives the TenantDeleted receipt; without it teardown records none. */
+  readonly ledger?: ReceiptLedger;
+  readonly settings?: Partial<TenantSettings>;
+  /** Only Tenants matching this label selector (tests, shards); all when omitted. */
+  readonly tenantSelector?: string | undefined;
+  /** @default 4 */
+  readonly workers?: number;
+  readonly resyncMs?: number;
+}
+
+/** What the controller exposes besides itself (tests and benchmarks read the counters). */
+export interface TenantControllerHandle {
+  readonly controller: Controller<Tenant>;
+  readonly applier: TenantApplier;
+  readonly secrets: TenantSecrets;
+}
+
+/** Creates the Tenant controller and registers it with `mgr`. */
+export function createTenantController(
+  mgr: Manager,
+  deps: TenantControllerDeps,
+): TenantControllerHandle {
+  const settings: TenantSettings = {
+    network: DEFAULT_NETWORK_CONFIG,
+    ...DEFAULT_TENANT_SETTINGS,
+    ...deps.settings,
+  };
+  checkNetworkConfig(settings.network);
+  const tenants = mgr.informer<Tenant>(
+    Resources.Tenant,
+    deps.tenantSelector ? { labelSelector: deps.tenantSelector } : {},
+  );
+  const children: Record<string, ObjectCache<KubeObject>> = {};
+  for (const [kind, type] of Object.entries(TenantChildTypes)) {
+    children[kind] = mgr.informer<KubeObject>(type, { labelSelector: TENANT_LABEL });
+  }
+  const workloads = mgr.informer<GPUWorkload>(Resources.GPUWorkload);
+  const receipts = mgr.informer<Receipt>(Resources.Receipt, { indexers: receiptIndexers });
+  const applier = new TenantApplier(mgr.client, children);
+  const secrets = new TenantSecrets(mgr.client, children.Secret as ObjectCache<KubeObject>);
+  const reconciler = new TenantReconciler({
+    client: mgr.client,
+    clock: deps.clock,
+    tenants,
+    workloads,
+    receipts,
+    applier,
+    secrets,
+    events: mgr.events,
+    services: deps.services ?? {},
+    settings,
+    ledger: deps.ledger,
+  });
+  // Only tenants this controller owns: a selector-scoped instance ignores the others' children.
+  const mine = (names: string[]): string[] => names.filter((n) => tenants.get(n) !== undefined);
+  const controller = mgr.controller<Tenant>({
+    name: "tenant",
+    for: tenants,
+    workers: deps.workers ?? 4,
+    ...(deps.resyncMs !== undefined ? { resyncMs: deps.resyncMs } : {}),
+    reconcile: (req) => reconciler.reconcile(req),
+    watches: [
+      ...Object.values(children).map((informer) => ({
+        informer: informer as never,
+        map: (o: KubeObject) => mine(tenantOfObject(o)),
+      })),
+      { informer: workloads as never, map: (o: KubeObject) => mine(tenantOfObject(o)) },
+      { informer: receipts as never, map: (o: KubeObject) => mine(tenantOfObject(o)) },
+    ],
+  });
+  return { controller, applier, secrets };
+}

@@ -1,0 +1,172 @@
+import { describe, expect, it } from "@jest/globals";
+import type { Tenant } from "../../../crds/index.ts";
+import { redact } from "./tenant-context.ts";
+import {
+  COMPONENTS,
+  computeTenantStatus,
+  gpusInUse,
+  transitions,
+  type ComponentOutcome,
+  type ComponentName,
+} from "./tenant-status.ts";
+
+const now = new Date("2026-01-15T10:00:00Z");
+const later = new Date("2026-01-15T11:00:00Z");
+const tenant = (status?: Tenant["status"]): Tenant => ({
+  apiVersion: "vaultmesh.cloud/v1alpha1",
+  kind: "Tenant",
+  metadata: { name: "acme", uid: "u1", generation: 3 },
+  spec: { plan: "pro", suspended: false, billing: { email: "a@b.c" } },
+  ...(status ? { status } : {}),
+});
+const ok: ComponentOutcome = { status: "True", reason: "Provisioned", message: "" };
+const allOk = Object.fromEntries(COMPONENTS.map((c) => [c, ok])) as Record<
+  ComponentName,
+  ComponentOutcome
+>;
+
+describe("computeTenantStatus", () => {
+  it.each([
+    ["every component ready", allOk, undefined, undefined, ["True", "Ready"]],
+    [
+      "one component down",
+      {
+        ...allOk,
+        Billing: { status: "False", reason: "StripeUnavailable", message: "connect ECONNREFUSED" },
+      },
+      undefined,
+      undefined,
+      ["False", "ComponentsNotReady"],
+    ],
+    [
+      "suspended by spec",
+      allOk,
+      { reason: "Spec", message: "spec.suspended is true" },
+      undefined,
+      ["False", "Suspended"],
+    ],
+    [
+      "payment failed",
+      allOk,
+      { reason: "PaymentFailed", message: "invoice in_1 failed" },
+      undefined,
+      ["False", "PaymentFailed"],
+    ],
+    ["deleting", {}, { reason: "Deleting", message: "x" }, "EraseDatabase", ["False", "Deleting"]],
+  ] as const)("%s", (_what, outcomes, suspension, step, [wantStatus, wantReason]) => {
+    const s = computeTenantStatus(
+      tenant(),
+      { outcomes, suspension: suspension as never, teardownStep: step },
+      now,
+    );
+    const ready = s.conditions?.find((c) => c.type === "Ready");
+    expect([ready?.status, ready?.reason]).toEqual([wantStatus, wantReason]);
+    expect(s.suspended).toBe(suspension !== undefined);
+    expect(s.suspendedReason).toBe(suspension?.reason);
+    expect(s.observedGeneration).toBe(3);
+  });
+
+  it("names the failing component in Ready's message and lists components not reconciled yet", () => {
+    const s = computeTenantStatus(
+      tenant(),
+      {
+        outcomes: {
+          Namespace: ok,
+          Database: { status: "False", reason: "DatabaseUnavailable", message: "down" },
+        },
+      },
+      now,
+    );
+    const msg = s.conditions?.find((c) => c.type === "Ready")?.message ?? "";
+    expect(msg).toContain("Database: DatabaseUnavailable (down)");
+    expect(msg).toContain("Quota: not reconciled yet");
+  });
+
+  it("orders conditions by component and keeps lastTransitionTime while the status holds", () => {
+    const first = computeTenantStatus(tenant(), { outcomes: allOk }, now);
+    expect(first.conditions?.map((c) => c.type)).toEqual([...COMPONENTS, "Ready"]);
+    const second = computeTenantStatus(tenant(first), { outcomes: allOk }, later);
+    expect(second).toEqual(first);
+    const third = computeTenantStatus(
+      tenant(second),
+      { outcomes: { Cache: { status: "False", reason: "CacheUnavailable", message: "x" } } },
+      later,
+    );
+    const cache = third.conditions?.find((c) => c.type === "Cache");
+    expect(cache?.lastTransitionTime).toBe("2026-01-15T11:00:00Z");
+    expect(third.conditions?.find((c) => c.type === "Quota")?.lastTransitionTime).toBe(
+      "2026-01-15T10:00:00Z",
+    );
+    expect(transitions(second.conditions, third.conditions).map((c) => c.type)).toEqual([
+      "Cache",
+      "Ready",
+    ]);
+  });
+
+  it("keeps known fields when a reconcile did not observe them", () => {
+    const first = computeTenantStatus(
+      tenant(),
+      { outcomes: allOk, stripeCustomerId: "cus_1", namespace: "tenant-acme" },
+      now,
+    );
+    const next = computeTenantStatus(tenant(first), { outcomes: {} }, later);
+    expect([next.stripeCustomerId, next.namespace]).toEqual(["cus_1", "tenant-acme"]);
+  });
+});
+
+describe("gpusInUse", () => {
+  const w = (
+    count: number,
+    done?: "Complete" | "Failed",
+    deleting = false,
+  ): Parameters<typeof gpusInUse>[0][number] => ({
+    metadata: { name: "w", ...(deleting ? { deletionTimestamp: "2026-01-01T00:00:00Z" } : {}) },
+    spec: { gpu: { type: "h100", count } } as never,
+    status: done
+      ? {
+          conditions: [
+            {
+              type: done,
+              status: "True",
+              reason: "x",
+              message: "",
+              lastTransitionTime: "2026-01-01T00:00:00Z",
+            },
+          ],
+        }
+      : {},
+  });
+  it.each([
+    [[], 0],
+    [[w(2), w(4)], 6],
+    [[w(2), w(4, "Complete"), w(1, "Failed"), w(8, undefined, true)], 2],
+  ])("case %#", (ws, want) => {
+    expect(gpusInUse(ws)).toBe(want);
+  });
+});
+
+describe("redact", () => {
+  it.each([
+    [
+      "a known value",
+      "auth failed for s3cr3t-password",
+      ["s3cr3t-password"],
+      "auth failed for [redacted]",
+    ],
+    ["an API key", `bad key vmk_0123456789abcdef_${"A".repeat(43)}`, [], "bad key [redacted]"],
+    [
+      "a Stripe key",
+      "Invalid API Key provided: sk_test_abc123",
+      [],
+      "Invalid API Key provided: [redacted]",
+    ],
+    [
+      "a URL with credentials",
+      "connect postgresql://app:pw@db:5432/x",
+      [],
+      "connect [redacted]db:5432/x",
+    ],
+  ])("removes %s", (_what, msg, sensitive, want) => {
+    expect(redact(msg, sensitive)).toBe(want);
+  });
+});
