@@ -56,7 +56,7 @@ describe("computeTenantStatus", () => {
   ] as const)("%s", (_what, outcomes, suspension, step, [wantStatus, wantReason]) => {
     const s = computeTenantStatus(
       tenant(),
-      { outcomes, suspension: suspension as never, teardownStep: step },
+      { outcomes, suspension: suspension, teardownStep: step },
       now,
     );
     const ready = s.conditions?.find((c) => c.type === "Ready");
