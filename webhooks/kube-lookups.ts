@@ -33,6 +33,9 @@ export class KubeLookups implements AdmissionLookups {
   private readonly workloads: Informer<KubeObject>;
   private readonly jobs: Informer<KubeObject>;
   private readonly configMaps: Informer<ConfigMap>;
+  // Decoded modules per cached ConfigMap object: a new object (a new resourceVersion) decodes
+  // afresh, an unchanged one hands out the same bytes, which the evaluator hashes only once.
+  private readonly decoded = new WeakMap<ConfigMap, Map<string, Uint8Array>>();
   private readonly all: readonly {
     start(): Promise<void>;
     stop(): Promise<void>;
@@ -113,6 +116,12 @@ export class KubeLookups implements AdmissionLookups {
     const cm =
       cached ?? (await this.client.get<ConfigMap>(Resources.ConfigMap, ref.name, ref.namespace));
     const b64 = cm?.binaryData?.[ref.key];
-    return b64 === undefined ? undefined : new Uint8Array(Buffer.from(b64, "base64"));
+    if (cm === undefined || b64 === undefined) return undefined;
+    let byKey = this.decoded.get(cm);
+    if (byKey === undefined) this.decoded.set(cm, (byKey = new Map<string, Uint8Array>()));
+    let bytes = byKey.get(ref.key);
+    if (bytes === undefined)
+      byKey.set(ref.key, (bytes = new Uint8Array(Buffer.from(b64, "base64"))));
+    return bytes;
   };
 }

@@ -43,7 +43,10 @@ export type VaultLawVerdict =
   | { readonly ok: true; readonly reasons: readonly string[] }
   | { readonly ok: false; readonly error: string };
 
-/** Fetches the bytes of a module stored in a ConfigMap; undefined when it does not exist. */
+/**
+ * Fetches the bytes of a module stored in a ConfigMap; undefined when it does not exist. It
+ * should return the same Uint8Array for unchanged content (the digest is cached per object).
+ */
 export type ModuleSource = (ref: {
   readonly namespace: string;
   readonly name: string;
@@ -54,6 +57,8 @@ export type ModuleSource = (ref: {
 export class VaultLawEvaluator {
   private readonly source: ModuleSource;
   private readonly compiled = new Map<string, Promise<LoadedPolicy>>();
+  // Sources hand out the same bytes object until the module changes: hash each object once.
+  private readonly digests = new WeakMap<Uint8Array, string>();
   private readonly maxModules: number;
 
   /**
@@ -79,7 +84,7 @@ export class VaultLawEvaluator {
       return { ok: false, error: `reading policy ${spec.policyRef}: ${(err as Error).message}` };
     }
     if (bytes === undefined) return { ok: false, error: `policy ${spec.policyRef} not found` };
-    const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    const digest = this.digestOf(bytes);
     if (spec.policyDigest !== undefined && spec.policyDigest !== digest) {
       return {
         ok: false,
@@ -92,6 +97,15 @@ export class VaultLawEvaluator {
     } catch (err) {
       return { ok: false, error: `evaluating policy ${spec.policyRef}: ${(err as Error).message}` };
     }
+  }
+
+  private digestOf(bytes: Uint8Array): string {
+    let d = this.digests.get(bytes);
+    if (d === undefined) {
+      d = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+      this.digests.set(bytes, d);
+    }
+    return d;
   }
 
   private module(digest: string, bytes: Uint8Array): Promise<LoadedPolicy> {
