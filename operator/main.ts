@@ -12,6 +12,7 @@ import {
   createGPUWorkloadController,
   workloadCaches,
 } from "./controllers/gpuworkload/gpuworkload-controller.ts";
+import { startTenantStack, tenantStackConfigFromEnv } from "./controllers/tenant/tenant-config.ts";
 import { createTreatyController } from "./controllers/treaty/treaty-controller.ts";
 import { serveOperatorHttp } from "./http.ts";
 import { OperatorMetrics } from "./metrics.ts";
@@ -75,6 +76,11 @@ createGPUWorkloadController(mgr, {
   workers: cfg.workers,
   unschedulableTimeoutMs: cfg.unschedulableTimeoutMs,
 });
+const tenants = await startTenantStack(mgr, tenantStackConfigFromEnv(process.env), {
+  clock: systemClock,
+  ledger,
+  log,
+});
 
 const caches = workloadCaches(mgr, scope);
 metrics.provenanceFrom(caches.workloads, caches.receipts);
@@ -90,6 +96,7 @@ const shutdown = (sig: string): void => {
   void (async () => {
     await mgr.stop();
     await ledger.flush();
+    await tenants?.close();
     await http.close();
     await pool.end();
     client.close();

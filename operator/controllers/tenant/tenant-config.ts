@@ -1,0 +1,261 @@
+/**
+ * The Tenant controller's configuration from the operator's environment, and the start-up of
+ * its services: the Arrakis database (migrated at start when an owner URL is given), Redis,
+ * Stripe (and its webhook endpoint), Discord. Each service is optional; a missing one is
+ * reported Disabled on every Tenant. Secrets (Stripe key, webhook secret, Discord token) are
+ * read from files (mounted Secrets), never from the environment, and never logged.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { REST } from "@discordjs/rest";
+import { Redis } from "ioredis";
+import pg from "pg";
+import Stripe from "stripe";
+import type { Tenant } from "../../../crds/index.ts";
+import type { Logger } from "../../../services/kube/index.ts";
+import { Resources } from "../../../services/kube/index.ts";
+import { TenantDiscord } from "../../../services/tenant-stack/discord/discord-binding.ts";
+import {
+  DEFAULT_NETWORK_CONFIG,
+  type TenantNetworkConfig,
+} from "../../../services/tenant-stack/kube/network.ts";
+import type { PlanName } from "../../../services/tenant-stack/plans.ts";
+import { migrate } from "../../../services/tenant-stack/postgres/migrate.ts";
+import { TenantDatabase } from "../../../services/tenant-stack/postgres/tenant-database.ts";
+import { TenantCache } from "../../../services/tenant-stack/redis/tenant-cache.ts";
+import {
+  TenantBilling,
+  type BillingConfig,
+} from "../../../services/tenant-stack/stripe/billing.ts";
+import { buildStripeWebhookServer } from "../../../services/tenant-stack/stripe/stripe-webhook.ts";
+import type { Manager } from "../../runtime/index.ts";
+import {
+  KubeBillingStateStore,
+  TENANTS_BY_CUSTOMER,
+  tenantsByCustomer,
+} from "./billing-state-store.ts";
+import type { TenantServices, TenantSettings } from "./tenant-context.ts";
+import { createTenantController, type TenantControllerHandle } from "./tenant-controller.ts";
+import type { ReceiptLedger } from "./tenant-teardown.ts";
+
+/** Settings read from the environment (see docs/tenants.md for the variables). */
+export interface TenantStackConfig {
+  /** False when this operator instance does not run the Tenant controller. */
+  readonly enabled: boolean;
+  readonly tenantSelector?: string | undefined;
+  /** Application-role URL of the Arrakis database. */
+  readonly databaseUrl?: string | undefined;
+  /** Owner URL used to migrate at start (the app role is the user of databaseUrl). */
+  readonly databaseMigrateUrl?: string | undefined;
+  readonly redisUrl?: string | undefined;
+  readonly stripe?:
+    | {
+        readonly apiKeyFile: string;
+        readonly apiBase?: string | undefined;
+        readonly billing: BillingConfig;
+        readonly webhookSecretFile?: string | undefined;
+        readonly webhookAddr?: string | undefined;
+      }
+    | undefined;
+  readonly discord?:
+    | {
+        readonly tokenFile: string;
+        readonly applicationId: string;
+        readonly api?: string | undefined;
+      }
+    | undefined;
+  readonly settings: Partial<TenantSettings>;
+}
+
+const list = (v: string | undefined): string[] =>
+  (v ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+const num = (v: string | undefined): number | undefined =>
+  v === undefined || v === "" || !Number.isFinite(Number(v)) ? undefined : Number(v);
+
+function networkFromEnv(env: NodeJS.ProcessEnv): TenantNetworkConfig {
+  const platform = list(env.VAULTMESH_TENANT_PLATFORM_NAMESPACES);
+  const cidrs = env.VAULTMESH_TENANT_CLUSTER_CIDRS;
+  return {
+    ...DEFAULT_NETWORK_CONFIG,
+    ...(platform.length > 0 ? { platformNamespaces: platform } : {}),
+    ...(cidrs !== undefined ? { clusterCidrs: list(cidrs) } : {}),
+    ...(env.VAULTMESH_TENANT_INTERNET_EGRESS === "false" ? { allowInternetEgress: false } : {}),
+  };
+}
+
+/** Reads the Tenant controller's configuration from `env`. */
+export function tenantStackConfigFromEnv(env: NodeJS.ProcessEnv): TenantStackConfig {
+  const selector = env.VAULTMESH_TENANT_SELECTOR || undefined;
+  // A namespace-scoped instance (tests, shards) does not manage cluster-scoped Tenants unless
+  // it is given its own tenant selector.
+  const enabled =
+    env.VAULTMESH_TENANT_CONTROLLER !== "false" &&
+    (selector !== undefined || !env.VAULTMESH_WATCH_NAMESPACE);
+  const prices = JSON.parse(env.VAULTMESH_STRIPE_PLAN_PRICES ?? "{}") as Partial<
+    Record<PlanName, string>
+  >;
+  const grace = num(env.VAULTMESH_TENANT_TEARDOWN_GRACE_MS);
+  return {
+    enabled,
+    tenantSelector: selector,
+    databaseUrl: env.VAULTMESH_TENANT_DB_URL || undefined,
+    databaseMigrateUrl: env.VAULTMESH_TENANT_DB_MIGRATE_URL || undefined,
+    redisUrl: env.VAULTMESH_REDIS_URL || undefined,
+    stripe: env.VAULTMESH_STRIPE_API_KEY_FILE
+      ? {
+          apiKeyFile: env.VAULTMESH_STRIPE_API_KEY_FILE,
+          apiBase: env.VAULTMESH_STRIPE_API_BASE || undefined,
+          billing: {
+            planPrices: prices,
+            ...(env.VAULTMESH_STRIPE_GPU_SECONDS_PRICE
+              ? { gpuSecondsPrice: env.VAULTMESH_STRIPE_GPU_SECONDS_PRICE }
+              : {}),
+            meterEventName: env.VAULTMESH_STRIPE_METER_EVENT ?? "vaultmesh_gpu_seconds",
+          },
+          webhookSecretFile: env.VAULTMESH_STRIPE_WEBHOOK_SECRET_FILE || undefined,
+          webhookAddr: env.VAULTMESH_STRIPE_WEBHOOK_ADDR || undefined,
+        }
+      : undefined,
+    discord:
+      env.VAULTMESH_DISCORD_TOKEN_FILE && env.VAULTMESH_DISCORD_APPLICATION_ID
+        ? {
+            tokenFile: env.VAULTMESH_DISCORD_TOKEN_FILE,
+            applicationId: env.VAULTMESH_DISCORD_APPLICATION_ID,
+            api: env.VAULTMESH_DISCORD_API || undefined,
+          }
+        : undefined,
+    settings: {
+      network: networkFromEnv(env),
+      ...(grace !== undefined ? { teardownGraceMs: grace } : {}),
+    },
+  };
+}
+
+/** A Stripe client for `apiBase` (e.g. stripe-mock's http://127.0.0.1:12111) or Stripe itself. */
+export function stripeClient(apiKey: string, apiBase?: string): Stripe {
+  if (!apiBase) return new Stripe(apiKey, { maxNetworkRetries: 2, timeout: 20_000 });
+  const u = new URL(apiBase);
+  return new Stripe(apiKey, {
+    host: u.hostname,
+    port: Number(u.port || (u.protocol === "https:" ? 443 : 80)),
+    protocol: u.protocol === "https:" ? "https" : "http",
+    maxNetworkRetries: 2,
+    timeout: 20_000,
+  });
+}
+
+const secretFile = (path: string): string => readFileSync(path, "utf8").trim();
+
+/** The running Tenant stack of an operator process. */
+export interface TenantStack {
+  readonly handle: TenantControllerHandle;
+  readonly services: TenantServices;
+  /** URL of the Stripe webhook endpoint, when served. */
+  readonly webhookUrl?: string;
+  close(): Promise<void>;
+}
+
+/** Opens the services, registers the Tenant controller, serves the Stripe webhook endpoint. */
+export async function startTenantStack(
+  mgr: Manager,
+  cfg: TenantStackConfig,
+  deps: { readonly clock: { now(): Date }; readonly ledger?: ReceiptLedger; readonly log: Logger },
+): Promise<TenantStack | undefined> {
+  if (!cfg.enabled) return undefined;
+  const closers: (() => Promise<void>)[] = [];
+  let database: TenantDatabase | undefined;
+  if (cfg.databaseUrl) {
+    if (cfg.databaseMigrateUrl) {
+      const owner = new pg.Pool({ connectionString: cfg.databaseMigrateUrl, max: 1 });
+      const appRole = decodeURIComponent(new URL(cfg.databaseUrl).username);
+      try {
+        const r = await migrate(owner, { appRole });
+        deps.log.info({ applied: r.applied, version: r.version }, "arrakis schema migrated");
+      } finally {
+        await owner.end();
+      }
+    }
+    const pool = new pg.Pool({
+      connectionString: cfg.databaseUrl,
+      max: 8,
+      connectionTimeoutMillis: 5000,
+    });
+    pool.on("error", (err) => deps.log.warn({ err: err.message }, "arrakis pool error"));
+    closers.push(() => pool.end());
+    database = new TenantDatabase(pool);
+  }
+  let cache: TenantCache | undefined;
+  if (cfg.redisUrl) {
+    const redis = new Redis(cfg.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 5000 });
+    redis.on("error", (err: Error) => deps.log.warn({ err: err.message }, "redis error"));
+    closers.push(() => {
+      redis.disconnect();
+      return Promise.resolve();
+    });
+    cache = new TenantCache(redis);
+  }
+  let billing: TenantBilling | undefined;
+  let stripe: Stripe | undefined;
+  if (cfg.stripe) {
+    stripe = stripeClient(secretFile(cfg.stripe.apiKeyFile), cfg.stripe.apiBase);
+    billing = new TenantBilling(stripe, cfg.stripe.billing);
+  }
+  let discord: TenantDiscord | undefined;
+  if (cfg.discord) {
+    const rest = new REST({
+      ...(cfg.discord.api ? { api: cfg.discord.api } : {}),
+      timeout: 10_000,
+      retries: 2,
+    });
+    rest.setToken(secretFile(cfg.discord.tokenFile));
+    discord = new TenantDiscord(rest, cfg.discord.applicationId);
+  }
+  const services: TenantServices = {
+    database,
+    cache,
+    billing,
+    discord,
+    billingConfigId: cfg.stripe
+      ? createHash("sha256").update(JSON.stringify(cfg.stripe.billing)).digest("hex").slice(0, 16)
+      : undefined,
+  };
+  const handle = createTenantController(mgr, {
+    clock: deps.clock,
+    services,
+    ...(deps.ledger ? { ledger: deps.ledger } : {}),
+    settings: cfg.settings,
+    tenantSelector: cfg.tenantSelector,
+  });
+  let webhookUrl: string | undefined;
+  if (stripe && cfg.stripe?.webhookSecretFile && cfg.stripe.webhookAddr) {
+    const tenants = mgr.informer<Tenant>(Resources.Tenant, {
+      ...(cfg.tenantSelector ? { labelSelector: cfg.tenantSelector } : {}),
+      indexers: { [TENANTS_BY_CUSTOMER]: tenantsByCustomer },
+    });
+    const app = buildStripeWebhookServer({
+      stripe,
+      endpointSecret: secretFile(cfg.stripe.webhookSecretFile),
+      store: new KubeBillingStateStore(mgr.client, tenants),
+      log: (msg, fields) => deps.log.info(fields ?? {}, msg),
+    });
+    const addr = cfg.stripe.webhookAddr;
+    const i = addr.lastIndexOf(":");
+    webhookUrl = await app.listen({
+      host: addr.slice(0, i) || "0.0.0.0",
+      port: Number(addr.slice(i + 1)),
+    });
+    deps.log.info({ url: webhookUrl }, "serving the Stripe webhook endpoint");
+    closers.push(() => app.close());
+  }
+  return {
+    handle,
+    services,
+    ...(webhookUrl ? { webhookUrl } : {}),
+    async close() {
+      for (const c of closers.reverse()) await c().catch(() => undefined);
+    },
+  };
+}
