@@ -48,6 +48,8 @@ async function serve(certDir: string, host: string, local: boolean): Promise<voi
     fieldManager: "vaultmesh-webhooks",
   });
   const lookups = await KubeLookups.start(client, logger);
+  const inject = !local && values["inject-ca-bundle"];
+  const readCa = (): string => readFileSync(join(certDir, CERT_FILES.ca), "utf8");
   const server = await startWebhookServer({
     deps: {
       lookups,
@@ -57,14 +59,23 @@ async function serve(certDir: string, host: string, local: boolean): Promise<voi
     certDir,
     host,
     port: Number(values.port),
+    // A rotated certificate may come with a new CA: the apiserver must trust it too.
+    onCertificateReload: ({ ok }) => {
+      if (!ok || !inject) return;
+      injectCaBundle(client, [configs.validating, configs.mutating], readCa()).then(
+        (updated) => logger.info({ updated }, "caBundle re-injected after a certificate change"),
+        (err: unknown) =>
+          logger.error({ err: (err as Error).message }, "caBundle injection failed"),
+      );
+    },
   });
   logger.info({ url: server.url }, "admission webhooks listening");
-  const caPem = readFileSync(join(certDir, CERT_FILES.ca), "utf8");
+  const caPem = readCa();
   const configs = renderWebhookConfigurations({ target: { url: server.url }, caBundlePem: caPem });
   if (local) {
     await applyWebhookConfigurations(client, [configs.validating, configs.mutating]);
     logger.info({ configurations: Object.values(CONFIGURATION_NAMES) }, "registered (URL-based)");
-  } else if (values["inject-ca-bundle"]) {
+  } else if (inject) {
     const updated = await injectCaBundle(client, [configs.validating, configs.mutating], caPem);
     logger.info({ updated }, "caBundle injected");
   }
