@@ -21,8 +21,8 @@ import {
   type NodeId,
   type TreeNode,
 } from "../merkle.ts";
+import { appendStatement, isUniqueViolation } from "./pg-append-sql.ts";
 import {
-  buf,
   ENTRY_COLUMNS,
   toEntry,
   toTreeHead,
@@ -35,6 +35,16 @@ import {
 
 function concat(parts: readonly Uint8Array[]): Buffer {
   return Buffer.concat(parts);
+}
+
+/** One batch, planned against a frontier. */
+interface Plan {
+  readonly frontier: Frontier;
+  readonly base: readonly TreeNode[];
+  readonly fresh: readonly EntryRow[];
+  readonly created: readonly TreeNode[];
+  readonly byDigest: Map<string, EntryRow>;
+  head: TreeHeadRow | undefined;
 }
 
 /** A leaf waiting to be appended. */
@@ -60,6 +70,7 @@ export type HeadSigner = (treeSize: number, root: Hash) => string;
 
 type Queryable = Pick<pg.ClientBase, "query">;
 
+const MAX_LOCKED_ATTEMPTS = 10;
 const DEFAULT_LOCK_KEY = 0x766d6170; // "vmap"
 
 /** Postgres-backed Merkle log storage. */
@@ -115,68 +126,97 @@ export class PgLogStore {
     );
   }
 
-  /** Appends a batch durably; duplicates (by digest) return their existing entries. */
+  /** Assigns indices to the leaves not yet logged and computes their nodes and tree head. */
+  #plan(
+    frontier: Frontier,
+    leaves: readonly PendingLeaf[],
+    found: Map<string, EntryRow>,
+    signHead: HeadSigner,
+    now: Date,
+  ): Plan {
+    const base = [...frontier.nodes];
+    const fresh: EntryRow[] = [];
+    const created: TreeNode[] = [];
+    const byDigest = new Map(found);
+    for (const leaf of leaves) {
+      const key = toHex(leaf.digest);
+      if (byDigest.has(key)) continue;
+      const row: EntryRow = { ...leaf, logIndex: frontier.size, appendedAt: now };
+      byDigest.set(key, row);
+      fresh.push(row);
+      created.push(...frontier.append(leaf.leafHash));
+    }
+    const root = frontier.root();
+    const head =
+      fresh.length > 0
+        ? {
+            treeSize: frontier.size,
+            rootHash: root,
+            checkpoint: signHead(frontier.size, root),
+            createdAt: now,
+          }
+        : undefined;
+    return { frontier, base, fresh, created, byDigest, head };
+  }
+
+  /**
+   * Appends a batch durably; duplicates (by digest) return their existing entries.
+   *
+   * Fast path: with the frontier cached, one autocommitted statement writes the batch at the
+   * cached size. If another process appended meanwhile (or a digest was already logged), a
+   * unique constraint (log index, digest) refuses the whole statement and the locked path
+   * runs: advisory lock, look up existing digests, re-read size and frontier, write, commit.
+   */
   async appendBatch(
     leaves: readonly PendingLeaf[],
     signHead: HeadSigner,
     now: Date,
   ): Promise<AppendOutcome> {
+    if (this.#frontier) {
+      const plan = this.#plan(this.#frontier.clone(), leaves, new Map(), signHead, now);
+      try {
+        await this.pool.query(appendStatement(plan.fresh, plan.created, plan.head!, now));
+        return await this.#done(leaves, plan);
+      } catch (err) {
+        this.#frontier = undefined;
+        if (!isUniqueViolation(err)) throw err;
+      }
+    }
+    // A fast-path writer in another process does not take the lock, so the locked path can
+    // lose a race for the same index too; it re-reads and tries again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#appendLocked(leaves, signHead, now);
+      } catch (err) {
+        if (!isUniqueViolation(err) || attempt >= MAX_LOCKED_ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  async #appendLocked(
+    leaves: readonly PendingLeaf[],
+    signHead: HeadSigner,
+    now: Date,
+  ): Promise<AppendOutcome> {
     const client = await this.pool.connect();
-    let frontier: Frontier | undefined;
     try {
       await client.query("BEGIN");
       await client.query("SELECT pg_advisory_xact_lock($1)", [this.#lockKey]);
       const found = await this.#existing(client, leaves);
       const size = await this.#size(client);
-      frontier =
+      const frontier =
         this.#frontier?.size === size
           ? this.#frontier.clone()
           : await this.#loadFrontier(client, size);
-      const base = [...frontier.nodes];
-      const fresh: EntryRow[] = [];
-      const created: TreeNode[] = [];
-      const byDigest = new Map(found);
-      for (const leaf of leaves) {
-        const key = toHex(leaf.digest);
-        if (byDigest.has(key)) continue;
-        const row: EntryRow = { ...leaf, logIndex: frontier.size, appendedAt: now };
-        byDigest.set(key, row);
-        fresh.push(row);
-        created.push(...frontier.append(leaf.leafHash));
-      }
-      let head: TreeHeadRow;
-      if (fresh.length > 0) {
-        await this.#insertEntries(client, fresh, now);
-        await this.#insertNodes(
-          client,
-          created.filter((n) => n.level > 0),
-        );
-        const root = frontier.root();
-        head = {
-          treeSize: frontier.size,
-          rootHash: root,
-          checkpoint: signHead(frontier.size, root),
-          createdAt: now,
-        };
-        await client.query(
-          "INSERT INTO ledger_tree_heads (tree_size, root_hash, checkpoint, created_at) VALUES ($1, $2, $3, $4)",
-          [head.treeSize, buf(head.rootHash), head.checkpoint, now],
-        );
-      } else {
+      const plan = this.#plan(frontier, leaves, found, signHead, now);
+      if (plan.head) await client.query(appendStatement(plan.fresh, plan.created, plan.head, now));
+      else {
         const latest = await this.latestTreeHead(client);
         if (!latest) throw new Error("ledger has entries but no tree head");
-        head = latest;
+        plan.head = latest;
       }
       await client.query("COMMIT");
-      this.#frontier = frontier;
-      const memo = new Map<string, Hash>([...base, ...created].map((n) => [nodeKey(n), n.hash]));
-      return await this.#outcome(
-        leaves,
-        byDigest,
-        new Set(fresh.map((f) => f.logIndex)),
-        head,
-        memo,
-      );
+      return await this.#done(leaves, plan);
     } catch (err) {
       this.#frontier = undefined;
       await client.query("ROLLBACK").catch(() => undefined);
@@ -184,6 +224,15 @@ export class PgLogStore {
     } finally {
       client.release();
     }
+  }
+
+  async #done(leaves: readonly PendingLeaf[], plan: Plan): Promise<AppendOutcome> {
+    this.#frontier = plan.frontier;
+    const memo = new Map<string, Hash>(
+      [...plan.base, ...plan.created].map((n) => [nodeKey(n), n.hash]),
+    );
+    const fresh = new Set(plan.fresh.map((f) => f.logIndex));
+    return await this.#outcome(leaves, plan.byDigest, fresh, plan.head!, memo);
   }
 
   async #outcome(
@@ -224,48 +273,6 @@ export class PgLogStore {
       "SELECT coalesce(max(log_index) + 1, 0) AS size FROM ledger_entries",
     );
     return Number(rows[0]!.size);
-  }
-
-  /**
-   * Inserts consecutive entries in one statement. Binary columns travel as one concatenated
-   * bytea each and are cut apart server-side: Postgres parses a bytea[] literal of a thousand
-   * receipts ~10x slower than one bytea of the same bytes.
-   */
-  async #insertEntries(db: Queryable, rows: readonly EntryRow[], now: Date): Promise<void> {
-    const lengths = rows.map((r) => r.receiptBytes.length);
-    const offsets: number[] = [];
-    lengths.reduce((off, len) => (offsets.push(off), off + len), 0);
-    await db.query(
-      `INSERT INTO ledger_entries (log_index, leaf_hash, digest, type, subject, issued_at, appended_at, receipt)
-       SELECT $1::bigint + g - 1,
-              substring($2::bytea FROM ((g - 1) * 32 + 1)::int FOR 32),
-              substring($3::bytea FROM ((g - 1) * 32 + 1)::int FOR 32),
-              t, s, ia, $7, substring($8::bytea FROM o + 1 FOR len)
-         FROM unnest($4::text[], $5::text[], $6::timestamptz[], $9::int[], $10::int[])
-           WITH ORDINALITY AS u(t, s, ia, o, len, g)`,
-      [
-        rows[0]!.logIndex,
-        concat(rows.map((r) => r.leafHash)),
-        concat(rows.map((r) => r.digest)),
-        rows.map((r) => r.type),
-        rows.map((r) => r.subject),
-        rows.map((r) => r.issuedAt),
-        now,
-        concat(rows.map((r) => r.receiptBytes)),
-        offsets,
-        lengths,
-      ],
-    );
-  }
-
-  async #insertNodes(db: Queryable, nodes: readonly TreeNode[]): Promise<void> {
-    if (nodes.length === 0) return;
-    await db.query(
-      `INSERT INTO ledger_nodes (level, idx, hash)
-       SELECT l, i, substring($3::bytea FROM ((g - 1) * 32 + 1)::int FOR 32)
-         FROM unnest($1::smallint[], $2::bigint[]) WITH ORDINALITY AS u(l, i, g)`,
-      [nodes.map((n) => n.level), nodes.map((n) => n.index), concat(nodes.map((n) => n.hash))],
-    );
   }
 
   /** The newest tree head (with its stamp, if published), or undefined for an empty log. */
