@@ -10,6 +10,9 @@ jest.setTimeout(60_000);
 
 // Self-test of the private Postgres and Redis servers (test/harness is outside the unit
 // testMatch, and hack/deps.sh installs what they need, so the test lives beside deps.sh).
+// This file tests the private-server path itself: never attach to the run's shared Postgres.
+delete process.env.VAULTMESH_TEST_PG_URL;
+
 describe("private test servers", () => {
   it("starts Postgres, gives each caller its own database, and cleans up on stop", async () => {
     const server = await startPostgres();

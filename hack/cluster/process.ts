@@ -96,6 +96,12 @@ export async function stopGroups(pids: readonly number[], graceMs = 5000): Promi
     await new Promise((r) => setTimeout(r, 50));
   }
   for (const pid of pids) killGroup(pid, "SIGKILL");
+  // SIGKILL is not instant either (and our own exited children linger until Node reaps them):
+  // return only once every group is gone, so callers can rely on "stopped".
+  const killDeadline = Date.now() + 10000;
+  while (pids.some(groupAlive) && Date.now() < killDeadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** The last `lines` lines of a log file, for error messages. */

@@ -120,11 +120,14 @@ describe("crash safety", () => {
     const sumReceipts = s.receipts.reduce((a, r) => a + Number(r.spec.payload.cost), 0);
     const gpuSeconds = s.receipts.reduce((a, r) => a + Number(r.spec.payload.gpuSeconds), 0);
     expect(sumWorkloads).toBeCloseTo(sumReceipts, 5);
+    // Treaty status is recomputed by its own controller, after the workloads finish: wait for
+    // it to settle, then both derived figures must agree with the receipts.
     const t = await waitFor("the Treaty's usage to catch up", async () => {
       const x = await client.get<Treaty>(Resources.Treaty, treatyName);
       const h = x?.status?.gpuHoursThisPeriod ?? -1;
-      return Math.abs(h - gpuSeconds / 3600) < 1e-5 ? x : undefined;
+      return Math.abs(h - gpuSeconds / 3600) < 1e-5 && x?.status?.activeJobs === 0 ? x : undefined;
     });
+    expect(t.status?.gpuHoursThisPeriod).toBeCloseTo(gpuSeconds / 3600, 5);
     expect(t.status?.activeJobs).toBe(0);
   });
 });
