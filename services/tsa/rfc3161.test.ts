@@ -6,7 +6,12 @@ import { join } from "node:path";
 import { fixedClock } from "../ledger/clock.ts";
 import { buildTimeStampRequest } from "./rfc3161-request.ts";
 import { parseTimeStampResponse, verifyTimeStampResponse } from "./rfc3161-verify.ts";
-import { generateTsaCredentials, type TsaCredentialFiles } from "./tsa-certs.ts";
+import {
+  certificatesFromPem,
+  generateTsaCredentials,
+  hasCriticalTimeStampingEku,
+  type TsaCredentialFiles,
+} from "./tsa-certs.ts";
 import { createTsaResponder, type TsaResponder } from "./tsa-responder.ts";
 
 const wantGenTime = new Date("2026-03-01T12:00:00Z");
@@ -110,5 +115,14 @@ describe("RFC 3161 time stamps", () => {
     expect(parseTimeStampResponse(resp).status).toBe(2);
     const got = await verifyTimeStampResponse(resp, { data, trustedPem: [creds.caCertificatePem] });
     expect(got).toMatchObject({ ok: false, reason: expect.stringMatching(/refused/) });
+  });
+
+  it("requires the TSA certificate's only EKU to be a critical timeStamping", () => {
+    expect(hasCriticalTimeStampingEku(certificatesFromPem(creds.certificatePem)[0]!)).toBe(true);
+    expect(hasCriticalTimeStampingEku(certificatesFromPem(creds.caCertificatePem)[0]!)).toBe(false);
+    const text = execFileSync("openssl", ["x509", "-noout", "-text", "-in", join(dir, "tsa.crt")], {
+      encoding: "utf8",
+    });
+    expect(text).toMatch(/X509v3 Extended Key Usage: critical\s+Time Stamping/);
   });
 });
