@@ -44,6 +44,11 @@ export interface WebhookEndpoint {
   readonly timeoutSeconds: number;
   /** Call the webhook only for GPU pods (CEL matchConditions built from the GPU config). */
   readonly gpuPodsOnly?: boolean;
+  /**
+   * Skip UPDATEs that leave the spec alone (finalizers, labels): they need no decision, and
+   * the operator must be able to clean up while the server is down.
+   */
+  readonly specUpdatesOnly?: boolean;
   readonly handler: AdmissionHandler;
 }
 
@@ -84,6 +89,7 @@ export const WEBHOOK_ENDPOINTS: readonly WebhookEndpoint[] = [
     // Quota and vault-law are money and law: fail closed.
     failurePolicy: "Fail",
     timeoutSeconds: 5,
+    specUpdatesOnly: true,
     handler: gpuWorkloadValidateHandler,
   },
   {

@@ -92,6 +92,9 @@ export type WebhookConfiguration = {
   webhooks: WebhookEntry[];
 };
 
+/** CEL that is false for an UPDATE leaving the spec unchanged (metadata-only updates). */
+export const SPEC_UPDATES_ONLY = "request.operation != 'UPDATE' || object.spec != oldObject.spec";
+
 const quote = (s: string): string => `'${s.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
 
 /** CEL that is true for a pod requesting one of `resources` or tolerating one of `taintKeys`. */
@@ -172,11 +175,17 @@ function entry(e: WebhookEndpoint, opts: RenderOptions): WebhookEntry {
     admissionReviewVersions: ["v1"],
     ...selectors(e, opts),
   };
+  const conditions: { name: string; expression: string }[] = [];
   if (e.gpuPodsOnly) {
-    w.matchConditions = [
-      { name: "gpu-pods-only", expression: gpuPodCondition(opts.gpuResources, opts.gpuTaintKeys) },
-    ];
+    conditions.push({
+      name: "gpu-pods-only",
+      expression: gpuPodCondition(opts.gpuResources, opts.gpuTaintKeys),
+    });
   }
+  if (e.specUpdatesOnly) {
+    conditions.push({ name: "spec-updates-only", expression: SPEC_UPDATES_ONLY });
+  }
+  if (conditions.length > 0) w.matchConditions = conditions;
   if (e.type === "mutating") w.reinvocationPolicy = "Never";
   return w;
 }

@@ -29,6 +29,24 @@ beforeAll(async () => {
   const r = sample("train-llama-lora-completed-1") as Receipt;
   r.metadata = { name: "kept", namespace: ns };
   expect((await create(r)).code).toBe(0);
+  // A workload admitted while the server is up, to update during the outage.
+  const { status, ...tenant } = makeTenant(hook.id, { labels: hook.labels });
+  expect((await create(tenant)).code).toBe(0);
+  cleanup.push(`tenant/${hook.id}`);
+  const statusPatch = JSON.stringify({ status });
+  await kubectl([
+    "patch",
+    "tenant",
+    hook.id,
+    "--subresource=status",
+    "--type=merge",
+    "-p",
+    statusPatch,
+  ]);
+  await waitFor("the tenant Ready in the webhook's cache", async () =>
+    Promise.resolve(hook.lookups.getTenant(hook.id)?.status?.conditions?.[0]?.status === "True"),
+  );
+  expect((await create(makeWorkload("existing", ns, { gpuType: "mi250x" }))).code).toBe(0);
   await waitFor("the GPU pod guard to be called", async () => {
     const res = await kubectl(
       ["create", "-f", "-", "--dry-run=server"],
@@ -60,10 +78,32 @@ describe("with the webhook server stopped", () => {
     expect((await create(makePod("cpu", ns))).code).toBe(0);
   });
 
-  it("refuses GPUWorkloads", async () => {
+  it("refuses new GPUWorkloads and spec changes, admits metadata-only updates", async () => {
     const r = await create(makeWorkload("w", ns));
     expect(r.code).not.toBe(0);
     refusedForOutage(r.stderr, "gpuworkloads.mutate.vaultmesh.cloud");
+    const spec = await kubectl([
+      "patch",
+      "gpuworkload",
+      "existing",
+      "-n",
+      ns,
+      "--type=merge",
+      "-p",
+      '{"spec":{"priority":7}}',
+    ]);
+    expect(spec.code).not.toBe(0);
+    refusedForOutage(spec.stderr, "gpuworkloads.validate.vaultmesh.cloud");
+    // matchConditions skip the webhook: the operator can still add or remove finalizers.
+    const label = await kubectl([
+      "label",
+      "gpuworkload",
+      "existing",
+      "-n",
+      ns,
+      "during-outage=yes",
+    ]);
+    expect(label.stderr).toBe("");
   });
 
   it("refuses Receipt deletes, admits Receipt creates (the CRD's CEL keeps the spec immutable)", async () => {
