@@ -49,12 +49,21 @@ async function httpReady(url: string): Promise<boolean> {
   return res.status === 200;
 }
 
-/** Starts stripe-mock over plain HTTP on a free loopback port. */
-export async function startStripeMock(timeoutMs = 30_000): Promise<StripeMock> {
+/** Options of {@link startStripeMock}. */
+export interface StartStripeMockOptions {
+  /** Listen on this port (a restart after an outage test); a free one when omitted. */
+  readonly port?: number;
+  /** @default 30000 */
+  readonly timeoutMs?: number;
+}
+
+/** Starts stripe-mock over plain HTTP on a loopback port. */
+export async function startStripeMock(opts: StartStripeMockOptions = {}): Promise<StripeMock> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
   const bin = await stripeMockBinary();
   const dir = mkdtempSync(join(tmpdir(), "vaultmesh-stripe-mock-"));
   for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
+    const port = opts.port ?? (await freePort());
     const logFile = join(dir, `stripe-mock-${port}.log`);
     const proc = startLoggedProcess({
       command: bin,
@@ -65,7 +74,7 @@ export async function startStripeMock(timeoutMs = 30_000): Promise<StripeMock> {
     try {
       await waitUntilReady(proc, () => httpReady(url), `stripe-mock on port ${port}`, timeoutMs);
     } catch (err) {
-      if (proc.exited() && portConflict(logFile)) continue;
+      if (proc.exited() && portConflict(logFile) && opts.port === undefined) continue;
       await proc.kill("SIGKILL");
       rmSync(dir, { recursive: true, force: true });
       throw err;
