@@ -149,10 +149,10 @@ export async function startInProcessTenantOperator(
   const client = await KubeClient.create(kubeConfig(), { fieldManager: "vaultmesh-operator" });
   const counters: OperatorCounters = { kubeWrites: [], reconciles: {} };
   const request = client.request.bind(client);
-  client.request = ((method: string, path: string, body?: unknown, ct?: string) => {
+  client.request = (method: string, path: string, body?: unknown, ct?: string) => {
     if (method !== "GET") counters.kubeWrites.push(`${method} ${path}`);
     return request(method, path, body, ct);
-  });
+  };
   const waiters: (() => void)[] = [];
   const metrics: ControllerMetrics = {
     reconciled(controller, outcome) {
