@@ -32,6 +32,11 @@ export interface LedgerOptions {
   readonly trust?: TrustBundle;
   /** Most receipts per commit. @default 1024 */
   readonly maxBatch?: number;
+  /**
+   * Keep the whole Merkle tree in memory (~64 bytes per entry, loaded at open) so proofs
+   * need no database round trip. @default false
+   */
+  readonly cacheTree?: boolean;
   /** Run schema migrations on open. @default true */
   readonly migrate?: boolean;
 }

@@ -148,6 +148,28 @@ describe("Ledger on Postgres", () => {
     }
   });
 
+  it("answers the same proofs from the in-memory tree, and falls back when another writer appends", async () => {
+    const cached = await Ledger.open({ pool, clock, logger, signer, origin, cacheTree: true });
+    const warm = (await cached.latestTreeHead())!.treeSize;
+    expect(cached.store.cache?.size).toBe(warm);
+    const compare = async (size: number): Promise<void> => {
+      for (const i of [0, 3, Math.floor(size / 2), size - 1]) {
+        expect(await cached.inclusionProof(i, size)).toEqual(await ledger.inclusionProof(i, size));
+      }
+      expect(await cached.consistencyProof(5, size)).toEqual(
+        await ledger.consistencyProof(5, size),
+      );
+    };
+    await compare(warm);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => cached.append(input(7000 + i))));
+    expect(cached.store.cache?.size).toBe(warm + 20);
+    await compare(warm + 20);
+    await ledger.append(input(7100)); // another writer: the cache stops growing
+    await cached.append(input(7101));
+    expect(cached.store.cache?.size).toBe(warm + 20);
+    await compare(warm + 22);
+  });
+
   it.each([
     ["UPDATE ledger_entries SET type = 'x' WHERE log_index = 0"],
     ["DELETE FROM ledger_nodes"],

@@ -59,7 +59,7 @@ export class Ledger {
   private constructor(opts: LedgerOptions) {
     this.#opts = opts;
     this.origin = opts.origin ?? DEFAULT_ORIGIN;
-    this.store = new PgLogStore(opts.pool);
+    this.store = new PgLogStore(opts.pool, { cacheTree: opts.cacheTree ?? false });
     this.#committer = new GroupCommitter((items) => this.#commit(items), opts.maxBatch ?? 1024);
   }
 
@@ -68,6 +68,7 @@ export class Ledger {
     if (opts.migrate !== false) await migrate(opts.pool);
     const ledger = new Ledger(opts);
     await ledger.#recordKeys();
+    await ledger.store.warmCache();
     return ledger;
   }
 

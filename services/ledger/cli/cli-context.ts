@@ -126,6 +126,7 @@ export async function openLedger(
   io: CliIO,
   flags: LedgerFlags,
   sign: boolean,
+  cacheTree = false,
 ): Promise<{ ledger: Ledger; close: () => Promise<void> }> {
   const pool = new pg.Pool({ connectionString: databaseUrl(io, flags), max: 4 });
   pool.on("error", () => undefined); // idle-client errors surface on the next query instead
@@ -143,6 +144,7 @@ export async function openLedger(
       ...(openpgp ? { openpgp } : {}),
       ...(timestamper ? { timestamper } : {}),
       ...(trust ? { trust } : {}),
+      cacheTree,
     });
     return { ledger, close: () => pool.end() };
   } catch (err) {

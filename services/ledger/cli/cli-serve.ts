@@ -22,7 +22,8 @@ async function serve(io: CliIO, f: ServeFlags): Promise<number> {
   if (!Number.isFinite(every) || every < 0)
     throw new UsageError("--publish-every: expected seconds ≥ 0");
   const publishing = every > 0 && Boolean(f.keyDir ?? io.env.REMEMBRANCER_KEY_DIR);
-  const { ledger, close } = await openLedger(io, f, publishing);
+  // A long-running server keeps the tree in memory: proofs without a database round trip.
+  const { ledger, close } = await openLedger(io, f, publishing, true);
   const app = buildProofApi({ ledger, logger: io.logger });
   const stopPublishing = publishing ? ledger.startPublishing(every * 1000) : (): void => undefined;
   try {

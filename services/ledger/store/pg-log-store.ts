@@ -1,24 +1,19 @@
 /**
- * The Merkle log on Postgres. `appendBatch` is the only writer: one transaction per batch
- * (group commit), serialised across processes by a transaction-scoped advisory lock, so two
- * appenders can never assign the same index or fork the tree. Within the lock it skips
- * digests already logged (idempotency), extends the cached frontier, inserts the entries, the
- * perfect subtrees they complete and one signed tree head, and commits durably. Proofs for
- * the new entries come from memory; proofs for anything else take one indexed query.
+ * The Merkle log on Postgres. `appendBatch` is the only writer: one atomic statement per batch
+ * (group commit) at the cached frontier, or, when another writer got there first or a digest
+ * is already logged, a transaction under an advisory lock that skips logged digests
+ * (idempotency) and re-reads the frontier. Unique log indices make a fork impossible either
+ * way. Proofs for the new entries come from memory; others from pg-tree-reader.ts.
  */
 import type pg from "pg";
 import { toHex } from "../canonical-json.ts";
 import {
-  consistencyRanges,
-  Frontier,
   inclusionRanges,
   mapLookup,
   nodeKey,
-  perfectSubtrees,
-  proofNodeIds,
   resolveProof,
+  type Frontier,
   type Hash,
-  type NodeId,
   type TreeNode,
 } from "../merkle.ts";
 import { appendStatement, isUniqueViolation } from "./pg-append-sql.ts";
@@ -32,6 +27,7 @@ import {
   type RawTreeHead,
   type TreeHeadRow,
 } from "./pg-rows.ts";
+import { logSize, PgTreeReader, type Queryable } from "./pg-tree-reader.ts";
 
 function concat(parts: readonly Uint8Array[]): Buffer {
   return Buffer.concat(parts);
@@ -68,62 +64,20 @@ export interface AppendOutcome {
 /** Signs a checkpoint for (size, root); runs inside the append transaction. */
 export type HeadSigner = (treeSize: number, root: Hash) => string;
 
-type Queryable = Pick<pg.ClientBase, "query">;
-
 const MAX_LOCKED_ATTEMPTS = 10;
 const DEFAULT_LOCK_KEY = 0x766d6170; // "vmap"
 
 /** Postgres-backed Merkle log storage. */
-export class PgLogStore {
-  readonly pool: pg.Pool;
+export class PgLogStore extends PgTreeReader {
   readonly #lockKey: number;
   #frontier: Frontier | undefined;
 
-  constructor(pool: pg.Pool, lockKey = DEFAULT_LOCK_KEY) {
-    this.pool = pool;
-    this.#lockKey = lockKey;
-  }
-
-  /** Fetches perfect-subtree hashes (level 0 from entries, above from ledger_nodes). */
-  async getNodes(ids: readonly NodeId[], db: Queryable = this.pool): Promise<Map<string, Hash>> {
-    const leaves = ids.filter((i) => i.level === 0).map((i) => i.index);
-    const inner = ids.filter((i) => i.level > 0);
-    const { rows } = await db.query<{ level: number; idx: string; hash: Buffer }>(
-      `SELECT 0::smallint AS level, log_index AS idx, leaf_hash AS hash
-         FROM ledger_entries WHERE log_index = ANY($1::bigint[])
-       UNION ALL
-       SELECT n.level, n.idx, n.hash FROM ledger_nodes n
-         JOIN unnest($2::smallint[], $3::bigint[]) AS q(level, idx)
-           ON n.level = q.level AND n.idx = q.idx`,
-      [leaves, inner.map((i) => i.level), inner.map((i) => i.index)],
-    );
-    return new Map(rows.map((r) => [`${r.level}/${r.idx}`, new Uint8Array(r.hash)]));
-  }
-
-  /** RFC 6962 inclusion proof of leaf `index` in the tree of `treeSize`. */
-  async inclusionProof(
-    index: number,
-    treeSize: number,
-    db: Queryable = this.pool,
-  ): Promise<Hash[]> {
-    const ranges = inclusionRanges(index, treeSize);
-    return resolveProof(ranges, mapLookup(await this.getNodes(proofNodeIds(ranges), db)));
-  }
-
-  /** RFC 6962 consistency proof between two tree sizes. */
-  async consistencyProof(size1: number, size2: number): Promise<Hash[]> {
-    const ranges = consistencyRanges(size1, size2);
-    return resolveProof(ranges, mapLookup(await this.getNodes(proofNodeIds(ranges))));
-  }
-
-  async #loadFrontier(db: Queryable, size: number): Promise<Frontier> {
-    const ids = perfectSubtrees(0, size);
-    const found = await this.getNodes(ids, db);
-    const lookup = mapLookup(found);
-    return new Frontier(
-      size,
-      ids.map((id) => ({ ...id, hash: lookup(id) })),
-    );
+  constructor(
+    pool: pg.Pool,
+    opts: { readonly lockKey?: number; readonly cacheTree?: boolean } = {},
+  ) {
+    super(pool, opts.cacheTree ?? false);
+    this.#lockKey = opts.lockKey ?? DEFAULT_LOCK_KEY;
   }
 
   /** Assigns indices to the leaves not yet logged and computes their nodes and tree head. */
@@ -203,11 +157,11 @@ export class PgLogStore {
       await client.query("BEGIN");
       await client.query("SELECT pg_advisory_xact_lock($1)", [this.#lockKey]);
       const found = await this.#existing(client, leaves);
-      const size = await this.#size(client);
+      const size = await logSize(client);
       const frontier =
         this.#frontier?.size === size
           ? this.#frontier.clone()
-          : await this.#loadFrontier(client, size);
+          : await this.loadFrontier(client, size);
       const plan = this.#plan(frontier, leaves, found, signHead, now);
       if (plan.head) await client.query(appendStatement(plan.fresh, plan.created, plan.head, now));
       else {
@@ -228,6 +182,8 @@ export class PgLogStore {
 
   async #done(leaves: readonly PendingLeaf[], plan: Plan): Promise<AppendOutcome> {
     this.#frontier = plan.frontier;
+    const first = plan.fresh[0];
+    if (first) this.cache?.extend(first.logIndex, plan.frontier.size, plan.created);
     const memo = new Map<string, Hash>(
       [...plan.base, ...plan.created].map((n) => [nodeKey(n), n.hash]),
     );
@@ -266,13 +222,6 @@ export class PgLogStore {
       [concat(leaves.map((l) => l.digest)), leaves.length],
     );
     return new Map(rows.map((r) => [r.digest.toString("hex"), toEntry(r)]));
-  }
-
-  async #size(db: Queryable): Promise<number> {
-    const { rows } = await db.query<{ size: string }>(
-      "SELECT coalesce(max(log_index) + 1, 0) AS size FROM ledger_entries",
-    );
-    return Number(rows[0]!.size);
   }
 
   /** The newest tree head (with its stamp, if published), or undefined for an empty log. */
