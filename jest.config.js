@@ -13,6 +13,8 @@ const common = {
   extensionsToTreatAsEsm: [".ts"],
   transform: { "^.+\\.ts$": swc },
   testEnvironment: "node",
+  // Local clusters keep etcd data (whose *.snap files jest would take for snapshots) in .cache.
+  modulePathIgnorePatterns: ["<rootDir>/.cache/"],
 };
 
 /** @type {import('jest').Config} */

@@ -1,0 +1,236 @@
+// Issue 6: billing drives suspension end to end — a signed Stripe invoice.payment_failed
+// delivered to the operator's webhook endpoint suspends the tenant, and the admission webhook
+// then refuses a new GPUWorkload naming the reason; invoice.payment_succeeded resumes it. Also
+// metered usage: a completion receipt in the tenant's namespace is reported to Stripe once,
+// shows in status.usage and is announced in the tenant's Discord channel.
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import Stripe from "stripe";
+import YAML from "yaml";
+import {
+  receiptResource,
+  type CompletionPayload,
+} from "../../operator/controllers/gpuworkload/completion-receipt.ts";
+import { KubeClient, Resources, type KubeObject } from "../../services/kube/index.ts";
+import { STRIPE_WEBHOOK_PATH } from "../../services/tenant-stack/stripe/stripe-webhook.ts";
+import { makeWorkload } from "../builders/webhook-objects.ts";
+import { kubeConfig, kubectl, waitFor } from "../harness/kube.ts";
+import { startTestWebhook, type TestWebhook } from "../harness/webhook.ts";
+import {
+  isReady,
+  makeTenant,
+  startInProcessTenantOperator,
+  startTenantTestStack,
+  tenantCondition,
+  waitForTenant,
+  WEBHOOK_SECRET,
+  type InProcessTenantOperator,
+  type TenantTestStack,
+} from "./tenant-env.ts";
+
+let stack: TenantTestStack;
+let op: InProcessTenantOperator;
+let hook: TestWebhook;
+let client: KubeClient;
+let name = "";
+let ns = "";
+let customer = "";
+const GUILD = "456789012345678901";
+const CHANNEL = "567890123456789012";
+const stripe = new Stripe("sk_test_123");
+
+async function deliver(type: string, created: number, signWith = WEBHOOK_SECRET): Promise<number> {
+  const body = JSON.stringify({
+    id: `evt_${type.replace(/\W/g, "")}_${created}`,
+    object: "event",
+    type,
+    created,
+    data: { object: { id: `in_${created}`, object: "invoice", customer } },
+  });
+  const res = await fetch(`${op.tenants.webhookUrl}${STRIPE_WEBHOOK_PATH}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "stripe-signature": stripe.webhooks.generateTestHeaderString({
+        payload: body,
+        secret: signWith,
+      }),
+    },
+    body,
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+async function tryCreateWorkload(workload: string): Promise<{ code: number; stderr: string }> {
+  return await kubectl(
+    ["create", "--dry-run=server", "-f", "-"],
+    YAML.stringify(makeWorkload(workload, ns)),
+  );
+}
+
+beforeAll(async () => {
+  stack = await startTenantTestStack("tbill");
+  op = await startInProcessTenantOperator(stack);
+  hook = await startTestWebhook({ prefix: "tbill" });
+  client = await KubeClient.create(kubeConfig(), { fieldManager: "vaultmesh-test" });
+  name = `${stack.id}-t`;
+  ns = `tenant-${name}`;
+  await client.create(
+    Resources.Tenant,
+    makeTenant(stack, name, { discord: { guildId: GUILD, channelId: CHANNEL } }),
+  );
+  const t = await waitForTenant(client, name, "Ready", isReady, 90_000);
+  customer = t.status?.stripeCustomerId ?? "";
+}, 150_000);
+
+afterAll(async () => {
+  await hook?.stop();
+  await client?.delete(Resources.Tenant, { name }).catch(() => undefined);
+  await waitFor(
+    "the tenant to be gone",
+    async () => !(await client.get(Resources.Tenant, name)),
+    90_000,
+  ).catch(() => undefined);
+  await op?.stop();
+  client?.close();
+  await stack?.stop();
+}, 150_000);
+
+describe("metered usage", () => {
+  it("reports a completion receipt's GPU-seconds to Stripe once, in status.usage, and in Discord", async () => {
+    const payload: CompletionPayload = {
+      workloadUid: "7d0f0f3e-0000-4000-8000-00000000beef",
+      namespace: ns,
+      name: "train-1",
+      attempt: 1,
+      outcome: "Succeeded",
+      treaty: "pool",
+      provider: "in-cluster",
+      region: "local",
+      gpuType: "a10g",
+      gpuCount: 2,
+      pricePerHour: 1.5,
+      jobName: "train-1-a1",
+      startTime: new Date(Date.now() - 3_600_000).toISOString(),
+      completionTime: new Date().toISOString(),
+      provisionSeconds: 3,
+      gpuSeconds: 5400,
+      cost: 2.25,
+    };
+    const appended = await stack.ledger.ledger.append({
+      type: "WorkloadCompleted",
+      subject: {
+        apiVersion: "vaultmesh.cloud/v1alpha1",
+        kind: "GPUWorkload",
+        namespace: ns,
+        name: "train-1",
+        uid: payload.workloadUid,
+      },
+      payload,
+    });
+    const workload = makeWorkload("train-1", ns);
+    workload.metadata.uid = payload.workloadUid;
+    await client.create(Resources.Receipt, receiptResource(workload, appended.receipt, payload));
+    const t = await waitForTenant(
+      client,
+      name,
+      "usage from the receipt",
+      (x) => (x.status?.usage?.gpuHoursThisPeriod ?? 0) > 0,
+    );
+    expect(t.status?.usage).toMatchObject({ gpuHoursThisPeriod: 1.5, cost: 2.25 });
+    await waitFor("the usage report to be recorded", async () => {
+      const r = await stack.admin.query(
+        "SELECT receipt_digest, gpu_hours FROM arrakis.usage_reports",
+      );
+      return r.rows.length === 1;
+    });
+    const rows = await stack.admin.query<{ receipt_digest: string; gpu_hours: string }>(
+      "SELECT receipt_digest, gpu_hours FROM arrakis.usage_reports",
+    );
+    expect(rows.rows).toEqual([{ receipt_digest: appended.receipt.digest, gpu_hours: "1.5" }]);
+    const posted = await waitFor("the Discord notice", () =>
+      Promise.resolve(
+        stack.discord.requests.find(
+          (r) => r.method === "POST" && r.path === `/channels/${CHANNEL}/messages`,
+        ),
+      ),
+    );
+    expect((posted.body as { content: string }).content).toContain("**train-1** completed");
+    await waitFor("the receipt to be marked announced", async () => {
+      const r = await client.list<KubeObject>(Resources.Receipt, { namespace: ns });
+      return r.items[0]?.metadata?.annotations?.["vaultmesh.cloud/discord-notice"] !== undefined;
+    });
+    // Later reconciles neither report nor announce it again.
+    await op.reconcileOnce(name);
+    expect((await stack.admin.query("SELECT 1 FROM arrakis.usage_reports")).rows).toHaveLength(1);
+    expect(stack.discord.requests.filter((r) => r.method === "POST")).toHaveLength(1);
+  });
+});
+
+describe("suspension by billing", () => {
+  beforeAll(async () => {
+    // Bring the tenant namespace into the scope of this file's admission webhook.
+    const labelled = await kubectl([
+      "label",
+      "namespace",
+      ns,
+      `${Object.keys(hook.labels)[0]}=${Object.values(hook.labels)[0]}`,
+    ]);
+    expect(labelled.code).toBe(0);
+    await waitFor("the admission webhook to see the tenant Ready", async () => {
+      const t = hook.lookups.getTenant(name);
+      if (t?.status?.conditions?.find((c) => c.type === "Ready")?.status !== "True") return false;
+      const r = await tryCreateWorkload("probe");
+      return r.code === 0;
+    });
+  }, 60_000);
+
+  it("refuses a bad signature without changing anything", async () => {
+    expect(await deliver("invoice.payment_failed", 1_800_000_000, "whsec_wrong")).toBe(400);
+    await op.reconcileOnce(name);
+    expect(
+      (await client.get(Resources.Tenant, name))?.metadata?.annotations?.[
+        "vaultmesh.cloud/billing-state"
+      ],
+    ).toBeUndefined();
+  });
+
+  it("invoice.payment_failed suspends: a new GPUWorkload is refused with the reason", async () => {
+    expect(await deliver("invoice.payment_failed", 1_800_000_100)).toBe(200);
+    const t = await waitForTenant(
+      client,
+      name,
+      "suspended by billing",
+      (x) => x.status?.suspendedReason === "PaymentFailed",
+    );
+    expect(t.status?.suspended).toBe(true);
+    expect(tenantCondition(t, "Billing")).toMatchObject({
+      status: "False",
+      reason: "PaymentFailed",
+    });
+    expect(tenantCondition(t, "Ready")).toMatchObject({ status: "False", reason: "PaymentFailed" });
+    const refused = await waitFor("admission to refuse", async () => {
+      const r = await tryCreateWorkload("after-failure");
+      return r.code !== 0 ? r : undefined;
+    });
+    expect(refused.stderr).toContain("PaymentFailed");
+    expect(refused.stderr).toContain("payment of invoice in_1800000100 failed");
+  });
+
+  it("an older success delivered late does not resume it", async () => {
+    expect(await deliver("invoice.payment_succeeded", 1_800_000_050)).toBe(200);
+    await op.reconcileOnce(name);
+    expect((await client.get<KubeObject>(Resources.Tenant, name))?.status).toMatchObject({
+      suspendedReason: "PaymentFailed",
+    });
+  });
+
+  it("invoice.payment_succeeded resumes: the GPUWorkload is accepted", async () => {
+    expect(await deliver("invoice.payment_succeeded", 1_800_000_200)).toBe(200);
+    await waitForTenant(client, name, "Ready again", isReady);
+    await waitFor(
+      "admission to accept",
+      async () => (await tryCreateWorkload("after-payment")).code === 0,
+    );
+  });
+});
