@@ -11,7 +11,11 @@
 import * as http from "node:http";
 import * as https from "node:https";
 import type { KubeConfig } from "@kubernetes/client-node";
+
 import { resourcePath, type KubeObject, type ResourceType } from "./resources.ts";
+
+/** How many times a request answered 429 Too Many Requests is sent before giving up. */
+const MAX_429_RETRIES = 8;
 
 /** An error answer of the API server (a metav1.Status), or a transport failure (status 0). */
 export class KubeApiError extends Error {
@@ -194,10 +198,24 @@ export class KubeClient {
     contentType = "application/json",
   ): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const { res } = await this.open(method, path, payload, contentType, this.timeoutMs);
-    const chunks: Buffer[] = [];
-    for await (const c of res) chunks.push(c as Buffer);
-    const text = Buffer.concat(chunks).toString("utf8");
+    let res: http.IncomingMessage;
+    let text: string;
+    for (let attempt = 1; ; attempt++) {
+      ({ res } = await this.open(method, path, payload, contentType, this.timeoutMs));
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      text = Buffer.concat(chunks).toString("utf8");
+      // 429 means the apiserver did not process the request (priority and fairness, or a
+      // watch cache still initializing after a CRD change): safe to resend for any verb, as
+      // client-go does, honouring Retry-After.
+      if (res.statusCode !== 429 || attempt >= MAX_429_RETRIES) break;
+      const after = Number(res.headers["retry-after"]);
+      const waitMs = Math.min(
+        Number.isFinite(after) && after > 0 ? after * 1000 : 100 * attempt,
+        2000,
+      );
+      await new Promise((r) => setTimeout(r, waitMs));
+    }
     const status = res.statusCode ?? 0;
     if (status < 200 || status >= 300) {
       let reason = "Unknown";
