@@ -39,6 +39,7 @@ beforeAll(async () => {
   });
   lookups.add(acme, sample("in-cluster-a10g") as Treaty, sample("aurora-akash-001") as Treaty);
   lookups.add(sample("train-llama-lora") as GPUWorkload);
+  lookups.nodes.push({ metadata: { name: "gpu-1", labels: { role: "gpu", "gpu-type": "a10g" } } });
   app = buildServer({
     lookups,
     metrics,

@@ -15,6 +15,11 @@ export interface JobLike {
   readonly metadata?: OwnedMeta;
 }
 
+/** A Node as the Treaty policy reads it (its labels place it in an in-cluster pool). */
+export interface NodeLike {
+  readonly metadata?: { readonly name?: string; readonly labels?: Record<string, string> };
+}
+
 /** Cross-object reads the policies need. Implementations read an informer cache. */
 export interface AdmissionLookups {
   /** The Tenant `name` (cluster-scoped). */
@@ -27,6 +32,8 @@ export interface AdmissionLookups {
   getWorkload(namespace: string, name: string): Awaitable<GPUWorkload | undefined>;
   /** A Job by namespace and name. */
   getJob(namespace: string, name: string): Awaitable<JobLike | undefined>;
+  /** Every Node (for the GPU types an in-cluster treaty's pool offers); optional. */
+  listNodes?(): Awaitable<readonly NodeLike[]>;
   /** The bytes of a vault-law module stored in a ConfigMap. */
   getPolicyModule: ModuleSource;
   /** Whether the lookups are ready to answer (caches synced); /readyz reports it. */

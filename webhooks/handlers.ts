@@ -48,21 +48,38 @@ export function decide(r: PolicyResult): AdmissionDecision {
 
 const today = (now: Date): string => now.toISOString().slice(0, 10);
 
-/** Treaty: the schema, governance, vault-law reference; quota-below-usage warnings. */
+/** Treaty: the schema, governance, vault-law reference; usage and pool warnings. */
 export const treatyHandler: AdmissionHandler = async (req, ctx) => {
   // The status of the stored object is the operator's latest usage figure for the treaty.
   const status = (req.oldObject as Partial<Treaty> | undefined)?.status;
-  return Promise.resolve(
-    decide(
-      validateTreaty({
-        object: req.object,
-        oldObject: req.oldObject ?? undefined,
-        usage: status,
-        today: today(ctx.now),
-      }),
-    ),
+  return decide(
+    validateTreaty({
+      object: req.object,
+      oldObject: req.oldObject ?? undefined,
+      usage: status,
+      today: today(ctx.now),
+      poolGpuTypes: await poolGpuTypes(req.object, ctx),
+    }),
   );
 };
+
+// The GPU types the nodes selected by an in-cluster treaty carry, with those nodes.
+async function poolGpuTypes(
+  object: unknown,
+  ctx: HandlerContext,
+): Promise<Map<string, string[]> | undefined> {
+  const pool = (object as Partial<Treaty> | undefined)?.spec?.inCluster;
+  if (pool?.nodeSelector === undefined || ctx.lookups.listNodes === undefined) return undefined;
+  const selector = Object.entries(pool.nodeSelector);
+  const out = new Map<string, string[]>();
+  for (const n of await ctx.lookups.listNodes()) {
+    const labels = n.metadata?.labels ?? {};
+    const type = labels[pool.gpuTypeLabel];
+    if (type === undefined || !selector.every(([k, v]) => labels[k] === v)) continue;
+    out.set(type, [...(out.get(type) ?? []), n.metadata?.name ?? ""]);
+  }
+  return out;
+}
 
 /** Tenant: the schema; warnings for unknown allowed treaties, limits below usage, suspension. */
 export const tenantHandler: AdmissionHandler = async (req, ctx) => {

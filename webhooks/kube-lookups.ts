@@ -12,7 +12,7 @@ import {
   type Logger,
 } from "../services/kube/index.ts";
 import { VAULT_LAW_CONFIGMAP_LABEL } from "../services/vault-law/policy-ref.ts";
-import type { AdmissionLookups, JobLike } from "./deps.ts";
+import type { AdmissionLookups, JobLike, NodeLike } from "./deps.ts";
 
 /** Label the operator puts on every Job it creates for a GPUWorkload. */
 export const JOB_WORKLOAD_UID_LABEL = "vaultmesh.cloud/workload-uid";
@@ -33,6 +33,7 @@ export class KubeLookups implements AdmissionLookups {
   private readonly workloads: Informer<KubeObject>;
   private readonly jobs: Informer<KubeObject>;
   private readonly configMaps: Informer<ConfigMap>;
+  private readonly nodes: Informer<KubeObject>;
   // Decoded modules per cached ConfigMap object: a new object (a new resourceVersion) decodes
   // afresh, an unchanged one hands out the same bytes, which the evaluator hashes only once.
   private readonly decoded = new WeakMap<ConfigMap, Map<string, Uint8Array>>();
@@ -59,7 +60,20 @@ export class KubeLookups implements AdmissionLookups {
       ...opts,
       labelSelector: VAULT_LAW_CONFIGMAP_LABEL,
     });
-    this.all = [this.tenants, this.treaties, this.workloads, this.jobs, this.configMaps];
+    // Labels are all the Treaty policy reads of a Node: drop the status, which changes with
+    // every heartbeat-driven update and is most of a Node's size.
+    this.nodes = new Informer(client, Resources.Node, {
+      ...opts,
+      transform: (n) => ({ metadata: { name: n.metadata?.name, labels: n.metadata?.labels } }),
+    });
+    this.all = [
+      this.tenants,
+      this.treaties,
+      this.workloads,
+      this.jobs,
+      this.configMaps,
+      this.nodes,
+    ];
   }
 
   /** Starts every informer and waits for the first list of each. */
@@ -88,6 +102,10 @@ export class KubeLookups implements AdmissionLookups {
 
   listWorkloads(namespace: string): GPUWorkload[] {
     return this.workloads.byIndex(BY_NAMESPACE, namespace) as unknown as GPUWorkload[];
+  }
+
+  listNodes(): NodeLike[] {
+    return this.nodes.list();
   }
 
   async getWorkload(namespace: string, name: string): Promise<GPUWorkload | undefined> {

@@ -1,7 +1,7 @@
 // In-memory AdmissionLookups: what unit tests, the bench and a server without a cluster use.
 // Same interface as the informer-backed lookups, so the server cannot tell them apart.
 import type { GPUWorkload, Tenant, Treaty } from "../crds/index.ts";
-import type { AdmissionLookups, JobLike } from "./deps.ts";
+import type { AdmissionLookups, JobLike, NodeLike } from "./deps.ts";
 
 const key = (namespace: string, name: string): string => `${namespace}/${name}`;
 
@@ -13,6 +13,7 @@ export class MemoryLookups implements AdmissionLookups {
   readonly jobs = new Map<string, JobLike>();
   /** vault-law modules by `namespace/name/key`. */
   readonly modules = new Map<string, Uint8Array>();
+  readonly nodes: NodeLike[] = [];
   /** Readiness reported on /readyz; always ready when unset. */
   ready?: () => boolean;
 
@@ -47,6 +48,10 @@ export class MemoryLookups implements AdmissionLookups {
 
   getWorkload(namespace: string, name: string): GPUWorkload | undefined {
     return this.workloads.get(key(namespace, name));
+  }
+
+  listNodes(): NodeLike[] {
+    return this.nodes;
   }
 
   getJob(namespace: string, name: string): JobLike | undefined {

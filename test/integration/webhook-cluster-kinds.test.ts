@@ -119,6 +119,25 @@ describe("Treaty admission", () => {
   });
 });
 
+describe("Treaty pricing against its GPU pool", () => {
+  it("warns when the pool offers a type without a price, and a priced type is not in the pool", async () => {
+    // The cluster's GPU pool: nodes role=gpu, gpu-type=a10g (hack/controlplane/node-pools.yaml).
+    const r = await apply(
+      makeTreaty(treatyName("h100-pool"), {
+        pricing: [{ gpuType: "h100", usdPerHour: 3 }],
+        labels: hook.labels,
+      }),
+    );
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      /Warning: spec\.pricing has no price for a10g, which nodes gpu-a10g-\d/,
+    );
+    expect(r.stderr).toContain(
+      "Warning: spec.pricing[0]: no node of the pool offers h100 (label gpu-type)",
+    );
+  });
+});
+
 describe("Tenant admission", () => {
   it("warns about allowed treaties that do not exist", async () => {
     const name = `${hook.id}-t`;

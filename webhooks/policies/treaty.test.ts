@@ -79,4 +79,30 @@ describe("validateTreaty", () => {
     expect(run({ object }).warnings).toEqual([expect.stringContaining("already expired")]);
     expect(run({ object, oldObject: object }).warnings).toEqual([]);
   });
+
+  it.each<[string, Map<string, string[]>, ("a10g" | "h100")[], string[]]>([
+    ["a pool whose types are all priced", new Map([["a10g", ["gpu-1"]]]), ["a10g"], []],
+    [
+      "an unpriced type in the pool, a priced type nowhere",
+      new Map([
+        ["l4", ["gpu-1", "gpu-2", "gpu-3", "gpu-4"]],
+        ["a10g", ["gpu-5"]],
+      ]),
+      ["a10g", "h100"],
+      [
+        "spec.pricing has no price for l4, which nodes gpu-1, gpu-2, gpu-3, … of the pool offer: no workload runs on them",
+        "spec.pricing[1]: no node of the pool offers h100 (label gpu-type)",
+      ],
+    ],
+    [
+      "an empty pool",
+      new Map(),
+      ["a10g"],
+      ["spec.inCluster.nodeSelector matches no node with a GPU type label: the pool is empty"],
+    ],
+  ])("warns about pricing against the pool: %s", (_name, pool, types, wantWarnings) => {
+    const pricing = types.map((gpuType) => ({ gpuType, usdPerHour: 1 }));
+    const r = run({ object: makeTreaty("pool", { pricing }), poolGpuTypes: pool });
+    expect(r).toEqual({ errors: [], warnings: wantWarnings });
+  });
 });

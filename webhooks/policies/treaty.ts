@@ -20,6 +20,12 @@ export interface TreatyPolicyInput {
   readonly usage?: Pick<TreatyStatus, "activeJobs" | "gpuHoursThisPeriod">;
   /** Today's date, `YYYY-MM-DD` (UTC), for the already-expired warning. */
   readonly today: string;
+  /**
+   * For an in-cluster treaty: the GPU types the nodes of its pool carry, each with the nodes
+   * that carry it (nodes matching `inCluster.nodeSelector`, by `inCluster.gpuTypeLabel`).
+   * Undefined when unknown.
+   */
+  readonly poolGpuTypes?: ReadonlyMap<string, readonly string[]>;
 }
 
 /** Validates a Treaty on CREATE or UPDATE: field errors deny, warnings are shown by kubectl. */
@@ -32,6 +38,7 @@ export function validateTreaty(input: TreatyPolicyInput): PolicyResult {
     ...endpointWarnings(treaty),
     ...quotaWarnings(treaty, input.usage),
     ...expiryWarnings(treaty, input.today, input.oldObject === undefined),
+    ...poolWarnings(treaty, input.poolGpuTypes),
   ];
   return result(errors, warnings);
 }
@@ -100,6 +107,32 @@ function expiryWarnings(t: Treaty, today: string, creating: boolean): string[] {
   const expiry = t.spec.expiryDate;
   if (!creating || expiry === undefined || expiry > today) return [];
   return [`spec.expiryDate ${expiry} is not after today (${today}): the treaty is already expired`];
+}
+
+// Pricing must cover what the pool offers, and what is priced should exist in the pool. Nodes
+// come and go, so these are warnings, not denials.
+function poolWarnings(t: Treaty, pool: TreatyPolicyInput["poolGpuTypes"]): string[] {
+  if (t.spec.inCluster === undefined || pool === undefined) return [];
+  if (pool.size === 0) {
+    return ["spec.inCluster.nodeSelector matches no node with a GPU type label: the pool is empty"];
+  }
+  const priced = new Set(t.spec.pricing.map((p) => p.gpuType));
+  const out: string[] = [];
+  for (const [type, nodes] of pool) {
+    if (priced.has(type as never)) continue;
+    const some = nodes.slice(0, 3).join(", ") + (nodes.length > 3 ? ", …" : "");
+    out.push(
+      `spec.pricing has no price for ${type}, which nodes ${some} of the pool offer: no workload runs on them`,
+    );
+  }
+  t.spec.pricing.forEach((p, i) => {
+    if (!pool.has(p.gpuType)) {
+      out.push(
+        `spec.pricing[${i}]: no node of the pool offers ${p.gpuType} (label ${t.spec.inCluster?.gpuTypeLabel ?? ""})`,
+      );
+    }
+  });
+  return out;
 }
 
 const round = (n: number): number => Math.round(n * 100) / 100;
