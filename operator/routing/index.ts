@@ -12,6 +12,7 @@ export type {
   RouteInput,
   RoutingStrategy,
   TenantConstraints,
+  TreatyUsage,
   WorkloadProfile,
 } from "./routing-types.ts";
 export { readiness } from "./treaty-facts.ts";

@@ -539,6 +539,77 @@ describe("route: memoized facts follow the treaties", () => {
   });
 });
 
+describe("route: live usage and memoized verdicts", () => {
+  const versioned = (name: string, spec: Partial<TreatySpec> = {}): RoutableTreaty => {
+    const t = treaty(name, spec);
+    return { ...t, metadata: { name, resourceVersion: "7" } };
+  };
+
+  it.each<
+    [
+      string,
+      Map<string, { activeJobs?: number; gpuHoursThisPeriod?: number }>,
+      string[] | undefined,
+    ]
+  >([
+    [
+      "usage under the quotas",
+      new Map([["t", { activeJobs: 9, gpuHoursThisPeriod: 10 }]]),
+      undefined,
+    ],
+    [
+      "usage at maxConcurrentJobs",
+      new Map([["t", { activeJobs: 10 }]]),
+      ["treaty at maxConcurrentJobs 10/10"],
+    ],
+    [
+      "usage past both quotas",
+      new Map([["t", { activeJobs: 11, gpuHoursThisPeriod: 512.5 }]]),
+      ["treaty at maxConcurrentJobs 11/10", "treaty GPU-hours 512.50/500 this period"],
+    ],
+    ["usage of another treaty", new Map([["u", { activeJobs: 99 }]]), undefined],
+  ])("checks quotas against %s", (_what, usage, wantReasons) => {
+    const got = route(input([versioned("t")], {}, { usage }));
+    expect(got.candidates[0]?.eligible ? undefined : got.candidates[0]?.reasons).toEqual(
+      wantReasons,
+    );
+  });
+
+  it("gives the same answers from memo as computed, for each workload shape", () => {
+    const treaties = [
+      versioned("a"),
+      versioned("b", { regions: ["eu-west"] }),
+      versioned("c", { suspended: true }),
+    ];
+    const shapes: Partial<RouteInput>[] = [
+      {},
+      { spec: { ...A10G, regions: ["eu-west"] } },
+      { tenant: { allowedTreaties: ["a"] } },
+      { spec: { ...A10G, maxPricePerHour: 0.5 } },
+      { usage: new Map([["a", { activeJobs: 10 }]]) },
+      { excluding: ["a"] },
+    ];
+    const fresh = (i: RouteInput): RouteInput => ({
+      ...i,
+      treaties: i.treaties.map((t) => ({ ...t, metadata: { name: t.metadata.name } })),
+    });
+    for (let round = 0; round < 3; round++) {
+      for (const more of shapes) {
+        const i = { ...input(treaties), ...more };
+        expect(route(i)).toEqual(route(fresh(i)));
+      }
+    }
+  });
+
+  it("shares frozen candidates between decisions, so callers cannot corrupt the memo", () => {
+    const treaties = [versioned("c", { suspended: true })];
+    const first = route(input(treaties)).candidates[0]!;
+    expect(Object.isFrozen(first) && Object.isFrozen(first.reasons)).toBe(true);
+    expect(() => first.reasons?.push("x")).toThrow(TypeError);
+    expect(route(input(treaties)).candidates[0]?.reasons).toEqual(["treaty suspended"]);
+  });
+});
+
 describe("describeDecision", () => {
   it.each<[string, RouteInput, string]>([
     [

@@ -7,7 +7,7 @@ import {
   eligibilityContext,
   pickRegion,
   priceOf,
-  priceText,
+  quotaReasons,
   workloadReasons,
   type EligibilityContext,
 } from "./treaty-eligibility.ts";
@@ -58,7 +58,7 @@ export function route(input: RouteInput): RouteDecision {
   const suffixExternal = explanationSuffix(strategy, profile, false);
   for (const s of eligible) {
     const f = s.facts;
-    const text = priceText(f, ctx, s.price);
+    const text = usdPerHour(s.price);
     const suffix = s.inCluster ? suffixInCluster : suffixExternal;
     candidates.push({
       treaty: f.name,
@@ -100,8 +100,8 @@ function partition(sorted: readonly TreatyFacts[], ctx: EligibilityContext): Par
   let pinnedAt = -1;
   for (const facts of sorted) {
     const price = priceOf(facts, ctx);
-    const reasons = workloadReasons(facts, ctx, price);
-    if (reasons === undefined && facts.stateCandidate === undefined) {
+    const verdict = verdictOf(facts, ctx, price);
+    if (verdict === null) {
       if (price < bestPrice) bestPrice = price;
       if (facts.latencyMs < bestLatency) bestLatency = facts.latencyMs;
       eligible.push({
@@ -116,12 +116,7 @@ function partition(sorted: readonly TreatyFacts[], ctx: EligibilityContext): Par
       continue;
     }
     if (facts.name === ctx.pinned) pinnedAt = ineligible.length;
-    if (reasons === undefined) {
-      ineligible.push(facts.stateCandidate!);
-    } else {
-      for (const r of facts.stateReasons) reasons.push(r);
-      ineligible.push({ treaty: facts.name, provider: facts.provider, eligible: false, reasons });
-    }
+    ineligible.push(verdict);
   }
   if (pinnedAt > 0) {
     ineligible.unshift(ineligible.splice(pinnedAt, 1)[0]!);
@@ -137,6 +132,32 @@ function partition(sorted: readonly TreatyFacts[], ctx: EligibilityContext): Par
     latencyMs: Math.max(bestLatency, LATENCY_FLOOR_MS),
   };
   return { eligible, ineligible, bests };
+}
+
+/**
+ * The treaty's ineligible candidate, or null when it is eligible. Memoized per treaty version
+ * and workload shape (EligibilityContext.shape) unless a quota is exceeded — quota usage moves
+ * with every placement — so workloads of the same shape pay for their reasons once.
+ */
+function verdictOf(facts: TreatyFacts, ctx: EligibilityContext, price: number): Candidate | null {
+  const quota = quotaReasons(facts, ctx.usage?.get(facts.name));
+  const shape = quota === undefined ? ctx.shape : undefined;
+  if (shape !== undefined) {
+    const memo = facts.verdictFor(shape);
+    if (memo !== undefined) return memo;
+  }
+  const reasons = workloadReasons(facts, ctx, price);
+  let verdict: Candidate | null;
+  if (reasons === undefined && quota === undefined) {
+    verdict = facts.stateCandidate ?? null;
+  } else {
+    const all = reasons ?? [];
+    for (const r of facts.stateReasons) all.push(r);
+    if (quota !== undefined) for (const r of quota) all.push(r);
+    verdict = { treaty: facts.name, provider: facts.provider, eligible: false, reasons: all };
+  }
+  if (shape !== undefined) facts.rememberVerdict(shape, verdict);
+  return verdict;
 }
 
 /** Score descending, then price ascending, then name ascending (code-unit order). */

@@ -96,6 +96,14 @@ export interface RoutableTreaty {
     | undefined;
 }
 
+/** Live usage of a treaty, from the operator's own bookkeeping; overrides its status. */
+export interface TreatyUsage {
+  /** Workloads running (or placed) under the treaty now. */
+  readonly activeJobs?: number | undefined;
+  /** GPU-hours used in the current quota period. */
+  readonly gpuHoursThisPeriod?: number | undefined;
+}
+
 /** Everything one routing decision depends on; route() reads nothing else. */
 export interface RouteInput {
   /** The workload's spec. */
@@ -108,6 +116,13 @@ export interface RouteInput {
   readonly now: Date;
   /** Treaty names already attempted by this workload: ineligible, for failover. */
   readonly excluding?: readonly string[] | undefined;
+  /**
+   * Live usage by treaty name, checked against the treaties' quotas instead of their
+   * `status.activeJobs` / `status.gpuHoursThisPeriod`. Pass usage here rather than copying
+   * treaties with a patched status: route() memoizes per treaty object, and a copy per
+   * decision recomputes everything (see bench:routing).
+   */
+  readonly usage?: ReadonlyMap<string, TreatyUsage> | undefined;
 }
 
 /** A routing decision: the choice, if any, and every treaty considered, best first. */

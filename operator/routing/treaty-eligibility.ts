@@ -3,9 +3,9 @@
 // treaty-facts.ts; these checks run for every treaty on every decision and allocate nothing
 // unless one fails.
 import { GPU_TYPES } from "../../crds/index.ts";
-import { clip, fixed2, list, usdPerHour } from "./reason-format.ts";
+import { clip, fixed2, list, quantity, usdPerHour } from "./reason-format.ts";
 import { INEXACT, regionMask } from "./region-mask.ts";
-import type { RoutableTreaty, RouteInput } from "./routing-types.ts";
+import type { RoutableTreaty, RouteInput, TreatyUsage } from "./routing-types.ts";
 import type { TreatyFacts } from "./treaty-facts.ts";
 
 /** The per-decision facts every treaty is checked against, computed once by route(). */
@@ -34,6 +34,14 @@ export interface EligibilityContext {
   /** The reason of every other treaty when pinned. */
   readonly pinnedReason: string;
   readonly excluding: readonly string[] | undefined;
+  /**
+   * Everything the workload's reasons against a treaty depend on, as one string (GPU type,
+   * price cap, regions, providers, tenant lists); verdicts are memoized per treaty under it.
+   * Undefined when the decision has a pin or exclusions (not memoized).
+   */
+  readonly shape: string | undefined;
+  /** Live usage by treaty name, overriding the treaties' status. */
+  readonly usage: ReadonlyMap<string, TreatyUsage> | undefined;
   /** The decision's day, `YYYY-MM-DD` (UTC), compared with the treaties' dates as strings. */
   readonly today: string;
 }
@@ -48,7 +56,9 @@ export function eligibilityContext(input: RouteInput): EligibilityContext {
   const allowedProviders = spec.routing?.allowedProviders;
   const wantRegions = spec.regions?.length ? spec.regions : undefined;
   const pinned = spec.routing?.treatyRef?.name;
+  const excluding = input.excluding;
   return {
+    shape: pinned !== undefined || (excluding?.length ?? 0) > 0 ? undefined : shapeOf(input),
     gpuType: spec.gpu.type,
     gpuIndex: (GPU_TYPES as readonly string[]).indexOf(spec.gpu.type),
     wantRegions,
@@ -68,9 +78,23 @@ export function eligibilityContext(input: RouteInput): EligibilityContext {
         : ` exceeds maxPricePerHour $${fixed2(spec.maxPricePerHour)}`,
     pinned,
     pinnedReason: clip(`routing.treatyRef pins the workload to treaty ${pinned ?? ""}`),
-    excluding: input.excluding,
+    excluding,
+    usage: input.usage,
     today: utcDay(input.now),
   };
+}
+
+/** The memo key of everything workloadReasons reads but the pin and the exclusions. */
+function shapeOf({ spec, tenant }: RouteInput): string {
+  const text = (xs: readonly string[] | undefined): string => (xs === undefined ? "*" : list(xs));
+  return [
+    spec.gpu.type,
+    spec.maxPricePerHour ?? "",
+    spec.regions?.length ? list(spec.regions) : "*",
+    text(spec.routing?.allowedProviders),
+    text(tenant?.allowedRegions),
+    text(tenant?.allowedTreaties),
+  ].join("|");
 }
 
 /** The treaty's price for the workload's GPU type, NaN when the treaty does not price it. */
@@ -79,9 +103,25 @@ export function priceOf(facts: TreatyFacts, ctx: EligibilityContext): number {
   return NaN; // a type outside the API's enum is priced by no treaty
 }
 
-/** `$1.20/h` for the treaty's price of the workload's GPU type. */
-export function priceText(facts: TreatyFacts, ctx: EligibilityContext, price: number): string {
-  return facts.priceTexts[ctx.gpuIndex] ?? usdPerHour(price);
+/**
+ * Quota reasons against the treaty, from live usage (route()'s `usage`, else the treaty's
+ * status): concurrent jobs, then GPU-hours this period; undefined when within both.
+ */
+export function quotaReasons(
+  facts: TreatyFacts,
+  usage: TreatyUsage | undefined,
+): string[] | undefined {
+  const active = usage?.activeJobs ?? facts.activeJobs;
+  const hours = usage?.gpuHoursThisPeriod ?? facts.gpuHoursThisPeriod;
+  let reasons: string[] | undefined;
+  if (active >= facts.maxConcurrentJobs) {
+    (reasons ??= []).push(`treaty at maxConcurrentJobs ${active}/${facts.maxConcurrentJobs}`);
+  }
+  if (hours >= facts.maxGpuHoursPerMonth) {
+    const max = quantity(facts.maxGpuHoursPerMonth);
+    (reasons ??= []).push(`treaty GPU-hours ${quantity(hours)}/${max} this period`);
+  }
+  return reasons;
 }
 
 // The last day computed by utcDay, as [start, end) in epoch ms: decisions come in bursts
@@ -153,7 +193,7 @@ export function workloadReasons(
   if (Number.isNaN(price)) {
     (reasons ??= []).push(ctx.notPricedReason);
   } else if (ctx.maxPricePerHour !== undefined && price > ctx.maxPricePerHour) {
-    (reasons ??= []).push("price " + priceText(facts, ctx, price) + ctx.exceedsSuffix);
+    (reasons ??= []).push("price " + usdPerHour(price) + ctx.exceedsSuffix);
   }
   if (!servesRegion(facts, ctx)) (reasons ??= []).push(regionReason(facts, ctx));
   return reasons;

@@ -1,21 +1,29 @@
 // What the router knows about a treaty independently of any workload: its own-state reasons
-// (suspended, not Ready, reputation below the floor, quotas), its measurements and the texts
+// (suspended, not Ready, reputation below the floor), its measurements, quotas and the texts
 // its reasons and explanations are made of. Computed once per treaty object version and
 // memoized, so a decision over 100 treaties pays for it only when a treaty changes.
 import { GPU_TYPES, IN_CLUSTER_PROVIDER } from "../../crds/index.ts";
-import { clip, fixed2, fixedPair, list, quantity, usdPerHour } from "./reason-format.ts";
+import { clip, fixed2, fixedPair, list } from "./reason-format.ts";
 import { regionMask } from "./region-mask.ts";
 import type { Candidate, RoutableTreaty } from "./routing-types.ts";
 import { availabilityOf, latencyOf, reputationOf } from "./treaty-scoring.ts";
 
-/** What is known about one treaty at one day, independently of the workload. */
-export interface TreatyFacts {
+const NO_REASONS: readonly string[] = Object.freeze([]);
+/** Workload shapes a treaty remembers verdicts for (cleared when full). */
+const MAX_SHAPES = 64;
+
+/**
+ * What is known about one treaty at one day, independently of the workload. Cheap to build
+ * (texts are rendered on first use) because callers that copy treaties per decision get a
+ * new one every time.
+ */
+export class TreatyFacts {
   readonly treaty: RoutableTreaty;
   readonly name: string;
   readonly provider: string;
   /** Whether the treaty is the cluster's own GPU pool (the "GPU core"). */
   readonly inCluster: boolean;
-  /** Reasons from the treaty's own state, in a fixed order; empty when it is routable. */
+  /** Reasons from the treaty's own state (suspended, not Ready, reputation), frozen. */
   readonly stateReasons: readonly string[];
   /**
    * The treaty's candidate when only its own state makes it ineligible: the same for every
@@ -28,70 +36,135 @@ export interface TreatyFacts {
   readonly latencyMs: number;
   readonly reputation: number;
   readonly availability: number;
-  /** `[a, b]` rendering of the treaty's regions. */
-  readonly regionsText: string;
   /** USD per GPU-hour by index in GPU_TYPES; NaN where the treaty does not price the type. */
-  readonly prices: Float64Array;
-  /** `$1.20/h` rendering of each price, by index in GPU_TYPES. */
-  readonly priceTexts: readonly (string | undefined)[];
-  /** `, latency 120ms→` (or `unknown`): the latency part of a score explanation. */
-  readonly latencyText: string;
-  /** `, reputation 0.95, availability 0.99`: the rest of a score explanation. */
-  readonly qualityText: string;
-}
-
-interface CachedFacts extends TreatyFacts {
+  readonly prices: readonly number[];
+  /** Quota limits; Infinity when unlimited. */
+  readonly maxConcurrentJobs: number;
+  readonly maxGpuHoursPerMonth: number;
+  /** Usage from the treaty's status (route()'s `usage` input overrides it). */
+  readonly activeJobs: number;
+  readonly gpuHoursThisPeriod: number;
+  /** What the memo was computed from. */
   readonly today: string;
   readonly resourceVersion: string | undefined;
   readonly spec: RoutableTreaty["spec"];
   readonly status: RoutableTreaty["status"];
+  #verdicts: Map<string, Candidate | null> | undefined;
+  #regionsText: string | undefined;
+  #latencyText: string | undefined;
+  #qualityText: string | undefined;
+
+  constructor(treaty: RoutableTreaty, today: string) {
+    const { spec, status } = treaty;
+    this.treaty = treaty;
+    this.name = treaty.metadata.name ?? "";
+    this.provider = spec.provider;
+    this.inCluster = spec.provider === IN_CLUSTER_PROVIDER;
+    const reasons = stateReasons(treaty, today);
+    this.stateReasons = reasons.length === 0 ? NO_REASONS : Object.freeze(reasons);
+    this.stateCandidate =
+      reasons.length === 0
+        ? undefined
+        : (Object.freeze({
+            treaty: this.name,
+            provider: this.provider,
+            eligible: false,
+            reasons: this.stateReasons,
+          }) as Candidate);
+    this.regionMask = regionMask(spec.regions);
+    this.latencyMs = latencyOf(treaty, this.inCluster);
+    this.reputation = reputationOf(treaty);
+    this.availability = availabilityOf(treaty);
+    this.prices = pricesByGpuIndex(spec.pricing);
+    this.maxConcurrentJobs = spec.quotas?.maxConcurrentJobs ?? Infinity;
+    this.maxGpuHoursPerMonth = spec.quotas?.maxGpuHoursPerMonth ?? Infinity;
+    this.activeJobs = status?.activeJobs ?? 0;
+    this.gpuHoursThisPeriod = status?.gpuHoursThisPeriod ?? 0;
+    this.today = today;
+    this.resourceVersion = treaty.metadata.resourceVersion;
+    this.spec = spec;
+    this.status = status;
+  }
+
+  /** The memoized verdict (ineligible candidate, or null) for a workload shape. */
+  verdictFor(shape: string): Candidate | null | undefined {
+    return this.#verdicts?.get(shape);
+  }
+
+  /** Memoizes a verdict for a workload shape; the candidate is frozen, as it is shared. */
+  rememberVerdict(shape: string, verdict: Candidate | null): void {
+    const verdicts = (this.#verdicts ??= new Map());
+    if (verdicts.size >= MAX_SHAPES) verdicts.clear();
+    if (verdict !== null && !Object.isFrozen(verdict)) {
+      Object.freeze(verdict.reasons);
+      Object.freeze(verdict);
+    }
+    verdicts.set(shape, verdict);
+  }
+
+  /** `[a, b]` rendering of the treaty's regions. */
+  get regionsText(): string {
+    return (this.#regionsText ??= list(this.spec.regions));
+  }
+
+  /** `, latency 120ms→` (or `unknown`): the latency part of a score explanation. */
+  get latencyText(): string {
+    const ms = this.latencyMs;
+    return (this.#latencyText ??= `, latency ${Number.isNaN(ms) ? "unknown" : `${Math.round(ms)}ms`}→`);
+  }
+
+  /** `, reputation 0.95, availability 0.99`: the rest of a score explanation. */
+  get qualityText(): string {
+    return (this.#qualityText ??= `, reputation ${fixed2(this.reputation)}, availability ${fixed2(this.availability)}`);
+  }
 }
 
 /** The treaties of one route() input in name order, with their facts. */
 interface Snapshot {
   readonly today: string;
-  /** The input's elements in input order, to check the array was not changed in place. */
+  /** The input's elements in input order. */
   readonly source: readonly RoutableTreaty[];
-  readonly sorted: readonly CachedFacts[];
+  readonly sorted: readonly TreatyFacts[];
 }
 
-// Both caches hold only objects with a metadata.resourceVersion (read from the apiserver) and
-// check it, the spec and status objects and the day on every hit. Hand-built treaties without a
-// resourceVersion are recomputed on every call, so one mutated in place is seen as it is now.
-const factsCache = new WeakMap<RoutableTreaty, CachedFacts>();
-const snapshotCache = new WeakMap<readonly RoutableTreaty[], Snapshot>();
+// Memos hold only treaties with a metadata.resourceVersion (read from the apiserver) and are
+// checked on every hit: same resourceVersion, same spec and status objects, same day. A
+// hand-built treaty without a resourceVersion is recomputed on every call, so one mutated in
+// place is seen as it is now. Plain Maps, not WeakMaps: callers that copy treaties per
+// decision would otherwise fill WeakMaps with short-lived keys, which V8's GC pays for dearly.
+const factsByName = new Map<string, TreatyFacts>();
+/** Bound on factsByName: cleared when it outgrows the treaties seen by this much. */
+const FACTS_SLACK = 1024;
+let last: Snapshot | undefined;
 
 /**
- * The facts of every treaty at `today`, sorted by name (code-unit order). Memoized per array
- * object (pass the same array while the treaties are unchanged: one cache lookup per decision)
- * and per treaty object (a new array of mostly unchanged treaties recomputes only the changed).
+ * The facts of every treaty at `today`, sorted by name (code-unit order). When the input holds
+ * the same treaty objects in the same order as last time (an informer cache's list does, until
+ * something changes), the previous result is reused: a decision then costs one pass of
+ * pointer comparisons here. Otherwise facts are memoized per treaty version.
  */
 export function sortedFacts(
   treaties: readonly RoutableTreaty[],
   today: string,
 ): readonly TreatyFacts[] {
-  const hit = snapshotCache.get(treaties);
-  if (hit !== undefined && hit.today === today && unchanged(hit, treaties)) return hit.sorted;
+  if (last !== undefined && last.today === today && unchanged(last, treaties)) return last.sorted;
+  if (factsByName.size > treaties.length + FACTS_SLACK) factsByName.clear();
   const sorted = treaties.map((t) => treatyFacts(t, today));
   sorted.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  if (sorted.every((f) => f.resourceVersion !== undefined)) {
-    snapshotCache.set(treaties, { today, source: treaties.slice(), sorted });
-  }
+  const cacheable = sorted.every((f) => f.resourceVersion !== undefined);
+  last = cacheable ? { today, source: treaties.slice(), sorted } : undefined;
   return sorted;
 }
 
 function unchanged(snapshot: Snapshot, treaties: readonly RoutableTreaty[]): boolean {
   const { source } = snapshot;
   if (source.length !== treaties.length) return false;
-  for (let i = 0; i < source.length; i++) {
-    const t = treaties[i]!;
-    if (t !== source[i]) return false;
-  }
+  for (let i = 0; i < source.length; i++) if (treaties[i] !== source[i]) return false;
   for (const f of snapshot.sorted) if (!current(f, f.treaty, f.today)) return false;
   return true;
 }
 
-function current(f: CachedFacts, treaty: RoutableTreaty, today: string): boolean {
+function current(f: TreatyFacts, treaty: RoutableTreaty, today: string): boolean {
   return (
     f.resourceVersion !== undefined &&
     f.resourceVersion === treaty.metadata.resourceVersion &&
@@ -102,55 +175,17 @@ function current(f: CachedFacts, treaty: RoutableTreaty, today: string): boolean
 }
 
 /** The facts of one treaty at `today`, memoized per object version. */
-function treatyFacts(treaty: RoutableTreaty, today: string): CachedFacts {
-  const hit = factsCache.get(treaty);
+function treatyFacts(treaty: RoutableTreaty, today: string): TreatyFacts {
+  const hit = factsByName.get(treaty.metadata.name ?? "");
   if (hit !== undefined && current(hit, treaty, today)) return hit;
-  const { spec } = treaty;
-  const inCluster = spec.provider === IN_CLUSTER_PROVIDER;
-  const latencyMs = latencyOf(treaty, inCluster);
-  const reputation = reputationOf(treaty);
-  const availability = availabilityOf(treaty);
-  const name = treaty.metadata.name ?? "";
-  const reasons = Object.freeze(stateReasons(treaty, today));
-  const stateCandidate =
-    reasons.length === 0
-      ? undefined
-      : Object.freeze({
-          treaty: name,
-          provider: spec.provider,
-          eligible: false,
-          reasons,
-        } as Candidate);
-  const facts: CachedFacts = {
-    treaty,
-    name,
-    provider: spec.provider,
-    inCluster,
-    stateReasons: reasons,
-    stateCandidate,
-    regionMask: regionMask(spec.regions),
-    latencyMs,
-    reputation,
-    availability,
-    regionsText: list(spec.regions),
-    prices: pricesByGpuIndex(spec.pricing),
-    priceTexts: GPU_TYPES.map((g) => {
-      const p = spec.pricing.find((x) => x.gpuType === g);
-      return p === undefined ? undefined : usdPerHour(p.usdPerHour);
-    }),
-    latencyText: `, latency ${Number.isNaN(latencyMs) ? "unknown" : `${Math.round(latencyMs)}ms`}→`,
-    qualityText: `, reputation ${fixed2(reputation)}, availability ${fixed2(availability)}`,
-    today,
-    resourceVersion: treaty.metadata.resourceVersion,
-    spec,
-    status: treaty.status,
-  };
-  if (facts.resourceVersion !== undefined) factsCache.set(treaty, facts);
+  const facts = new TreatyFacts(treaty, today);
+  if (facts.resourceVersion !== undefined) factsByName.set(facts.name, facts);
   return facts;
 }
 
-function pricesByGpuIndex(pricing: RoutableTreaty["spec"]["pricing"]): Float64Array {
-  const prices = new Float64Array(GPU_TYPES.length).fill(NaN);
+function pricesByGpuIndex(pricing: RoutableTreaty["spec"]["pricing"]): number[] {
+  const prices: number[] = [];
+  for (let i = 0; i < GPU_TYPES.length; i++) prices.push(NaN);
   for (const p of pricing) {
     const i = (GPU_TYPES as readonly string[]).indexOf(p.gpuType);
     if (i >= 0) prices[i] = p.usdPerHour;
@@ -158,7 +193,11 @@ function pricesByGpuIndex(pricing: RoutableTreaty["spec"]["pricing"]): Float64Ar
   return prices;
 }
 
-/** Reasons from the treaty's own state at `today`, in a fixed order; empty when routable. */
+/**
+ * Reasons from the treaty's own state at `today` — suspended, not Ready, reputation below the
+ * floor — in that order; empty when routable. Quotas are checked per decision (they move with
+ * every placement): see quotaReasons in treaty-eligibility.ts.
+ */
 export function stateReasons(treaty: RoutableTreaty, today: string): string[] {
   const reasons: string[] = [];
   const { spec, status } = treaty;
@@ -171,20 +210,6 @@ export function stateReasons(treaty: RoutableTreaty, today: string): string[] {
   if (status?.reputation !== undefined && status.reputation < floor) {
     const [rep, min] = fixedPair(status.reputation, floor);
     reasons.push(`reputation ${rep} below treaty floor ${min}`);
-  }
-  const quotas = spec.quotas;
-  if (quotas?.maxConcurrentJobs !== undefined) {
-    const active = status?.activeJobs ?? 0;
-    if (active >= quotas.maxConcurrentJobs) {
-      reasons.push(`treaty at maxConcurrentJobs ${active}/${quotas.maxConcurrentJobs}`);
-    }
-  }
-  if (quotas?.maxGpuHoursPerMonth !== undefined) {
-    const used = status?.gpuHoursThisPeriod ?? 0;
-    if (used >= quotas.maxGpuHoursPerMonth) {
-      const max = quantity(quotas.maxGpuHoursPerMonth);
-      reasons.push(`treaty GPU-hours ${quantity(used)}/${max} this period`);
-    }
   }
   return reasons;
 }
