@@ -30,6 +30,12 @@ export interface DiscordStandIn {
   readonly commands: Map<string, unknown[]>;
   /** Answer every request with this HTTP status (e.g. 503) until cleared with undefined. */
   failWith(status: number | undefined): void;
+  /**
+   * Records but does not answer requests while held (a hung Discord); `release()` answers the
+   * held ones and stops holding.
+   */
+  hold(): void;
+  release(): void;
   stop(): Promise<void>;
 }
 
@@ -52,6 +58,8 @@ export async function startDiscordStandIn(): Promise<DiscordStandIn> {
   const requests: RecordedRequest[] = [];
   const commands = new Map<string, unknown[]>();
   let failing: number | undefined;
+  let holding = false;
+  const held: (() => void)[] = [];
   const server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? "/", "http://stand-in");
@@ -63,6 +71,7 @@ export async function startDiscordStandIn(): Promise<DiscordStandIn> {
         authorization: req.headers.authorization,
         body,
       });
+      if (holding) await new Promise<void>((r) => held.push(r));
       if (failing !== undefined)
         return send(res, failing, { message: "stand-in failure", code: 0 });
       const cmd = /^\/applications\/(\d+)\/guilds\/(\d+)\/commands$/.exec(path);
@@ -101,8 +110,17 @@ export async function startDiscordStandIn(): Promise<DiscordStandIn> {
     failWith: (status) => {
       failing = status;
     },
+    hold: () => {
+      holding = true;
+    },
+    release: () => {
+      holding = false;
+      for (const r of held.splice(0)) r();
+    },
     stop: () =>
       new Promise<void>((resolve) => {
+        holding = false;
+        for (const r of held.splice(0)) r();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
