@@ -1,7 +1,8 @@
 // Builders for the objects the admission policies read: tenants, treaties, workloads, Jobs,
 // pods and AdmissionReviews. Each takes the few fields a test varies and fills in the rest
 // with valid values, so a test names only what it is about.
-import type { GPUWorkload, Tenant, Treaty } from "../../crds/index.ts";
+import type { GPUWorkload, Receipt, Tenant, Treaty } from "../../crds/index.ts";
+import { receiptDigest } from "../../services/ledger/receipt.ts";
 
 /** Options of {@link makeTenant}. */
 export interface TenantOpts {
@@ -260,6 +261,42 @@ export function makeReview(o: ReviewOpts): Record<string, unknown> {
       oldObject: o.oldObject ?? null,
       dryRun: o.dryRun ?? false,
       options: null,
+    },
+  };
+}
+
+/**
+ * A WorkloadCompleted Receipt whose digest is the ledger's digest of its type, subject and
+ * payload (as the operator writes them); `payload` entries override the defaults. The
+ * signature is a placeholder: admission does not verify signatures.
+ */
+export function makeReceipt(
+  name: string,
+  namespace: string,
+  payload: Record<string, string | number> = {},
+): Receipt {
+  const subject = {
+    apiVersion: "vaultmesh.cloud/v1alpha1",
+    kind: "GPUWorkload",
+    namespace,
+    name: "train",
+    uid: "3f6c2a0e-5b7d-4c1e-9a8f-2d4b6e8c0a13",
+  };
+  const p = { outcome: "Succeeded", gpuSeconds: 900, cost: 0.15, treaty: "pool", ...payload };
+  const type = "WorkloadCompleted" as const;
+  return {
+    apiVersion: "vaultmesh.cloud/v1alpha1",
+    kind: "Receipt",
+    metadata: { name, namespace },
+    spec: {
+      type,
+      subject,
+      payload: p,
+      digest: receiptDigest({ type, subject, payload: p }),
+      signatures: [
+        { keyId: "sha256:850cf75bb9c2d6ea", algorithm: "Ed25519", value: "c2lnbmF0dXJl" },
+      ],
+      issuedAt: "2026-06-01T00:00:00Z",
     },
   };
 }

@@ -5,9 +5,15 @@
 // the same table.
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import YAML from "yaml";
-import type { FederationPeer, Receipt } from "../../crds/index.ts";
+import type { FederationPeer } from "../../crds/index.ts";
 import { sample } from "../../crds/test-helpers.ts";
-import { makePod, makeTenant, makeTreaty, makeWorkload } from "../builders/webhook-objects.ts";
+import {
+  makePod,
+  makeReceipt,
+  makeTenant,
+  makeTreaty,
+  makeWorkload,
+} from "../builders/webhook-objects.ts";
 import { kubectl, waitFor } from "../harness/kube.ts";
 import {
   createTenantNamespace,
@@ -26,9 +32,7 @@ const create = async (obj: object): Promise<{ code: number; stdout: string; stde
 beforeAll(async () => {
   hook = await startTestWebhook({ prefix: "out" });
   ns = await createTenantNamespace(hook, hook.id);
-  const r = sample("train-llama-lora-completed-1") as Receipt;
-  r.metadata = { name: "kept", namespace: ns };
-  expect((await create(r)).code).toBe(0);
+  expect((await create(makeReceipt("kept", ns))).code).toBe(0);
   // A workload admitted while the server is up, to update during the outage.
   const { status, ...tenant } = makeTenant(hook.id, { labels: hook.labels });
   expect((await create(tenant)).code).toBe(0);
@@ -110,9 +114,7 @@ describe("with the webhook server stopped", () => {
     const del = await kubectl(["delete", "receipt", "kept", "-n", ns, "--wait=false"]);
     expect(del.code).not.toBe(0);
     refusedForOutage(del.stderr, "receipts-delete.validate.vaultmesh.cloud");
-    const r = sample("train-llama-lora-completed-1") as Receipt;
-    r.metadata = { name: "during-outage", namespace: ns };
-    expect((await create(r)).code).toBe(0);
+    expect((await create(makeReceipt("during-outage", ns))).code).toBe(0);
   });
 
   it("admits Treaties, Tenants and FederationPeers (fail open: suspensions must go through)", async () => {

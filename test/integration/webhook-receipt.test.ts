@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import YAML from "yaml";
 import type { Receipt } from "../../crds/index.ts";
-import { sample } from "../../crds/test-helpers.ts";
 import { DEFAULT_OPERATOR_SERVICE_ACCOUNT } from "../../webhooks/policies/receipt.ts";
+import { makeReceipt } from "../builders/webhook-objects.ts";
 import { kubectl, waitFor } from "../harness/kube.ts";
 import {
   createTenantNamespace,
@@ -17,8 +17,7 @@ let hook: TestWebhook;
 let ns = "";
 
 const receipt = (name: string, change?: (r: Receipt) => void): string => {
-  const r = sample("train-llama-lora-completed-1") as Receipt;
-  r.metadata = { name, namespace: ns };
+  const r = makeReceipt(name, ns);
   change?.(r);
   return YAML.stringify(r);
 };
@@ -67,19 +66,20 @@ afterAll(async () => {
 });
 
 describe("Receipt admission", () => {
-  it("accepts a receipt whose digest matches its canonical payload", async () => {
+  it("accepts a receipt whose digest is the ledger's digest of type, subject and payload", async () => {
     const r = await kubectl(["create", "-f", "-"], receipt("completed-1"));
     expect(r.stderr).toBe("");
   });
 
   it("refuses a receipt whose payload was altered after signing", async () => {
+    const digest = makeReceipt("x", ns).spec.digest;
     const r = await kubectl(
       ["create", "-f", "-"],
       receipt("forged", (x) => (x.spec.payload.cost = 0.01)),
     );
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(
-      'admission webhook "receipts.validate.vaultmesh.cloud" denied the request: spec.digest: Invalid value: sha256:f830b8272b1300300e12d59417618aaf48be2dda9b48e01492e9e3b447361575 is not the digest of the RFC 8785 canonical payload',
+      `admission webhook "receipts.validate.vaultmesh.cloud" denied the request: spec.digest: Invalid value: ${digest} is not the ledger digest of the canonical {type, subject, payload}`,
     );
   });
 

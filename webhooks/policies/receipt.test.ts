@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import type { Receipt } from "../../crds/index.ts";
-import { sample } from "../../crds/test-helpers.ts";
+import { jsonDigest } from "../../services/ledger/canonical-json.ts";
+import { makeReceipt } from "../../test/builders/webhook-objects.ts";
 import {
   DEFAULT_OPERATOR_SERVICE_ACCOUNT,
   SYSTEM_RECEIPT_DELETERS,
@@ -8,26 +9,30 @@ import {
   type ReceiptPolicyInput,
 } from "./receipt.ts";
 
-// A JSON round trip, as from a request body: structuredClone's objects come from another realm
-// under jest, and canonical JSON accepts plain objects only.
-const receipt = (): Receipt =>
-  JSON.parse(JSON.stringify(sample("train-llama-lora-completed-1"))) as Receipt;
+const receipt = (): Receipt => makeReceipt("completed-1", "tenant-acme");
 const deleters = [DEFAULT_OPERATOR_SERVICE_ACCOUNT, ...SYSTEM_RECEIPT_DELETERS];
 const run = (
   over: Partial<ReceiptPolicyInput> & Pick<ReceiptPolicyInput, "operation">,
 ): ReturnType<typeof validateReceipt> => validateReceipt({ username: "alice", deleters, ...over });
 
 describe("validateReceipt", () => {
-  it("allows the sample receipt, whose digest matches its canonical payload", () => {
+  it("allows a receipt whose digest is the ledger's digest of type, subject and payload", () => {
     expect(run({ operation: "CREATE", object: receipt() }).errors).toEqual([]);
   });
 
-  it("denies a receipt whose payload no longer matches its digest", () => {
+  it.each<[string, (r: Receipt) => void]>([
+    ["an altered payload", (r) => (r.spec.payload.cost = 0.01)],
+    ["another subject", (r) => (r.spec.subject.name = "other")],
+    ["another type", (r) => (r.spec.type = "WorkloadFailed")],
+    ["a digest of the payload alone", (r) => (r.spec.digest = jsonDigest(r.spec.payload))],
+  ])("denies a receipt whose digest does not cover it: %s", (_name, change) => {
     const r = receipt();
-    r.spec.payload.cost = 0.01;
+    change(r);
     const errors = run({ operation: "CREATE", object: r }).errors;
     expect(errors.map((e) => e.field)).toEqual(["spec.digest"]);
-    expect(errors[0]?.message).toContain("not the digest of the RFC 8785 canonical payload");
+    expect(errors[0]?.message).toContain(
+      "is not the ledger digest of the canonical {type, subject, payload}",
+    );
   });
 
   it.each<[string, (r: Receipt) => void, string[]]>([

@@ -1,9 +1,9 @@
-// Receipt admission policy: the schema and a digest that matches the canonical payload on
-// CREATE; an immutable spec on UPDATE; DELETE only by the identities allowed to (the operator,
+// Receipt admission policy: the schema and a digest that is the ledger's digest of the
+// receipt's type, subject and payload (services/ledger/receipt.ts) on CREATE; an immutable spec on UPDATE; DELETE only by the identities allowed to (the operator,
 // and the namespace and garbage collectors that clean up a deleted tenant). A Receipt is a view
 // of an append-only ledger entry, so nobody else has a reason to change or remove one.
 import { ReceiptSchema } from "../../crds/index.ts";
-import { jsonDigest } from "../../services/ledger/canonical-json.ts";
+import { receiptDigest } from "../../services/ledger/receipt.ts";
 import {
   jsonEqual,
   parseWith,
@@ -72,18 +72,23 @@ function immutableSpecErrors(oldObject: unknown, object: unknown): FieldError[] 
 function createErrors(object: unknown): FieldError[] {
   const parsed = parseWith(ReceiptSchema, object);
   if (parsed.errors) return parsed.errors;
-  const { payload, digest } = parsed.value.spec;
+  const { type, subject, payload, digest } = parsed.value.spec;
   let actual: string;
   try {
-    actual = jsonDigest(payload);
+    // The ledger's identity of a receipt: one definition for the ledger, the operator and here.
+    actual = receiptDigest({
+      type,
+      subject: { ...subject },
+      payload: payload as never,
+    });
   } catch (err) {
-    return [{ field: "spec.payload", message: `Invalid value: ${(err as Error).message}` }];
+    return [{ field: "spec", message: `Invalid value: ${(err as Error).message}` }];
   }
   if (actual === digest) return [];
   return [
     {
       field: "spec.digest",
-      message: `Invalid value: ${digest} is not the digest of the RFC 8785 canonical payload (${actual})`,
+      message: `Invalid value: ${digest} is not the ledger digest of the canonical {type, subject, payload} (${actual})`,
     },
   ];
 }
