@@ -16,6 +16,7 @@ import { fixedClock } from "./clock.ts";
 import { ed25519Signer, generateEd25519 } from "./ed25519.ts";
 import { generateOpenPgpKey, openPgpSigner, verifyOpenPgpDetached } from "./openpgp-keys.ts";
 import {
+  canonicalParts,
   createReceipt,
   digestMatches,
   parseReceipt,
@@ -195,6 +196,9 @@ describe("signReceipt's spliced canonical form", () => {
             clock,
           );
           expect(new TextDecoder().decode(leafData)).toBe(canonicalJson(receipt));
+          const parts = canonicalParts(receipt);
+          expect(parts.digest).toBe(receipt.digest);
+          expect(new TextDecoder().decode(parts.leafData)).toBe(canonicalJson(receipt));
           expect(receipt.digest).toBe(receiptDigest(receipt));
           expect(verifyReceiptSignatures(receipt, trusted)[0]?.ok).toBe(true);
         },

@@ -6,10 +6,10 @@
  * a row changed by a superuser who bypassed the append-only triggers shows up here.
  */
 import type pg from "pg";
-import { bytesEqual, canonicalBytes, parseDigest, toHex } from "./canonical-json.ts";
+import { bytesEqual, parseDigest, toHex } from "./canonical-json.ts";
 import { parseCheckpoint, parseNote, verifyNote } from "./checkpoint.ts";
 import { Frontier, hashLeaf, type Hash } from "./merkle.ts";
-import { digestMatches, parseReceipt, verifyReceiptSignatures } from "./receipt.ts";
+import { canonicalParts, parseReceipt, verifyReceiptSignatures } from "./receipt.ts";
 import { allTreeHeads, entriesRange, nodeCounts, nodesPage } from "./store/pg-log-queries.ts";
 import type { EntryRow, TreeHeadRow } from "./store/pg-rows.ts";
 import type { TrustBundle } from "./trust-bundle.ts";
@@ -52,9 +52,11 @@ function entryProblem(
   } catch (err) {
     return `entry ${expected}: stored receipt is unreadable (${(err as Error).message})`;
   }
-  if (!bytesEqual(canonicalBytes(receipt), row.receiptBytes))
+  const parts = canonicalParts(receipt);
+  if (!bytesEqual(parts.leafData, row.receiptBytes)) {
     return `entry ${expected}: stored receipt is not in canonical form`;
-  if (!digestMatches(receipt))
+  }
+  if (parts.digest !== receipt.digest)
     return `entry ${expected}: receipt digest does not match its content`;
   if (!bytesEqual(parseDigest(receipt.digest), row.digest))
     return `entry ${expected}: digest column differs from the receipt`;

@@ -65,14 +65,11 @@ describe("RFC 3161 time stamps", () => {
 
   it("answers an openssl-built request", async () => {
     writeFileSync(join(dir, "q.bin"), data);
-    const query = execFileSync("openssl", [
-      "ts",
-      "-query",
-      "-data",
-      join(dir, "q.bin"),
-      "-sha256",
-      "-cert",
-    ]);
+    const query = execFileSync(
+      "openssl",
+      ["ts", "-query", "-data", join(dir, "q.bin"), "-sha256", "-cert"],
+      { stdio: "pipe" },
+    );
     const resp = await tsa.respond(new Uint8Array(query));
     expect(
       (await verifyTimeStampResponse(resp, { data, trustedPem: [creds.caCertificatePem] })).ok,
