@@ -33,10 +33,22 @@ describe("config/samples", () => {
     },
   );
 
-  it("has a sample for every kind", () => {
-    const wantKinds = ALL_CRDS.map((c) => c.kind).sort();
+  it("has a sample for every kind a user applies (Receipts are written by the operator)", () => {
+    const wantKinds = ALL_CRDS.map((c) => c.kind)
+      .filter((k) => k !== "Receipt")
+      .sort();
     const kinds = new Set(loadSamples().map((s) => s.object.kind));
     expect([...kinds].sort()).toEqual(wantKinds);
+  });
+
+  it("documents the shape of a completion Receipt with a valid example", () => {
+    const example = YAML.parse(
+      readFileSync(
+        new URL("../docs/examples/receipt-workload-completed.yaml", import.meta.url),
+        "utf8",
+      ),
+    ) as unknown;
+    expect(issues(ReceiptSchema, example)).toEqual([]);
   });
 
   it("lists every sample file in its kustomization", () => {

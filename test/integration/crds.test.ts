@@ -7,6 +7,7 @@ import { repoRoot } from "../../hack/cluster/cluster.ts";
 import { kubectl } from "../harness/kube.ts";
 
 const samples = join(repoRoot, "config/samples");
+const receiptExample = join(repoRoot, "docs/examples/receipt-workload-completed.yaml");
 
 function treaty(name: string, spec: Record<string, unknown>): string {
   return JSON.stringify({
@@ -28,6 +29,7 @@ function treaty(name: string, spec: Record<string, unknown>): string {
 }
 
 afterAll(async () => {
+  await kubectl(["delete", "-f", receiptExample, "--ignore-not-found", "--wait=false"]);
   await kubectl(["delete", "-k", samples, "--ignore-not-found", "--wait=false"]);
 });
 
@@ -115,6 +117,8 @@ describe("the VaultMesh CRDs", () => {
 
   it("refuse an update to a Receipt's spec", async () => {
     await kubectl(["apply", "-k", samples]);
+    const created = await kubectl(["apply", "-f", receiptExample]);
+    expect(created.stderr).toBe("");
     const r = await kubectl([
       "patch",
       "receipt",
