@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
-generated=(crds charts/vaultmesh/crds)
+generated=(crds charts/vaultmesh/crds config/webhook/webhook-configurations.yaml)
 node hack/generate-crds.ts
+node hack/generate-webhook-manifests.ts
 changes=$(git status --porcelain -- "${generated[@]}")
 if [ -n "$changes" ]; then
   echo "verify: generated files are stale — run 'make generate' and commit the result:" >&2
