@@ -65,6 +65,8 @@ export interface TenantStackConfig {
       }
     | undefined;
   readonly settings: Partial<TenantSettings>;
+  /** Concurrent tenant reconciles. @default 4 */
+  readonly workers?: number | undefined;
 }
 
 const list = (v: string | undefined): string[] =>
@@ -100,6 +102,7 @@ export function tenantStackConfigFromEnv(env: NodeJS.ProcessEnv): TenantStackCon
   const grace = num(env.VAULTMESH_TENANT_TEARDOWN_GRACE_MS);
   return {
     enabled,
+    workers: num(env.VAULTMESH_TENANT_WORKERS),
     tenantSelector: selector,
     databaseUrl: env.VAULTMESH_TENANT_DB_URL || undefined,
     databaseMigrateUrl: env.VAULTMESH_TENANT_DB_MIGRATE_URL || undefined,
@@ -228,6 +231,7 @@ export async function startTenantStack(
     ...(deps.ledger ? { ledger: deps.ledger } : {}),
     settings: cfg.settings,
     tenantSelector: cfg.tenantSelector,
+    ...(cfg.workers !== undefined ? { workers: cfg.workers } : {}),
   });
   let webhookUrl: string | undefined;
   if (stripe && cfg.stripe?.webhookSecretFile && cfg.stripe.webhookAddr) {

@@ -220,7 +220,11 @@ export class TenantReconciler {
 
   async #reconcileDelete(cached: Tenant): Promise<Result | void> {
     if (!hasFinalizer(cached, TENANT_FINALIZER)) return;
-    let t = cached;
+    // Teardown acts on the world; confirm against the API server that the finalizer is still
+    // ours to remove (the cache may still show a tenant whose teardown just finished).
+    const fresh = await this.#d.client.get<Tenant>(Resources.Tenant, cached.metadata.name ?? "");
+    if (!fresh || !hasFinalizer(fresh, TENANT_FINALIZER)) return;
+    let t = fresh;
     const deleting: Suspension = { reason: "Deleting", message: "the tenant is being deleted" };
     const statusAt = (step: string): ReturnType<typeof computeTenantStatus> =>
       computeTenantStatus(

@@ -115,7 +115,8 @@ async function deleteNamespace(ctx: TenantContext): Promise<StepResult> {
       { propagationPolicy: "Background" },
     );
   }
-  return { done: false, requeueAfterMs: 1000 };
+  // The namespace informer's delete event wakes the tenant; the requeue is only a safety net.
+  return { done: false, requeueAfterMs: 5000 };
 }
 
 /** What teardown remembers within a process (a restart repeats these idempotent calls once). */
