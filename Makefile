@@ -28,11 +28,12 @@ node_modules/.install-stamp: package.json package-lock.json
 ## node-deps: install npm dependencies (npm ci) when package-lock.json changed
 node-deps: node_modules/.install-stamp
 
-## deps: npm packages, Debian packages (Postgres, Redis, openssl, gnupg) and the control plane
+## deps: npm packages, Debian packages (Postgres, Redis, openssl, gnupg), the control plane, stripe-mock
 deps:
 	@$(TIMED) "npm ci" $(MAKE) --no-print-directory node-deps
 	@$(TIMED) "debian packages" bash hack/deps.sh
 	@$(TIMED) "control plane build" bash hack/controlplane/build.sh >/dev/null
+	@$(TIMED) "stripe-mock build" bash hack/stripe-mock/build.sh >/dev/null
 
 ## controlplane: build etcd, kube-apiserver, controller-manager, scheduler, kubectl, kwok (cached)
 controlplane:
