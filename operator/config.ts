@@ -32,6 +32,10 @@ export interface OperatorConfig {
   readonly watchNamespace?: string | undefined;
   /** Only Treaties matching this label selector; all when unset. */
   readonly treatySelector?: string | undefined;
+  /** Where a treaty's credentialsSecretRef without a namespace points. @default vaultmesh-system */
+  readonly operatorNamespace: string;
+  /** How often an external provider's job is polled. @default 2000 */
+  readonly providerPollMs: number;
 }
 
 const num = (v: string | undefined, d: number): number => {
@@ -63,5 +67,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv, hostname: string): Operato
     logLevel: env.LOG_LEVEL ?? "info",
     watchNamespace: env.VAULTMESH_WATCH_NAMESPACE || undefined,
     treatySelector: env.VAULTMESH_TREATY_SELECTOR || undefined,
+    operatorNamespace: env.POD_NAMESPACE || "vaultmesh-system",
+    providerPollMs: num(env.VAULTMESH_PROVIDER_POLL_MS, 2000),
   };
 }

@@ -12,6 +12,7 @@ import {
   createGPUWorkloadController,
   workloadCaches,
 } from "./controllers/gpuworkload/gpuworkload-controller.ts";
+import { SecretProviderConnector } from "./controllers/gpuworkload/provider-connector.ts";
 import { startTenantStack, tenantStackConfigFromEnv } from "./controllers/tenant/tenant-config.ts";
 import { createTreatyController } from "./controllers/treaty/treaty-controller.ts";
 import { serveOperatorHttp } from "./http.ts";
@@ -75,6 +76,12 @@ createGPUWorkloadController(mgr, {
   scope,
   workers: cfg.workers,
   unschedulableTimeoutMs: cfg.unschedulableTimeoutMs,
+  providers: new SecretProviderConnector({
+    client,
+    defaultNamespace: cfg.operatorNamespace,
+    clock: systemClock,
+  }),
+  providerPollMs: cfg.providerPollMs,
 });
 const tenants = await startTenantStack(mgr, tenantStackConfigFromEnv(process.env), {
   clock: systemClock,

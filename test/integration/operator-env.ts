@@ -13,6 +13,7 @@ import { pino } from "pino";
 import type { Condition, GPUWorkload, Receipt, Treaty } from "../../crds/index.ts";
 import { createGPUWorkloadController } from "../../operator/controllers/gpuworkload/gpuworkload-controller.ts";
 import type { Job } from "../../operator/controllers/gpuworkload/kube-types.ts";
+import { SecretProviderConnector } from "../../operator/controllers/gpuworkload/provider-connector.ts";
 import { createTreatyController } from "../../operator/controllers/treaty/treaty-controller.ts";
 import { Manager } from "../../operator/runtime/index.ts";
 import { systemClock } from "../../services/ledger/clock.ts";
@@ -81,6 +82,8 @@ export async function startInProcessOperator(opts: {
   treatySelector: string;
   ledger: Ledger;
   unschedulableTimeoutMs?: number;
+  /** How often the Treaty controller pings external endpoints. @default 30000 */
+  probeIntervalMs?: number;
 }): Promise<{ mgr: Manager; stop(): Promise<void> }> {
   const client = await testClient();
   const mgr = new Manager({
@@ -88,11 +91,22 @@ export async function startInProcessOperator(opts: {
     logger: pino({ level: process.env.OPERATOR_LOG ?? "silent" }),
   });
   const scope = { namespace: opts.namespace, treatySelector: opts.treatySelector };
-  createTreatyController(mgr, { clock: systemClock, scope });
+  createTreatyController(mgr, {
+    clock: systemClock,
+    scope,
+    ...(opts.probeIntervalMs !== undefined ? { probeIntervalMs: opts.probeIntervalMs } : {}),
+  });
   createGPUWorkloadController(mgr, {
     ledger: opts.ledger,
     clock: systemClock,
     scope,
+    // Credentials Secrets without a namespace are looked up in the test's namespace.
+    providers: new SecretProviderConnector({
+      client,
+      defaultNamespace: opts.namespace,
+      clock: systemClock,
+    }),
+    providerPollMs: 500,
     ...(opts.unschedulableTimeoutMs !== undefined
       ? { unschedulableTimeoutMs: opts.unschedulableTimeoutMs }
       : {}),

@@ -124,7 +124,9 @@ describe("the GPUWorkload controller", () => {
     expect(cond(w, "Ready")).toMatchObject({ status: "True", reason: "Succeeded" });
     expect(cond(w, "Ready")?.observedGeneration).toBe(w.metadata.generation);
     expect(w.status?.gpuSeconds).toBeGreaterThan(0);
-    expect(w.status?.cost).toBeCloseTo(((w.status?.gpuSeconds ?? 0) / 3600) * 0.6, 6);
+    // Whole GPU-seconds at $0.60/GPU-hour, rounded half up to whole cents (usageOf).
+    expect(Number.isInteger(w.status?.gpuSeconds)).toBe(true);
+    expect(w.status?.cost).toBe(Math.round(((w.status?.gpuSeconds ?? 0) * 0.6 * 100) / 3600) / 100);
 
     // Exactly one Job, bound to a GPU node through the toleration.
     expect(await nodeLabelsOfOnlyJob("train")).toMatchObject({ role: "gpu", "gpu-type": "a10g" });

@@ -12,6 +12,7 @@ import {
   type GPUWorkload,
   type Receipt as ReceiptResource,
 } from "../../../crds/index.ts";
+import { usageOf } from "../../placement/index.ts";
 import { jobFinished, type Job } from "./kube-types.ts";
 
 /** Labels and annotations the controller puts on the Jobs it creates. */
@@ -60,7 +61,7 @@ export interface CompletionPayload {
   /** Seconds from the Job's creation to its start (provision time, for the treaty's SLO). */
   readonly provisionSeconds: number;
   readonly gpuSeconds: number;
-  /** USD, rounded to micro-dollars so that the JSON number is exact. */
+  /** USD, rounded half up to whole cents (`usageOf`). */
   readonly cost: number;
 }
 
@@ -69,8 +70,51 @@ const secondsBetween = (a: string | undefined, b: string | undefined): number =>
   return Math.max(0, (Date.parse(b) - Date.parse(a)) / 1000);
 };
 
-/** Rounds USD to micro-dollars. */
-export const roundUsd = (usd: number): number => Math.round(usd * 1e6) / 1e6;
+/**
+ * The recorded facts of a finished attempt, in-cluster (a Job) or external (a provider job):
+ * everything a completion receipt is computed from.
+ */
+export interface FinishedAttempt {
+  readonly attempt: number;
+  readonly outcome: "Succeeded" | "Failed";
+  /** CamelCase reason the attempt ended (Completed, DeadlineExceeded, ContainerFailed, …). */
+  readonly reason: string;
+  readonly treaty: string;
+  readonly provider: string;
+  readonly region: string;
+  /** USD per GPU-hour, as placed (in-cluster) or as the provider reports it (external). */
+  readonly pricePerHour: number;
+  /** The Job's name, or the provider's job id. */
+  readonly jobName: string;
+  /** When the attempt was created (Job creation, provider `createdAt`). */
+  readonly createdAt: string;
+  /** When the GPUs were taken; the creation time when the attempt never started. */
+  readonly startTime: string;
+  readonly completionTime: string;
+}
+
+/** The facts of a finished Job (from its labels, annotations and status), or undefined while it runs. */
+export function finishedJob(job: Job): FinishedAttempt | undefined {
+  const done = jobFinished(job);
+  if (!done) return undefined;
+  const jm = job.metadata;
+  const label = (k: string): string => jm.labels?.[k] ?? "";
+  const ann = (k: string): string => jm.annotations?.[k] ?? "";
+  const start = job.status?.startTime ?? jm.creationTimestamp ?? "";
+  return {
+    attempt: Number(label(Labels.attempt) || "0"),
+    outcome: done.outcome,
+    reason: done.reason,
+    treaty: label(Labels.treaty),
+    provider: ann(Annotations.provider),
+    region: ann(Annotations.region),
+    pricePerHour: Number(ann(Annotations.pricePerHour) || "0"),
+    jobName: String(jm.name),
+    createdAt: jm.creationTimestamp ?? start,
+    startTime: start,
+    completionTime: done.at ?? start,
+  };
+}
 
 /**
  * The completion receipt input for a finished Job of `workload`, or undefined while the Job
@@ -80,38 +124,43 @@ export function completionReceiptInput(
   workload: GPUWorkload,
   job: Job,
 ): CompletionReceiptInput | undefined {
-  const done = jobFinished(job);
-  if (!done) return undefined;
+  const f = finishedJob(job);
+  return f ? completionReceiptFor(workload, f) : undefined;
+}
+
+/**
+ * The completion receipt input for a finished attempt of `workload`. Pure: the same facts
+ * always give the same input (and so the same digest). Usage is `usageOf` (operator/placement):
+ * whole seconds times the GPU count, cost rounded half up to whole cents.
+ */
+export function completionReceiptFor(
+  workload: GPUWorkload,
+  f: FinishedAttempt,
+): CompletionReceiptInput {
   const m = workload.metadata;
-  const jm = job.metadata;
-  const label = (k: string): string => jm.labels?.[k] ?? "";
-  const ann = (k: string): string => jm.annotations?.[k] ?? "";
-  const start = job.status?.startTime ?? jm.creationTimestamp ?? "";
-  const end = done.at ?? start;
   const gpuCount = workload.spec.gpu.count;
-  const pricePerHour = Number(ann(Annotations.pricePerHour) || "0");
-  const gpuSeconds = secondsBetween(start, end) * gpuCount;
+  const usage = usageOf(f.startTime, f.completionTime, gpuCount, f.pricePerHour);
   const payload: CompletionPayload = {
     workloadUid: String(m.uid),
     namespace: String(m.namespace),
     name: String(m.name),
-    attempt: Number(label(Labels.attempt) || "0"),
-    outcome: done.outcome,
-    treaty: label(Labels.treaty),
-    provider: ann(Annotations.provider),
-    region: ann(Annotations.region),
+    attempt: f.attempt,
+    outcome: f.outcome,
+    treaty: f.treaty,
+    provider: f.provider,
+    region: f.region,
     gpuType: workload.spec.gpu.type,
     gpuCount,
-    pricePerHour,
-    jobName: String(jm.name),
-    startTime: start,
-    completionTime: end,
-    provisionSeconds: secondsBetween(jm.creationTimestamp, start),
-    gpuSeconds,
-    cost: roundUsd((gpuSeconds / 3600) * pricePerHour),
+    pricePerHour: f.pricePerHour,
+    jobName: f.jobName,
+    startTime: f.startTime,
+    completionTime: f.completionTime,
+    provisionSeconds: secondsBetween(f.createdAt, f.startTime),
+    gpuSeconds: usage.gpuSeconds,
+    cost: usage.cost,
   };
   return {
-    type: done.outcome === "Succeeded" ? "WorkloadCompleted" : "WorkloadFailed",
+    type: f.outcome === "Succeeded" ? "WorkloadCompleted" : "WorkloadFailed",
     subject: {
       apiVersion: API_VERSION,
       kind: "GPUWorkload",

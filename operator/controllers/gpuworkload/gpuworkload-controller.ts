@@ -31,7 +31,7 @@ const BY_UID = "byUid";
 /** What the caller provides; the caches come from the Manager. */
 export type GPUWorkloadControllerDeps = Pick<
   GPUWorkloadDeps,
-  "ledger" | "clock" | "unschedulableTimeoutMs" | "metrics"
+  "ledger" | "clock" | "unschedulableTimeoutMs" | "metrics" | "providers" | "providerPollMs"
 > & { readonly workers?: number; readonly resyncMs?: number; readonly scope?: OperatorScope };
 
 /** Which objects an operator instance handles (tests and sharded installs narrow it). */
@@ -113,6 +113,10 @@ export function createGPUWorkloadController(
     events: mgr.events,
     live: new LivePlacements(c.jobs),
     logger: mgr.log,
+    activeExternal: (treaty) =>
+      c.workloads
+        .byIndex(PENDING_ON_TREATY, treaty)
+        .filter((w) => w.status?.attempts?.at(-1)?.jobName === undefined).length,
   });
   const toJob = ownerKeys("GPUWorkload");
   return mgr.controller<GPUWorkload>({

@@ -25,6 +25,9 @@ import {
 import { describeDecision, route, type RouteDecision } from "../../routing/index.ts";
 import { buildJob, jobName } from "../../placement/index.ts";
 import {
+  ensureFinalizer,
+  hasFinalizer,
+  removeFinalizer,
   rfc3339,
   writeStatus,
   type EventRecorder,
@@ -33,14 +36,18 @@ import {
 } from "../../runtime/index.ts";
 import {
   Annotations,
-  completionReceiptInput,
+  completionReceiptFor,
+  finishedJob,
   Labels,
   receiptResource,
   type CompletionReceiptInput,
+  type FinishedAttempt,
   type LedgerReceipt,
 } from "./completion-receipt.ts";
+import { ExternalAttempts, type ExternalStep } from "./external-attempt.ts";
 import { waitingReason, withState, type WorkloadState } from "./gpuworkload-status.ts";
-import { jobFinished, type Job, type Pod } from "./kube-types.ts";
+import type { Job, Pod } from "./kube-types.ts";
+import type { ProviderConnector } from "./provider-connector.ts";
 import { LivePlacements, periodStart, sumUsage, treatyCompletions, UsageIndex } from "./usage.ts";
 
 type Attempt = NonNullable<GPUWorkloadStatus["attempts"]>[number];
@@ -79,7 +86,19 @@ export interface GPUWorkloadDeps {
   readonly unschedulableTimeoutMs?: number;
   readonly metrics?: WorkloadMetrics;
   readonly logger: Logger;
+  /** Clients of external treaties' providers; without it, external placements wait. */
+  readonly providers?: ProviderConnector;
+  /** How often an external provider's job is polled. @default 2000 */
+  readonly providerPollMs?: number;
+  /** Running attempts under an external treaty (they hold no Job), for its concurrency quota. */
+  readonly activeExternal?: (treaty: string) => number;
 }
+
+/** Finalizer on workloads placed with an external provider: cancel the provider's job first. */
+export const EXTERNAL_FINALIZER = "vaultmesh.cloud/provider-job";
+
+const isExternal = (a: Attempt | undefined): boolean =>
+  a !== undefined && a.provider !== IN_CLUSTER_PROVIDER && a.jobName === undefined;
 
 /** Index of Pods by the Job that owns them. */
 export const PODS_BY_JOB = "byJob";
@@ -89,16 +108,27 @@ const attemptOf = (j: Job): number => Number(j.metadata.labels?.[Labels.attempt]
 /** Reconciles GPUWorkloads. */
 export class GPUWorkloadReconciler {
   private readonly d: GPUWorkloadDeps;
-  private readonly written = new Map<string, { fromRv: string; obj: GPUWorkload }>();
+  private readonly written = new Map<string, { fromRvs: string[]; obj: GPUWorkload }>();
+  private readonly external: ExternalAttempts | undefined;
 
   constructor(deps: GPUWorkloadDeps) {
     this.d = deps;
+    this.external = deps.providers
+      ? new ExternalAttempts({
+          client: deps.client,
+          providers: deps.providers,
+          unfit: treatyUnfit,
+          provisionTimeoutMs: deps.unschedulableTimeoutMs ?? 60000,
+          ...(deps.providerPollMs !== undefined ? { pollMs: deps.providerPollMs } : {}),
+        })
+      : undefined;
   }
 
   /** One reconcile pass for `req`. */
   async reconcile(req: Request): Promise<Result | void> {
     const wl = this.current(req);
-    if (!wl || wl.metadata.deletionTimestamp) return; // Jobs go with their owner (GC).
+    if (!wl) return;
+    if (wl.metadata.deletionTimestamp) return await this.finalize(wl); // Jobs go by GC.
     const now = this.d.clock.now();
     let status: GPUWorkloadStatus = structuredClone(wl.status ?? {});
     const jobs = this.d.jobs.byIndex(UsageIndex.jobsByOwner, wl.metadata.uid ?? "");
@@ -108,14 +138,16 @@ export class GPUWorkloadReconciler {
     if (cur?.outcome === "Succeeded" || cur?.outcome === "Failed") {
       // Finished: make sure the receipt view exists; it is recreated from the ledger (the
       // append of the same facts returns the logged entry) when someone deleted it.
-      const job = jobs.find((j) => attemptOf(j) === cur.attempt);
-      if (job && (await this.receiptViewMissing(wl, status))) {
-        status = await this.complete(wl, status, job, now);
+      const done = await this.finishedFacts(cur, jobs);
+      if (done && (await this.receiptViewMissing(wl, status))) {
+        status = await this.complete(wl, status, done, now);
       } else if (!status.receiptRef) {
         status = withState(wl, status, this.finishedState(cur), now);
       }
     } else if (cur?.outcome === "Running") {
-      const r = await this.track(wl, status, cur, jobs, now);
+      const r = isExternal(cur)
+        ? await this.trackExternal(wl, status, cur, now)
+        : await this.track(wl, status, cur, jobs, now);
       status = r.status;
       result = r.result;
       if (r.failedOver) {
@@ -126,11 +158,94 @@ export class GPUWorkloadReconciler {
       const p = await this.routeAndPlace(wl, status, now);
       status = p.status;
     }
-    const written = await writeStatus(this.d.client, Resources.GPUWorkload, wl, status);
-    if (written !== wl) {
-      this.written.set(req.key, { fromRv: wl.metadata.resourceVersion ?? "", obj: written });
-    }
+    await this.save(req, wl, status);
     return result;
+  }
+
+  // Writes the status once (after the finalizer an external attempt needs) and remembers it.
+  private async save(req: Request, obj: GPUWorkload, status: GPUWorkloadStatus): Promise<void> {
+    let wl = obj;
+    const fromRvs = [wl.metadata.resourceVersion ?? ""];
+    if (status.attempts?.some(isExternal) && !hasFinalizer(wl, EXTERNAL_FINALIZER)) {
+      // Before the attempt is recorded: its provider job must be cancelled if the workload goes.
+      wl = await ensureFinalizer(this.d.client, Resources.GPUWorkload, wl, EXTERNAL_FINALIZER);
+      fromRvs.push(wl.metadata.resourceVersion ?? "");
+    }
+    const written = await writeStatus(this.d.client, Resources.GPUWorkload, wl, status);
+    if (written.metadata.resourceVersion !== fromRvs[0]) {
+      this.written.set(req.key, { fromRvs, obj: written });
+    }
+  }
+
+  // Deletion of a workload placed externally: cancel the running provider job, then let go.
+  private async finalize(wl: GPUWorkload): Promise<void> {
+    if (!hasFinalizer(wl, EXTERNAL_FINALIZER)) return;
+    const cur = wl.status?.attempts?.at(-1);
+    const treaty = cur ? this.d.treaties.get(cur.treaty) : undefined;
+    if (cur?.outcome === "Running" && isExternal(cur) && treaty && this.external) {
+      await this.external.cancel(cur, treaty);
+      this.d.events.event(
+        Resources.GPUWorkload,
+        wl,
+        "Normal",
+        "Cancelled",
+        `provider job ${cur.externalId ?? "(not submitted)"} of attempt ${cur.attempt} cancelled`,
+      );
+    }
+    await removeFinalizer(this.d.client, Resources.GPUWorkload, wl, EXTERNAL_FINALIZER);
+  }
+
+  // The facts of a finished attempt: from its Job, or fetched again from its provider.
+  private async finishedFacts(cur: Attempt, jobs: Job[]): Promise<FinishedAttempt | undefined> {
+    if (!isExternal(cur)) {
+      const job = jobs.find((j) => attemptOf(j) === cur.attempt);
+      return job ? finishedJob(job) : undefined;
+    }
+    const treaty = this.d.treaties.get(cur.treaty);
+    return treaty && this.external ? await this.external.refetch(cur, treaty) : undefined;
+  }
+
+  /** Tracks an attempt under an external treaty: submit, poll, complete, or fail over. */
+  private async trackExternal(
+    wl: GPUWorkload,
+    status: GPUWorkloadStatus,
+    cur: Attempt,
+    now: Date,
+  ): Promise<{ status: GPUWorkloadStatus; result?: Result; failedOver?: boolean }> {
+    if (!this.external) {
+      const message = `attempt ${cur.attempt} is under external treaty ${cur.treaty}, but this operator has no provider client`;
+      const next = withState(
+        wl,
+        status,
+        { kind: "waiting", reason: "ProviderUnavailable", message },
+        now,
+      );
+      return { status: next, result: { requeueAfterMs: 60000 } };
+    }
+    const step: ExternalStep = await this.external.step(
+      wl,
+      status,
+      cur,
+      this.d.treaties.get(cur.treaty),
+      now,
+    );
+    if (step.kind === "abandon") {
+      return { status: this.abandon(wl, status, cur, now, step.reason), failedOver: true };
+    }
+    const attempts = (status.attempts ?? []).map((a) =>
+      a.attempt === cur.attempt ? { ...a, externalId: step.job.id } : a,
+    );
+    let next: GPUWorkloadStatus = { ...status, attempts };
+    if (step.kind === "finished")
+      return { status: await this.complete(wl, next, step.finished, now) };
+    if (step.kind === "running") {
+      next.startTime ??= step.job.startedAt ?? rfc3339(now);
+      next = withState(wl, next, { kind: "running", message: step.message }, now);
+    } else {
+      const routed = findRouted(status) ?? step.message;
+      next = withState(wl, next, { kind: "placed", message: routed, pendingReason: "Queued" }, now);
+    }
+    return { status: next, result: { requeueAfterMs: Math.max(200, step.requeueAfterMs) } };
   }
 
   // The workload as of our last write when the cache still shows the version we overwrote:
@@ -140,7 +255,7 @@ export class GPUWorkloadReconciler {
     const cached = this.d.workloads.get(req.name, req.namespace);
     const memo = this.written.get(req.key);
     if (!memo) return cached;
-    if (cached && cached.metadata.resourceVersion === memo.fromRv) return memo.obj;
+    if (cached && memo.fromRvs.includes(cached.metadata.resourceVersion ?? "")) return memo.obj;
     this.written.delete(req.key);
     return cached;
   }
@@ -213,7 +328,8 @@ export class GPUWorkloadReconciler {
         failedOver: true,
       };
     }
-    if (jobFinished(job)) return { status: await this.complete(wl, status, job, now) };
+    const finished = finishedJob(job);
+    if (finished) return { status: await this.complete(wl, status, finished, now) };
     const pods = this.d.pods.byIndex(PODS_BY_JOB, `${job.metadata.namespace}/${job.metadata.name}`);
     const runningPod = pods.find(
       (p) => p.status?.phase === "Running" || p.status?.phase === "Succeeded",
@@ -334,19 +450,40 @@ export class GPUWorkloadReconciler {
     const n = (attempts.at(-1)?.attempt ?? 0) + 1;
     const name = jobName(wl, n);
     if (treaty.spec.provider !== IN_CLUSTER_PROVIDER || !treaty.spec.inCluster) {
-      // The provider protocol client is not wired into this operator yet: say so, and wait.
-      const why =
-        `routed to treaty ${placement.treaty} (${placement.provider}), but this operator ` +
-        `cannot place on external providers yet; ${message}`;
-      const next = { ...status, candidates };
-      return {
-        status: withState(
-          wl,
-          next,
-          { kind: "waiting", reason: "ProviderUnavailable", message: why },
-          now,
-        ),
+      if (!this.external) {
+        const why =
+          `routed to treaty ${placement.treaty} (${placement.provider}), but this operator ` +
+          `has no provider client; ${message}`;
+        const next = { ...status, candidates };
+        const state = { kind: "waiting", reason: "ProviderUnavailable", message: why } as const;
+        return { status: withState(wl, next, state, now) };
+      }
+      // Record the attempt first; the next pass submits it under its idempotency key (the
+      // write of this status re-queues the workload), so a crash in between re-submits the
+      // same key to the same provider instead of routing the attempt somewhere else.
+      const attempt: Attempt = {
+        attempt: n,
+        treaty: placement.treaty,
+        provider: placement.provider,
+        outcome: "Running",
+        startTime: rfc3339(now),
       };
+      this.d.metrics?.placed(placement.treaty);
+      this.d.events.event(
+        Resources.GPUWorkload,
+        wl,
+        "Normal",
+        "Placed",
+        `attempt ${n}: ${message}`,
+      );
+      const next: GPUWorkloadStatus = {
+        ...status,
+        jobRef: undefined,
+        placement,
+        candidates,
+        attempts: [...attempts, attempt],
+      };
+      return { status: withState(wl, next, { kind: "placed", message }, now) };
     }
     // operator/placement builds the Job with the labels, annotations and owner reference the
     // reconciler reads back (attempt, treaty, price); kwok stage annotations pass through.
@@ -396,11 +533,12 @@ export class GPUWorkloadReconciler {
     const treaties = this.d.treaties.list().map((t) => {
       const name = t.metadata.name ?? "";
       const hours = sumUsage(treatyCompletions(this.d.receipts, name, since)).gpuSeconds / 3600;
+      const external = this.d.activeExternal?.(name) ?? 0;
       return {
         ...t,
         status: {
           ...(t.status ?? {}),
-          activeJobs: this.d.live.activeJobs(name, now.getTime()),
+          activeJobs: this.d.live.activeJobs(name, now.getTime()) + external,
           gpuHoursThisPeriod: hours,
         },
       };
@@ -429,11 +567,10 @@ export class GPUWorkloadReconciler {
   private async complete(
     wl: GPUWorkload,
     status: GPUWorkloadStatus,
-    job: Job,
+    finished: FinishedAttempt,
     now: Date,
   ): Promise<GPUWorkloadStatus> {
-    const input = completionReceiptInput(wl, job);
-    if (!input) return status;
+    const input = completionReceiptFor(wl, finished);
     const res = await this.d.ledger.append(input);
     const view = receiptResource(wl, res.receipt, input.payload);
     const name = view.metadata.name ?? "";
@@ -445,7 +582,7 @@ export class GPUWorkloadReconciler {
             ...a,
             outcome: p.outcome,
             endTime: p.completionTime,
-            reason: jobFinished(job)?.reason ?? "",
+            reason: finished.reason,
           }
         : a,
     );

@@ -10,6 +10,7 @@ import { writeStatus, type Controller, type Manager, type Result } from "../../r
 import { Labels } from "../gpuworkload/completion-receipt.ts";
 import { workloadCaches, type OperatorScope } from "../gpuworkload/gpuworkload-controller.ts";
 import { periodStart, sumUsage, treatyCompletions } from "../gpuworkload/usage.ts";
+import { ProviderClient } from "../../../services/provider-client/index.ts";
 import { computeTreatyStatus, type TreatyEvidence } from "./treaty-status.ts";
 
 /** Measures the round trip to a provider endpoint in ms; throws when unreachable. */
@@ -23,10 +24,17 @@ export const httpProbe: RttProbe = async (endpoint) => {
   return performance.now() - t0;
 };
 
+/**
+ * The provider protocol's probe: `GET /v1/health` (no credentials, one try). A provider that
+ * answers 503 (down, overloaded) or not at all is unreachable.
+ */
+export const pingProbe: RttProbe = async (endpoint) =>
+  (await new ProviderClient({ endpoint }).ping(AbortSignal.timeout(5000))).rttMs;
+
 /** Dependencies of the Treaty controller. */
 export interface TreatyControllerDeps {
   readonly clock: { now(): Date };
-  /** @default httpProbe */
+  /** @default pingProbe */
   readonly probe?: RttProbe;
   /** How often external endpoints are probed. @default 30000 */
   readonly probeIntervalMs?: number;
@@ -56,7 +64,7 @@ export function createTreatyController(
     string,
     { samples: number[]; unreachable?: string | undefined; at: number }
   >();
-  const probe = deps.probe ?? httpProbe;
+  const probe = deps.probe ?? pingProbe;
   const interval = deps.probeIntervalMs ?? 30000;
 
   async function probeIfDue(t: Treaty, now: number): Promise<void> {
