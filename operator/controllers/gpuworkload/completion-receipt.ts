@@ -12,26 +12,28 @@ import {
   type GPUWorkload,
   type Receipt as ReceiptResource,
 } from "../../../crds/index.ts";
-import { usageOf } from "../../placement/index.ts";
-import { jobFinished, type Job } from "./kube-types.ts";
+import {
+  JOB_ANNOTATIONS,
+  JOB_LABELS,
+  observeJob,
+  rfc3339,
+  usageOf,
+} from "../../placement/index.ts";
+import type { Job } from "./kube-types.ts";
 
-/** Labels and annotations the controller puts on the Jobs it creates. */
+/** Labels on the Jobs (operator/placement's JOB_LABELS) and on the Receipts the controller creates. */
 export const Labels = {
-  workloadUid: `${GROUP}/workload-uid`,
-  workload: `${GROUP}/workload`,
-  attempt: `${GROUP}/attempt`,
-  treaty: `${GROUP}/treaty`,
-  receiptFor: `${GROUP}/workload-uid`,
-  receiptTreaty: `${GROUP}/treaty`,
+  workloadUid: JOB_LABELS.workloadUid,
+  workload: JOB_LABELS.workload,
+  attempt: JOB_LABELS.attempt,
+  treaty: JOB_LABELS.treaty,
+  receiptFor: JOB_LABELS.workloadUid,
+  receiptTreaty: JOB_LABELS.treaty,
   receiptOutcome: `${GROUP}/outcome`,
 } as const;
 
 /** Annotations on a Job recording the placement it was created for (the receipt's inputs). */
-export const Annotations = {
-  provider: `${GROUP}/provider`,
-  region: `${GROUP}/region`,
-  pricePerHour: `${GROUP}/price-per-hour`,
-} as const;
+export const Annotations = JOB_ANNOTATIONS;
 
 /** The receipt input the ledger signs: type, subject and payload. */
 export interface CompletionReceiptInput {
@@ -93,18 +95,23 @@ export interface FinishedAttempt {
   readonly completionTime: string;
 }
 
-/** The facts of a finished Job (from its labels, annotations and status), or undefined while it runs. */
+/**
+ * The facts of a finished Job (from its labels, annotations and status), or undefined while it
+ * runs. Read from the Job alone, not its Pods: Pods are garbage-collected, and a receipt
+ * recomputed later (a deleted Receipt view) must give the same digest.
+ */
 export function finishedJob(job: Job): FinishedAttempt | undefined {
-  const done = jobFinished(job);
-  if (!done) return undefined;
+  const obs = observeJob(job, [], EPOCH);
+  if (obs.state !== "Succeeded" && obs.state !== "Failed") return undefined;
   const jm = job.metadata;
   const label = (k: string): string => jm.labels?.[k] ?? "";
   const ann = (k: string): string => jm.annotations?.[k] ?? "";
   const start = job.status?.startTime ?? jm.creationTimestamp ?? "";
+  const end = obs.completionTime ?? NEVER;
   return {
     attempt: Number(label(Labels.attempt) || "0"),
-    outcome: done.outcome,
-    reason: done.reason,
+    outcome: obs.state,
+    reason: obs.reason,
     treaty: label(Labels.treaty),
     provider: ann(Annotations.provider),
     region: ann(Annotations.region),
@@ -112,9 +119,14 @@ export function finishedJob(job: Job): FinishedAttempt | undefined {
     jobName: String(jm.name),
     createdAt: jm.creationTimestamp ?? start,
     startTime: start,
-    completionTime: done.at ?? start,
+    completionTime: end === NEVER ? start : end,
   };
 }
+
+// observeJob falls back to `now` for a missing time; a receipt must never depend on the clock,
+// so it observes at the epoch and reads that fallback as "no time recorded".
+const EPOCH = new Date(0);
+const NEVER = rfc3339(EPOCH);
 
 /**
  * The completion receipt input for a finished Job of `workload`, or undefined while the Job

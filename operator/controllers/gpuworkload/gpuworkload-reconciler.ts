@@ -23,7 +23,7 @@ import {
   type ObjectCache,
 } from "../../../services/kube/index.ts";
 import { describeDecision, route, type RouteDecision } from "../../routing/index.ts";
-import { buildJob, jobName } from "../../placement/index.ts";
+import { buildJob, jobName, observeJob } from "../../placement/index.ts";
 import {
   ensureFinalizer,
   hasFinalizer,
@@ -331,19 +331,10 @@ export class GPUWorkloadReconciler {
     const finished = finishedJob(job);
     if (finished) return { status: await this.complete(wl, status, finished, now) };
     const pods = this.d.pods.byIndex(PODS_BY_JOB, `${job.metadata.namespace}/${job.metadata.name}`);
-    const runningPod = pods.find(
-      (p) => p.status?.phase === "Running" || p.status?.phase === "Succeeded",
-    );
-    if (runningPod) {
-      const started = runningPod.status?.startTime ?? rfc3339(now);
-      status.startTime ??= started;
-      const node = runningPod.spec?.nodeName ?? "";
-      const next = withState(
-        wl,
-        status,
-        { kind: "running", message: `running on node ${node}` },
-        now,
-      );
+    const obs = observeJob(job, pods, now);
+    if (obs.state === "Running") {
+      status.startTime ??= obs.startTime ?? rfc3339(now);
+      const next = withState(wl, status, { kind: "running", message: obs.message }, now);
       return { status: next };
     }
     // Not started yet: fail over when the treaty stopped being routable or the pod cannot be scheduled.
@@ -352,14 +343,10 @@ export class GPUWorkloadReconciler {
     if (why)
       return { status: await this.failover({ wl, status, cur, now }, job, why), failedOver: true };
     const timeout = this.d.unschedulableTimeoutMs ?? 60000;
-    const unsched = pods
-      .flatMap((p) => p.status?.conditions ?? [])
-      .find(
-        (c) => c.type === "PodScheduled" && c.status === "False" && c.reason === "Unschedulable",
-      );
+    const unsched = obs.state === "Unschedulable";
     const age = now.getTime() - Date.parse(job.metadata.creationTimestamp ?? rfc3339(now));
     if (unsched && age >= timeout) {
-      const msg = `unschedulable for ${Math.round(age / 1000)}s: ${unsched.message ?? ""}`;
+      const msg = `unschedulable for ${Math.round(age / 1000)}s: ${obs.message}`;
       return { status: await this.failover({ wl, status, cur, now }, job, msg), failedOver: true };
     }
     const pendingReason = unsched ? "Unschedulable" : "Pending";

@@ -45,23 +45,3 @@ export interface Pod extends KubeObject {
     containerStatuses?: { state?: { running?: { startedAt?: string } } }[];
   };
 }
-
-/** The finished state of a Job: Complete or Failed with its time, or undefined while it runs. */
-export function jobFinished(
-  job: Job,
-): { outcome: "Succeeded" | "Failed"; at: string | undefined; reason: string } | undefined {
-  for (const c of job.status?.conditions ?? []) {
-    if (c.status !== "True") continue;
-    if (c.type === "Complete") {
-      return {
-        outcome: "Succeeded",
-        at: job.status?.completionTime ?? c.lastTransitionTime,
-        reason: c.reason ?? "Completed",
-      };
-    }
-    if (c.type === "Failed") {
-      return { outcome: "Failed", at: c.lastTransitionTime, reason: c.reason ?? "Failed" };
-    }
-  }
-  return undefined;
-}

@@ -7,7 +7,8 @@
 import type { Receipt } from "../../../crds/index.ts";
 import { ownerReferencesOf, type ObjectCache } from "../../../services/kube/index.ts";
 import { completionPayloadOf, Labels, type CompletionPayload } from "./completion-receipt.ts";
-import { jobFinished, type Job } from "./kube-types.ts";
+import { observeJob } from "../../placement/index.ts";
+import type { Job } from "./kube-types.ts";
 
 /** Index names the usage functions read. */
 export const UsageIndex = {
@@ -50,9 +51,13 @@ export function periodStart(now: Date): Date {
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
 }
 
+const LIVE_EPOCH = new Date(0);
+
 /** True when the Job is live: not finished and not being deleted. */
 export function jobIsLive(j: Job): boolean {
-  return !j.metadata.deletionTimestamp && jobFinished(j) === undefined;
+  if (j.metadata.deletionTimestamp) return false;
+  const state = observeJob(j, [], LIVE_EPOCH).state;
+  return state !== "Succeeded" && state !== "Failed";
 }
 
 /** Completion payloads of a treaty's receipts finished at or after `since`. */
