@@ -17,8 +17,12 @@ const common = {
   modulePathIgnorePatterns: ["<rootDir>/.cache/"],
 };
 
+// `npm run test:unit -- <path>` / `test:integration -- <path>` choose a project through
+// VAULTMESH_JEST_PROJECT: jest's --selectProjects is variadic and would swallow the path.
+const only = process.env.VAULTMESH_JEST_PROJECT;
+
 /** @type {import('jest').Config} */
-export default {
+const config = {
   // testTimeout is a global option (ignored inside projects): integration tests start processes
   // and wait for the control plane, so the bound is generous; tests still wait on conditions.
   testTimeout: 120000,
@@ -37,3 +41,7 @@ export default {
     },
   ],
 };
+
+if (only) config.projects = config.projects.filter((p) => p.displayName === only);
+
+export default config;
