@@ -22,7 +22,8 @@ import {
   type GPUWorkloadDeps,
 } from "./gpuworkload-reconciler.ts";
 import type { Job, Pod } from "./kube-types.ts";
-import { jobIndexers, jobIsLive, LivePlacements, receiptIndexers } from "./usage.ts";
+import { TreatyUsageTracker } from "./treaty-usage.ts";
+import { jobIndexers, jobIsLive, receiptIndexers } from "./usage.ts";
 
 const WAITING = "waiting";
 const PENDING_ON_TREATY = "pendingOnTreaty";
@@ -111,12 +112,8 @@ export function createGPUWorkloadController(
     pods: c.pods,
     receipts: c.receipts,
     events: mgr.events,
-    live: new LivePlacements(c.jobs),
+    live: new TreatyUsageTracker(c),
     logger: mgr.log,
-    activeExternal: (treaty) =>
-      c.workloads
-        .byIndex(PENDING_ON_TREATY, treaty)
-        .filter((w) => w.status?.attempts?.at(-1)?.jobName === undefined).length,
   });
   const toJob = ownerKeys("GPUWorkload");
   return mgr.controller<GPUWorkload>({

@@ -17,6 +17,7 @@ import {
 } from "../../../crds/index.ts";
 import {
   isAlreadyExists,
+  objectKey,
   Resources,
   type KubeClient,
   type Logger,
@@ -48,7 +49,8 @@ import { ExternalAttempts, type ExternalStep } from "./external-attempt.ts";
 import { waitingReason, withState, type WorkloadState } from "./gpuworkload-status.ts";
 import type { Job, Pod } from "./kube-types.ts";
 import type { ProviderConnector } from "./provider-connector.ts";
-import { LivePlacements, periodStart, sumUsage, treatyCompletions, UsageIndex } from "./usage.ts";
+import { externalKey, type TreatyUsageTracker } from "./treaty-usage.ts";
+import { UsageIndex } from "./usage.ts";
 
 type Attempt = NonNullable<GPUWorkloadStatus["attempts"]>[number];
 
@@ -81,7 +83,8 @@ export interface GPUWorkloadDeps {
   readonly ledger: ReceiptLedger;
   readonly events: EventRecorder;
   readonly clock: { now(): Date };
-  readonly live: LivePlacements;
+  /** Live quota usage of every treaty (the router's `usage` input). */
+  readonly live: TreatyUsageTracker;
   /** Fail over when a placed Job is unschedulable this long. @default 60000 */
   readonly unschedulableTimeoutMs?: number;
   readonly metrics?: WorkloadMetrics;
@@ -90,8 +93,6 @@ export interface GPUWorkloadDeps {
   readonly providers?: ProviderConnector;
   /** How often an external provider's job is polled. @default 2000 */
   readonly providerPollMs?: number;
-  /** Running attempts under an external treaty (they hold no Job), for its concurrency quota. */
-  readonly activeExternal?: (treaty: string) => number;
 }
 
 /** Finalizer on workloads placed with an external provider: cancel the provider's job first. */
@@ -321,7 +322,6 @@ export class GPUWorkloadReconciler {
   ): Promise<{ status: GPUWorkloadStatus; result?: Result; failedOver?: boolean }> {
     const job = jobs.find((j) => attemptOf(j) === cur.attempt);
     if (!job) return await this.missingJob(wl, status, cur, now);
-    this.d.live.observed(`${job.metadata.namespace}/${job.metadata.name}`);
     if (job.metadata.deletionTimestamp) {
       return {
         status: this.abandon(wl, status, cur, now, "Job is being deleted"),
@@ -455,6 +455,7 @@ export class GPUWorkloadReconciler {
         outcome: "Running",
         startTime: rfc3339(now),
       };
+      this.d.live.expect(externalKey(objectKey(wl)), placement.treaty, now.getTime());
       this.d.metrics?.placed(placement.treaty);
       this.d.events.event(
         Resources.GPUWorkload,
@@ -516,25 +517,16 @@ export class GPUWorkloadReconciler {
 
   private decide(wl: GPUWorkload, attempts: readonly Attempt[], now: Date): RouteDecision {
     const t0 = performance.now();
-    const since = periodStart(now);
-    const treaties = this.d.treaties.list().map((t) => {
-      const name = t.metadata.name ?? "";
-      const hours = sumUsage(treatyCompletions(this.d.receipts, name, since)).gpuSeconds / 3600;
-      const external = this.d.activeExternal?.(name) ?? 0;
-      return {
-        ...t,
-        status: {
-          ...(t.status ?? {}),
-          activeJobs: this.d.live.activeJobs(name, now.getTime()) + external,
-          gpuHoursThisPeriod: hours,
-        },
-      };
-    });
+    // The cached treaties as they are (route() memoizes per treaty object) and live usage
+    // beside them, instead of a copy of every treaty with a patched status per decision.
+    const treaties = this.d.treaties.list();
+    const usage = this.d.live.usage(now);
     const tenant = this.tenantOf(wl);
     const decision = route({
       spec: wl.spec,
       ...(tenant ? { tenant: tenant.spec } : {}),
       treaties,
+      usage,
       now,
       excluding: attempts.filter((a) => a.outcome === "Abandoned").map((a) => a.treaty),
     });
