@@ -1,5 +1,7 @@
 // Jest runs the TypeScript sources directly through swc; the package is ESM, so jest runs with
 // --experimental-vm-modules (set by the npm scripts).
+import process from "node:process";
+
 const swc = [
   "@swc/jest",
   {
