@@ -24,11 +24,15 @@ const { values } = parseArgs({
     nodes: { type: "string", default: "50" },
     kubeconfig: { type: "string" },
     concurrency: { type: "string", default: "32" },
+    workers: { type: "string", default: "8" },
+    // Directory for a V8 CPU profile of the operator child (written when it exits).
+    "cpu-prof": { type: "string" },
   },
 });
 const N = Number(values.workloads);
 const NODES = Number(values.nodes);
 const CONC = Number(values.concurrency);
+const WORKERS = Number(values.workers);
 const tag = `bench-${Math.random().toString(36).slice(2, 7)}`;
 const log = (m: string): void => void process.stderr.write(`[bench] ${m}\n`);
 
@@ -199,7 +203,9 @@ async function main(): Promise<void> {
 
     log("starting the operator");
     const port = 18000 + Math.floor(Math.random() * 2000);
-    op = spawn("node_modules/.bin/node", ["operator/main.ts"], {
+    const prof = values["cpu-prof"];
+    const nodeArgs = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
+    op = spawn("node_modules/.bin/node", [...nodeArgs, "operator/main.ts"], {
       env: {
         ...process.env,
         KUBECONFIG: kubeconfig,
@@ -209,7 +215,7 @@ async function main(): Promise<void> {
         VAULTMESH_LEDGER_URL: db.url,
         VAULTMESH_SIGNING_KEY_FILE: keyFile,
         VAULTMESH_HTTP_ADDR: `127.0.0.1:${port}`,
-        VAULTMESH_WORKERS: "8",
+        VAULTMESH_WORKERS: String(WORKERS),
         LOG_LEVEL: "warn",
       },
       stdio: ["ignore", "ignore", "inherit"],
@@ -230,6 +236,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 200));
     }
     const rssIdle = await metric("vaultmesh_process_resident_memory_bytes");
+    const cpuIdle = await metric("vaultmesh_process_cpu_seconds_total");
 
     log(`applying ${N} GPUWorkloads`);
     const t0 = performance.now();
@@ -270,6 +277,37 @@ async function main(): Promise<void> {
       [...m].map(([w, t]) => t - (applied.get(w) ?? t));
     const last = (m: Map<string, number>): number => Math.max(...m.values());
     const rss = await metric("vaultmesh_process_resident_memory_bytes");
+    // Operator CPU over the run against its wall time: near 1 means one core was saturated.
+    const cpuRun = (await metric("vaultmesh_process_cpu_seconds_total")) - cpuIdle;
+    const reconcileSum = await metric(
+      'vaultmesh_reconcile_duration_seconds_sum{controller="gpuworkload"}',
+    );
+    const reconcileCount = await metric(
+      'vaultmesh_reconcile_duration_seconds_count{controller="gpuworkload"}',
+    );
+    // Where the operator's API traffic went: requests per workload by verb and resource, and
+    // reconciles per workload by controller (from its /metrics).
+    const perWorkload = async (name: string, keyOf: (labels: string) => string) => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const out: Record<string, number> = {};
+      for (const line of text.split("\n")) {
+        if (!line.startsWith(`${name}{`)) continue;
+        const labels = line.slice(name.length + 1, line.indexOf("}"));
+        const k = keyOf(labels);
+        out[k] = Math.round(((out[k] ?? 0) + Number(line.split(" ").at(-1)) / N) * 100) / 100;
+      }
+      return out;
+    };
+    const label = (labels: string, l: string): string =>
+      new RegExp(`${l}="([^"]*)"`).exec(labels)?.[1] ?? "";
+    const apiRequestsPerWorkload = await perWorkload(
+      "vaultmesh_kube_requests",
+      (ls) => `${label(ls, "verb")} ${label(ls, "resource")}`,
+    );
+    const reconcilesPerWorkload = await perWorkload(
+      "vaultmesh_reconcile_total",
+      (ls) => `${label(ls, "controller")} ${label(ls, "result")}`,
+    );
     const placeLat = lat(placedAt);
     const bindLat = lat(boundAt);
     const out = {
@@ -284,6 +322,12 @@ async function main(): Promise<void> {
       applyToJobCreatedMs: { p50: r1(pct(placeLat, 0.5)), p99: r1(pct(placeLat, 0.99)) },
       applyToPodBoundMs: { p50: r1(pct(bindLat, 0.5)), p99: r1(pct(bindLat, 0.99)) },
       operatorRssMb: { idle: r1(rssIdle / 2 ** 20), end: r1(rss / 2 ** 20) },
+      workers: WORKERS,
+      operatorCpuSeconds: r1(cpuRun),
+      runSeconds: r1((last(boundAt) - t0) / 1000),
+      gpuworkloadReconcileMeanMs: r1((reconcileSum / reconcileCount) * 1000),
+      apiRequestsPerWorkload,
+      reconcilesPerWorkload,
       objectsCachedByOperator: N * 3 + 1,
       routerDecisionsPerSecond100Treaties: routerDecisionsPerSecond(),
       goals: { perSecond: 100, p99PlacedMs: 2000, rssMb: 150, routerPerSecond: 100000 },
@@ -293,7 +337,11 @@ async function main(): Promise<void> {
     await jobs.stop();
     await pods.stop();
   } finally {
-    op?.kill("SIGTERM");
+    if (op && op.exitCode === null) {
+      const exited = new Promise((r) => op?.once("exit", r));
+      op.kill("SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10000))]);
+    }
     if (!cluster) {
       await client.delete(Resources.Namespace, { name: ns }).catch(() => false);
       await client.delete(Resources.Treaty, { name: tag }).catch(() => false);

@@ -91,6 +91,7 @@ const tenants = await startTenantStack(mgr, tenantStackConfigFromEnv(process.env
 
 const caches = workloadCaches(mgr, scope);
 metrics.provenanceFrom(caches.workloads, caches.receipts);
+metrics.kubeRequestsFrom(client.requestCounts);
 const http = await serveOperatorHttp(mgr, metrics.registry, cfg.httpHost, cfg.httpPort);
 log.info({ port: http.port }, "serving /metrics /healthz /readyz");
 await mgr.start();

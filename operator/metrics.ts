@@ -126,6 +126,22 @@ export class OperatorMetrics implements ControllerMetrics, WorkloadMetrics {
     if (fillRate !== undefined) this.fill.set({ treaty }, fillRate);
   }
 
+  /** Registers `vaultmesh_kube_requests{verb,resource}`: API requests sent by `counts`' client. */
+  kubeRequestsFrom(counts: ReadonlyMap<string, number>): void {
+    new client.Gauge({
+      name: "vaultmesh_kube_requests",
+      help: "Kubernetes API requests sent by this process (watches excluded), by verb and resource.",
+      labelNames: ["verb", "resource"],
+      registers: [this.registry],
+      collect() {
+        for (const [k, n] of counts) {
+          const [verb = "", resource = ""] = k.split(" ");
+          this.set({ verb, resource }, n);
+        }
+      },
+    });
+  }
+
   /** Registers the provenance-coverage gauge, computed from the caches at scrape time. */
   provenanceFrom(workloads: ObjectCache<GPUWorkload>, receipts: ObjectCache<Receipt>): void {
     new client.Gauge({

@@ -96,6 +96,19 @@ interface Transport {
   readonly tls: https.RequestOptions;
 }
 
+/**
+ * `plural` or `plural/subresource` of an API path (`/apis/g/v/namespaces/ns/jobs/x/status` →
+ * `jobs/status`): what request counts are keyed by.
+ */
+export function resourceOfPath(path: string): string {
+  const parts = (path.split("?")[0] ?? "").split("/").filter((p) => p !== "");
+  // Skip the group/version prefix: /api/v1/… or /apis/group/version/…
+  let i = parts[0] === "api" ? 2 : parts[0] === "apis" ? 3 : 0;
+  if (parts[i] === "namespaces" && parts.length > i + 2) i += 2;
+  const [plural = "", , sub] = parts.slice(i);
+  return sub ? `${plural}/${sub}` : plural;
+}
+
 /** A pooled, plain-JSON Kubernetes API client. Create one per process with {@link KubeClient.create}. */
 export class KubeClient {
   readonly fieldManager: string;
@@ -104,6 +117,8 @@ export class KubeClient {
   private readonly timeoutMs: number;
   private headers: Promise<http.OutgoingHttpHeaders> | undefined;
   private headersAt = 0;
+  /** Requests sent (watches and 429 resends excluded), by `VERB resource[/subresource]`. */
+  readonly requestCounts = new Map<string, number>();
 
   private constructor(kc: KubeConfig, t: Transport, opts: KubeClientOptions) {
     this.kc = kc;
@@ -198,6 +213,8 @@ export class KubeClient {
     contentType = "application/json",
   ): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
+    const kind = `${method} ${resourceOfPath(path)}`;
+    this.requestCounts.set(kind, (this.requestCounts.get(kind) ?? 0) + 1);
     let res: http.IncomingMessage;
     let text: string;
     for (let attempt = 1; ; attempt++) {

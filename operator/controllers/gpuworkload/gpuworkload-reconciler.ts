@@ -512,7 +512,11 @@ export class GPUWorkloadReconciler {
       attempts: [...attempts, attempt],
       jobRef: { name },
     };
-    return { status: withState(wl, next, { kind: "placed", message }, now) };
+    // The same conditions the next pass computes while the Pod is pending (pendingReason
+    // "Pending"), so the Job's own watch event does not cost a second status write.
+    return {
+      status: withState(wl, next, { kind: "placed", message, pendingReason: "Pending" }, now),
+    };
   }
 
   private decide(wl: GPUWorkload, attempts: readonly Attempt[], now: Date): RouteDecision {
