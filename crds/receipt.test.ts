@@ -1,8 +1,17 @@
 import { describe, expect, it } from "@jest/globals";
 import { RECEIPT_SPEC_IMMUTABLE_RULE, ReceiptSchema } from "./index.ts";
-import { REMOVE, pathsOfBadField, sample, withField, type BadField } from "./test-helpers.ts";
+import { readFileSync } from "node:fs";
+import YAML from "yaml";
+import {
+  RECEIPT_EXAMPLE,
+  REMOVE,
+  pathsOfBadField,
+  withField,
+  type BadField,
+  type Manifest,
+} from "./test-helpers.ts";
 
-const receipt = sample("train-llama-lora-completed-1");
+const receipt = YAML.parse(readFileSync(RECEIPT_EXAMPLE, "utf8")) as Manifest;
 const hex = "f830b8272b1300300e12d59417618aaf48be2dda9b48e01492e9e3b447361575";
 
 describe("ReceiptSchema", () => {

@@ -12,7 +12,7 @@ import {
   TenantSchema,
   TreatySchema,
 } from "./index.ts";
-import { SAMPLES_DIR, issues, loadSamples, sample } from "./test-helpers.ts";
+import { RECEIPT_EXAMPLE, SAMPLES_DIR, issues, loadSamples, sample } from "./test-helpers.ts";
 
 const schemaOfKind: Record<string, z.ZodType> = {
   Treaty: TreatySchema,
@@ -42,12 +42,7 @@ describe("config/samples", () => {
   });
 
   it("documents the shape of a completion Receipt with a valid example", () => {
-    const example = YAML.parse(
-      readFileSync(
-        new URL("../docs/examples/receipt-workload-completed.yaml", import.meta.url),
-        "utf8",
-      ),
-    ) as unknown;
+    const example = YAML.parse(readFileSync(RECEIPT_EXAMPLE, "utf8")) as unknown;
     expect(issues(ReceiptSchema, example)).toEqual([]);
   });
 

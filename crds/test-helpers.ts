@@ -9,6 +9,11 @@ import type { z } from "zod";
 /** Directory of the sample manifests. */
 export const SAMPLES_DIR = fileURLToPath(new URL("../config/samples/", import.meta.url));
 
+/** The documented example of a completion Receipt (Receipts are not samples a user applies). */
+export const RECEIPT_EXAMPLE = fileURLToPath(
+  new URL("../docs/examples/receipt-workload-completed.yaml", import.meta.url),
+);
+
 /** A parsed manifest. */
 export type Manifest = { kind: string; metadata: { name: string } } & Record<string, unknown>;
 
