@@ -51,5 +51,3 @@ echo
 echo "export KUBECONFIG=$KUBECONFIG"
 echo "\$ kubectl get vaultmesh -A"
 "$kubectl" get vaultmesh -A
-echo "\$ kubectl get gpuworkloads,receipts -A"
-"$kubectl" get gpuworkloads,receipts -A
