@@ -82,7 +82,7 @@ dev-down: cluster-down
 
 ## bench: every benchmark in bench/ (JSON on stdout); never part of `make test`
 bench: deps
-	@for b in bench/*.ts; do echo "# $$b" >&2; $(NODE) $$b; done
+	@for b in routing ledger admission scheduling tenants; do echo "# bench:$$b" >&2; $(NPM) run --silent bench:$$b; done
 
 clean: cluster-down
 	rm -rf .cache
