@@ -5,6 +5,7 @@
  *   --concurrency C       appends in flight during that phase (default 128)
  *   --entries N           then fill the log to N entries (default 1,000,000)
  *   --samples K           inclusion/consistency proofs sampled at N (default 2000)
+ *   --signing-threads T   worker threads signing receipts; 0 signs on the main thread (default 1)
  *
  * Postgres is a private instance with fsync and synchronous_commit on: every append counted
  * here was durable when its promise resolved. Progress goes to stderr.
@@ -17,6 +18,7 @@ import { fromHex } from "../services/ledger/canonical-json.ts";
 import { systemClock } from "../services/ledger/clock.ts";
 import { ed25519Signer, generateEd25519 } from "../services/ledger/ed25519.ts";
 import { Ledger } from "../services/ledger/ledger.ts";
+import { threadedSigner } from "../services/ledger/threaded-signer.ts";
 import { verifyConsistency, verifyInclusion } from "../services/ledger/merkle-verify.ts";
 import { auditLedger } from "../services/ledger/verify-audit.ts";
 
@@ -26,6 +28,7 @@ const { values: args } = parseArgs({
     concurrency: { type: "string", default: "128" },
     entries: { type: "string", default: "1000000" },
     samples: { type: "string", default: "2000" },
+    "signing-threads": { type: "string", default: "1" },
   },
 });
 const sustainMs = Number(args["sustain-seconds"]) * 1000;
@@ -59,7 +62,10 @@ const pgSettings = {
 const server = await startPostgres({ settings: pgSettings });
 const pool = new pg.Pool({ connectionString: (await server.createDatabase("bench")).url, max: 8 });
 pool.on("error", () => undefined);
-const signer = ed25519Signer(generateEd25519().privateKeyPem);
+const signingThreads = Number(args["signing-threads"]);
+const keyPem = generateEd25519().privateKeyPem;
+const threaded = signingThreads > 0 ? threadedSigner(keyPem, signingThreads) : undefined;
+const signer = threaded ?? ed25519Signer(keyPem);
 const ledger = await Ledger.open({
   pool,
   clock: systemClock,
@@ -237,6 +243,7 @@ const result = {
   sustainedAppends: {
     durable: true,
     concurrency,
+    signingThreads,
     seconds: Number(sustainedSeconds.toFixed(2)),
     appends: latencies.length,
     perSecond: Math.round(latencies.length / sustainedSeconds),
@@ -278,5 +285,6 @@ const result = {
   databaseMb: Math.round(dbBytes / 2 ** 20),
 };
 process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+await threaded?.close();
 await pool.end();
 await server.stop();

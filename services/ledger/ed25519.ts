@@ -19,6 +19,8 @@ export interface Ed25519Signer {
   /** The raw 32-byte public key, base64. */
   readonly publicKey: string;
   sign(data: Uint8Array): Uint8Array;
+  /** Signs off the main thread, when the signer can (see threaded-signer.ts). */
+  signAsync?(data: Uint8Array): Promise<Uint8Array>;
 }
 
 /** A freshly generated key pair as PEM (PKCS#8 private, SPKI public). */

@@ -19,6 +19,8 @@ import { hashLeaf, rootOf } from "./merkle.ts";
 import { verifyConsistency, verifyInclusion } from "./merkle-verify.ts";
 import { generateOpenPgpKey, openPgpSigner, verifyOpenPgpDetached } from "./openpgp-keys.ts";
 import { canonicalBytes } from "./canonical-json.ts";
+import { verifyReceiptSignatures } from "./receipt.ts";
+import { threadedSigner } from "./threaded-signer.ts";
 import { checkpointBody } from "./tree-head.ts";
 
 // Starting a private Postgres and generating keys can take seconds on a busy 2-core machine.
@@ -168,6 +170,26 @@ describe("Ledger on Postgres", () => {
     await cached.append(input(7101));
     expect(cached.store.cache?.size).toBe(warm + 20);
     await compare(warm + 22);
+  });
+
+  it("signs on a worker thread when given a threaded signer", async () => {
+    const pem = generateEd25519().privateKeyPem;
+    const threaded = threadedSigner(pem, 1);
+    try {
+      const l = await Ledger.open({ pool, clock, logger, signer: threaded, origin });
+      const results = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => l.append(input(8000 + i))),
+      );
+      const keys = new Map([[threaded.keyId, threaded.publicKey]]);
+      for (const r of results) {
+        expect(verifyReceiptSignatures(r.receipt, keys)).toEqual([
+          { keyId: threaded.keyId, ok: true },
+        ]);
+        expect(toHex(hashLeaf(canonicalBytes(r.receipt)))).toBe(r.entry.leafHash);
+      }
+    } finally {
+      await threaded.close();
+    }
   });
 
   it.each([

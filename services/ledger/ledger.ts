@@ -21,6 +21,8 @@ import {
 import { hashLeaf, type Hash } from "./merkle.ts";
 import {
   digestMatches,
+  finishReceipt,
+  prepareReceipt,
   signReceipt,
   ReceiptFormatError,
   type Receipt,
@@ -96,7 +98,14 @@ export class Ledger {
 
   /** Creates, signs and appends a receipt for `input`; idempotent by digest. */
   async append(input: ReceiptInput): Promise<AppendResult> {
-    const signed = signReceipt(input, this.#requireSigner(), this.#opts.clock);
+    const signer = this.#requireSigner();
+    if (!signer.signAsync) {
+      const signed = signReceipt(input, signer, this.#opts.clock);
+      return await this.#append(signed.receipt, signed.leafData);
+    }
+    const prep = prepareReceipt(input, this.#opts.clock);
+    const signature = await signer.signAsync(prep.data);
+    const signed = finishReceipt(prep, [{ keyId: signer.keyId, signature }]);
     return await this.#append(signed.receipt, signed.leafData);
   }
 

@@ -117,17 +117,22 @@ export interface SignedReceipt {
 
 const utf8 = new TextEncoder();
 
+/** A receipt before signing: its fields, the bytes to sign and the pieces of its leaf. */
+export interface PreparedReceipt {
+  readonly unsigned: Omit<Receipt, "signatures">;
+  /** The bytes every signature covers. */
+  readonly data: Uint8Array;
+  readonly head: string;
+  readonly tail: string;
+}
+
 /**
- * Signs a receipt and returns it with its canonical bytes. The canonical forms of payload
- * and subject are computed once and spliced into the three documents that need them
- * (digest input, signed bytes, leaf): RFC 8785 orders these keys alphabetically, so the
- * splice is byte-identical to canonicalising each document (a property test checks it).
+ * Canonicalises a receipt input once for signing. The canonical forms of payload and subject
+ * are spliced into the three documents that need them (digest input, signed bytes, leaf):
+ * RFC 8785 orders these keys alphabetically, so the splice is byte-identical to
+ * canonicalising each document (a property test checks it).
  */
-export function signReceipt(
-  input: ReceiptInput,
-  signers: Ed25519Signer | readonly Ed25519Signer[],
-  clock: Clock,
-): SignedReceipt {
+export function prepareReceipt(input: ReceiptInput, clock: Clock): PreparedReceipt {
   checkInput(input);
   const p = canonicalJson(input.payload);
   const s = canonicalJson(input.subject);
@@ -138,25 +143,48 @@ export function signReceipt(
   const tail = `"subject":${s},"type":${t}}`;
   const data = utf8.encode(`${head},${tail}`);
   if (data.length > MAX_CANONICAL_BYTES) throw new ReceiptFormatError("payload: larger than 1 MiB");
-  const list: readonly Ed25519Signer[] = "sign" in signers ? [signers] : signers;
-  const signatures = list.map((k) => ({
-    keyId: k.keyId,
-    algorithm: "ed25519" as const,
-    value: toBase64(k.sign(data)),
-  }));
-  const sigJson = signatures
-    .map((g) => `{"algorithm":"ed25519","keyId":${JSON.stringify(g.keyId)},"value":"${g.value}"}`)
-    .join(",");
-  const receipt: Receipt = {
+  const unsigned = {
     apiVersion: RECEIPT_API_VERSION,
     type: input.type,
     subject: input.subject,
     payload: input.payload,
     digest,
     issuedAt,
-    signatures,
+  } as const;
+  return { unsigned, data, head, tail };
+}
+
+/** Completes a prepared receipt with its signatures (in signer order). */
+export function finishReceipt(
+  prep: PreparedReceipt,
+  sigs: readonly { readonly keyId: string; readonly signature: Uint8Array }[],
+): SignedReceipt {
+  const signatures = sigs.map((g) => ({
+    keyId: g.keyId,
+    algorithm: "ed25519" as const,
+    value: toBase64(g.signature),
+  }));
+  const sigJson = signatures
+    .map((g) => `{"algorithm":"ed25519","keyId":${JSON.stringify(g.keyId)},"value":"${g.value}"}`)
+    .join(",");
+  return {
+    receipt: { ...prep.unsigned, signatures },
+    leafData: utf8.encode(`${prep.head},"signatures":[${sigJson}],${prep.tail}`),
   };
-  return { receipt, leafData: utf8.encode(`${head},"signatures":[${sigJson}],${tail}`) };
+}
+
+/** Signs a receipt (inline) and returns it with its canonical bytes. */
+export function signReceipt(
+  input: ReceiptInput,
+  signers: Ed25519Signer | readonly Ed25519Signer[],
+  clock: Clock,
+): SignedReceipt {
+  const prep = prepareReceipt(input, clock);
+  const list: readonly Ed25519Signer[] = "sign" in signers ? [signers] : signers;
+  return finishReceipt(
+    prep,
+    list.map((k) => ({ keyId: k.keyId, signature: k.sign(prep.data) })),
+  );
 }
 
 /**
