@@ -26,6 +26,7 @@ export {
 } from "./receipt.ts";
 export { systemClock, fixedClock, type Clock } from "./clock.ts";
 export { ed25519Signer, generateEd25519, type Ed25519Signer } from "./ed25519.ts";
+export { threadedSigner, type ThreadedSigner } from "./threaded-signer.ts";
 export {
   generateOpenPgpKey,
   openPgpSigner,
