@@ -129,6 +129,14 @@ async function headsCount(): Promise<number> {
   );
 }
 
+// Warm-up (not measured): JIT, connection pool, Postgres buffers.
+const warmUntil = performance.now() + 3000;
+await Promise.all(
+  Array.from({ length: concurrency }, async () => {
+    while (performance.now() < warmUntil) await ledger.append(input());
+  }),
+);
+
 // Phase 1: sustained, closed loop, latency per append.
 log(`sustained appends: ${concurrency} in flight for ${sustainMs / 1000}s`);
 const latencies: number[] = [];
