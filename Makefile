@@ -77,8 +77,9 @@ cluster-down: node-deps
 dev: deps
 	bash hack/dev.sh $(CLUSTER)
 
-dev-down: cluster-down
+dev-down: node-deps
 	bash hack/dev.sh --down $(CLUSTER)
+	$(NPM) run --silent cluster -- down --name $(CLUSTER)
 
 ## bench: every benchmark in bench/ (JSON on stdout); never part of `make test`
 bench: deps

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # make dev: local control plane + Postgres + Redis, CRDs and samples installed, then the
-# listing `kubectl get vaultmesh -A`. `hack/dev.sh --down NAME` stops Postgres and Redis.
+# listing `kubectl get vaultmesh -A`. `hack/dev.sh --down NAME` stops
+# the operator, the webhook server, Postgres and Redis.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 if [ "${1:-}" = "--down" ]; then
   # The webhook server removes its configurations when it stops.
   [ -f .cache/dev/webhook.pid ] && kill "$(cat .cache/dev/webhook.pid)" 2>/dev/null || true
+  [ -f .cache/dev/operator.pid ] && kill "$(cat .cache/dev/operator.pid)" 2>/dev/null || true
   bash hack/dev-services.sh down "${2:-dev}"
   exit 0
 fi
