@@ -4,32 +4,12 @@
  * error, and a stop that always kills the child and removes its directory.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { appendFileSync, closeSync, openSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { appendFileSync, closeSync, openSync } from "node:fs";
+import { freePort } from "../../hack/cluster/ports.ts";
+import { logTail } from "../../hack/cluster/process.ts";
 
-/** Returns a TCP port on 127.0.0.1 that was free a moment ago (the caller retries on a race). */
-export async function freePort(): Promise<number> {
-  return await new Promise<number>((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Returns the last `lines` lines of a log file, or a note when it cannot be read. */
-export function logTail(path: string, lines = 30): string {
-  try {
-    const text = readFileSync(path, "utf8").trimEnd();
-    return text.split("\n").slice(-lines).join("\n");
-  } catch {
-    return `(no log at ${path})`;
-  }
-}
+// One implementation of each, shared with the control-plane tooling.
+export { freePort, logTail };
 
 /** Options for {@link startLoggedProcess}. */
 export interface LoggedProcessOptions {
