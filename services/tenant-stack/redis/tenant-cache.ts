@@ -4,7 +4,7 @@
  * server-wide scripting), and the tenant's API limits stored where the bridge reads them.
  * Reads come before writes, so an unchanged tenant costs no write; commands are counted.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 
 /** Commands a tenant user may run, after `-@all`. Order matters: later rules win. */
@@ -127,13 +127,21 @@ export class TenantCache {
   async #expectedCommands(): Promise<string> {
     if (this.#normalizedCommands !== undefined) return this.#normalizedCommands;
     // Redis rewrites the rules into its own normal form; learn it from a disabled probe user.
-    const probe = "vaultmesh-acl-probe";
+    // The probe's name is unique: with a shared name, a second process learning at the same
+    // time could delete it between our SETUSER and GETUSER, and we would cache an empty form
+    // and rewrite every user on every reconcile.
+    const probe = `vaultmesh-acl-probe-${randomBytes(6).toString("hex")}`;
     await this.#write((r) =>
       r.call("ACL", "SETUSER", probe, "reset", "off", ...TENANT_COMMAND_RULES),
     );
     const u = await this.#getUser(probe);
     await this.#write((r) => r.call("ACL", "DELUSER", probe));
-    this.#normalizedCommands = asString(u?.commands);
+    if (typeof u?.commands !== "string") {
+      throw new Error(
+        `redis: ACL GETUSER ${probe} returned no commands; cannot learn the ACL normal form`,
+      );
+    }
+    this.#normalizedCommands = u.commands;
     return this.#normalizedCommands;
   }
 
