@@ -30,7 +30,7 @@ node-deps: node_modules/.install-stamp
 
 ## deps: npm packages, Debian packages (Postgres, Redis, openssl, gnupg), the control plane, stripe-mock
 deps:
-	@$(TIMED) "npm ci" $(MAKE) --no-print-directory node-deps
+	@$(TIMED) "npm install" $(MAKE) --no-print-directory node-deps
 	@$(TIMED) "debian packages" bash hack/deps.sh
 	@$(TIMED) "control plane build" bash hack/controlplane/build.sh >/dev/null
 	@$(TIMED) "stripe-mock build" bash hack/stripe-mock/build.sh >/dev/null
