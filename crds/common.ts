@@ -300,6 +300,27 @@ export interface CrdDefinition {
   readonly rootValidations?: readonly CelRule[];
 }
 
+/** What differs between the kinds' CRD metadata; {@link defineCrd} derives the rest. */
+export type CrdDefinitionInput = Omit<
+  CrdDefinition,
+  "group" | "version" | "listKind" | "singular" | "categories"
+>;
+
+/**
+ * CRD metadata of one VaultMesh kind: group, version, list kind, singular name (the kind in
+ * lower case) and the `vaultmesh` category are the same rule for every kind.
+ */
+export function defineCrd(input: CrdDefinitionInput): CrdDefinition {
+  return {
+    group: GROUP,
+    version: VERSION,
+    listKind: `${input.kind}List`,
+    singular: input.kind.toLowerCase(),
+    categories: [CATEGORY],
+    ...input,
+  };
+}
+
 /** The Age printer column every kind shows last. */
 export const AGE_COLUMN: PrinterColumn = {
   name: "Age",

@@ -4,20 +4,18 @@ import { z } from "zod";
 import {
   AGE_COLUMN,
   API_VERSION,
-  CATEGORY,
+  conditionColumn,
   ConditionsSchema,
   CountSchema,
-  GROUP,
+  type CrdDefinition,
+  defineCrd,
   HTTP_URL_PATTERN,
   NamespacedObjectReferenceSchema,
   ObjectMetaSchema,
   ObservedGenerationSchema,
   SHA256_HEX_PATTERN,
   TimestampSchema,
-  VERSION,
-  conditionColumn,
   uniqueBy,
-  type CrdDefinition,
 } from "./common.ts";
 import { SIGNATURE_ALGORITHMS } from "./receipt.ts";
 
@@ -128,15 +126,10 @@ export type FederationPeer = z.infer<typeof FederationPeerSchema>;
 export type FederationPeerInput = z.input<typeof FederationPeerSchema>;
 
 /** CRD metadata of FederationPeer. */
-export const FederationPeerCrd: CrdDefinition = {
-  group: GROUP,
-  version: VERSION,
+export const FederationPeerCrd: CrdDefinition = defineCrd({
   kind: "FederationPeer",
-  listKind: "FederationPeerList",
   plural: "federationpeers",
-  singular: "federationpeer",
   shortNames: ["fedpeer"],
-  categories: [CATEGORY],
   scope: "Cluster",
   description:
     "FederationPeer is another VaultMesh ledger. The operator syncs with it; both sides compute the same merged Merkle root and both sign it.",
@@ -166,4 +159,4 @@ export const FederationPeerCrd: CrdDefinition = {
     },
     AGE_COLUMN,
   ],
-};
+});

@@ -4,10 +4,10 @@ import { z } from "zod";
 import {
   AGE_COLUMN,
   API_VERSION,
-  CATEGORY,
   ConditionsSchema,
+  type CrdDefinition,
+  defineCrd,
   DNS_LABEL_PATTERN,
-  GROUP,
   GpuTypeSchema,
   LocalObjectReferenceSchema,
   ObjectMetaSchema,
@@ -15,12 +15,10 @@ import {
   ObservedGenerationSchema,
   QuantitySchema,
   RegionSchema,
-  TimestampSchema,
-  UsdSchema,
-  VERSION,
   stringSet,
+  TimestampSchema,
   uniqueBy,
-  type CrdDefinition,
+  UsdSchema,
 } from "./common.ts";
 
 /** Condition types a GPUWorkload reports. */
@@ -258,15 +256,10 @@ export type GPUWorkload = z.infer<typeof GPUWorkloadSchema>;
 export type GPUWorkloadInput = z.input<typeof GPUWorkloadSchema>;
 
 /** CRD metadata of GPUWorkload. */
-export const GPUWorkloadCrd: CrdDefinition = {
-  group: GROUP,
-  version: VERSION,
+export const GPUWorkloadCrd: CrdDefinition = defineCrd({
   kind: "GPUWorkload",
-  listKind: "GPUWorkloadList",
   plural: "gpuworkloads",
-  singular: "gpuworkload",
   shortNames: ["gpuw"],
-  categories: [CATEGORY],
   scope: "Namespaced",
   description:
     "GPUWorkload is a tenant's GPU job. The operator routes it to the best eligible Treaty and runs it: in-cluster as a Job on the tainted GPU pool, or externally through the provider protocol; on completion it records a signed Receipt.",
@@ -313,4 +306,4 @@ export const GPUWorkloadCrd: CrdDefinition = {
     },
     AGE_COLUMN,
   ],
-};
+});

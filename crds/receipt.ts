@@ -5,20 +5,18 @@ import { z } from "zod";
 import {
   AGE_COLUMN,
   API_VERSION,
-  CATEGORY,
+  conditionColumn,
   ConditionsSchema,
   CountSchema,
-  GROUP,
+  type CrdDefinition,
+  defineCrd,
   NamespaceNameSchema,
   ObjectMetaSchema,
   ObjectNameSchema,
   ObservedGenerationSchema,
   SHA256_HEX_PATTERN,
   TimestampSchema,
-  VERSION,
-  conditionColumn,
   uniqueBy,
-  type CrdDefinition,
 } from "./common.ts";
 
 /** Condition types a Receipt reports. */
@@ -154,15 +152,10 @@ export type Receipt = z.infer<typeof ReceiptSchema>;
 export type ReceiptInput = z.input<typeof ReceiptSchema>;
 
 /** CRD metadata of Receipt. */
-export const ReceiptCrd: CrdDefinition = {
-  group: GROUP,
-  version: VERSION,
+export const ReceiptCrd: CrdDefinition = defineCrd({
   kind: "Receipt",
-  listKind: "ReceiptList",
   plural: "receipts",
-  singular: "receipt",
   shortNames: ["rcpt"],
-  categories: [CATEGORY],
   scope: "Namespaced",
   description:
     "Receipt is a signed, timestamped, Merkle-logged record of something that happened (workload completed, policy denied, deployment recorded, federation synced, tenant deleted). Its spec is immutable; the ledger is the source of truth.",
@@ -199,4 +192,4 @@ export const ReceiptCrd: CrdDefinition = {
     conditionColumn("Timestamped", "Timestamped", 1),
     AGE_COLUMN,
   ],
-};
+});

@@ -5,22 +5,20 @@ import { z } from "zod";
 import {
   AGE_COLUMN,
   API_VERSION,
-  CATEGORY,
+  conditionColumn,
   ConditionsSchema,
   CountSchema,
-  GROUP,
+  type CrdDefinition,
+  defineCrd,
   NamespacedObjectReferenceSchema,
   ObjectMetaSchema,
   ObjectNameSchema,
   ObservedGenerationSchema,
   RegionSchema,
-  UsdSchema,
-  VERSION,
-  conditionColumn,
   stringSet,
   uniqueBy,
+  UsdSchema,
   withRules,
-  type CrdDefinition,
 } from "./common.ts";
 
 /** Condition types a Tenant reports: one per stack component, plus Ready. */
@@ -249,15 +247,10 @@ export type Tenant = z.infer<typeof TenantSchema>;
 export type TenantInput = z.input<typeof TenantSchema>;
 
 /** CRD metadata of Tenant. */
-export const TenantCrd: CrdDefinition = {
-  group: GROUP,
-  version: VERSION,
+export const TenantCrd: CrdDefinition = defineCrd({
   kind: "Tenant",
-  listKind: "TenantList",
   plural: "tenants",
-  singular: "tenant",
   shortNames: ["tenant"],
-  categories: [CATEGORY],
   scope: "Cluster",
   description:
     "Tenant is a customer community of the Arrakis SaaS. The operator provisions its stack: namespace tenant-<name>, quotas, network isolation, RBAC, Postgres rows under row-level security, a Redis ACL user, Stripe billing and a Discord guild binding.",
@@ -306,4 +299,4 @@ export const TenantCrd: CrdDefinition = {
     },
     AGE_COLUMN,
   ],
-};
+});

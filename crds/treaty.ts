@@ -4,13 +4,14 @@ import { z } from "zod";
 import {
   AGE_COLUMN,
   API_VERSION,
-  CATEGORY,
+  conditionColumn,
   ConditionsSchema,
   CountSchema,
+  type CrdDefinition,
   DateSchema,
+  defineCrd,
   DNS_LABEL_PATTERN,
   FractionSchema,
-  GROUP,
   GpuTypeSchema,
   HTTP_URL_PATTERN,
   LABEL_VALUE_PATTERN,
@@ -19,14 +20,11 @@ import {
   QUALIFIED_NAME_PATTERN,
   RegionSchema,
   SecretKeyReferenceSchema,
-  TimestampSchema,
-  UsdSchema,
-  VERSION,
-  conditionColumn,
   stringSet,
+  TimestampSchema,
   uniqueBy,
+  UsdSchema,
   withRules,
-  type CrdDefinition,
 } from "./common.ts";
 
 /** The `provider` value of a treaty with the cluster's own GPU pool. */
@@ -304,15 +302,10 @@ export type Treaty = z.infer<typeof TreatySchema>;
 export type TreatyInput = z.input<typeof TreatySchema>;
 
 /** CRD metadata of Treaty. */
-export const TreatyCrd: CrdDefinition = {
-  group: GROUP,
-  version: VERSION,
+export const TreatyCrd: CrdDefinition = defineCrd({
   kind: "Treaty",
-  listKind: "TreatyList",
   plural: "treaties",
-  singular: "treaty",
   shortNames: ["treaty"],
-  categories: [CATEGORY],
   scope: "Cluster",
   description:
     "Treaty is a contract with a GPU provider — an external network (Akash, io.net, …) or the cluster's own tainted GPU pool: regions, USD/hour per GPU type, SLO, quotas, reputation floor and vault-law policy. GPUWorkloads are routed to the best eligible Treaty.",
@@ -361,4 +354,4 @@ export const TreatyCrd: CrdDefinition = {
     },
     AGE_COLUMN,
   ],
-};
+});
