@@ -6,6 +6,7 @@
 import * as asn1js from "asn1js";
 import { createHash, randomBytes } from "node:crypto";
 import * as pkijs from "pkijs";
+import { positiveIntegerBytes } from "./der-integer.ts";
 
 /** Hash algorithms a TSA accepts, by OID, with their digest lengths. */
 export const HASH_ALGORITHMS: Readonly<Record<string, { name: string; length: number }>> = {
@@ -34,9 +35,7 @@ export function buildTimeStampRequest(
   nonce: Uint8Array = randomBytes(8),
 ): BuiltRequest {
   const imprint = new Uint8Array(createHash("sha256").update(data).digest());
-  const n = Uint8Array.from(nonce);
-  n[0]! &= 0x7f; // keep the INTEGER positive
-  if (n[0] === 0) n[0] = 1; // and minimally encoded
+  const n = positiveIntegerBytes(nonce);
   const req = new pkijs.TimeStampReq({
     version: 1,
     messageImprint: new pkijs.MessageImprint({

@@ -4,9 +4,10 @@
  * ECDSA P-256 (WebCrypto), which pkijs, OpenSSL and every TSA client understand.
  */
 import * as asn1js from "asn1js";
-import { randomBytes, type webcrypto } from "node:crypto";
+import type { webcrypto } from "node:crypto";
 import * as pkijs from "pkijs";
 import type { Clock } from "../ledger/clock.ts";
+import { randomPositiveInteger } from "./der-integer.ts";
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -111,9 +112,7 @@ interface CertSpec {
 async function issue(spec: CertSpec): Promise<pkijs.Certificate> {
   const cert = new pkijs.Certificate();
   cert.version = 2;
-  const serial = randomBytes(16);
-  serial[0]! &= 0x7f; // positive INTEGER
-  cert.serialNumber = new asn1js.Integer({ valueHex: serial });
+  cert.serialNumber = new asn1js.Integer({ valueHex: randomPositiveInteger(16) });
   cert.subject = commonName(spec.subject);
   cert.issuer = commonName(spec.issuer);
   cert.notBefore.value = spec.notBefore;

@@ -5,9 +5,10 @@
  * Bad requests get a `rejection` response with a PKIFailureInfo bit, never an exception.
  */
 import * as asn1js from "asn1js";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import * as pkijs from "pkijs";
 import type { Clock } from "../ledger/clock.ts";
+import { randomPositiveInteger } from "./der-integer.ts";
 import {
   HASH_ALGORITHMS,
   parseTimeStampRequest,
@@ -103,8 +104,7 @@ export async function createTsaResponder(opts: TsaResponderOptions): Promise<Tsa
   const policy = opts.policy ?? DEV_TSA_POLICY;
 
   async function grant(req: ParsedRequest): Promise<Uint8Array> {
-    const serial = randomBytes(16);
-    serial[0] = (serial[0]! & 0x7f) | 0x01;
+    const serial = randomPositiveInteger(16);
     const tstInfo = new pkijs.TSTInfo({
       version: 1,
       policy,
