@@ -277,6 +277,9 @@ async function main(): Promise<void> {
       [...m].map(([w, t]) => t - (applied.get(w) ?? t));
     const last = (m: Map<string, number>): number => Math.max(...m.values());
     const rss = await metric("vaultmesh_process_resident_memory_bytes");
+    const heapUsed = await metric("vaultmesh_nodejs_heap_size_used_bytes");
+    const heapTotal = await metric("vaultmesh_nodejs_heap_size_total_bytes");
+    const external = await metric("vaultmesh_nodejs_external_memory_bytes");
     // Operator CPU over the run against its wall time: near 1 means one core was saturated.
     const cpuRun = (await metric("vaultmesh_process_cpu_seconds_total")) - cpuIdle;
     const reconcileSum = await metric(
@@ -322,6 +325,11 @@ async function main(): Promise<void> {
       applyToJobCreatedMs: { p50: r1(pct(placeLat, 0.5)), p99: r1(pct(placeLat, 0.99)) },
       applyToPodBoundMs: { p50: r1(pct(bindLat, 0.5)), p99: r1(pct(bindLat, 0.99)) },
       operatorRssMb: { idle: r1(rssIdle / 2 ** 20), end: r1(rss / 2 ** 20) },
+      operatorHeapMb: {
+        used: r1(heapUsed / 2 ** 20),
+        total: r1(heapTotal / 2 ** 20),
+        external: r1(external / 2 ** 20),
+      },
       workers: WORKERS,
       operatorCpuSeconds: r1(cpuRun),
       runSeconds: r1((last(boundAt) - t0) / 1000),

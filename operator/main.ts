@@ -13,7 +13,7 @@ import {
   workloadCaches,
 } from "./controllers/gpuworkload/gpuworkload-controller.ts";
 import { SecretProviderConnector } from "./controllers/gpuworkload/provider-connector.ts";
-import { startTenantStack, tenantStackConfigFromEnv } from "./controllers/tenant/tenant-config.ts";
+import { tenantStackConfigFromEnv } from "./controllers/tenant/tenant-env.ts";
 import { createTreatyController } from "./controllers/treaty/treaty-controller.ts";
 import { serveOperatorHttp } from "./http.ts";
 import { OperatorMetrics } from "./metrics.ts";
@@ -83,11 +83,13 @@ createGPUWorkloadController(mgr, {
   }),
   providerPollMs: cfg.providerPollMs,
 });
-const tenants = await startTenantStack(mgr, tenantStackConfigFromEnv(process.env), {
-  clock: systemClock,
-  ledger,
-  log,
-});
+// The Tenant stack's clients (pg, Redis, Stripe, Discord) load only when it runs here.
+const tenantCfg = tenantStackConfigFromEnv(process.env);
+const tenants = tenantCfg.enabled
+  ? await (
+      await import("./controllers/tenant/tenant-config.ts")
+    ).startTenantStack(mgr, tenantCfg, { clock: systemClock, ledger, log })
+  : undefined;
 
 const caches = workloadCaches(mgr, scope);
 metrics.provenanceFrom(caches.workloads, caches.receipts);

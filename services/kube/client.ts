@@ -4,13 +4,17 @@
  * Why not the generated @kubernetes/client-node API classes: in 2.0.1 every request goes
  * through `KubeConfig.applySecurityAuthentication`, which builds a new undici Agent (a new
  * TLS handshake) per request, and their ObjectSerializer turns timestamps into Date objects.
- * We reuse client-node's KubeConfig for loading and authentication options only, and speak
- * plain JSON over a single `https.Agent`, which is what the hot paths (informers, reconcile
- * writes) need. See docs/adr/0020-reconcile-runtime.md.
+ * We read the kubeconfig ourselves (./kubeconfig.ts; client-node only for credential plugins)
+ * and speak plain JSON over a single `https.Agent`, which is what the hot paths (informers,
+ * reconcile writes) need. See docs/adr/0020-reconcile-runtime.md and 0025-operator-memory.md.
  */
 import * as http from "node:http";
 import * as https from "node:https";
-import type { KubeConfig } from "@kubernetes/client-node";
+import {
+  fromClientNodeConfig,
+  type ClientNodeKubeConfig,
+  type ClusterAccess,
+} from "./kubeconfig.ts";
 
 import { resourcePath, type KubeObject, type ResourceType } from "./resources.ts";
 
@@ -93,7 +97,6 @@ interface Transport {
   readonly base: URL;
   readonly agent: http.Agent;
   readonly mod: typeof http | typeof https;
-  readonly tls: https.RequestOptions;
 }
 
 /**
@@ -113,27 +116,31 @@ export function resourceOfPath(path: string): string {
 export class KubeClient {
   readonly fieldManager: string;
   private readonly t: Transport;
-  private readonly kc: KubeConfig;
+  private readonly access: ClusterAccess;
   private readonly timeoutMs: number;
   private headers: Promise<http.OutgoingHttpHeaders> | undefined;
   private headersAt = 0;
   /** Requests sent (watches and 429 resends excluded), by `VERB resource[/subresource]`. */
   readonly requestCounts = new Map<string, number>();
 
-  private constructor(kc: KubeConfig, t: Transport, opts: KubeClientOptions) {
-    this.kc = kc;
+  private constructor(access: ClusterAccess, t: Transport, opts: KubeClientOptions) {
+    this.access = access;
     this.t = t;
     this.fieldManager = opts.fieldManager ?? "vaultmesh-operator";
     this.timeoutMs = opts.timeoutMs ?? 30000;
   }
 
-  /** Builds a client for the current context of `kc`. */
-  static async create(kc: KubeConfig, opts: KubeClientOptions = {}): Promise<KubeClient> {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error("kubeconfig has no current cluster");
-    const tls: https.RequestOptions = {};
-    await kc.applyToHTTPSOptions(tls);
-    const base = new URL(cluster.server);
+  /**
+   * Builds a client from cluster access (./kubeconfig.ts) or from a loaded client-node
+   * KubeConfig (its current context).
+   */
+  static async create(
+    from: ClusterAccess | ClientNodeKubeConfig,
+    opts: KubeClientOptions = {},
+  ): Promise<KubeClient> {
+    const access = "getCurrentCluster" in from ? await fromClientNodeConfig(from) : from;
+    const tls = access.tls;
+    const base = new URL(access.server);
     const isHttps = base.protocol === "https:";
     const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 64, keepAliveMsecs: 30000 };
     const agent = isHttps
@@ -148,7 +155,7 @@ export class KubeClient {
           ...(tls.servername ? { servername: tls.servername } : {}),
         })
       : new http.Agent(agentOpts);
-    return new KubeClient(kc, { base, agent, mod: isHttps ? https : http, tls }, opts);
+    return new KubeClient(access, { base, agent, mod: isHttps ? https : http }, opts);
   }
 
   /** Closes pooled connections. */
@@ -161,11 +168,11 @@ export class KubeClient {
     const now = Date.now();
     if (!this.headers || now - this.headersAt > 30000) {
       this.headersAt = now;
-      this.headers = (async (): Promise<http.OutgoingHttpHeaders> => {
-        const o: https.RequestOptions = {};
-        await this.kc.applyToHTTPSOptions(o);
-        return { ...((o.headers ?? {}) as http.OutgoingHttpHeaders) };
-      })();
+      this.headers = this.access.headers();
+      // A failed read (a token file mid-rotation) is retried on the next request, not cached.
+      this.headers.catch(() => {
+        this.headers = undefined;
+      });
     }
     return await this.headers;
   }
