@@ -2,7 +2,13 @@
 // ones, and returns the choice with every candidate ranked and explained. Pure: the clock is an
 // input, nothing is read or written elsewhere, and the same input gives the same output.
 import { clip, usdPerHour } from "./reason-format.ts";
-import type { Candidate, RouteDecision, RouteInput } from "./routing-types.ts";
+import type {
+  Candidate,
+  RouteDecision,
+  RouteInput,
+  RoutingStrategy,
+  WorkloadProfile,
+} from "./routing-types.ts";
 import {
   eligibilityContext,
   pickRegion,
@@ -11,7 +17,14 @@ import {
   workloadReasons,
   type EligibilityContext,
 } from "./treaty-eligibility.ts";
-import { sortedFacts, type TreatyFacts } from "./treaty-facts.ts";
+import { SCORING_IDS, type RankedCandidate, type TreatyFacts } from "./treaty-facts.ts";
+import {
+  memoizing,
+  treatySnapshot,
+  type Ranking,
+  type ScoringMemo,
+  type TreatySnapshot,
+} from "./treaty-snapshot.ts";
 import {
   explainScore,
   explanationSuffix,
@@ -26,12 +39,6 @@ import {
 /** Most entries `status.candidates` holds; route() returns all, the status keeps the first. */
 export const MAX_STATUS_CANDIDATES = 64;
 
-/** An eligible treaty with its measurements and score. */
-interface Scored extends ScoreInputs {
-  readonly facts: TreatyFacts;
-  score: number;
-}
-
 /**
  * Routes a workload: returns the best eligible treaty (`chosen`, with `placement`) and every
  * treaty considered (`candidates`): eligible ones by score descending, then price ascending,
@@ -41,37 +48,26 @@ interface Scored extends ScoreInputs {
  * Treaties are read as immutable values, as informer caches hand them out. Facts that depend
  * only on a treaty are memoized while its `metadata.resourceVersion` (and spec and status
  * objects) are unchanged, and the name order while the same array holds the same treaties:
- * pass the same array between decisions for the fast path.
+ * pass the same array between decisions for the fast path. From the second decision over the
+ * same treaty versions, verdicts, scored candidates and the ranking are memoized per workload
+ * shape and scoring context: candidates are then shared between decisions, and frozen. The
+ * `candidates` array itself is new on every call.
  */
 export function route(input: RouteInput): RouteDecision {
   const ctx = eligibilityContext(input);
   const strategy = input.spec.routing?.strategy ?? "balanced";
   const profile = input.spec.profile ?? "batch";
-  const { eligible, ineligible, bests } = partition(sortedFacts(input.treaties, ctx.today), ctx);
-  const weights = STRATEGY_WEIGHTS[strategy];
-  for (const s of eligible) s.score = scoreOf(s, bests, weights, profile);
-  // Stable sort over name-ordered input: equal score and price stay in name order.
-  eligible.sort(byRank);
-
-  const candidates: Candidate[] = [];
-  const suffixInCluster = explanationSuffix(strategy, profile, true);
-  const suffixExternal = explanationSuffix(strategy, profile, false);
-  for (const s of eligible) {
-    const f = s.facts;
-    const text = usdPerHour(s.price);
-    const suffix = s.inCluster ? suffixInCluster : suffixExternal;
-    candidates.push({
-      treaty: f.name,
-      provider: f.provider,
-      eligible: true,
-      score: s.score,
-      reasons: [explainScore(s, bests, text, f, suffix)],
-    });
-  }
-  for (const c of ineligible) candidates.push(c);
-
-  const best = eligible[0];
-  if (best === undefined) return { candidates };
+  const snapshot = treatySnapshot(input.treaties, ctx.today);
+  const { eligible, ineligible, bests } = partition(snapshot, ctx);
+  if (eligible.length === 0) return { candidates: ineligible };
+  const scoring = new Scoring(ctx.gpuIndex, strategy, profile, bests);
+  const memo = memoizing(snapshot) ? snapshot.scoringFor(scoring.id) : undefined;
+  const last = memo?.last;
+  const { best, order } =
+    last !== undefined && samePositions(last.eligible, eligible)
+      ? last
+      : rank(snapshot, eligible, scoring, ctx, memo);
+  const candidates = order.concat(ineligible);
   const region = pickRegion(best.facts.treaty, ctx);
   const placement = {
     treaty: best.facts.name,
@@ -80,39 +76,131 @@ export function route(input: RouteInput): RouteDecision {
     pricePerHour: best.price,
     score: best.score,
   };
-  return { chosen: candidates[0], placement, candidates };
+  return { chosen: best.candidate, placement, candidates };
+}
+
+/**
+ * One decision's scoring context: the eligible treaties' scores and explanations depend on
+ * nothing else, so each treaty memoizes its scored candidate per context (SCORING_IDS).
+ */
+class Scoring {
+  readonly id: number;
+  readonly #strategy: RoutingStrategy;
+  readonly #profile: WorkloadProfile;
+  readonly #bests: Bests;
+  #suffixInCluster: string | undefined;
+  #suffixExternal: string | undefined;
+
+  constructor(gpuIndex: number, strategy: RoutingStrategy, profile: WorkloadProfile, bests: Bests) {
+    this.#strategy = strategy;
+    this.#profile = profile;
+    this.#bests = bests;
+    const key = `${gpuIndex}|${strategy}|${profile}|${bests.price}|${bests.latencyMs}`;
+    this.id = SCORING_IDS.id(key);
+  }
+
+  /** The eligible treaty's scored candidate, from its memo or made (and remembered) now. */
+  rank(facts: TreatyFacts, price: number): RankedCandidate {
+    const memoized = memoizing(facts);
+    const memo = memoized ? facts.rankedFor(this.id) : undefined;
+    if (memo !== undefined) return memo;
+    const bests = this.#bests;
+    const m = { price, ...measurements(facts) };
+    const score = scoreOf(m, bests, STRATEGY_WEIGHTS[this.#strategy], this.#profile);
+    const suffix = this.#suffix(facts.inCluster);
+    const candidate: Candidate = {
+      treaty: facts.name,
+      provider: facts.provider,
+      eligible: true,
+      score,
+      reasons: [explainScore(m, bests, usdPerHour(price), facts, suffix)],
+    };
+    const ranked = { facts, candidate, score, price };
+    if (memoized) facts.rememberRanked(this.id, ranked);
+    return ranked;
+  }
+
+  #suffix(inCluster: boolean): string {
+    if (inCluster) {
+      return (this.#suffixInCluster ??= explanationSuffix(this.#strategy, this.#profile, true));
+    }
+    return (this.#suffixExternal ??= explanationSuffix(this.#strategy, this.#profile, false));
+  }
+}
+
+function measurements(facts: TreatyFacts): Omit<ScoreInputs, "price"> {
+  return {
+    latencyMs: facts.latencyMs,
+    reputation: facts.reputation,
+    availability: facts.availability,
+    inCluster: facts.inCluster,
+  };
+}
+
+/**
+ * Ranks the eligible treaties (positions in the snapshot, name order, at least one), and
+ * remembers the ranking in `memo`: ranking is a pure function of the positions within one
+ * snapshot and scoring context, and decisions between two treaty or usage changes rank the
+ * same positions, so they reuse it.
+ */
+function rank(
+  snapshot: TreatySnapshot,
+  eligible: readonly number[],
+  scoring: Scoring,
+  ctx: EligibilityContext,
+  memo: ScoringMemo | undefined,
+): Ranking {
+  const { sorted } = snapshot;
+  const ranked: RankedCandidate[] = [];
+  for (const i of eligible) {
+    const facts = sorted[i]!;
+    let r = memo?.ranked[i];
+    if (r === undefined) r = scoring.rank(facts, priceOf(facts, ctx));
+    if (memo !== undefined) memo.ranked[i] = r;
+    ranked.push(r);
+  }
+  // Stable sort over name-ordered input: equal score and price stay in name order.
+  ranked.sort(byRank);
+  const ranking = { eligible, best: ranked[0]!, order: ranked.map((r) => r.candidate) };
+  if (memo !== undefined) memo.last = ranking;
+  return ranking;
+}
+
+function samePositions(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 interface Partition {
-  readonly eligible: Scored[];
+  /** Positions of the eligible treaties in the snapshot (name order). */
+  readonly eligible: number[];
   /** Ineligible candidates by name, the pinned treaty (or its "does not exist") first. */
   readonly ineligible: Candidate[];
   /** Lowest price and latency among the eligible, floors applied. */
   readonly bests: Bests;
 }
 
-/** Splits name-ordered treaties into eligible ones (unscored) and ineligible candidates. */
-function partition(sorted: readonly TreatyFacts[], ctx: EligibilityContext): Partition {
-  const eligible: Scored[] = [];
+/** Splits the snapshot's treaties into eligible ones (unscored) and ineligible candidates. */
+function partition(snapshot: TreatySnapshot, ctx: EligibilityContext): Partition {
+  const eligible: number[] = [];
   const ineligible: Candidate[] = [];
+  const sorted = snapshot.sorted;
+  const shape = ctx.shape;
+  const memo = shape !== undefined && memoizing(snapshot) ? snapshot.verdictsFor(shape) : [];
   let bestPrice = Infinity;
   let bestLatency = Infinity;
   let pinnedAt = -1;
-  for (const facts of sorted) {
+  for (let i = 0; i < sorted.length; i++) {
+    const facts = sorted[i]!;
     const price = priceOf(facts, ctx);
-    const verdict = verdictOf(facts, ctx, price);
+    let base = memo[i];
+    if (base === undefined) memo[i] = base = baseVerdict(facts, ctx, price);
+    const verdict = withQuotas(base, facts, ctx);
     if (verdict === null) {
       if (price < bestPrice) bestPrice = price;
       if (facts.latencyMs < bestLatency) bestLatency = facts.latencyMs;
-      eligible.push({
-        facts,
-        price,
-        latencyMs: facts.latencyMs,
-        reputation: facts.reputation,
-        availability: facts.availability,
-        inCluster: facts.inCluster,
-        score: 0,
-      });
+      eligible.push(i);
       continue;
     }
     if (facts.name === ctx.pinned) pinnedAt = ineligible.length;
@@ -135,34 +223,58 @@ function partition(sorted: readonly TreatyFacts[], ctx: EligibilityContext): Par
 }
 
 /**
- * The treaty's ineligible candidate, or null when it is eligible. Memoized per treaty version
- * and workload shape (EligibilityContext.shape) unless a quota is exceeded — quota usage moves
- * with every placement — so workloads of the same shape pay for their reasons once.
+ * The treaty's ineligible candidate, or null when it is eligible: its verdict without quotas
+ * (`base`, from baseVerdict) with quota reasons appended when over one. Quota usage moves
+ * with every placement, so it is checked every time; a candidate over a quota is memoized for
+ * the last usage seen (a full treaty stays full between decisions).
  */
-function verdictOf(facts: TreatyFacts, ctx: EligibilityContext, price: number): Candidate | null {
-  const quota = quotaReasons(facts, ctx.usage?.get(facts.name));
-  const shape = quota === undefined ? ctx.shape : undefined;
+function withQuotas(
+  base: Candidate | null,
+  facts: TreatyFacts,
+  ctx: EligibilityContext,
+): Candidate | null {
+  const usage = ctx.usage?.get(facts.name);
+  const active = usage?.activeJobs ?? facts.activeJobs;
+  const hours = usage?.gpuHoursThisPeriod ?? facts.gpuHoursThisPeriod;
+  if (!(active >= facts.maxConcurrentJobs) && !(hours >= facts.maxGpuHoursPerMonth)) return base;
+  const memoized = ctx.shape !== undefined && memoizing(facts);
+  const memo = memoized ? facts.overQuotaFor(base, active, hours) : undefined;
+  if (memo !== undefined) return memo;
+  const reasons = base === null ? [] : base.reasons!.slice();
+  for (const r of quotaReasons(facts, usage) ?? []) reasons.push(r);
+  const verdict = { treaty: facts.name, provider: facts.provider, eligible: false, reasons };
+  if (memoized) facts.rememberOverQuota(base, active, hours, verdict);
+  return verdict;
+}
+
+/**
+ * The treaty's verdict leaving quotas aside (workload reasons, then its own state's), or null
+ * when nothing but quotas could make it ineligible. Memoized per treaty version and workload
+ * shape (EligibilityContext.shape), so workloads of the same shape pay for their reasons once.
+ */
+function baseVerdict(facts: TreatyFacts, ctx: EligibilityContext, price: number): Candidate | null {
+  const shape = memoizing(facts) ? ctx.shape : undefined;
   if (shape !== undefined) {
     const memo = facts.verdictFor(shape);
     if (memo !== undefined) return memo;
   }
   const reasons = workloadReasons(facts, ctx, price);
   let verdict: Candidate | null;
-  if (reasons === undefined && quota === undefined) {
+  if (reasons === undefined) {
     verdict = facts.stateCandidate ?? null;
   } else {
-    const all = reasons ?? [];
-    for (const r of facts.stateReasons) all.push(r);
-    if (quota !== undefined) for (const r of quota) all.push(r);
-    verdict = { treaty: facts.name, provider: facts.provider, eligible: false, reasons: all };
+    for (const r of facts.stateReasons) reasons.push(r);
+    verdict = { treaty: facts.name, provider: facts.provider, eligible: false, reasons };
   }
   if (shape !== undefined) facts.rememberVerdict(shape, verdict);
   return verdict;
 }
 
 /** Score descending, then price ascending, then name ascending (code-unit order). */
-function byRank(a: Scored, b: Scored): number {
-  return b.score - a.score || a.price - b.price || compareNames(a.facts.name, b.facts.name);
+function byRank(a: RankedCandidate, b: RankedCandidate): number {
+  return (
+    b.score - a.score || a.price - b.price || compareNames(a.candidate.treaty, b.candidate.treaty)
+  );
 }
 
 function compareNames(a: string, b: string): number {

@@ -6,10 +6,14 @@ import { GPU_TYPES } from "../../crds/index.ts";
 import { clip, fixed2, list, quantity, usdPerHour } from "./reason-format.ts";
 import { INEXACT, regionMask } from "./region-mask.ts";
 import type { RoutableTreaty, RouteInput, TreatyUsage } from "./routing-types.ts";
-import type { TreatyFacts } from "./treaty-facts.ts";
+import { SHAPE_IDS, type TreatyFacts } from "./treaty-facts.ts";
 
-/** The per-decision facts every treaty is checked against, computed once by route(). */
-export interface EligibilityContext {
+/**
+ * The per-decision facts every treaty is checked against, computed once by route(). The texts
+ * of reasons are rendered on first use: with verdicts memoized per workload shape, most
+ * decisions need none.
+ */
+export class EligibilityContext {
   readonly gpuType: string;
   /** Index of gpuType in GPU_TYPES; -1 for a type outside the API's enum. */
   readonly gpuIndex: number;
@@ -17,71 +21,93 @@ export interface EligibilityContext {
   readonly tenantRegions: readonly string[] | undefined;
   readonly tenantTreaties: readonly string[] | undefined;
   readonly allowedProviders: readonly string[] | undefined;
-  /** `[a, b]` rendering of allowedProviders, made once per decision. */
-  readonly allowedProvidersText: string;
   /** Region masks (region-mask.ts) of the workload's and the tenant's regions. */
   readonly wantMask: number;
   readonly tenantMask: number;
-  /** `[a, b]` renderings of the workload's and the tenant's regions. */
-  readonly wantRegionsText: string;
-  readonly tenantRegionsText: string;
   readonly maxPricePerHour: number | undefined;
-  /** Reason texts that depend only on the workload, made once per decision. */
-  readonly notPricedReason: string;
-  readonly exceedsSuffix: string;
   /** Name of the treaty the workload is pinned to (`routing.treatyRef`). */
   readonly pinned: string | undefined;
-  /** The reason of every other treaty when pinned. */
-  readonly pinnedReason: string;
   readonly excluding: readonly string[] | undefined;
   /**
-   * Everything the workload's reasons against a treaty depend on, as one string (GPU type,
-   * price cap, regions, providers, tenant lists); verdicts are memoized per treaty under it.
-   * Undefined when the decision has a pin or exclusions (not memoized).
+   * The SHAPE_IDS id of everything the workload's reasons against a treaty depend on (GPU
+   * type, price cap, regions, providers, tenant lists); verdicts are memoized per treaty under
+   * it. Undefined when the decision has a pin or exclusions (not memoized).
    */
-  readonly shape: string | undefined;
+  readonly shape: number | undefined;
   /** Live usage by treaty name, overriding the treaties' status. */
   readonly usage: ReadonlyMap<string, TreatyUsage> | undefined;
   /** The decision's day, `YYYY-MM-DD` (UTC), compared with the treaties' dates as strings. */
   readonly today: string;
+  #allowedProvidersText: string | undefined;
+  #wantRegionsText: string | undefined;
+  #tenantRegionsText: string | undefined;
+  #notPricedReason: string | undefined;
+  #exceedsSuffix: string | undefined;
+  #pinnedReason: string | undefined;
+
+  /**
+   * Builds the context of a route() input. An empty allow-list (providers, tenant treaties or
+   * regions) allows nothing — fail closed where money is at stake — while empty workload
+   * `regions` mean any region, like omitted ones.
+   */
+  constructor(input: RouteInput) {
+    const { spec, tenant } = input;
+    const wantRegions = spec.regions?.length ? spec.regions : undefined;
+    this.pinned = spec.routing?.treatyRef?.name;
+    this.excluding = input.excluding;
+    const memoized = this.pinned === undefined && (this.excluding?.length ?? 0) === 0;
+    this.shape = memoized ? SHAPE_IDS.id(shapeOf(input)) : undefined;
+    this.gpuType = spec.gpu.type;
+    this.gpuIndex = (GPU_TYPES as readonly string[]).indexOf(spec.gpu.type);
+    this.wantRegions = wantRegions;
+    this.wantMask = regionMask(wantRegions);
+    this.tenantMask = regionMask(tenant?.allowedRegions);
+    this.tenantRegions = tenant?.allowedRegions;
+    this.tenantTreaties = tenant?.allowedTreaties;
+    this.allowedProviders = spec.routing?.allowedProviders;
+    this.maxPricePerHour = spec.maxPricePerHour;
+    this.usage = input.usage;
+    this.today = utcDay(input.now);
+  }
+
+  /** `[a, b]` rendering of allowedProviders. */
+  get allowedProvidersText(): string {
+    return (this.#allowedProvidersText ??= list(this.allowedProviders ?? []));
+  }
+
+  /** `[a, b]` rendering of the workload's regions. */
+  get wantRegionsText(): string {
+    return (this.#wantRegionsText ??= list(this.wantRegions ?? []));
+  }
+
+  /** `[a, b]` rendering of the tenant's allowedRegions. */
+  get tenantRegionsText(): string {
+    return (this.#tenantRegionsText ??= list(this.tenantRegions ?? []));
+  }
+
+  /** The reason of a treaty that does not price the workload's GPU type. */
+  get notPricedReason(): string {
+    return (this.#notPricedReason ??= `gpu type ${this.gpuType} not priced by this treaty`);
+  }
+
+  /** The end of a too-expensive reason: ` exceeds maxPricePerHour $1.00`. */
+  get exceedsSuffix(): string {
+    const max = this.maxPricePerHour;
+    return (this.#exceedsSuffix ??=
+      max === undefined ? "" : ` exceeds maxPricePerHour $${fixed2(max)}`);
+  }
+
+  /** The reason of every other treaty when pinned. */
+  get pinnedReason(): string {
+    return (this.#pinnedReason ??= clip(
+      `routing.treatyRef pins the workload to treaty ${this.pinned ?? ""}`,
+    ));
+  }
 }
 
-/**
- * Builds the per-decision context from a route() input. An empty allow-list (providers,
- * tenant treaties or regions) allows nothing — fail closed where money is at stake — while
- * empty workload `regions` mean any region, like omitted ones.
- */
+/** Builds the per-decision context from a route() input (see EligibilityContext). */
 export function eligibilityContext(input: RouteInput): EligibilityContext {
-  const { spec, tenant } = input;
-  const allowedProviders = spec.routing?.allowedProviders;
-  const wantRegions = spec.regions?.length ? spec.regions : undefined;
-  const pinned = spec.routing?.treatyRef?.name;
-  const excluding = input.excluding;
-  return {
-    shape: pinned !== undefined || (excluding?.length ?? 0) > 0 ? undefined : shapeOf(input),
-    gpuType: spec.gpu.type,
-    gpuIndex: (GPU_TYPES as readonly string[]).indexOf(spec.gpu.type),
-    wantRegions,
-    wantMask: regionMask(wantRegions),
-    tenantMask: regionMask(tenant?.allowedRegions),
-    wantRegionsText: wantRegions === undefined ? "" : list(wantRegions),
-    tenantRegions: tenant?.allowedRegions,
-    tenantRegionsText: list(tenant?.allowedRegions ?? []),
-    tenantTreaties: tenant?.allowedTreaties,
-    allowedProviders,
-    allowedProvidersText: allowedProviders === undefined ? "" : list(allowedProviders),
-    maxPricePerHour: spec.maxPricePerHour,
-    notPricedReason: `gpu type ${spec.gpu.type} not priced by this treaty`,
-    exceedsSuffix:
-      spec.maxPricePerHour === undefined
-        ? ""
-        : ` exceeds maxPricePerHour $${fixed2(spec.maxPricePerHour)}`,
-    pinned,
-    pinnedReason: clip(`routing.treatyRef pins the workload to treaty ${pinned ?? ""}`),
-    excluding,
-    usage: input.usage,
-    today: utcDay(input.now),
-  };
+  return new EligibilityContext(input);
 }
 
 /** The memo key of everything workloadReasons reads but the pin and the exclusions. */

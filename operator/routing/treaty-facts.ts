@@ -1,16 +1,47 @@
 // What the router knows about a treaty independently of any workload: its own-state reasons
 // (suspended, not Ready, reputation below the floor), its measurements, quotas and the texts
 // its reasons and explanations are made of. Computed once per treaty object version and
-// memoized, so a decision over 100 treaties pays for it only when a treaty changes.
+// memoized (treaty-snapshot.ts), so a decision over 100 treaties pays for it only when a
+// treaty changes.
 import { GPU_TYPES, IN_CLUSTER_PROVIDER } from "../../crds/index.ts";
+import { KeyedMemo, KeyIds } from "./memo-keys.ts";
 import { clip, fixed2, fixedPair, list } from "./reason-format.ts";
 import { regionMask } from "./region-mask.ts";
 import type { Candidate, RoutableTreaty } from "./routing-types.ts";
 import { availabilityOf, latencyOf, reputationOf } from "./treaty-scoring.ts";
 
 const NO_REASONS: readonly string[] = Object.freeze([]);
-/** Workload shapes a treaty remembers verdicts for (cleared when full). */
-const MAX_SHAPES = 64;
+
+/**
+ * Ids of workload shapes (EligibilityContext.shape): treaties remember a verdict per shape id.
+ * All are forgotten past this many shapes.
+ */
+export const SHAPE_IDS = new KeyIds(256);
+/**
+ * Ids of scoring contexts (GPU type, strategy, profile and the bests a score is relative to):
+ * treaties remember their scored candidate per id. All are forgotten past this many; fewer
+ * than shapes, as each holds an explanation string per eligible treaty.
+ */
+export const SCORING_IDS = new KeyIds(64);
+
+/** Base verdicts a treaty remembers an over-quota candidate for (cleared when full). */
+const MAX_OVER_QUOTA = 64;
+
+interface OverQuota {
+  readonly active: number;
+  readonly hours: number;
+  readonly verdict: Candidate;
+}
+
+/** An eligible treaty's candidate in one scoring context, with what ranking compares. */
+export interface RankedCandidate {
+  readonly facts: TreatyFacts;
+  /** Frozen: shared by every decision in the same scoring context. */
+  readonly candidate: Candidate;
+  readonly score: number;
+  /** USD per GPU-hour for the workload's GPU type. */
+  readonly price: number;
+}
 
 /**
  * What is known about one treaty at one day, independently of the workload. Cheap to build
@@ -49,13 +80,18 @@ export class TreatyFacts {
   readonly resourceVersion: string | undefined;
   readonly spec: RoutableTreaty["spec"];
   readonly status: RoutableTreaty["status"];
-  #verdicts: Map<string, Candidate | null> | undefined;
+  /** The decision that made these facts (see treaty-snapshot.ts's `memoizing`). */
+  readonly madeIn: number;
+  #verdicts: KeyedMemo<Candidate | null> | undefined;
+  #ranked: KeyedMemo<RankedCandidate> | undefined;
+  #overQuota: Map<Candidate | null, OverQuota> | undefined;
   #regionsText: string | undefined;
   #latencyText: string | undefined;
   #qualityText: string | undefined;
 
-  constructor(treaty: RoutableTreaty, today: string) {
+  constructor(treaty: RoutableTreaty, today: string, madeIn: number) {
     const { spec, status } = treaty;
+    this.madeIn = madeIn;
     this.treaty = treaty;
     this.name = treaty.metadata.name ?? "";
     this.provider = spec.provider;
@@ -86,20 +122,59 @@ export class TreatyFacts {
     this.status = status;
   }
 
-  /** The memoized verdict (ineligible candidate, or null) for a workload shape. */
-  verdictFor(shape: string): Candidate | null | undefined {
-    return this.#verdicts?.get(shape);
+  /**
+   * The memoized verdict (ineligible candidate, or null) for a workload shape (a SHAPE_IDS
+   * id), leaving quotas aside.
+   */
+  verdictFor(shapeId: number): Candidate | null | undefined {
+    return this.#verdicts?.get(shapeId);
   }
 
   /** Memoizes a verdict for a workload shape; the candidate is frozen, as it is shared. */
-  rememberVerdict(shape: string, verdict: Candidate | null): void {
-    const verdicts = (this.#verdicts ??= new Map());
-    if (verdicts.size >= MAX_SHAPES) verdicts.clear();
+  rememberVerdict(shapeId: number, verdict: Candidate | null): void {
     if (verdict !== null && !Object.isFrozen(verdict)) {
       Object.freeze(verdict.reasons);
       Object.freeze(verdict);
     }
-    verdicts.set(shape, verdict);
+    (this.#verdicts ??= new KeyedMemo(SHAPE_IDS)).set(shapeId, verdict);
+  }
+
+  /**
+   * The memoized candidate of a treaty over a quota: the verdict `base` (from verdictFor)
+   * with the quota reasons of usage `active` jobs and `hours` GPU-hours appended. Only the
+   * last usage is remembered per base verdict: a full treaty stays full between decisions.
+   */
+  overQuotaFor(base: Candidate | null, active: number, hours: number): Candidate | undefined {
+    const memo = this.#overQuota?.get(base);
+    return memo !== undefined && memo.active === active && memo.hours === hours
+      ? memo.verdict
+      : undefined;
+  }
+
+  /** Memoizes a candidate over a quota (see overQuotaFor); it is frozen, as it is shared. */
+  rememberOverQuota(
+    base: Candidate | null,
+    active: number,
+    hours: number,
+    verdict: Candidate,
+  ): void {
+    Object.freeze(verdict.reasons);
+    Object.freeze(verdict);
+    const memo = (this.#overQuota ??= new Map());
+    if (memo.size >= MAX_OVER_QUOTA) memo.clear();
+    memo.set(base, { active, hours, verdict });
+  }
+
+  /** The memoized scored candidate for a scoring context (a SCORING_IDS id). */
+  rankedFor(scoringId: number): RankedCandidate | undefined {
+    return this.#ranked?.get(scoringId);
+  }
+
+  /** Memoizes a scored candidate; the candidate is frozen, as it is shared. */
+  rememberRanked(scoringId: number, ranked: RankedCandidate): void {
+    Object.freeze(ranked.candidate.reasons);
+    Object.freeze(ranked.candidate);
+    (this.#ranked ??= new KeyedMemo(SCORING_IDS)).set(scoringId, ranked);
   }
 
   /** `[a, b]` rendering of the treaty's regions. */
@@ -117,70 +192,6 @@ export class TreatyFacts {
   get qualityText(): string {
     return (this.#qualityText ??= `, reputation ${fixed2(this.reputation)}, availability ${fixed2(this.availability)}`);
   }
-}
-
-/** The treaties of one route() input in name order, with their facts. */
-interface Snapshot {
-  readonly today: string;
-  /** The input's elements in input order. */
-  readonly source: readonly RoutableTreaty[];
-  readonly sorted: readonly TreatyFacts[];
-}
-
-// Memos hold only treaties with a metadata.resourceVersion (read from the apiserver) and are
-// checked on every hit: same resourceVersion, same spec and status objects, same day. A
-// hand-built treaty without a resourceVersion is recomputed on every call, so one mutated in
-// place is seen as it is now. Plain Maps, not WeakMaps: callers that copy treaties per
-// decision would otherwise fill WeakMaps with short-lived keys, which V8's GC pays for dearly.
-const factsByName = new Map<string, TreatyFacts>();
-/** Bound on factsByName: cleared when it outgrows the treaties seen by this much. */
-const FACTS_SLACK = 1024;
-let last: Snapshot | undefined;
-
-/**
- * The facts of every treaty at `today`, sorted by name (code-unit order). When the input holds
- * the same treaty objects in the same order as last time (an informer cache's list does, until
- * something changes), the previous result is reused: a decision then costs one pass of
- * pointer comparisons here. Otherwise facts are memoized per treaty version.
- */
-export function sortedFacts(
-  treaties: readonly RoutableTreaty[],
-  today: string,
-): readonly TreatyFacts[] {
-  if (last !== undefined && last.today === today && unchanged(last, treaties)) return last.sorted;
-  if (factsByName.size > treaties.length + FACTS_SLACK) factsByName.clear();
-  const sorted = treaties.map((t) => treatyFacts(t, today));
-  sorted.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const cacheable = sorted.every((f) => f.resourceVersion !== undefined);
-  last = cacheable ? { today, source: treaties.slice(), sorted } : undefined;
-  return sorted;
-}
-
-function unchanged(snapshot: Snapshot, treaties: readonly RoutableTreaty[]): boolean {
-  const { source } = snapshot;
-  if (source.length !== treaties.length) return false;
-  for (let i = 0; i < source.length; i++) if (treaties[i] !== source[i]) return false;
-  for (const f of snapshot.sorted) if (!current(f, f.treaty, f.today)) return false;
-  return true;
-}
-
-function current(f: TreatyFacts, treaty: RoutableTreaty, today: string): boolean {
-  return (
-    f.resourceVersion !== undefined &&
-    f.resourceVersion === treaty.metadata.resourceVersion &&
-    f.today === today &&
-    f.spec === treaty.spec &&
-    f.status === treaty.status
-  );
-}
-
-/** The facts of one treaty at `today`, memoized per object version. */
-function treatyFacts(treaty: RoutableTreaty, today: string): TreatyFacts {
-  const hit = factsByName.get(treaty.metadata.name ?? "");
-  if (hit !== undefined && current(hit, treaty, today)) return hit;
-  const facts = new TreatyFacts(treaty, today);
-  if (facts.resourceVersion !== undefined) factsByName.set(facts.name, facts);
-  return facts;
 }
 
 function pricesByGpuIndex(pricing: RoutableTreaty["spec"]["pricing"]): number[] {

@@ -135,8 +135,8 @@ export interface ScoreTexts {
  * Explains a score in one line: each component's raw and normalized value, the strategy and
  * the hybrid-principle share, e.g. `price $0.85/h→1.00, latency 120ms→0.08, reputation 0.95,
  * availability 0.99 (balanced); steady prefers the GPU core: this is one (+0.10)`. `priceText`
- * is `$0.85/h`; `suffix` comes from explanationSuffix(); the parts are pre-rendered because this runs for every
- * eligible treaty on every decision.
+ * is `$0.85/h`; `suffix` comes from explanationSuffix(). route() memoizes the result per
+ * treaty version and scoring context, so this runs when a treaty or the bests change.
  */
 export function explainScore(
   m: ScoreInputs,
