@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
 import { API_VERSION, type GPUWorkload, type Treaty } from "../crds/index.ts";
+import { OPERATOR_NODE_FLAGS } from "../operator/config.ts";
 import { route } from "../operator/routing/index.ts";
 import { generateEd25519 } from "../services/ledger/ed25519.ts";
 import { Informer, KubeClient, Resources, type KubeObject } from "../services/kube/index.ts";
@@ -27,6 +28,13 @@ const { values } = parseArgs({
     workers: { type: "string", default: "8" },
     // Directory for a V8 CPU profile of the operator child (written when it exits).
     "cpu-prof": { type: "string" },
+    // Operator RSS is also measured once its caches hold this many objects (issue 4: 10k):
+    // more workloads are applied after the timed run until they do. 0 skips that phase.
+    "memory-objects": { type: "string", default: "10000" },
+    // Extra Node flags for the operator child (space-separated), to compare heap settings.
+    "node-flags": { type: "string", default: "" },
+    // Directory for a V8 heap snapshot of the operator, taken after the run (slow: seconds).
+    "heap-snapshot": { type: "string" },
   },
 });
 const N = Number(values.workloads);
@@ -53,8 +61,8 @@ metadata:
 spec:
   taints: [{ key: nvidia.com/gpu, value: "true", effect: NoSchedule }]
 status:
-  allocatable: { cpu: "64", memory: 256Gi, pods: "110", nvidia.com/gpu: "24" }
-  capacity: { cpu: "64", memory: 256Gi, pods: "110", nvidia.com/gpu: "24" }
+  allocatable: { cpu: "64", memory: 256Gi, pods: "110", nvidia.com/gpu: "80" }
+  capacity: { cpu: "64", memory: 256Gi, pods: "110", nvidia.com/gpu: "80" }
   nodeInfo: { architecture: amd64, operatingSystem: linux, kubeletVersion: fake }
 `;
 }
@@ -204,7 +212,14 @@ async function main(): Promise<void> {
     log("starting the operator");
     const port = 18000 + Math.floor(Math.random() * 2000);
     const prof = values["cpu-prof"];
-    const nodeArgs = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
+    const nodeArgs = [
+      ...OPERATOR_NODE_FLAGS,
+      ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []),
+      ...(values["node-flags"] ?? "").split(" ").filter(Boolean),
+      ...(values["heap-snapshot"]
+        ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${values["heap-snapshot"]}`]
+        : []),
+    ];
     op = spawn("node_modules/.bin/node", [...nodeArgs, "operator/main.ts"], {
       env: {
         ...process.env,
@@ -238,36 +253,39 @@ async function main(): Promise<void> {
     const rssIdle = await metric("vaultmesh_process_resident_memory_bytes");
     const cpuIdle = await metric("vaultmesh_process_cpu_seconds_total");
 
+    // Applies workloads w-from … w-(to-1), CONC at a time.
+    const applyRange = async (from: number, to: number): Promise<void> => {
+      let next = from;
+      await Promise.all(
+        Array.from({ length: CONC }, async () => {
+          while (next < to) {
+            const name = `w-${next++}`;
+            const w: GPUWorkload = {
+              apiVersion: API_VERSION,
+              kind: "GPUWorkload",
+              metadata: {
+                name,
+                namespace: ns,
+                annotations: { "pod-complete.stage.kwok.x-k8s.io/delay": "3600s" },
+              },
+              spec: {
+                gpu: { type: "a10g", count: 1 },
+                template: {
+                  image: "registry.example/train:1",
+                },
+                routing: { strategy: "balanced" },
+                profile: "batch",
+              },
+            };
+            applied.set(name, performance.now());
+            await client.create(Resources.GPUWorkload, w);
+          }
+        }),
+      );
+    };
     log(`applying ${N} GPUWorkloads`);
     const t0 = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: CONC }, async () => {
-        while (next < N) {
-          const i = next++;
-          const name = `w-${i}`;
-          const w: GPUWorkload = {
-            apiVersion: API_VERSION,
-            kind: "GPUWorkload",
-            metadata: {
-              name,
-              namespace: ns,
-              annotations: { "pod-complete.stage.kwok.x-k8s.io/delay": "3600s" },
-            },
-            spec: {
-              gpu: { type: "a10g", count: 1 },
-              template: {
-                image: "registry.example/train:1",
-              },
-              routing: { strategy: "balanced" },
-              profile: "batch",
-            },
-          };
-          applied.set(name, performance.now());
-          await client.create(Resources.GPUWorkload, w);
-        }
-      }),
-    );
+    await applyRange(0, N);
     const applyDone = performance.now();
     const deadline = Date.now() + 300000;
     while ((placedAt.size < N || boundAt.size < N) && Date.now() < deadline) {
@@ -336,12 +354,43 @@ async function main(): Promise<void> {
       gpuworkloadReconcileMeanMs: r1((reconcileSum / reconcileCount) * 1000),
       apiRequestsPerWorkload,
       reconcilesPerWorkload,
-      objectsCachedByOperator: N * 3 + 1,
+      objectsCachedByOperator: await metric("vaultmesh_cached_objects"),
       routerDecisionsPerSecond100Treaties: routerDecisionsPerSecond(),
       goals: { perSecond: 100, p99PlacedMs: 2000, rssMb: 150, routerPerSecond: 100000 },
       cores: (await import("node:os")).cpus().length,
     };
+    // RSS with memTarget objects cached: apply more workloads until the caches hold that many.
+    const memoryPhase = async (memTarget: number): Promise<void> => {
+      const cachedNow = await metric("vaultmesh_cached_objects");
+      if (memTarget > cachedNow) {
+        // Each workload adds three cached objects (GPUWorkload, Job, Pod).
+        const more = Math.ceil((memTarget - cachedNow) / 3);
+        log(`memory: applying ${more} more GPUWorkloads to cache ${memTarget} objects`);
+        await applyRange(N, N + more);
+        const until = Date.now() + 600000;
+        while (boundAt.size < N + more && Date.now() < until) {
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        await new Promise((r) => setTimeout(r, 5000)); // status writes of the last ones settle
+      }
+    };
+    await memoryPhase(Number(values["memory-objects"]));
+    Object.assign(out, {
+      memory: {
+        objectsCached: await metric("vaultmesh_cached_objects"),
+        rssMb: r1((await metric("vaultmesh_process_resident_memory_bytes")) / 2 ** 20),
+        heapUsedMb: r1((await metric("vaultmesh_nodejs_heap_size_used_bytes")) / 2 ** 20),
+        heapTotalMb: r1((await metric("vaultmesh_nodejs_heap_size_total_bytes")) / 2 ** 20),
+        goalRssMb: 150,
+      },
+      operatorNodeFlags: OPERATOR_NODE_FLAGS,
+    });
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    if (values["heap-snapshot"] && op.pid) {
+      log(`writing a heap snapshot to ${values["heap-snapshot"]}`);
+      process.kill(op.pid, "SIGUSR2");
+      await new Promise((r) => setTimeout(r, 20000));
+    }
     await jobs.stop();
     await pods.stop();
   } finally {

@@ -94,6 +94,7 @@ const tenants = tenantCfg.enabled
 const caches = workloadCaches(mgr, scope);
 metrics.provenanceFrom(caches.workloads, caches.receipts);
 metrics.kubeRequestsFrom(client.requestCounts);
+metrics.cachedObjectsFrom(() => mgr.cachedObjects());
 const http = await serveOperatorHttp(mgr, metrics.registry, cfg.httpHost, cfg.httpPort);
 log.info({ port: http.port }, "serving /metrics /healthz /readyz");
 await mgr.start();

@@ -142,6 +142,18 @@ export class OperatorMetrics implements ControllerMetrics, WorkloadMetrics {
     });
   }
 
+  /** Registers `vaultmesh_cached_objects`: objects held in this process's informer caches. */
+  cachedObjectsFrom(count: () => number): void {
+    new client.Gauge({
+      name: "vaultmesh_cached_objects",
+      help: "Kubernetes objects held in this process's informer caches.",
+      registers: [this.registry],
+      collect() {
+        this.set(count());
+      },
+    });
+  }
+
   /** Registers the provenance-coverage gauge, computed from the caches at scrape time. */
   provenanceFrom(workloads: ObjectCache<GPUWorkload>, receipts: ObjectCache<Receipt>): void {
     new client.Gauge({

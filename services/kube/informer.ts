@@ -51,14 +51,32 @@ export interface InformerOptions<T> {
   readonly minBackoffMs?: number;
   /** @default 10000 */
   readonly maxBackoffMs?: number;
-  /** Fields dropped from every cached object to save memory. @default managedFields */
+  /**
+   * Applied to every object before it is cached, to drop what no reader needs.
+   * @default {@link stripBookkeeping}
+   */
   readonly transform?: (obj: T) => T;
 }
 
-const stripManagedFields = <T extends KubeObject>(obj: T): T => {
-  if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
+/** kubectl's copy of the whole applied object, kept in an annotation by client-side apply. */
+export const LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration";
+
+/**
+ * Drops metadata.managedFields and kubectl's last-applied-configuration annotation: together
+ * often larger than the rest of the object, and read by no controller (like controller-runtime's
+ * TransformStripManagedFields). Mutates and returns `obj`.
+ */
+export function stripBookkeeping<T extends KubeObject>(obj: T): T {
+  const m = obj.metadata;
+  if (!m) return obj;
+  if (m.managedFields) delete m.managedFields;
+  if (m.annotations?.[LAST_APPLIED_ANNOTATION] !== undefined) {
+    const { [LAST_APPLIED_ANNOTATION]: _dropped, ...rest } = m.annotations;
+    if (Object.keys(rest).length > 0) m.annotations = rest;
+    else delete m.annotations;
+  }
   return obj;
-};
+}
 
 /** A list+watch cache of one resource type. */
 export class Informer<T extends KubeObject> implements ObjectCache<T> {
@@ -250,7 +268,7 @@ export class Informer<T extends KubeObject> implements ObjectCache<T> {
       if (rv) this.resourceVersion = rv;
       return false;
     }
-    const obj = (this.opts.transform ?? stripManagedFields)(e.object);
+    const obj = (this.opts.transform ?? stripBookkeeping)(e.object);
     const key = objectKey(obj);
     const old = this.store.get(key);
     if (e.type === "DELETED") {
@@ -267,7 +285,7 @@ export class Informer<T extends KubeObject> implements ObjectCache<T> {
   private replaceAll(items: T[]): void {
     const seen = new Set<string>();
     for (const raw of items) {
-      const obj = (this.opts.transform ?? stripManagedFields)(raw);
+      const obj = (this.opts.transform ?? stripBookkeeping)(raw);
       const key = objectKey(obj);
       seen.add(key);
       const old = this.store.get(key);

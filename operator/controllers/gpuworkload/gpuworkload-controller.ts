@@ -21,7 +21,7 @@ import {
   PODS_BY_JOB,
   type GPUWorkloadDeps,
 } from "./gpuworkload-reconciler.ts";
-import type { Job, Pod } from "./kube-types.ts";
+import { slimJob, slimPod, type Job, type Pod } from "./kube-types.ts";
 import { TreatyUsageTracker } from "./treaty-usage.ts";
 import { jobIndexers, jobIsLive, receiptIndexers } from "./usage.ts";
 
@@ -71,10 +71,12 @@ export function workloadCaches(mgr: Manager, scope: OperatorScope = {}): Workloa
     ...ns,
     labelSelector: Labels.workloadUid,
     indexers: jobIndexers,
+    transform: slimJob,
   });
   const pods = mgr.informer<Pod>(Resources.Pod, {
     ...ns,
     labelSelector: Labels.workloadUid,
+    transform: slimPod,
     indexers: {
       [PODS_BY_JOB]: (p) =>
         ownerReferencesOf(p)
@@ -115,6 +117,9 @@ export function createGPUWorkloadController(
     live: new TreatyUsageTracker(c),
     logger: mgr.log,
   });
+  c.workloads.on((type, w) =>
+    reconciler.observed(objectKey(w), w.metadata.resourceVersion, type === "delete"),
+  );
   const toJob = ownerKeys("GPUWorkload");
   return mgr.controller<GPUWorkload>({
     name: "gpuworkload",

@@ -18,6 +18,7 @@ import {
 import {
   isAlreadyExists,
   objectKey,
+  stripBookkeeping,
   Resources,
   type KubeClient,
   type Logger,
@@ -174,8 +175,25 @@ export class GPUWorkloadReconciler {
     }
     const written = await writeStatus(this.d.client, Resources.GPUWorkload, wl, status);
     if (written.metadata.resourceVersion !== fromRvs[0]) {
-      this.written.set(req.key, { fromRvs, obj: written });
+      this.written.set(req.key, { fromRvs, obj: stripBookkeeping(written) });
     }
+  }
+
+  /**
+   * The cache saw a newer version of the workload (or its deletion): a copy kept from our
+   * own write is no longer needed. Without this, the copy of each workload's last write
+   * would stay until its next reconcile (ADR 0025).
+   */
+  observed(key: string, resourceVersion: string | undefined, deleted: boolean): void {
+    const memo = this.written.get(key);
+    if (memo && (deleted || !memo.fromRvs.includes(resourceVersion ?? ""))) {
+      this.written.delete(key);
+    }
+  }
+
+  /** Copies of own writes kept for workloads whose cache has not caught up (tests, metrics). */
+  pendingWrites(): number {
+    return this.written.size;
   }
 
   // Deletion of a workload placed externally: cancel the running provider job, then let go.

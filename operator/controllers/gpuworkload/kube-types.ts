@@ -2,7 +2,11 @@
  * The parts of batch/v1 Job and core/v1 Pod the GPUWorkload controller reads, typed as the
  * plain JSON the informers cache (timestamps are strings, unlike client-node's model classes).
  */
-import type { KubeObject, KubeObjectMeta } from "../../../services/kube/index.ts";
+import {
+  stripBookkeeping,
+  type KubeObject,
+  type KubeObjectMeta,
+} from "../../../services/kube/index.ts";
 
 /** Metadata as JSON from the API server: timestamps are strings. */
 export type JsonMeta = KubeObjectMeta & { creationTimestamp?: string; deletionTimestamp?: string };
@@ -16,13 +20,12 @@ export interface KubeCondition {
   lastTransitionTime?: string;
 }
 
-/** batch/v1 Job as JSON. */
+/**
+ * batch/v1 Job as JSON, as the controllers cache it: metadata and status only — the spec (the
+ * whole pod template) is dropped by {@link slimJob} because no reader needs it.
+ */
 export interface Job extends KubeObject {
   metadata: JsonMeta;
-  spec?: {
-    template?: { metadata?: KubeObjectMeta; spec?: Record<string, unknown> };
-    [k: string]: unknown;
-  };
   status?: {
     startTime?: string;
     completionTime?: string;
@@ -34,14 +37,29 @@ export interface Job extends KubeObject {
   };
 }
 
-/** core/v1 Pod as JSON. */
+/** core/v1 Pod as JSON, as cached: metadata, the node it is bound to ({@link slimPod}), status. */
 export interface Pod extends KubeObject {
   metadata: JsonMeta;
-  spec?: { nodeName?: string; [k: string]: unknown };
+  spec?: { nodeName?: string };
   status?: {
     phase?: string;
     startTime?: string;
     conditions?: KubeCondition[];
     containerStatuses?: { state?: { running?: { startedAt?: string } } }[];
   };
+}
+
+/** The cache transform of Jobs: bookkeeping and the spec dropped (ADR 0025). */
+export function slimJob(j: Job & { spec?: unknown }): Job {
+  stripBookkeeping(j);
+  delete j.spec;
+  return j;
+}
+
+/** The cache transform of Pods: bookkeeping dropped, and of the spec only the node name. */
+export function slimPod(p: Pod & { spec?: Record<string, unknown> }): Pod {
+  stripBookkeeping(p);
+  const nodeName = p.spec?.nodeName;
+  p.spec = typeof nodeName === "string" ? { nodeName } : {};
+  return p;
 }
