@@ -2,9 +2,12 @@
  * Admission benchmark (`npm run bench:admission`): prints one JSON document with
  *
  *   decision  in-process decision time per policy (no HTTP): p50/p99/max in microseconds;
- *   https     the server as a child process pinned to one core, driven open-loop at --rate
- *             requests/s over keep-alive HTTPS for --seconds: latency percentiles, achieved
- *             rate, the server's CPU use;
+ *   https     the server as a child process alone on one core, driven open-loop at --rate
+ *             requests/s over keep-alive HTTPS for --seconds by a load-generator child on
+ *             another core: latency percentiles, achieved rate, how late the generator sent,
+ *             and from both processes their event-loop delay, GC pauses, CPU use and the time
+ *             they waited for a CPU (other processes on the machine), so that the JSON says
+ *             where a tail comes from;
  *   e2e       dry-run Pod creates through a real apiserver into three namespaces — no policy,
  *             the GPU pod rule as a ValidatingAdmissionPolicy (CEL), and our GPU pod guard
  *             webhook — interleaved, so the latency each adds is measured under the same load.
@@ -14,16 +17,18 @@
  *   --decisions N    in-process decisions per policy (default 20000)
  *   --rate R         HTTPS requests per second (default 1000)
  *   --seconds S      HTTPS measurement time (default 10, after 2 s of warm-up)
- *   --e2e-requests N requests per namespace in the e2e phase (default 1500)
- *   --cpu C          pin the server child to CPU C with taskset (default: not pinned; the
- *                    server is one Node event loop either way, and its CPU use is reported)
+ *   --e2e-requests N requests per namespace in the e2e phase (default 1500; 0 skips the phase)
+ *   --cpu C          pin the server child to CPU C with taskset (default: with two or more CPUs
+ *                    and taskset, the last CPU this process may use; `none`: pin nothing)
+ *   --load-cpu C     pin the load generator to CPU C (default: the CPU before the server's)
+ *   --server-node-options=O  Node/V8 options for the server child, space-separated, after
+ *                    those config/webhook/deployment.yaml runs it with (e.g. `=--cpu-prof`)
  *
  * Progress goes to stderr. Nothing here is a test: goals are compared, never asserted.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync } from "node:fs";
-import { Agent, request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -50,6 +55,8 @@ import {
   podReview,
   workloadReview,
 } from "./admission-world.ts";
+import type { LoadReport } from "./admission-load.ts";
+import { stats, type ProbeReport } from "./admission-probe.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -59,23 +66,11 @@ const { values: args } = parseArgs({
     seconds: { type: "string", default: "10" },
     "e2e-requests": { type: "string", default: "1500" },
     cpu: { type: "string" },
+    "load-cpu": { type: "string" },
+    "server-node-options": { type: "string" },
   },
 });
 const log = (msg: string): void => void process.stderr.write(`[bench:admission] ${msg}\n`);
-
-/** Percentiles of a sample, in the sample's unit, rounded to 3 decimals. */
-function stats(xs: number[]): { n: number; p50: number; p90: number; p99: number; max: number } {
-  const s = [...xs].sort((a, b) => a - b);
-  const at = (q: number): number =>
-    Number((s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0).toFixed(3));
-  return {
-    n: s.length,
-    p50: at(0.5),
-    p90: at(0.9),
-    p99: at(0.99),
-    max: Number((s.at(-1) ?? 0).toFixed(3)),
-  };
-}
 
 const endpoint = (name: string): (typeof WEBHOOK_ENDPOINTS)[number] => {
   const e = WEBHOOK_ENDPOINTS.find((x) => x.name === name);
@@ -123,120 +118,195 @@ async function decisionPhase(n: number): Promise<Record<string, unknown>> {
   return { unit: "µs", goal_p99_us: 1000, ...out };
 }
 
-// ---- the server child --------------------------------------------------------------------
+// ---- the server child and the load generator ----------------------------------------------
 
-interface ServerChild {
+/** The CPUs this process may run on (its affinity), from /proc; empty where unknown. */
+function allowedCpus(): number[] {
+  try {
+    const list = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
+    return (list ?? "").split(",").flatMap((part) => {
+      const [a, b] = part.split("-").map(Number);
+      if (a === undefined || Number.isNaN(a)) return [];
+      return Array.from({ length: (b ?? a) - a + 1 }, (_, i) => a + i);
+    });
+  } catch {
+    return [];
+  }
+}
+
+/** Whether `taskset` can be run. */
+function hasTaskset(): boolean {
+  return spawnSync("taskset", ["-p", String(process.pid)], { stdio: "ignore" }).status === 0;
+}
+
+/**
+ * Where the server child and the load generator run: by default, with two or more CPUs and
+ * taskset, the server alone on the last CPU this process may use and the load generator on the
+ * one before it (the goal is a server on one core, and a generator sharing that core would
+ * count its own work as server latency); `--cpu none` pins neither.
+ */
+function placement(): { server: string | undefined; load: string | undefined } {
+  if (args.cpu === "none") return { server: undefined, load: undefined };
+  const cpus = allowedCpus();
+  const auto = cpus.length >= 2 && hasTaskset();
+  const server = args.cpu ?? (auto ? String(cpus.at(-1)) : undefined);
+  const load =
+    args["load-cpu"] ??
+    (auto ? String(cpus.filter((c) => String(c) !== server).at(-1) ?? "") || undefined : undefined);
+  return { server, load };
+}
+
+/** A child process speaking JSON lines on stdin/stdout. */
+interface LineChild {
   readonly child: ChildProcess;
+  send(line: string): void;
+  /** The next line the child prints. */
+  next(): Promise<string>;
+}
+
+function spawnLineChild(
+  script: string,
+  cpu: string | undefined,
+  nodeFlags: readonly string[],
+  env: Record<string, string>,
+): LineChild {
+  const [cmd, ...argv] = [
+    ...(cpu === undefined ? [] : ["taskset", "-c", cpu]),
+    process.execPath,
+    ...nodeFlags,
+    new URL(script, import.meta.url).pathname,
+  ];
+  const child = spawn(cmd, argv, {
+    stdio: ["pipe", "pipe", "inherit"],
+    env: { ...process.env, ...env },
+  });
+  const lines: string[] = [];
+  const waiting: { resolve: (l: string) => void; reject: (e: Error) => void }[] = [];
+  createInterface({ input: child.stdout }).on("line", (l) => {
+    const w = waiting.shift();
+    if (w) w.resolve(l);
+    else lines.push(l);
+  });
+  child.once("exit", (code) => {
+    for (const w of waiting.splice(0)) w.reject(new Error(`${script} exited with ${code}`));
+  });
+  return {
+    child,
+    send: (line) => void child.stdin.write(`${line}\n`),
+    next: () =>
+      lines.length > 0
+        ? Promise.resolve(lines.shift()!)
+        : new Promise((resolve, reject) => waiting.push({ resolve, reject })),
+  };
+}
+
+interface ServerChild extends LineChild {
   readonly url: string;
   readonly caPem: string;
 }
+
+/**
+ * The Node/V8 options the Deployment runs the webhook server with (the words between `node` and
+ * `webhooks/main.ts` in config/webhook/deployment.yaml), so the bench measures the server as it
+ * is deployed; empty when the file does not say.
+ */
+function deployedNodeOptions(): string[] {
+  try {
+    const yaml = readFileSync(
+      new URL("../config/webhook/deployment.yaml", import.meta.url).pathname,
+      "utf8",
+    );
+    const line = /command:\s*(\[.*"webhooks\/main\.ts".*\])/.exec(yaml)?.[1];
+    const command = line === undefined ? [] : (JSON.parse(line) as string[]);
+    return command.slice(1, command.indexOf("webhooks/main.ts"));
+  } catch {
+    return [];
+  }
+}
+
+/** Node/V8 options of the server child: the deployed ones, then `--server-node-options`. */
+const SERVER_NODE_FLAGS = (): string[] => [
+  ...deployedNodeOptions(),
+  ...(args["server-node-options"] ?? "").split(" ").filter(Boolean),
+];
 
 async function startServerChild(
   cpu: string | undefined,
   podNamespaces: string[],
 ): Promise<ServerChild> {
-  const script = new URL("./admission-server.ts", import.meta.url).pathname;
-  const [cmd, ...argv] = [
-    ...(cpu === undefined ? [] : ["taskset", "-c", cpu]),
-    process.execPath,
-    script,
-  ];
-  const child = spawn(cmd, argv, {
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, VAULTMESH_BENCH_POD_NAMESPACES: podNamespaces.join(",") },
+  const c = spawnLineChild("./admission-server.ts", cpu, SERVER_NODE_FLAGS(), {
+    VAULTMESH_BENCH_POD_NAMESPACES: podNamespaces.join(","),
   });
-  const line = await new Promise<string>((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout });
-    rl.once("line", resolve);
-    child.once("exit", (code) => reject(new Error(`bench server exited with ${code}`)));
-  });
-  const { url, caPem } = JSON.parse(line) as { url: string; caPem: string };
-  return { child, url, caPem };
-}
-
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  const { url, caPem } = JSON.parse(await c.next()) as { url: string; caPem: string };
+  return { ...c, url, caPem };
 }
 
 // ---- phase 2: HTTPS at a fixed rate ------------------------------------------------------
 
 async function httpsPhase(
   s: ServerChild,
+  where: { server: string | undefined; load: string | undefined },
   rate: number,
   seconds: number,
 ): Promise<Record<string, unknown>> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 64, ca: s.caPem });
-  const url = new URL("/validate/gpuworkloads", s.url);
-  const body = Buffer.from(JSON.stringify(workloadReview(1)));
-  let errors = 0;
-  const send = (record: number[] | undefined): Promise<void> =>
-    new Promise((resolve) => {
-      const t0 = performance.now();
-      const req = request(url, {
-        method: "POST",
-        agent,
-        headers: { "content-type": "application/json", "content-length": body.length },
-      });
-      req.on("response", (res) => {
-        res.resume();
-        res.on("end", () => {
-          if (res.statusCode !== 200) errors++;
-          record?.push(performance.now() - t0);
-          resolve();
-        });
-      });
-      req.on("error", () => {
-        errors++;
-        resolve();
-      });
-      req.end(body);
-    });
-  // Open loop: requests go out on schedule whether or not earlier ones have answered, so a slow
-  // server shows up as latency instead of as a lower rate.
-  const run = (ms: number, record: number[] | undefined): Promise<number> =>
-    new Promise((resolve) => {
-      const inflight: Promise<void>[] = [];
-      const start = performance.now();
-      let sent = 0;
-      const timer = setInterval(() => {
-        const elapsed = performance.now() - start;
-        const due = Math.min(Math.floor((elapsed / 1000) * rate), Math.floor((ms / 1000) * rate));
-        while (sent < due) {
-          inflight.push(send(record));
-          sent++;
-        }
-        if (elapsed >= ms) {
-          clearInterval(timer);
-          void Promise.all(inflight).then(() =>
-            resolve((sent / (performance.now() - start)) * 1000),
-          );
-        }
-      }, 1);
-    });
-  log(`https: warm-up 2 s at ${rate}/s`);
-  await run(2000, undefined);
-  const latencies: number[] = [];
-  const pid = s.child.pid ?? 0;
-  const cpu0 = cpuSeconds(pid);
-  const t0 = performance.now();
-  log(`https: measuring ${seconds} s at ${rate}/s`);
-  const achieved = await run(seconds * 1000, latencies);
-  const cpu = (cpuSeconds(pid) - cpu0) / ((performance.now() - t0) / 1000);
-  agent.destroy();
-  return {
-    unit: "ms",
-    path: url.pathname,
-    target_rps: rate,
-    achieved_rps: Math.round(achieved),
-    errors,
-    server_cpu_cores: Number(cpu.toFixed(2)),
-    server_cpu_ms_per_request: Number(((cpu / achieved) * 1000).toFixed(3)),
-    pinned_cpu: args.cpu ?? null,
-    goal_p99_ms: 5,
-    ...stats(latencies),
-  };
+  const path = "/validate/gpuworkloads";
+  const load = spawnLineChild("./admission-load.ts", where.load, [], {});
+  try {
+    load.send(
+      JSON.stringify({
+        url: new URL(path, s.url).href,
+        caPem: s.caPem,
+        body: JSON.stringify(workloadReview(1)),
+        rate,
+      }),
+    );
+    log(
+      `https: warm-up 2 s at ${rate}/s (server on CPU ${where.server ?? "any"}, load generator on CPU ${where.load ?? "any"})`,
+    );
+    load.send(JSON.stringify({ ms: 2000, record: false }));
+    await load.next();
+    s.send("reset");
+    log(`https: measuring ${seconds} s at ${rate}/s`);
+    load.send(JSON.stringify({ ms: seconds * 1000, record: true }));
+    const l = JSON.parse(await load.next()) as LoadReport;
+    s.send("report");
+    const server = JSON.parse(await s.next()) as ProbeReport & {
+      tls_connections: number;
+      requests: number;
+    };
+    return {
+      unit: "ms",
+      path,
+      target_rps: rate,
+      achieved_rps: l.achieved_rps,
+      errors: l.errors,
+      server_cpu_cores: Number(server.cpu_cores.toFixed(2)),
+      server_cpu_ms_per_request: Number(((server.cpu_cores / l.achieved_rps) * 1000).toFixed(3)),
+      pinned_cpu: where.server ?? null,
+      load_generator_cpu: where.load ?? null,
+      server_node_flags: SERVER_NODE_FLAGS(),
+      goal_p99_ms: 5,
+      // Latency from the moment the generator handed the request to its socket to the end of the
+      // response; what the goal is about.
+      ...l.latency,
+      // Including how late the generator sent (a generator that fell behind shows up here and in
+      // send_lag, not in the figures above).
+      latency_from_schedule: l.latency_from_schedule,
+      send_lag: l.send_lag,
+      // Whether the figures are about the server at all: on a machine where other processes
+      // kept the server or the generator waiting for a CPU for more than 1% of the time, the
+      // tail is theirs (see runqueue_wait_ms below).
+      machine_quiet:
+        (server.runqueue_wait_ms ?? 0) < 10 * seconds &&
+        (l.client.runqueue_wait_ms ?? 0) < 10 * seconds,
+      // Where a tail comes from: a server pause shows up as its event-loop delay (and as GC if
+      // that is the cause); a client pause as the generator's.
+      server,
+      client: { ...l.client, new_connections: l.new_connections },
+    };
+  } finally {
+    load.child.stdin!.end();
+  }
 }
 
 // ---- phase 3: end to end through the apiserver -------------------------------------------
@@ -395,8 +465,17 @@ async function e2ePhase(
     >;
     const added = (t: "cel" | "webhook", q: "p50" | "p99"): number =>
       Number((st[t]![q] - st.none![q]).toFixed(3));
+    // Added latency: what each policy costs over the same request with no policy. The more
+    // telling figure, but a difference of two noisy percentiles: CEL runs inside the apiserver
+    // and often adds less than the noise, so its added p99 can come out ≤ 0 and the ratio of
+    // added figures is then null (no meaningful number), not infinity.
     const ratio = (q: "p50" | "p99"): number | null =>
       added("cel", q) > 0 ? Number((added("webhook", q) / added("cel", q)).toFixed(2)) : null;
+    // Total latency: a request through the webhook against the same request through CEL, end to
+    // end (the apiserver's handling of a dry-run create, admission included). Always defined; near 1 when both policies
+    // cost little next to the apiserver's own work, so it understates the webhook's own share.
+    const totalRatio = (q: "p50" | "p99"): number | null =>
+      st.cel![q] > 0 ? Number((st.webhook![q] / st.cel![q]).toFixed(2)) : null;
     return {
       unit: "ms",
       request: "POST /api/v1/namespaces/<ns>/pods?dryRun=All (a GPU pod of a Job)",
@@ -405,6 +484,7 @@ async function e2ePhase(
       added_by_cel: { p50: added("cel", "p50"), p99: added("cel", "p99") },
       added_by_webhook: { p50: added("webhook", "p50"), p99: added("webhook", "p99") },
       webhook_to_cel_added_ratio: { p50: ratio("p50"), p99: ratio("p99") },
+      webhook_to_cel_total_ratio: { p50: totalRatio("p50"), p99: totalRatio("p99") },
       goal_ratio_p99: 2,
     };
   } finally {
@@ -438,27 +518,32 @@ async function main(): Promise<void> {
   const calibration = calibrationMs();
   const decision = await decisionPhase(Number(args.decisions));
   const id = Math.random().toString(36).slice(2, 8);
-  const server = await startServerChild(args.cpu, [nsOf(id, "webhook")]);
+  const where = placement();
+  const server = await startServerChild(where.server, [nsOf(id, "webhook")]);
   let cluster: Cluster | undefined;
   try {
-    const https = await httpsPhase(server, Number(args.rate), Number(args.seconds));
-    let kubeconfig = args.kubeconfig ?? process.env.VAULTMESH_TEST_KUBECONFIG;
-    if (!kubeconfig) {
-      log("e2e: starting a private control plane");
-      await ensureBinaries();
-      cluster = await startCluster({
-        dir: mkdtempSync(join(tmpdir(), "vaultmesh-bench-adm-")),
-        name: "bench-admission",
-        lifeline: true,
-        nodePools: false,
-      });
-      kubeconfig = cluster.kubeconfig;
+    const https = await httpsPhase(server, where, Number(args.rate), Number(args.seconds));
+    const perTarget = Number(args["e2e-requests"]);
+    let e2e: Record<string, unknown> | null = null;
+    if (perTarget > 0) {
+      let kubeconfig = args.kubeconfig ?? process.env.VAULTMESH_TEST_KUBECONFIG;
+      if (!kubeconfig) {
+        log("e2e: starting a private control plane");
+        await ensureBinaries();
+        cluster = await startCluster({
+          dir: mkdtempSync(join(tmpdir(), "vaultmesh-bench-adm-")),
+          name: "bench-admission",
+          lifeline: true,
+          nodePools: false,
+        });
+        kubeconfig = cluster.kubeconfig;
+      }
+      const kc = new k8s.KubeConfig();
+      kc.loadFromFile(kubeconfig);
+      const client = await KubeClient.create(kc, { fieldManager: "vaultmesh-bench-admission" });
+      e2e = await e2ePhase(client, server, id, perTarget);
+      client.close();
     }
-    const kc = new k8s.KubeConfig();
-    kc.loadFromFile(kubeconfig);
-    const client = await KubeClient.create(kc, { fieldManager: "vaultmesh-bench-admission" });
-    const e2e = await e2ePhase(client, server, id, Number(args["e2e-requests"]));
-    client.close();
     const out = {
       bench: "admission",
       started,
@@ -472,6 +557,7 @@ async function main(): Promise<void> {
     };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } finally {
+    server.child.stdin!.end();
     server.child.kill("SIGTERM");
     await cluster?.stop();
   }
