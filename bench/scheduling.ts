@@ -6,9 +6,9 @@
 //   npm run bench:scheduling [-- --workloads 1000 --nodes 50 --kubeconfig PATH]
 // --kubeconfig reuses a running cluster (its extra nodes and objects are removed afterwards).
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
 import { API_VERSION, type GPUWorkload, type Treaty } from "../crds/index.ts";
@@ -83,6 +83,37 @@ async function kubectl(
     );
     p.stdin.end(input ?? "");
   });
+}
+
+/**
+ * CPU seconds used so far by each process whose command line mentions `marker` (the cluster's
+ * directory), keyed by executable name: where the machine's CPU went during the run.
+ */
+function cpuByProcess(marker: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      if (!cmd.some((a) => a.includes(marker))) continue;
+      const name = basename(cmd[0] ?? "?");
+      const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      // the process exited while we looked
+    }
+  }
+  return out;
+}
+
+/** CPU milliseconds per workload of each process between two {@link cpuByProcess} readings. */
+function msPer(
+  before: Record<string, number>,
+  after: Record<string, number>,
+  n: number,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) out[k] = r1(((v - (before[k] ?? 0)) / n) * 1000);
+  return out;
 }
 
 function routerDecisionsPerSecond(): number {
@@ -284,6 +315,8 @@ async function main(): Promise<void> {
       );
     };
     log(`applying ${N} GPUWorkloads`);
+    const marker = dirname(kubeconfig);
+    const cpu0 = cpuByProcess(marker);
     const t0 = performance.now();
     await applyRange(0, N);
     const applyDone = performance.now();
@@ -300,6 +333,10 @@ async function main(): Promise<void> {
     const external = await metric("vaultmesh_nodejs_external_memory_bytes");
     // Operator CPU over the run against its wall time: near 1 means one core was saturated.
     const cpuRun = (await metric("vaultmesh_process_cpu_seconds_total")) - cpuIdle;
+    // Control-plane CPU over the same run, per workload: what a workload costs the machine
+    // outside the operator (API server, etcd, Job controller, scheduler, kwok).
+    const cpu1 = cpuByProcess(marker);
+    const cpuMsPerWorkload = { operator: r1((cpuRun / N) * 1000), ...msPer(cpu0, cpu1, N) };
     const reconcileSum = await metric(
       'vaultmesh_reconcile_duration_seconds_sum{controller="gpuworkload"}',
     );
@@ -351,6 +388,7 @@ async function main(): Promise<void> {
       workers: WORKERS,
       operatorCpuSeconds: r1(cpuRun),
       runSeconds: r1((last(boundAt) - t0) / 1000),
+      cpuMsPerWorkload,
       gpuworkloadReconcileMeanMs: r1((reconcileSum / reconcileCount) * 1000),
       apiRequestsPerWorkload,
       reconcilesPerWorkload,
@@ -358,6 +396,13 @@ async function main(): Promise<void> {
       routerDecisionsPerSecond100Treaties: routerDecisionsPerSecond(),
       goals: { perSecond: 100, p99PlacedMs: 2000, rssMb: 150, routerPerSecond: 100000 },
       cores: (await import("node:os")).cpus().length,
+    };
+    const queueDepth = async (): Promise<number> => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return text
+        .split("\n")
+        .filter((l) => l.startsWith("vaultmesh_workqueue_depth{"))
+        .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
     };
     // RSS with memTarget objects cached: apply more workloads until the caches hold that many.
     const memoryPhase = async (memTarget: number): Promise<void> => {
@@ -371,7 +416,12 @@ async function main(): Promise<void> {
         while (boundAt.size < N + more && Date.now() < until) {
           await new Promise((r) => setTimeout(r, 500));
         }
-        await new Promise((r) => setTimeout(r, 5000)); // status writes of the last ones settle
+      }
+      // Measure at rest: every work queue empty for 5 s in a row (status writes settled).
+      const settleBy = Date.now() + 180000;
+      for (let quiet = 0; quiet < 10 && Date.now() < settleBy;) {
+        await new Promise((r) => setTimeout(r, 500));
+        quiet = (await queueDepth()) === 0 ? quiet + 1 : 0;
       }
     };
     await memoryPhase(Number(values["memory-objects"]));

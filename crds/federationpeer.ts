@@ -2,30 +2,24 @@
 // same merged Merkle root and both sign it.
 import { z } from "zod";
 import {
-  AGE_COLUMN,
   API_VERSION,
+  SHA256_HEX_PATTERN,
+  HTTP_URL_PATTERN,
+  SIGNATURE_ALGORITHMS,
+} from "./constants.ts";
+import {
+  AGE_COLUMN,
   conditionColumn,
   ConditionsSchema,
   CountSchema,
   type CrdDefinition,
   defineCrd,
-  HTTP_URL_PATTERN,
   NamespacedObjectReferenceSchema,
   ObjectMetaSchema,
   ObservedGenerationSchema,
-  SHA256_HEX_PATTERN,
   TimestampSchema,
   uniqueBy,
 } from "./common.ts";
-import { SIGNATURE_ALGORITHMS } from "./receipt.ts";
-
-/** Condition types a FederationPeer reports. */
-export const FederationPeerConditionType = {
-  Reachable: "Reachable",
-  Consistent: "Consistent",
-  Synced: "Synced",
-  Ready: "Ready",
-} as const;
 
 /** A public key the peer signs its tree heads and receipts with. */
 export const PeerKeySchema = z

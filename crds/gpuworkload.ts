@@ -2,12 +2,16 @@
 // it, in-cluster as a Job on the tainted GPU pool or externally through the provider protocol.
 import { z } from "zod";
 import {
-  AGE_COLUMN,
   API_VERSION,
+  DNS_LABEL_PATTERN,
+  ROUTING_STRATEGIES,
+  WORKLOAD_PROFILES,
+} from "./constants.ts";
+import {
+  AGE_COLUMN,
   ConditionsSchema,
   type CrdDefinition,
   defineCrd,
-  DNS_LABEL_PATTERN,
   GpuTypeSchema,
   LocalObjectReferenceSchema,
   ObjectMetaSchema,
@@ -20,21 +24,6 @@ import {
   uniqueBy,
   UsdSchema,
 } from "./common.ts";
-
-/** Condition types a GPUWorkload reports. */
-export const GPUWorkloadConditionType = {
-  Admitted: "Admitted",
-  Routed: "Routed",
-  Running: "Running",
-  Complete: "Complete",
-  Failed: "Failed",
-  Ready: "Ready",
-} as const;
-
-/** Routing strategies: how candidate treaties are scored. */
-export const ROUTING_STRATEGIES = ["balanced", "cheapest", "fastest"] as const;
-/** Workload profiles: the shape of the load, used by the router. */
-export const WORKLOAD_PROFILES = ["batch", "steady", "bursty"] as const;
 
 /** An environment variable of the workload's container. */
 export const EnvVarSchema = z

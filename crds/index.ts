@@ -8,6 +8,7 @@ import { TenantCrd } from "./tenant.ts";
 import { TreatyCrd } from "./treaty.ts";
 
 export * from "./common.ts";
+export * from "./constants.ts";
 export * from "./federationpeer.ts";
 export * from "./gpuworkload.ts";
 export * from "./receipt.ts";

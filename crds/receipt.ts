@@ -3,8 +3,14 @@
 // of one ledger entry that the operator can recreate.
 import { z } from "zod";
 import {
-  AGE_COLUMN,
   API_VERSION,
+  SHA256_HEX_PATTERN,
+  RECEIPT_TYPES,
+  SIGNATURE_ALGORITHMS,
+  RECEIPT_SPEC_IMMUTABLE_RULE,
+} from "./constants.ts";
+import {
+  AGE_COLUMN,
   conditionColumn,
   ConditionsSchema,
   CountSchema,
@@ -14,33 +20,9 @@ import {
   ObjectMetaSchema,
   ObjectNameSchema,
   ObservedGenerationSchema,
-  SHA256_HEX_PATTERN,
   TimestampSchema,
   uniqueBy,
 } from "./common.ts";
-
-/** Condition types a Receipt reports. */
-export const ReceiptConditionType = {
-  Logged: "Logged",
-  Timestamped: "Timestamped",
-  Verified: "Verified",
-} as const;
-
-/** What a receipt records. */
-export const RECEIPT_TYPES = [
-  "WorkloadCompleted",
-  "WorkloadFailed",
-  "PolicyDenied",
-  "DeploymentRecorded",
-  "FederationSynced",
-  "TenantDeleted",
-] as const;
-
-/** Signature algorithms of receipts. */
-export const SIGNATURE_ALGORITHMS = ["Ed25519", "OpenPGP"] as const;
-
-/** The CEL rule that makes a Receipt's spec immutable. */
-export const RECEIPT_SPEC_IMMUTABLE_RULE = "self == oldSelf";
 
 const sha256Hex = (what: string): z.ZodString =>
   z.string().length(64).regex(SHA256_HEX_PATTERN).describe(`${what} (lowercase hex SHA-256).`);

@@ -3,8 +3,13 @@
 // billing, Discord guild binding.
 import { z } from "zod";
 import {
-  AGE_COLUMN,
   API_VERSION,
+  TENANT_SUSPENSION_REASONS,
+  TENANT_PLANS,
+  TENANT_NAME_MAX_LENGTH,
+} from "./constants.ts";
+import {
+  AGE_COLUMN,
   conditionColumn,
   ConditionsSchema,
   CountSchema,
@@ -20,30 +25,6 @@ import {
   UsdSchema,
   withRules,
 } from "./common.ts";
-
-/** Condition types a Tenant reports: one per stack component, plus Ready. */
-export const TenantConditionType = {
-  Namespace: "Namespace",
-  Quota: "Quota",
-  Network: "Network",
-  Database: "Database",
-  Cache: "Cache",
-  Billing: "Billing",
-  Discord: "Discord",
-  Ready: "Ready",
-} as const;
-
-/** Why a tenant is suspended (status.suspendedReason). */
-export const TENANT_SUSPENSION_REASONS = ["Spec", "PaymentFailed", "Deleting"] as const;
-
-/** Subscription plans. */
-export const TENANT_PLANS = ["free", "starter", "pro", "enterprise"] as const;
-
-/** Prefix of a tenant's namespace: tenant `acme` lives in namespace `tenant-acme`. */
-export const TENANT_NAMESPACE_PREFIX = "tenant-";
-
-/** Longest tenant name, so that `tenant-<name>` is still a DNS label (63 characters). */
-export const TENANT_NAME_MAX_LENGTH = 63 - TENANT_NAMESPACE_PREFIX.length;
 
 /** A user or group granted admin rights in the tenant's namespace. */
 export const TenantOwnerSchema = z

@@ -2,22 +2,25 @@
 // cluster's own tainted GPU pool. Shaped after the seed's AURORA-AKASH-001 treaty format.
 import { z } from "zod";
 import {
-  AGE_COLUMN,
   API_VERSION,
+  DNS_LABEL_PATTERN,
+  QUALIFIED_NAME_PATTERN,
+  LABEL_VALUE_PATTERN,
+  HTTP_URL_PATTERN,
+  IN_CLUSTER_PROVIDER,
+} from "./constants.ts";
+import {
+  AGE_COLUMN,
   conditionColumn,
   ConditionsSchema,
   CountSchema,
   type CrdDefinition,
   DateSchema,
   defineCrd,
-  DNS_LABEL_PATTERN,
   FractionSchema,
   GpuTypeSchema,
-  HTTP_URL_PATTERN,
-  LABEL_VALUE_PATTERN,
   ObjectMetaSchema,
   ObservedGenerationSchema,
-  QUALIFIED_NAME_PATTERN,
   RegionSchema,
   SecretKeyReferenceSchema,
   stringSet,
@@ -26,16 +29,6 @@ import {
   UsdSchema,
   withRules,
 } from "./common.ts";
-
-/** The `provider` value of a treaty with the cluster's own GPU pool. */
-export const IN_CLUSTER_PROVIDER = "in-cluster";
-
-/** Condition types a Treaty reports. */
-export const TreatyConditionType = {
-  Ready: "Ready",
-  Degraded: "Degraded",
-  Expired: "Expired",
-} as const;
 
 /** Price of one GPU type under a treaty. */
 export const TreatyPriceSchema = z

@@ -4,13 +4,8 @@
 // name is derived from (workload uid, attempt), so a repeated create is AlreadyExists.
 import { createHash } from "node:crypto";
 import type { V1Container, V1EnvVar, V1Job, V1Toleration } from "@kubernetes/client-node";
-import {
-  API_VERSION,
-  GROUP,
-  type GPUWorkload,
-  type InClusterPool,
-  type Treaty,
-} from "../../crds/index.ts";
+import { API_VERSION, GROUP } from "../../crds/constants.ts";
+import type { GPUWorkload, InClusterPool, Treaty } from "../../crds/index.ts";
 import type { Placement } from "../routing/index.ts";
 
 /** Labels on a workload's Jobs and their Pods. */

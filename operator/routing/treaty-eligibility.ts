@@ -2,7 +2,7 @@
 // reason why, each naming the field it comes from. The treaty's own-state reasons come from
 // treaty-facts.ts; these checks run for every treaty on every decision and allocate nothing
 // unless one fails.
-import { GPU_TYPES } from "../../crds/index.ts";
+import { GPU_TYPES } from "../../crds/constants.ts";
 import { clip, fixed2, list, quantity, usdPerHour } from "./reason-format.ts";
 import { INEXACT, regionMask } from "./region-mask.ts";
 import type { RoutableTreaty, RouteInput, TreatyUsage } from "./routing-types.ts";

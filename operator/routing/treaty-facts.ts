@@ -3,7 +3,7 @@
 // its reasons and explanations are made of. Computed once per treaty object version and
 // memoized (treaty-snapshot.ts), so a decision over 100 treaties pays for it only when a
 // treaty changes.
-import { GPU_TYPES, IN_CLUSTER_PROVIDER } from "../../crds/index.ts";
+import { GPU_TYPES, IN_CLUSTER_PROVIDER } from "../../crds/constants.ts";
 import { KeyedMemo, KeyIds } from "./memo-keys.ts";
 import { clip, fixed2, fixedPair, list } from "./reason-format.ts";
 import { regionMask } from "./region-mask.ts";

@@ -2,7 +2,7 @@
  * Resource types the client, informers and controllers address: group, version, plural and
  * scope are all the REST path needs, so there is no discovery round trip on any hot path.
  */
-import { GROUP, VERSION } from "../../crds/index.ts";
+import { GROUP, VERSION } from "../../crds/constants.ts";
 
 /** A Kubernetes resource type, enough to build its REST paths. */
 export interface ResourceType {

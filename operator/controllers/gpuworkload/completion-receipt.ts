@@ -5,13 +5,8 @@
  * same digest, and the ledger's append (idempotent by digest) returns the entry already
  * logged. The Receipt resource is a view of that ledger entry, named from the digest.
  */
-import {
-  API_VERSION,
-  GROUP,
-  VERSION,
-  type GPUWorkload,
-  type Receipt as ReceiptResource,
-} from "../../../crds/index.ts";
+import { API_VERSION, GROUP, VERSION } from "../../../crds/constants.ts";
+import type { GPUWorkload, Receipt as ReceiptResource } from "../../../crds/index.ts";
 import {
   JOB_ANNOTATIONS,
   JOB_LABELS,

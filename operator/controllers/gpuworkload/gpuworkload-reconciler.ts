@@ -7,13 +7,13 @@
  * completion receipt's identity is derived from (uid, attempt, outcome), so a repeated append
  * returns the entry already logged.
  */
-import {
-  IN_CLUSTER_PROVIDER,
-  type GPUWorkload,
-  type GPUWorkloadStatus,
-  type Receipt,
-  type Tenant,
-  type Treaty,
+import { IN_CLUSTER_PROVIDER } from "../../../crds/constants.ts";
+import type {
+  GPUWorkload,
+  GPUWorkloadStatus,
+  Receipt,
+  Tenant,
+  Treaty,
 } from "../../../crds/index.ts";
 import {
   isAlreadyExists,

@@ -8,12 +8,8 @@
  * process made that the Job watch has not delivered yet count too (an expectation, dropped when
  * the Job shows up or after a minute), so a burst of decisions cannot overrun maxConcurrentJobs.
  */
-import {
-  IN_CLUSTER_PROVIDER,
-  type GPUWorkload,
-  type Receipt,
-  type Treaty,
-} from "../../../crds/index.ts";
+import { IN_CLUSTER_PROVIDER } from "../../../crds/constants.ts";
+import type { GPUWorkload, Receipt, Treaty } from "../../../crds/index.ts";
 import { objectKey, type Informer } from "../../../services/kube/index.ts";
 import type { TreatyUsage } from "../../routing/index.ts";
 import { Labels } from "./completion-receipt.ts";

@@ -3,13 +3,8 @@
  * Database, Cache, Billing, Discord), Ready on top, the suspension and the derived usage. No
  * I/O and no clock: the reconciler passes what it observed and `now`.
  */
-import {
-  TenantConditionType,
-  type Condition,
-  type GPUWorkload,
-  type Tenant,
-  type TenantStatus,
-} from "../../../crds/index.ts";
+import { TenantConditionType } from "../../../crds/constants.ts";
+import type { Condition, GPUWorkload, Tenant, TenantStatus } from "../../../crds/index.ts";
 import { setConditions, type ConditionInput } from "../../runtime/index.ts";
 
 /** A stack component with its own condition. */

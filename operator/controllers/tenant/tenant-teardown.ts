@@ -14,7 +14,8 @@
  *
  * and then the finalizer is removed.
  */
-import { API_VERSION, type GPUWorkload } from "../../../crds/index.ts";
+import { API_VERSION } from "../../../crds/constants.ts";
+import type { GPUWorkload } from "../../../crds/index.ts";
 import { Resources } from "../../../services/kube/index.ts";
 import type { ReceiptInput } from "../../../services/ledger/receipt.ts";
 import type { TenantContext } from "./tenant-context.ts";

@@ -4,7 +4,8 @@
  * status (treaty-status.ts) guarded by resourceVersion. Workload and receipt changes enqueue
  * the treaty they name, so activeJobs, usage and fill rate follow the world.
  */
-import { IN_CLUSTER_PROVIDER, type GPUWorkload, type Treaty } from "../../../crds/index.ts";
+import { IN_CLUSTER_PROVIDER } from "../../../crds/constants.ts";
+import type { GPUWorkload, Treaty } from "../../../crds/index.ts";
 import { Resources, type KubeObject } from "../../../services/kube/index.ts";
 import { writeStatus, type Controller, type Manager, type Result } from "../../runtime/index.ts";
 import { Labels } from "../gpuworkload/completion-receipt.ts";

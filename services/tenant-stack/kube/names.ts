@@ -2,7 +2,7 @@
  * Names and labels of everything the Tenant controller creates in Kubernetes. Child names are
  * fixed per tenant (identity from inputs), so a retried apply always lands on the same object.
  */
-import { TENANT_NAMESPACE_PREFIX } from "../../../crds/index.ts";
+import { TENANT_NAMESPACE_PREFIX } from "../../../crds/constants.ts";
 
 /** Field manager of every server-side apply the operator makes. */
 export const FIELD_MANAGER = "vaultmesh-operator";

@@ -1,6 +1,6 @@
 /** Builds the tenant's namespace, its workload ServiceAccount and the owners' RBAC. */
 import type { V1PolicyRule, RbacV1Subject } from "@kubernetes/client-node";
-import { API_VERSION, GROUP } from "../../../crds/index.ts";
+import { API_VERSION, GROUP } from "../../../crds/constants.ts";
 import { TENANT_LABEL, TenantObjectNames, tenantLabels, tenantNamespace } from "./names.ts";
 import type { TenantRef } from "./tenant-ref.ts";
 import type { WireObject } from "./wire.ts";

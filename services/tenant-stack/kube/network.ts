@@ -5,7 +5,7 @@
  * namespace, and every tenant namespace denies ingress from other tenants, so cross-tenant
  * traffic is refused at both ends.
  */
-import { TENANT_NAMESPACE_PREFIX } from "../../../crds/index.ts";
+import { TENANT_NAMESPACE_PREFIX } from "../../../crds/constants.ts";
 import { TenantObjectNames, tenantLabels, tenantNamespace } from "./names.ts";
 import type { WireObject } from "./wire.ts";
 

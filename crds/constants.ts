@@ -1,0 +1,139 @@
+// Plain constants of the vaultmesh.cloud API: group, version, enumerations, condition types,
+// patterns. No zod here: the operator and other processes that only need names and values
+// import this file and never load the schemas (docs/adr/0025-operator-memory.md). The schema
+// files import these; crds/index.ts re-exports everything.
+
+/** API group of every VaultMesh kind. */
+export const GROUP = "vaultmesh.cloud";
+
+/** API version served (and stored) for every VaultMesh kind. */
+export const VERSION = "v1alpha1";
+
+/** The `apiVersion` field value of every VaultMesh object. */
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+/** The category every VaultMesh kind belongs to (`kubectl get vaultmesh -A`). */
+export const CATEGORY = "vaultmesh";
+
+/** RFC 1123 DNS label: lowercase alphanumerics and '-', starting and ending alphanumeric. */
+export const DNS_LABEL_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** RFC 1123 DNS subdomain: dot-separated DNS labels. */
+export const DNS_SUBDOMAIN_PATTERN =
+  /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Kubernetes qualified name (label key, taint key, resource name): optional DNS prefix + name. */
+export const QUALIFIED_NAME_PATTERN =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$/;
+
+/** Kubernetes label value: empty, or alphanumerics with '-', '_' and '.' inside. */
+export const LABEL_VALUE_PATTERN = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/** Kubernetes resource quantity without sign (e.g. `500m`, `4`, `16Gi`, `1e3`). */
+export const QUANTITY_PATTERN =
+  /^(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/;
+
+/** Lowercase hex SHA-256 (64 characters), as used for Merkle leaf and root hashes. */
+export const SHA256_HEX_PATTERN = /^[0-9a-f]{64}$/;
+
+/** An http(s) URL without whitespace. */
+export const HTTP_URL_PATTERN = /^https?:\/\/[^\s/?#]+([/?#][^\s]*)?$/;
+
+/** GPU types VaultMesh prices and schedules; an unknown type is refused by the apiserver. */
+export const GPU_TYPES = [
+  "t4",
+  "l4",
+  "a10g",
+  "l40s",
+  "v100",
+  "a100-40gb",
+  "a100-80gb",
+  "h100",
+  "h200",
+  "b200",
+  "rtx3090",
+  "rtx4090",
+  "mi250x",
+  "mi300x",
+] as const;
+
+/** Condition types a FederationPeer reports. */
+export const FederationPeerConditionType = {
+  Reachable: "Reachable",
+  Consistent: "Consistent",
+  Synced: "Synced",
+  Ready: "Ready",
+} as const;
+
+/** Condition types a GPUWorkload reports. */
+export const GPUWorkloadConditionType = {
+  Admitted: "Admitted",
+  Routed: "Routed",
+  Running: "Running",
+  Complete: "Complete",
+  Failed: "Failed",
+  Ready: "Ready",
+} as const;
+
+/** Routing strategies: how candidate treaties are scored. */
+export const ROUTING_STRATEGIES = ["balanced", "cheapest", "fastest"] as const;
+
+/** Workload profiles: the shape of the load, used by the router. */
+export const WORKLOAD_PROFILES = ["batch", "steady", "bursty"] as const;
+
+/** Condition types a Receipt reports. */
+export const ReceiptConditionType = {
+  Logged: "Logged",
+  Timestamped: "Timestamped",
+  Verified: "Verified",
+} as const;
+
+/** What a receipt records. */
+export const RECEIPT_TYPES = [
+  "WorkloadCompleted",
+  "WorkloadFailed",
+  "PolicyDenied",
+  "DeploymentRecorded",
+  "FederationSynced",
+  "TenantDeleted",
+] as const;
+
+/** Signature algorithms of receipts. */
+export const SIGNATURE_ALGORITHMS = ["Ed25519", "OpenPGP"] as const;
+
+/** The CEL rule that makes a Receipt's spec immutable. */
+export const RECEIPT_SPEC_IMMUTABLE_RULE = "self == oldSelf";
+
+/** Condition types a Tenant reports: one per stack component, plus Ready. */
+export const TenantConditionType = {
+  Namespace: "Namespace",
+  Quota: "Quota",
+  Network: "Network",
+  Database: "Database",
+  Cache: "Cache",
+  Billing: "Billing",
+  Discord: "Discord",
+  Ready: "Ready",
+} as const;
+
+/** Why a tenant is suspended (status.suspendedReason). */
+export const TENANT_SUSPENSION_REASONS = ["Spec", "PaymentFailed", "Deleting"] as const;
+
+/** Subscription plans. */
+export const TENANT_PLANS = ["free", "starter", "pro", "enterprise"] as const;
+
+/** Prefix of a tenant's namespace: tenant `acme` lives in namespace `tenant-acme`. */
+export const TENANT_NAMESPACE_PREFIX = "tenant-";
+
+/** Longest tenant name, so that `tenant-<name>` is still a DNS label (63 characters). */
+export const TENANT_NAME_MAX_LENGTH = 63 - TENANT_NAMESPACE_PREFIX.length;
+
+/** The `provider` value of a treaty with the cluster's own GPU pool. */
+export const IN_CLUSTER_PROVIDER = "in-cluster";
+
+/** Condition types a Treaty reports. */
+export const TreatyConditionType = {
+  Ready: "Ready",
+  Degraded: "Degraded",
+  Expired: "Expired",
+} as const;
