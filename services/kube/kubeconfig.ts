@@ -12,7 +12,6 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
 
 /** TLS settings for the connection to the API server (node:https option names). */
 export interface ClusterTls {
@@ -117,7 +116,9 @@ export async function loadClusterAccess(
     files = readable(home) ? [home] : [];
   }
   if (files.length === 0) return inClusterAccess(opts);
-  const merged = mergeFiles(files, path !== undefined);
+  // The YAML parser loads only for kubeconfig files: an operator in a Pod never needs it.
+  const { parse } = await import("yaml");
+  const merged = mergeFiles(files, path !== undefined, parse);
   return await accessFor(merged, opts.context);
 }
 
@@ -130,7 +131,11 @@ function readable(file: string): boolean {
   }
 }
 
-function mergeFiles(files: string[], mustExist: boolean): MergedConfig {
+function mergeFiles(
+  files: string[],
+  mustExist: boolean,
+  parseYaml: (text: string) => unknown,
+): MergedConfig {
   const m: MergedConfig = {
     currentContext: undefined,
     contexts: new Map(),

@@ -5,7 +5,6 @@
  * idempotent by receipt digest. Tree heads are published (OpenPGP + RFC 3161) in batches by
  * `publish`, never per receipt.
  */
-import { parseTimeStampResponse } from "../tsa/rfc3161-verify.ts";
 import { canonicalBytes, fromHex, parseDigest, sha256, toHex } from "./canonical-json.ts";
 import { formatCheckpoint, signNote } from "./checkpoint.ts";
 import type { Ed25519Signer } from "./ed25519.ts";
@@ -203,6 +202,8 @@ export class Ledger {
     if (!head || head.stamp) return head && toSignedTreeHead(head);
     const { openpgp, timestamper } = this.#opts;
     if (!openpgp && !timestamper) return toSignedTreeHead(head);
+    // pkijs is loaded only by a ledger that timestamps (memory: docs/adr/0025).
+    const { parseTimeStampResponse } = await import("../tsa/rfc3161-verify.ts");
     const stamp = await stampCheckpoint(
       head,
       { ...(openpgp ? { openpgp } : {}), ...(timestamper ? { timestamper } : {}) },
