@@ -7,6 +7,7 @@ import { loadClusterAccess } from "./kubeconfig.ts";
 
 export * from "./client.ts";
 export * from "./informer.ts";
+export * from "./intern.ts";
 export * from "./kubeconfig.ts";
 export * from "./resources.ts";
 

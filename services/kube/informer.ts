@@ -6,6 +6,7 @@
  * webhooks both read through the {@link ObjectCache} interface.
  */
 import { KubeApiError, type KubeClient, type WatchEvent } from "./client.ts";
+import { sharedInterner } from "./intern.ts";
 import { objectKey, type KubeObject, type ResourceType } from "./resources.ts";
 
 /** Read access to a cache of objects: what controllers and webhooks need. */
@@ -51,6 +52,8 @@ export interface InformerOptions<T> {
   readonly minBackoffMs?: number;
   /** @default 10000 */
   readonly maxBackoffMs?: number;
+  /** Share repeated string values of cached objects (./intern.ts). @default true */
+  readonly intern?: boolean;
   /**
    * Applied to every object before it is cached, to drop what no reader needs.
    * @default {@link stripBookkeeping}
@@ -68,13 +71,17 @@ export const LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-confi
  */
 export function stripBookkeeping<T extends KubeObject>(obj: T): T {
   const m = obj.metadata;
-  if (!m) return obj;
-  if (m.managedFields) delete m.managedFields;
-  if (m.annotations?.[LAST_APPLIED_ANNOTATION] !== undefined) {
-    const { [LAST_APPLIED_ANNOTATION]: _dropped, ...rest } = m.annotations;
-    if (Object.keys(rest).length > 0) m.annotations = rest;
-    else delete m.annotations;
+  if (
+    !m ||
+    (m.managedFields === undefined && m.annotations?.[LAST_APPLIED_ANNOTATION] === undefined)
+  ) {
+    return obj;
   }
+  // Rebuilt rather than `delete`d: deleting a property turns an object into a slower and
+  // larger dictionary-mode object in V8.
+  const { managedFields: _mf, annotations, ...rest } = m;
+  const { [LAST_APPLIED_ANNOTATION]: _la, ...keep } = annotations ?? {};
+  obj.metadata = Object.keys(keep).length > 0 ? { ...rest, annotations: keep } : rest;
   return obj;
 }
 
@@ -257,6 +264,12 @@ export class Informer<T extends KubeObject> implements ObjectCache<T> {
     return got;
   }
 
+  // What the cache holds of an object from the API server: transformed, strings shared.
+  private prepare(raw: T): T {
+    const obj = (this.opts.transform ?? stripBookkeeping)(raw);
+    return this.opts.intern === false ? obj : sharedInterner.internDeep(obj);
+  }
+
   // Applies one watch event; returns true when the watch must restart with a relist.
   private handleEvent(e: WatchEvent<T>): boolean {
     if (e.type === "ERROR") {
@@ -268,7 +281,7 @@ export class Informer<T extends KubeObject> implements ObjectCache<T> {
       if (rv) this.resourceVersion = rv;
       return false;
     }
-    const obj = (this.opts.transform ?? stripBookkeeping)(e.object);
+    const obj = this.prepare(e.object);
     const key = objectKey(obj);
     const old = this.store.get(key);
     if (e.type === "DELETED") {
@@ -285,7 +298,7 @@ export class Informer<T extends KubeObject> implements ObjectCache<T> {
   private replaceAll(items: T[]): void {
     const seen = new Set<string>();
     for (const raw of items) {
-      const obj = (this.opts.transform ?? stripBookkeeping)(raw);
+      const obj = this.prepare(raw);
       const key = objectKey(obj);
       seen.add(key);
       const old = this.store.get(key);

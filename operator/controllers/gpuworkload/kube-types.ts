@@ -51,9 +51,8 @@ export interface Pod extends KubeObject {
 
 /** The cache transform of Jobs: bookkeeping and the spec dropped (ADR 0025). */
 export function slimJob(j: Job & { spec?: unknown }): Job {
-  stripBookkeeping(j);
-  delete j.spec;
-  return j;
+  const { spec: _spec, ...rest } = stripBookkeeping(j);
+  return rest;
 }
 
 /** The cache transform of Pods: bookkeeping dropped, and of the spec only the node name. */
