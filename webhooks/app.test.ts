@@ -241,6 +241,10 @@ describe("observability", () => {
     expect(denials).toEqual([
       expect.objectContaining({
         webhook: "pods.gpu-guard.vaultmesh.cloud",
+        policy: "gpu-pod-guard",
+        path: "/validate/pods",
+        group: "",
+        version: "v1",
         kind: "Pod",
         name: "sneaky",
         namespace: "tenant-acme",

@@ -104,8 +104,12 @@ function denialRecord(
 ): DenialRecord {
   return {
     webhook: endpoint.name,
+    policy: endpoint.policy,
+    path: endpoint.path,
     requestUid: req.uid,
     operation: req.operation,
+    group: req.kind.group,
+    version: req.kind.version,
     kind: req.kind.kind,
     namespace: req.namespace,
     name: req.name || (req.object as { metadata?: { name?: string } } | undefined)?.metadata?.name,

@@ -60,9 +60,16 @@ export interface WebhookConfig {
 export interface DenialRecord {
   /** The webhook that denied (`gpuworkloads.validate.vaultmesh.cloud`). */
   readonly webhook: string;
+  /** The policy behind it (the metrics' `policy` label: `gpuworkload`, `gpu-pod-guard`). */
+  readonly policy: string;
+  /** The URL path the request came in on (`/validate/gpuworkloads`). */
+  readonly path: string;
   /** AdmissionReview request uid. */
   readonly requestUid: string;
   readonly operation: string;
+  /** The object's API group ("" for the core group). */
+  readonly group: string;
+  readonly version: string;
   readonly kind: string;
   readonly namespace?: string;
   readonly name?: string;
@@ -94,7 +101,8 @@ export interface WebhookDeps {
   readonly metrics?: WebhookMetrics;
   /**
    * Called once for every denial that is not a dry run (never awaited by the response; its
-   * errors are logged). The operator side wires it to the ledger as a PolicyDenied receipt.
+   * errors are logged). webhooks/main.ts wires it to the ledger as a PolicyDenied receipt when
+   * VAULTMESH_RECORD_DENIALS=true (denial-recorder.ts, ADR 0048).
    */
   readonly recordDenial?: (denial: DenialRecord) => Promise<void> | void;
 }

@@ -4,6 +4,8 @@
 //   local  (make dev) a generated certificate with an IP SAN, listening on 127.0.0.1, URL-based
 //          configurations registered with that CA and removed again on exit.
 //   certs  writes a CA and serving certificate (tls.crt, tls.key, ca.crt) for a Secret.
+// With VAULTMESH_RECORD_DENIALS=true (serve and local) every denial that is not a dry run is
+// appended to the ledger as a PolicyDenied receipt, off the response path (ADR 0048).
 import { mkdir } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -11,8 +13,11 @@ import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { createKubeClient } from "../services/kube/index.ts";
 import { CERT_FILES, generateServingCertificate, writeCertificateFiles } from "./certs.ts";
+import type { DenialLedger } from "./denial-ledger.ts";
+import { denialLedgerSettings } from "./denial-settings.ts";
 import { KubeLookups } from "./kube-lookups.ts";
 import { CONFIGURATION_NAMES, renderWebhookConfigurations } from "./manifests.ts";
+import { WebhookMetrics } from "./metrics.ts";
 import { DEFAULT_OPERATOR_SERVICE_ACCOUNT } from "./policies/receipt.ts";
 import {
   applyWebhookConfigurations,
@@ -42,7 +47,19 @@ const command = positionals[0] ?? "serve";
 const logger = pino({ name: "vaultmesh-webhooks", level: process.env.LOG_LEVEL ?? "info" });
 const list = (s: string): string[] => s.split(",").filter((x) => x !== "");
 
+// The ledger's modules (pg among them) load only when denials are recorded.
+async function openDenials(metrics: WebhookMetrics): Promise<DenialLedger | undefined> {
+  const settings = denialLedgerSettings(process.env);
+  if (!settings) return undefined;
+  const { openDenialLedger } = await import("./denial-ledger.ts");
+  const denials = openDenialLedger(settings, { logger, metrics });
+  logger.info({ queueSize: settings.queueSize }, "recording denials as PolicyDenied receipts");
+  return denials;
+}
+
 async function serve(certDir: string, host: string, local: boolean): Promise<void> {
+  const metrics = new WebhookMetrics();
+  const denials = await openDenials(metrics);
   const client = await createKubeClient({
     ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
     fieldManager: "vaultmesh-webhooks",
@@ -54,7 +71,9 @@ async function serve(certDir: string, host: string, local: boolean): Promise<voi
     deps: {
       lookups,
       logger,
+      metrics,
       config: { operatorServiceAccount: values["operator-service-account"] },
+      ...(denials ? { recordDenial: denials.recorder.record } : {}),
     },
     certDir,
     host,
@@ -85,6 +104,7 @@ async function serve(certDir: string, host: string, local: boolean): Promise<voi
     // block GPU pods and workloads in the dev cluster.
     if (local) await deleteWebhookConfigurations(client, [configs.validating, configs.mutating]);
     await server.close();
+    await denials?.close();
     await lookups.stop();
     client.close();
     process.exit(0);

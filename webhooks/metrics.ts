@@ -1,7 +1,7 @@
 // Prometheus metrics of the admission server, on a registry of its own (no global state):
 // decision time per policy in fine buckets (the goal is p99 ≤ 1 ms), decisions by outcome,
-// and requests refused before any policy ran.
-import { Counter, Histogram, Registry } from "prom-client";
+// requests refused before any policy ran, and what became of the policy.denied receipts.
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /** Buckets of the decision-time histogram, in seconds: 25 µs to 1 s. */
 export const DECISION_BUCKETS: readonly number[] = [
@@ -18,6 +18,13 @@ export class WebhookMetrics {
   readonly decisions: Counter<"policy" | "decision">;
   /** Requests refused before a policy ran: malformed (400), too_large (413), unsupported (415). */
   readonly rejected: Counter<"reason">;
+  /**
+   * policy.denied receipts by result: recorded (a new ledger entry), duplicate (the ledger held
+   * it already: a retried review), failed (the append failed), dropped (the queue was full).
+   */
+  readonly denialReceipts: Counter<"result">;
+  /** Denials waiting for the ledger (queued, not yet appending). */
+  readonly denialReceiptQueue: Gauge;
 
   constructor(registry: Registry = new Registry()) {
     this.registry = registry;
@@ -38,6 +45,17 @@ export class WebhookMetrics {
       name: "vaultmesh_webhook_rejected_requests_total",
       help: "Requests refused before any policy ran, by reason.",
       labelNames: ["reason"],
+      registers: [registry],
+    });
+    this.denialReceipts = new Counter({
+      name: "vaultmesh_webhook_denial_receipts_total",
+      help: "policy.denied receipts by result (recorded, duplicate, failed, dropped).",
+      labelNames: ["result"],
+      registers: [registry],
+    });
+    this.denialReceiptQueue = new Gauge({
+      name: "vaultmesh_webhook_denial_receipt_queue_depth",
+      help: "Denials queued for the ledger and not yet being appended.",
       registers: [registry],
     });
   }
