@@ -44,7 +44,7 @@ keys=".cache/dev/$name/keys"
 [ -f .cache/dev/operator.pid ] && kill "$(cat .cache/dev/operator.pid)" 2>/dev/null || true
 VAULTMESH_LEDGER_URL="$DATABASE_URL" VAULTMESH_SIGNING_KEY_FILE="$keys/ed25519.key" \
   VAULTMESH_LEASE_NAMESPACE=default VAULTMESH_HTTP_ADDR=127.0.0.1:0 \
-  nohup node --max-semi-space-size=2 operator/main.ts >.cache/dev/operator.log 2>&1 &
+  nohup node --max-semi-space-size=2 --optimize-for-size operator/main.ts >.cache/dev/operator.log 2>&1 &
 echo $! >.cache/dev/operator.pid
 # The sample workload routes, runs on a GPU node and gets its receipt.
 "$kubectl" wait gpuworkload/train-llama-lora -n tenant-acme --for=condition=Complete --timeout=90s ||

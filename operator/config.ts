@@ -5,11 +5,15 @@
 
 /**
  * Node flags the operator runs with (config/manager/operator.yaml, hack/dev.sh, the bench):
- * a 2 MB young generation instead of V8's default 16 MB semi-spaces. The operator's
- * allocations are short-lived JSON (watch events, request bodies); a small nursery keeps the
- * heap it reserves near what it uses, for a little more scavenging CPU (ADR 0025).
+ * a 2 MB young generation instead of V8's default 16 MB semi-spaces, and V8's
+ * `--optimize-for-size` (slower heap growth, smaller code). The operator's allocations are
+ * short-lived JSON (watch events, request bodies) and it mostly waits on the API server, so
+ * it trades ~1 ms of CPU per workload for a heap that stays near what it uses (ADR 0025).
  */
-export const OPERATOR_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=2"];
+export const OPERATOR_NODE_FLAGS: readonly string[] = [
+  "--max-semi-space-size=2",
+  "--optimize-for-size",
+];
 
 /** The operator's settings. */
 export interface OperatorConfig {
