@@ -13,6 +13,7 @@ import {
   workloadCaches,
 } from "./controllers/gpuworkload/gpuworkload-controller.ts";
 import { SecretProviderConnector } from "./controllers/gpuworkload/provider-connector.ts";
+import { createReceiptController } from "./controllers/receipt/receipt-controller.ts";
 import { tenantStackConfigFromEnv } from "./controllers/tenant/tenant-env.ts";
 import { createTreatyController } from "./controllers/treaty/treaty-controller.ts";
 import { serveOperatorHttp } from "./http.ts";
@@ -83,6 +84,8 @@ createGPUWorkloadController(mgr, {
   }),
   providerPollMs: cfg.providerPollMs,
 });
+// This ledger has no Timestamper: tree heads stamped elsewhere (remembrancer serve) still count.
+createReceiptController(mgr, { ledger, clock: systemClock, scope, timestamping: false });
 // The Tenant stack's clients (pg, Redis, Stripe, Discord) load only when it runs here.
 const tenantCfg = tenantStackConfigFromEnv(process.env);
 const tenants = tenantCfg.enabled
