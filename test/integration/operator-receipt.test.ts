@@ -3,7 +3,7 @@
 // covering it is published; a Receipt applied by hand is found in the ledger by its leaf hash,
 // and a tampered copy is NotInLedger, then LeafMismatch when pointed at the real entry.
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import type { Condition, Receipt } from "../../crds/index.ts";
+import type { Condition, GPUWorkload, Receipt } from "../../crds/index.ts";
 import { createReceiptController } from "../../operator/controllers/receipt/receipt-controller.ts";
 import { systemClock } from "../../services/ledger/clock.ts";
 import {
@@ -66,6 +66,18 @@ async function copyOf(r: Receipt, name: string, payload = r.spec.payload): Promi
   });
 }
 
+/** The Receipt's status names its ledger entry and a signed tree head that covers it. */
+async function expectLedgerPosition(r: Receipt): Promise<void> {
+  const entry = await led.ledger.getByDigest(r.spec.digest);
+  if (!entry) throw new Error(`${r.spec.digest} is not in the ledger`);
+  expect(r.status?.logIndex).toBe(entry.logIndex);
+  expect(r.status?.leafHash).toBe(entry.leafHash);
+  // The recorded head is one the ledger signed, and it covers the receipt.
+  const head = await led.ledger.treeHead(r.status?.treeSize ?? -1);
+  expect(head?.rootHash).toBe(r.status?.rootHash);
+  expect(head?.treeSize).toBeGreaterThan(entry.logIndex);
+}
+
 beforeAll(async () => {
   client = await testClient();
   ns = await createTestNamespace("op-rcpt");
@@ -98,25 +110,14 @@ describe("the Receipt controller", () => {
     const w = await waitFor(
       "workload train to complete with a receipt",
       async () => {
-        const wl = await client.get<KubeObject & { status?: { receiptRef?: { name: string } } }>(
-          Resources.GPUWorkload,
-          "train",
-          ns,
-        );
+        const wl = await client.get<GPUWorkload>(Resources.GPUWorkload, "train", ns);
         return wl?.status?.receiptRef ? wl : undefined;
       },
       60000,
     );
     const name = w.status?.receiptRef?.name ?? "";
     const r = await waitForCondition(name, "Verified", "True", "Proven");
-    const entry = await led.ledger.getByDigest(r.spec.digest);
-    expect(entry).toBeDefined();
-    expect(r.status?.logIndex).toBe(entry?.logIndex);
-    expect(r.status?.leafHash).toBe(entry?.leafHash);
-    // The recorded head is one the ledger signed, and it covers the receipt.
-    const head = await led.ledger.treeHead(r.status?.treeSize ?? -1);
-    expect(head?.rootHash).toBe(r.status?.rootHash);
-    expect(r.status?.treeSize).toBeGreaterThan(entry?.logIndex ?? Infinity);
+    await expectLedgerPosition(r);
     expect(condOf(r, "Logged")?.status).toBe("True");
     expect(await kubectlColumn(name, "VERIFIED")).toBe("True");
 
