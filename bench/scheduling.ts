@@ -25,6 +25,9 @@ const { values } = parseArgs({
     nodes: { type: "string", default: "50" },
     kubeconfig: { type: "string" },
     concurrency: { type: "string", default: "32" },
+    // Apply at this many workloads per second (open loop) instead of as fast as possible:
+    // latency at a sustained rate rather than behind a burst. 0 = burst (the default).
+    rate: { type: "string", default: "0" },
     workers: { type: "string", default: "8" },
     // Directory for a V8 CPU profile of the operator child (written when it exits).
     "cpu-prof": { type: "string" },
@@ -40,6 +43,8 @@ const { values } = parseArgs({
 const N = Number(values.workloads);
 const NODES = Number(values.nodes);
 const CONC = Number(values.concurrency);
+const RATE = Number(values.rate);
+const RATE_LABEL: number | "burst" = RATE > 0 ? RATE : "burst";
 const WORKERS = Number(values.workers);
 const tag = `bench-${Math.random().toString(36).slice(2, 7)}`;
 const log = (m: string): void => void process.stderr.write(`[bench] ${m}\n`);
@@ -289,10 +294,17 @@ async function main(): Promise<void> {
     // Applies workloads w-from … w-(to-1), CONC at a time.
     const applyRange = async (from: number, to: number): Promise<void> => {
       let next = from;
+      const start = performance.now();
       await Promise.all(
         Array.from({ length: CONC }, async () => {
           while (next < to) {
-            const name = `w-${next++}`;
+            const i = next++;
+            const name = `w-${i}`;
+            if (RATE > 0) {
+              const due = start + ((i - from) / RATE) * 1000;
+              const wait = due - performance.now();
+              if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+            }
             const w: GPUWorkload = {
               apiVersion: API_VERSION,
               kind: "GPUWorkload",
@@ -375,6 +387,7 @@ async function main(): Promise<void> {
       workloads: N,
       gpuNodes: NODES,
       applySeconds: r1((applyDone - t0) / 100) / 10,
+      applyRatePerSecond: RATE_LABEL,
       placed: placedAt.size,
       bound: boundAt.size,
       placedPerSecond: r1(placedAt.size / ((last(placedAt) - t0) / 1000)),
