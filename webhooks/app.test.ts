@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import type { FastifyInstance } from "fastify";
 import type { GPUWorkload, Treaty } from "../crds/index.ts";
 import { sample } from "../crds/test-helpers.ts";
-import { makeTenant } from "../test/builders/webhook-objects.ts";
+import { controllerOf, makeReview, makeTenant } from "../test/builders/webhook-objects.ts";
 import type { AdmissionReviewResponse } from "./admission.ts";
-import { buildServer } from "./app.ts";
+import { buildServer, resolveConfig } from "./app.ts";
 import type { DenialRecord } from "./deps.ts";
 import { MemoryLookups } from "./memory-lookups.ts";
 import { WebhookMetrics } from "./metrics.ts";
@@ -114,6 +114,59 @@ describe("admission routes", () => {
     const { json } = await review("/validate/pods", fixture("pod-create-bare-gpu"));
     expect(json.response.allowed).toBe(false);
     expect(json.response.status.message).toContain("is not controlled by a Job");
+  });
+
+  it("refuses a tenant's GPU Job and admits the operator's, counted as gpu-job-guard", async () => {
+    const job = {
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: {
+        name: "forged",
+        namespace: "tenant-acme",
+        ownerReferences: [controllerOf("GPUWorkload", "vaultmesh.cloud/v1alpha1", "train", "w")],
+      },
+      spec: {
+        template: {
+          spec: {
+            containers: [{ name: "c", resources: { limits: { "nvidia.com/gpu": "1" } } }],
+          },
+        },
+      },
+    };
+    const jobReview = (username: string): object =>
+      makeReview({
+        kind: "Job",
+        group: "batch",
+        version: "v1",
+        resource: "jobs",
+        namespace: "tenant-acme",
+        object: job,
+        username,
+      });
+    const denied = await review("/validate/jobs", jobReview("alice@acme.example"));
+    expect(denied.json.response.allowed).toBe(false);
+    expect(denied.json.response.status.message).toBe(
+      "spec.template.spec.containers[0].resources.limits[nvidia.com/gpu]: Forbidden: the Job's pods would request 1 nvidia.com/gpu; GPU Jobs are created by the VaultMesh operator from a GPUWorkload (alice@acme.example may not create GPU Jobs): create a GPUWorkload instead",
+    );
+    const operator = "system:serviceaccount:vaultmesh-system:vaultmesh-operator";
+    expect((await review("/validate/jobs", jobReview(operator))).json.response.allowed).toBe(true);
+    const text = (await app.inject({ url: "/metrics" })).body;
+    expect(text).toMatch(
+      /vaultmesh_webhook_decisions_total\{policy="gpu-job-guard",decision="denied"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /vaultmesh_webhook_decisions_total\{policy="gpu-job-guard",decision="allowed"\} [1-9]/,
+    );
+  });
+
+  it("lets the operator's identity create GPU Jobs unless other creators are configured", () => {
+    expect(resolveConfig().gpuJobCreators).toEqual([
+      "system:serviceaccount:vaultmesh-system:vaultmesh-operator",
+    ]);
+    expect(resolveConfig({ operatorServiceAccount: "vaultmesh-admin" }).gpuJobCreators).toEqual([
+      "vaultmesh-admin",
+    ]);
+    expect(resolveConfig({ gpuJobCreators: ["a", "b"] }).gpuJobCreators).toEqual(["a", "b"]);
   });
 
   it("refuses a tenant deleting a receipt, naming the operator", async () => {

@@ -36,9 +36,11 @@ const silent: WebhookLogger = { info() {}, warn() {}, error() {}, debug() {} };
 
 /** Fills in the defaults of {@link WebhookConfig}. */
 export function resolveConfig(c: Partial<WebhookConfig> = {}): WebhookConfig {
+  const operatorServiceAccount = c.operatorServiceAccount ?? DEFAULT_OPERATOR_SERVICE_ACCOUNT;
   return {
-    operatorServiceAccount: c.operatorServiceAccount ?? DEFAULT_OPERATOR_SERVICE_ACCOUNT,
+    operatorServiceAccount,
     receiptDeleters: c.receiptDeleters ?? SYSTEM_RECEIPT_DELETERS,
+    gpuJobCreators: c.gpuJobCreators ?? [operatorServiceAccount],
     gpuResources: c.gpuResources ?? DEFAULT_GPU_RESOURCES,
     gpuTaintKeys: c.gpuTaintKeys ?? DEFAULT_GPU_TAINT_KEYS,
   };

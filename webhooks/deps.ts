@@ -50,6 +50,12 @@ export interface WebhookConfig {
   readonly operatorServiceAccount: string;
   /** Other identities allowed to delete Receipts. @default the namespace and GC controllers */
   readonly receiptDeleters: readonly string[];
+  /**
+   * Identities that may create GPU Jobs in tenant namespaces, and change their spec or
+   * controller (the GPU Job guard, ADR 0049). `VAULTMESH_GPU_JOB_CREATORS` sets it.
+   * @default [operatorServiceAccount]
+   */
+  readonly gpuJobCreators: readonly string[];
   /** Extended resources that count GPUs. @default ["nvidia.com/gpu"] */
   readonly gpuResources: readonly string[];
   /** Taint keys of the GPU pool. @default ["nvidia.com/gpu"] */

@@ -5,6 +5,7 @@
 import { GROUP, VERSION } from "../crds/index.ts";
 import {
   federationPeerHandler,
+  gpuJobGuardHandler,
   gpuPodGuardHandler,
   gpuWorkloadMutateHandler,
   gpuWorkloadValidateHandler,
@@ -44,6 +45,14 @@ export interface WebhookEndpoint {
   readonly timeoutSeconds: number;
   /** Call the webhook only for GPU pods (CEL matchConditions built from the GPU config). */
   readonly gpuPodsOnly?: boolean;
+  /** Call the webhook only for Jobs whose pod template is a GPU pod (the same condition). */
+  readonly gpuJobsOnly?: boolean;
+  /**
+   * Skip UPDATEs that change neither the spec nor the controller reference (labels,
+   * finalizers, other owners): the policy allows them anyway, and the operator and the garbage
+   * collector must be able to update a Job while the server is down.
+   */
+  readonly specOrControllerUpdatesOnly?: boolean;
   /**
    * Skip UPDATEs that leave the spec alone (finalizers, labels): they need no decision, and
    * the operator must be able to clean up while the server is down.
@@ -110,6 +119,27 @@ export const WEBHOOK_ENDPOINTS: readonly WebhookEndpoint[] = [
     timeoutSeconds: 3,
     gpuPodsOnly: true,
     handler: gpuPodGuardHandler,
+  },
+  {
+    name: "jobs.gpu-guard.vaultmesh.cloud",
+    type: "validating",
+    path: "/validate/jobs",
+    policy: "gpu-job-guard",
+    apiGroup: "batch",
+    apiVersion: "v1",
+    resource: "jobs",
+    kinds: ["Job"],
+    operations: ["CREATE", "UPDATE"],
+    scope: "Namespaced",
+    selection: "tenant-namespaces",
+    // The pod guard bounds each pod by its Job's GPUWorkload; only the operator may make GPU
+    // Jobs, or one admitted workload could back any number of them (ADR 0049). Fail closed,
+    // with the pod guard's condition keeping every CPU Job off this webhook.
+    failurePolicy: "Fail",
+    timeoutSeconds: 3,
+    gpuJobsOnly: true,
+    specOrControllerUpdatesOnly: true,
+    handler: gpuJobGuardHandler,
   },
   {
     ...vm,

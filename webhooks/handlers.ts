@@ -18,6 +18,7 @@ import {
   type TreatyVaultLawVerdict,
 } from "./policies/gpuworkload.ts";
 import { defaultGPUWorkload } from "./policies/gpuworkload-defaults.ts";
+import { guardGpuJob } from "./policies/job.ts";
 import { controllerRef, guardGpuPod, podGpuUse, type PodLike } from "./policies/pod.ts";
 import { validateReceipt } from "./policies/receipt.ts";
 import { validateTenant } from "./policies/tenant.ts";
@@ -239,3 +240,19 @@ export const gpuPodGuardHandler: AdmissionHandler = async (req, ctx) => {
   const verdict = guardGpuPod({ pod, gpuResources, gpuTaintKeys, job, workload });
   return verdict.denied ? { allowed: false, errors: [verdict.denied] } : { allowed: true };
 };
+
+/** The GPU Job guard: GPU Jobs are created and changed only by the operator's identities. */
+export const gpuJobGuardHandler: AdmissionHandler = async (req, ctx) =>
+  Promise.resolve(
+    decide(
+      guardGpuJob({
+        operation: req.operation,
+        job: req.object ?? {},
+        oldJob: req.oldObject ?? undefined,
+        username: req.userInfo.username ?? "",
+        creators: ctx.config.gpuJobCreators,
+        gpuResources: ctx.config.gpuResources,
+        gpuTaintKeys: ctx.config.gpuTaintKeys,
+      }),
+    ),
+  );

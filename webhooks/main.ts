@@ -36,6 +36,8 @@ const { positionals, values } = parseArgs({
       type: "string",
       default: process.env.VAULTMESH_OPERATOR_SERVICE_ACCOUNT ?? DEFAULT_OPERATOR_SERVICE_ACCOUNT,
     },
+    // Comma-separated; unset or empty → the operator service account alone (ADR 0049).
+    "gpu-job-creators": { type: "string", default: process.env.VAULTMESH_GPU_JOB_CREATORS ?? "" },
     "inject-ca-bundle": { type: "boolean", default: false },
     name: { type: "string", default: "dev" },
     out: { type: "string" },
@@ -66,13 +68,20 @@ async function serve(certDir: string, host: string, local: boolean): Promise<voi
   });
   const lookups = await KubeLookups.start(client, logger);
   const inject = !local && values["inject-ca-bundle"];
+  const gpuJobCreators = values["gpu-job-creators"]
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
   const readCa = (): string => readFileSync(join(certDir, CERT_FILES.ca), "utf8");
   const server = await startWebhookServer({
     deps: {
       lookups,
       logger,
       metrics,
-      config: { operatorServiceAccount: values["operator-service-account"] },
+      config: {
+        operatorServiceAccount: values["operator-service-account"],
+        ...(gpuJobCreators.length > 0 ? { gpuJobCreators } : {}),
+      },
       ...(denials ? { recordDenial: denials.recorder.record } : {}),
     },
     certDir,

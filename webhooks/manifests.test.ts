@@ -4,7 +4,13 @@ import { buildServer } from "./app.ts";
 import { WEBHOOK_ENDPOINTS } from "./endpoints.ts";
 import { MemoryLookups } from "./memory-lookups.ts";
 import { WEBHOOK_MANIFEST_PATH, webhookManifestText } from "./manifest-file.ts";
-import { SYSTEM_NAMESPACES, gpuPodCondition, renderWebhookConfigurations } from "./manifests.ts";
+import {
+  JOB_POD_SPEC,
+  SPEC_OR_CONTROLLER_UPDATES_ONLY,
+  SYSTEM_NAMESPACES,
+  gpuPodCondition,
+  renderWebhookConfigurations,
+} from "./manifests.ts";
 
 const cluster = renderWebhookConfigurations({
   target: { service: { namespace: "vaultmesh-system", name: "vaultmesh-webhook" } },
@@ -20,6 +26,7 @@ describe("renderWebhookConfigurations", () => {
         ["gpuworkloads.mutate.vaultmesh.cloud", "Fail", 5],
         ["gpuworkloads.validate.vaultmesh.cloud", "Fail", 5],
         ["pods.gpu-guard.vaultmesh.cloud", "Fail", 3],
+        ["jobs.gpu-guard.vaultmesh.cloud", "Fail", 3],
         ["receipts.validate.vaultmesh.cloud", "Ignore", 3],
         ["receipts-delete.validate.vaultmesh.cloud", "Fail", 3],
         ["treaties.validate.vaultmesh.cloud", "Ignore", 3],
@@ -45,6 +52,29 @@ describe("renderWebhookConfigurations", () => {
       path: "/validate/pods",
       port: 443,
     });
+  });
+
+  it("guards GPU Jobs like GPU pods: tenant namespaces, the pod template's GPU condition", () => {
+    const guard = byName("jobs.gpu-guard.vaultmesh.cloud");
+    const pods = byName("pods.gpu-guard.vaultmesh.cloud");
+    expect(guard?.rules).toEqual([
+      {
+        apiGroups: ["batch"],
+        apiVersions: ["v1"],
+        resources: ["jobs"],
+        operations: ["CREATE", "UPDATE"],
+        scope: "Namespaced",
+      },
+    ]);
+    expect(guard?.namespaceSelector).toEqual(pods?.namespaceSelector);
+    expect(guard?.matchConditions).toEqual([
+      { name: "gpu-jobs-only", expression: gpuPodCondition(undefined, undefined, JOB_POD_SPEC) },
+      { name: "spec-or-controller-updates-only", expression: SPEC_OR_CONTROLLER_UPDATES_ONLY },
+    ]);
+    expect(guard?.matchConditions?.[0]?.expression).toBe(
+      gpuPodCondition().replaceAll("object.spec.", "object.spec.template.spec."),
+    );
+    expect(guard?.clientConfig.service?.path).toBe("/validate/jobs");
   });
 
   it("scopes test copies by namespace label (namespaced kinds) or object label (cluster kinds)", () => {

@@ -97,10 +97,27 @@ export const SPEC_UPDATES_ONLY = "request.operation != 'UPDATE' || object.spec !
 
 const quote = (s: string): string => `'${s.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
 
-/** CEL that is true for a pod requesting one of `resources` or tolerating one of `taintKeys`. */
+/** Where a Job keeps its pod spec, for {@link gpuPodCondition}. */
+export const JOB_POD_SPEC = "object.spec.template.spec";
+
+// The controller owner references of `o` (at most one), as a list CEL can compare.
+const controllerRefs = (o: string): string =>
+  `(has(${o}.metadata.ownerReferences) ? ${o}.metadata.ownerReferences.filter(r, has(r.controller) && r.controller) : [])`;
+
+/**
+ * CEL that is false for an UPDATE changing neither the spec nor the controller reference
+ * (labels, annotations, finalizers, other owners).
+ */
+export const SPEC_OR_CONTROLLER_UPDATES_ONLY = `request.operation != 'UPDATE' || object.spec != oldObject.spec || ${controllerRefs("object")} != ${controllerRefs("oldObject")}`;
+
+/**
+ * CEL that is true for a pod spec (at `spec`: a Pod's `object.spec`, a Job's
+ * {@link JOB_POD_SPEC}) requesting one of `resources` or tolerating one of `taintKeys`.
+ */
 export function gpuPodCondition(
   resources: readonly string[] = DEFAULT_GPU_RESOURCES,
   taintKeys: readonly string[] = DEFAULT_GPU_TAINT_KEYS,
+  spec = "object.spec",
 ): string {
   const inList = (m: string): string =>
     resources.map((r) => `${quote(r)} in c.resources.${m}`).join(" || ");
@@ -110,9 +127,9 @@ export function gpuPodCondition(
   const keys = `[${taintKeys.map(quote).join(", ")}]`;
   const toleration = `(has(t.key) && t.key != '' ? t.key in ${keys} : (has(t.operator) && t.operator == 'Exists'))`;
   return [
-    `object.spec.containers.exists(c, ${container})`,
-    `(has(object.spec.initContainers) && object.spec.initContainers.exists(c, ${container}))`,
-    `(has(object.spec.tolerations) && object.spec.tolerations.exists(t, ${toleration}))`,
+    `${spec}.containers.exists(c, ${container})`,
+    `(has(${spec}.initContainers) && ${spec}.initContainers.exists(c, ${container}))`,
+    `(has(${spec}.tolerations) && ${spec}.tolerations.exists(t, ${toleration}))`,
   ].join(" || ");
 }
 
@@ -182,8 +199,20 @@ function entry(e: WebhookEndpoint, opts: RenderOptions): WebhookEntry {
       expression: gpuPodCondition(opts.gpuResources, opts.gpuTaintKeys),
     });
   }
+  if (e.gpuJobsOnly) {
+    conditions.push({
+      name: "gpu-jobs-only",
+      expression: gpuPodCondition(opts.gpuResources, opts.gpuTaintKeys, JOB_POD_SPEC),
+    });
+  }
   if (e.specUpdatesOnly) {
     conditions.push({ name: "spec-updates-only", expression: SPEC_UPDATES_ONLY });
+  }
+  if (e.specOrControllerUpdatesOnly) {
+    conditions.push({
+      name: "spec-or-controller-updates-only",
+      expression: SPEC_OR_CONTROLLER_UPDATES_ONLY,
+    });
   }
   if (conditions.length > 0) w.matchConditions = conditions;
   if (e.type === "mutating") w.reinvocationPolicy = "Never";

@@ -24,7 +24,8 @@ export interface OwnedMeta {
   readonly ownerReferences?: readonly OwnerRef[];
 }
 
-interface Container {
+/** A container as the guards read it. */
+export interface Container {
   readonly name?: string;
   readonly resources?: {
     readonly limits?: Record<string, unknown>;
@@ -76,9 +77,11 @@ export function controllerRef(meta: OwnedMeta | undefined): OwnerRef | undefined
   return meta?.ownerReferences?.find((r) => r.controller === true);
 }
 
-// GPU quantities are integers (extended resources allow no fractions); a malformed value still
-// counts as a GPU request, so it cannot slip through as zero.
-function gpuQuantity(v: unknown): number {
+/**
+ * The GPUs one resource quantity asks for. GPU quantities are integers (extended resources
+ * allow no fractions); a malformed value still counts as one, so it cannot slip through as zero.
+ */
+export function gpuQuantity(v: unknown): number {
   if (v === undefined || v === null) return 0;
   const n = typeof v === "number" ? v : typeof v === "string" ? Number.parseInt(v, 10) : NaN;
   return Number.isFinite(n) && n >= 0 ? n : 1;
