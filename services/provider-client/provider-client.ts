@@ -2,18 +2,19 @@
 // ping that measures RTT. Every call has a timeout; retryable failures (network, timeout, 429,
 // 5xx) are retried with backoff — safe because every call is idempotent (submit through its
 // key). The bearer token is held in a private field and never appears in errors or logs.
+import type { z } from "zod";
 import {
-  ErrorBodySchema,
-  HealthSchema,
   IDEMPOTENCY_KEY_HEADER,
   IDEMPOTENCY_KEY_PATTERN,
   PROTOCOL_PREFIX,
-  ProviderJobSchema,
-  type Health,
-  type JobRequest,
-  type ProviderJob,
-} from "./protocol.ts";
-import type { z } from "zod";
+} from "./protocol-constants.ts";
+import type { Health, JobRequest, ProviderJob } from "./protocol.ts";
+
+/** The protocol's zod schemas, loaded on the first answer (zod stays out of an operator
+ * that never talks to an external provider; docs/adr/0025). */
+type Schemas = typeof import("./protocol.ts");
+let schemasLoading: Promise<Schemas> | undefined;
+const schemas = (): Promise<Schemas> => (schemasLoading ??= import("./protocol.ts"));
 
 /** Options of a ProviderClient. */
 export interface ProviderClientOptions {
@@ -90,7 +91,8 @@ export interface PingResult {
 interface Call<T> {
   readonly method: "GET" | "POST";
   readonly path: string;
-  readonly schema: z.ZodType<T>;
+  /** Picks the answer's schema (the schemas load lazily). */
+  readonly schema: (s: Schemas) => z.ZodType<T>;
   readonly body?: unknown;
   readonly headers?: Record<string, string>;
   readonly signal?: AbortSignal | undefined;
@@ -151,7 +153,7 @@ export class ProviderClient {
     const { value, status } = await this.#call({
       method: "POST",
       path: "jobs",
-      schema: ProviderJobSchema,
+      schema: (p) => p.ProviderJobSchema,
       body: request,
       headers: { [IDEMPOTENCY_KEY_HEADER]: key },
       signal,
@@ -162,13 +164,15 @@ export class ProviderClient {
   /** The job with the provider's id `id` (`ProviderJob.id`). */
   async get(id: string, signal?: AbortSignal): Promise<ProviderJob> {
     const path = `jobs/${encodeURIComponent(id)}`;
-    return (await this.#call({ method: "GET", path, schema: ProviderJobSchema, signal })).value;
+    const schema = (p: Schemas): z.ZodType<ProviderJob> => p.ProviderJobSchema;
+    return (await this.#call({ method: "GET", path, schema, signal })).value;
   }
 
   /** Cancels the job `id`; idempotent: a finished or cancelled job is returned as it is. */
   async cancel(id: string, signal?: AbortSignal): Promise<ProviderJob> {
     const path = `jobs/${encodeURIComponent(id)}/cancel`;
-    return (await this.#call({ method: "POST", path, schema: ProviderJobSchema, signal })).value;
+    const schema = (p: Schemas): z.ZodType<ProviderJob> => p.ProviderJobSchema;
+    return (await this.#call({ method: "POST", path, schema, signal })).value;
   }
 
   /** Measures the round trip of `GET /v1/health` (one try: a retry would distort the RTT). */
@@ -177,7 +181,7 @@ export class ProviderClient {
     const { value } = await this.#once({
       method: "GET",
       path: "health",
-      schema: HealthSchema,
+      schema: (p) => p.HealthSchema,
       signal,
     });
     return { rttMs: this.#now() - t0, health: value };
@@ -218,8 +222,9 @@ export class ProviderClient {
       throw transportError(what, err, timeout.aborted, this.#timeoutMs);
     }
     const json = parseJson(text);
-    if (!res.ok) throw httpError(what, res, json);
-    const parsed = call.schema.safeParse(json);
+    const p = await schemas();
+    if (!res.ok) throw httpError(what, res, p.ErrorBodySchema.safeParse(json));
+    const parsed = call.schema(p).safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue === undefined ? "" : ` at ${issue.path.join(".") || "(root)"}`;
@@ -243,8 +248,11 @@ function parseJson(text: string): unknown {
 }
 
 /** A ProviderError from an error response; the message is the provider's sentence. */
-function httpError(what: string, res: Response, json: unknown): ProviderError {
-  const body = ErrorBodySchema.safeParse(json);
+function httpError(
+  what: string,
+  res: Response,
+  body: z.ZodSafeParseResult<{ error: string; code: string; retryable: boolean }>,
+): ProviderError {
   const status = res.status;
   const guessed = status === 429 || status >= 500;
   const code = body.success ? body.data.code : status >= 500 ? "internal" : `http_${status}`;

@@ -8,14 +8,17 @@
  */
 import type { GPUWorkload, GPUWorkloadStatus, Treaty } from "../../../crds/index.ts";
 import { Resources, type KubeClient, type KubeObject } from "../../../services/kube/index.ts";
+// Direct module imports, not index.ts: the protocol's zod schemas load only on first use.
 import {
-  idempotencyKeyFor,
   jobRequestFrom,
+  type SecretResolver,
+} from "../../../services/provider-client/job-request.ts";
+import { idempotencyKeyFor } from "../../../services/provider-client/protocol-constants.ts";
+import type { ProviderJob } from "../../../services/provider-client/protocol.ts";
+import {
   ProviderError,
   type ProviderClient,
-  type ProviderJob,
-  type SecretResolver,
-} from "../../../services/provider-client/index.ts";
+} from "../../../services/provider-client/provider-client.ts";
 import type { FinishedAttempt } from "./completion-receipt.ts";
 import type { ProviderConnector } from "./provider-connector.ts";
 

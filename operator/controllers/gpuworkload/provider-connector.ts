@@ -10,7 +10,7 @@ import { Resources, type KubeClient, type KubeObject } from "../../../services/k
 import {
   ProviderClient,
   type ProviderClientOptions,
-} from "../../../services/provider-client/index.ts";
+} from "../../../services/provider-client/provider-client.ts";
 
 /** Gives the provider client of an external treaty. */
 export interface ProviderConnector {

@@ -11,7 +11,7 @@ import { writeStatus, type Controller, type Manager, type Result } from "../../r
 import { Labels } from "../gpuworkload/completion-receipt.ts";
 import { workloadCaches, type OperatorScope } from "../gpuworkload/gpuworkload-controller.ts";
 import { periodStart, sumUsage, treatyCompletions } from "../gpuworkload/usage.ts";
-import { ProviderClient } from "../../../services/provider-client/index.ts";
+import { ProviderClient } from "../../../services/provider-client/provider-client.ts";
 import { computeTreatyStatus, type TreatyEvidence } from "./treaty-status.ts";
 
 /** Measures the round trip to a provider endpoint in ms; throws when unreachable. */
