@@ -1,4 +1,4 @@
-// The whole install (config/default: CRDs, operator, RBAC, webhooks) renders with kustomize and
+// The whole install (config/default: CRDs, operator, RBAC, webhooks, ledger publisher) renders with kustomize and
 // is accepted by a real apiserver (server-side dry run: every object validated, nothing kept).
 import { describe, expect, it } from "@jest/globals";
 import { join } from "node:path";
@@ -30,5 +30,10 @@ describe("config/default", () => {
     expect(r.stdout).toContain(
       "deployment.apps/vaultmesh-operator serverside-applied (server dry run)",
     );
+    // The ledger's publisher: without it receipts are never Timestamped.
+    expect(r.stdout).toContain(
+      "deployment.apps/vaultmesh-ledger serverside-applied (server dry run)",
+    );
+    expect(r.stdout).toContain("service/vaultmesh-ledger serverside-applied (server dry run)");
   });
 });
