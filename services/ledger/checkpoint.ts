@@ -156,3 +156,35 @@ export function verifyNote(
     reason: known ? "tree head signature is invalid" : "tree head is not signed by a trusted key",
   };
 }
+
+/** A signed tree head's checkpoint as read, and whether a trusted key signed it. */
+export interface SignedCheckpoint {
+  readonly checkpoint: Checkpoint;
+  /** The note body (the checkpoint text the signatures cover). */
+  readonly body: string;
+  readonly signature: { readonly ok: true } | { readonly ok: false; readonly reason: string };
+}
+
+/**
+ * Reads a signed tree head (a C2SP signed note) and checks its signature against `keys`, named
+ * `origin` or, without one, the checkpoint's own origin — what verify-full and the Receipt
+ * controller both check. Throws {@link CheckpointFormatError} when the checkpoint is unreadable;
+ * a bad or unknown signature is reported, with the checkpoint still returned.
+ */
+export function readSignedCheckpoint(
+  text: string,
+  keys: { readonly origin?: string; readonly ed25519: readonly { readonly publicKey: string }[] },
+): SignedCheckpoint {
+  const body = text.slice(0, text.lastIndexOf("\n\n") + 1);
+  const checkpoint = parseCheckpoint(body);
+  const name = keys.origin ?? checkpoint.origin;
+  const note = verifyNote(
+    text,
+    keys.ed25519.map((k) => ({ name, publicKey: k.publicKey })),
+  );
+  return {
+    checkpoint,
+    body,
+    signature: note.ok ? { ok: true } : { ok: false, reason: note.reason },
+  };
+}

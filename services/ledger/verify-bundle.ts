@@ -5,7 +5,7 @@
  */
 import { verifyTimeStampResponse } from "../tsa/rfc3161-verify.ts";
 import { canonicalBytes, fromBase64, fromHex, toHex } from "./canonical-json.ts";
-import { parseCheckpoint, verifyNote, type Checkpoint } from "./checkpoint.ts";
+import { readSignedCheckpoint, type Checkpoint, type SignedCheckpoint } from "./checkpoint.ts";
 import type { ProofBundle } from "./bundle.ts";
 import { hashLeaf } from "./merkle.ts";
 import { verifyInclusion } from "./merkle-verify.ts";
@@ -35,28 +35,22 @@ function treeHeadChecks(
   b: ProofBundle,
   trust: TrustBundle,
 ): { checks: Check[]; checkpoint?: Checkpoint; body?: Uint8Array } {
-  let cp: Checkpoint;
-  let bodyText: string;
+  let head: SignedCheckpoint;
   try {
-    bodyText = b.treeHead.checkpoint.slice(0, b.treeHead.checkpoint.lastIndexOf("\n\n") + 1);
-    cp = parseCheckpoint(bodyText);
+    head = readSignedCheckpoint(b.treeHead.checkpoint, trust);
   } catch (err) {
     return {
       checks: [fail("tree head signature", `unreadable checkpoint: ${(err as Error).message}`)],
     };
   }
-  const name = trust.origin ?? cp.origin;
-  const note = verifyNote(
-    b.treeHead.checkpoint,
-    trust.ed25519.map((k) => ({ name, publicKey: k.publicKey })),
-  );
-  const check = note.ok
+  const cp = head.checkpoint;
+  const check = head.signature.ok
     ? pass(
         "tree head signature",
         `checkpoint ${cp.origin} size ${cp.size} signed (Ed25519, C2SP note)`,
       )
-    : fail("tree head signature", note.reason);
-  return { checks: [check], checkpoint: cp, body: new TextEncoder().encode(bodyText) };
+    : fail("tree head signature", head.signature.reason);
+  return { checks: [check], checkpoint: cp, body: new TextEncoder().encode(head.body) };
 }
 
 function inclusionCheck(b: ProofBundle, cp: Checkpoint | undefined, leaf: Uint8Array): Check {

@@ -8,7 +8,10 @@
  */
 import type { ReceiptSpec } from "../../../crds/index.ts";
 import { canonicalBytes, fromHex, toHex } from "../../../services/ledger/canonical-json.ts";
-import { parseCheckpoint, verifyNote } from "../../../services/ledger/checkpoint.ts";
+import {
+  readSignedCheckpoint,
+  type SignedCheckpoint,
+} from "../../../services/ledger/checkpoint.ts";
 import type { InclusionProof, LedgerEntry } from "../../../services/ledger/ledger-types.ts";
 import { hashLeaf } from "../../../services/ledger/merkle.ts";
 import { verifyConsistency, verifyInclusion } from "../../../services/ledger/merkle-verify.ts";
@@ -200,17 +203,15 @@ type HeadCheck =
 /** Checks a tree head's C2SP note signature against the trusted keys, as verify-full does. */
 function checkHead(head: SignedTreeHead | undefined, trust: TrustBundle): HeadCheck {
   if (!head) return { ok: false, reason: "tree head: the ledger has no signed tree head" };
-  let cp;
+  let read: SignedCheckpoint;
   try {
-    cp = parseCheckpoint(head.checkpoint.slice(0, head.checkpoint.lastIndexOf("\n\n") + 1));
+    read = readSignedCheckpoint(head.checkpoint, trust);
   } catch (err) {
     return { ok: false, reason: `tree head: unreadable checkpoint: ${(err as Error).message}` };
   }
-  const name = trust.origin ?? cp.origin;
-  const note = verifyNote(
-    head.checkpoint,
-    trust.ed25519.map((k) => ({ name, publicKey: k.publicKey })),
-  );
-  if (!note.ok) return { ok: false, reason: `tree head of size ${cp.size}: ${note.reason}` };
-  return { ok: true, size: cp.size, root: cp.root };
+  const { size, root } = read.checkpoint;
+  if (!read.signature.ok) {
+    return { ok: false, reason: `tree head of size ${size}: ${read.signature.reason}` };
+  }
+  return { ok: true, size, root };
 }
