@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import * as k8s from "@kubernetes/client-node";
 import { createTestNamespace, kubeConfig, waitFor } from "../harness/kube.ts";
+import { GPU_TOLERATION } from "../harness/gpu-fixtures.ts";
 
 const kc = kubeConfig();
 const batch = kc.makeApiClient(k8s.BatchV1Api);
@@ -23,9 +24,7 @@ function gpuJob(
           ...(opts.selectGpu ? { nodeSelector: { role: "gpu", "gpu-type": "a10g" } } : {}),
           ...(opts.tolerate
             ? {
-                tolerations: [
-                  { key: "nvidia.com/gpu", operator: "Equal", value: "true", effect: "NoSchedule" },
-                ],
+                tolerations: [GPU_TOLERATION],
               }
             : {}),
           containers: [

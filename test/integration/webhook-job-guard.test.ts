@@ -16,6 +16,7 @@ import {
   startTestWebhook,
   type TestWebhook,
 } from "../harness/webhook.ts";
+import { GPU_TOLERATION, workloadControllerRef } from "../harness/gpu-fixtures.ts";
 
 const GUARD = "jobs.gpu-guard.vaultmesh.cloud";
 const AS_ALICE = ["--as=alice", "--as-group=system:authenticated"];
@@ -42,15 +43,7 @@ function job(name: string, namespace: string, o: JobOpts = {}): object {
       namespace,
       ...(o.owned
         ? {
-            ownerReferences: [
-              {
-                apiVersion: "vaultmesh.cloud/v1alpha1",
-                kind: "GPUWorkload",
-                name: "train",
-                uid: workloadUid,
-                controller: true,
-              },
-            ],
+            ownerReferences: [workloadControllerRef(workloadUid)],
           }
         : {}),
     },
@@ -62,9 +55,7 @@ function job(name: string, namespace: string, o: JobOpts = {}): object {
           restartPolicy: "Never",
           ...(o.tolerateGpu
             ? {
-                tolerations: [
-                  { key: "nvidia.com/gpu", operator: "Equal", value: "true", effect: "NoSchedule" },
-                ],
+                tolerations: [GPU_TOLERATION],
               }
             : {}),
           containers: [
@@ -239,15 +230,7 @@ describe("updates of GPU Jobs by a tenant", () => {
     expect((await create(job("unowned", ns, { gpus: 1 }))).code).toBe(0);
     const r = await patch("unowned", {
       metadata: {
-        ownerReferences: [
-          {
-            apiVersion: "vaultmesh.cloud/v1alpha1",
-            kind: "GPUWorkload",
-            name: "train",
-            uid: workloadUid,
-            controller: true,
-          },
-        ],
+        ownerReferences: [workloadControllerRef(workloadUid)],
       },
     });
     expect(r.code).not.toBe(0);

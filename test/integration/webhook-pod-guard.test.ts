@@ -14,6 +14,7 @@ import {
   startTestWebhook,
   type TestWebhook,
 } from "../harness/webhook.ts";
+import { GPU_TOLERATION, workloadControllerRef } from "../harness/gpu-fixtures.ts";
 
 let hook: TestWebhook;
 let ns = "";
@@ -28,15 +29,7 @@ function gpuJob(name: string, opts: { gpus: number; owned: boolean }): k8s.V1Job
       labels: { [JOB_WORKLOAD_UID_LABEL]: workloadUid },
       ...(opts.owned
         ? {
-            ownerReferences: [
-              {
-                apiVersion: "vaultmesh.cloud/v1alpha1",
-                kind: "GPUWorkload",
-                name: "train",
-                uid: workloadUid,
-                controller: true,
-              },
-            ],
+            ownerReferences: [workloadControllerRef(workloadUid)],
           }
         : {}),
     },
@@ -46,9 +39,7 @@ function gpuJob(name: string, opts: { gpus: number; owned: boolean }): k8s.V1Job
         spec: {
           restartPolicy: "Never",
           nodeSelector: { role: "gpu" },
-          tolerations: [
-            { key: "nvidia.com/gpu", operator: "Equal", value: "true", effect: "NoSchedule" },
-          ],
+          tolerations: [GPU_TOLERATION],
           containers: [
             {
               name: "train",
