@@ -40,12 +40,28 @@ const { values } = parseArgs({
     "heap-snapshot": { type: "string" },
   },
 });
-const N = Number(values.workloads);
-const NODES = Number(values.nodes);
-const CONC = Number(values.concurrency);
-const RATE = Number(values.rate);
+/** A whole number ≥ `min` from option `--name`, or exit 2 naming the option. */
+function count(
+  name: "workloads" | "nodes" | "concurrency" | "rate" | "workers" | "memory-objects",
+  min: number,
+): number {
+  const raw = values[name];
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) {
+    process.stderr.write(
+      `[bench] --${name}: expected a whole number ≥ ${min}, got ${JSON.stringify(raw)}\n`,
+    );
+    process.exit(2);
+  }
+  return n;
+}
+const N = count("workloads", 1);
+const NODES = count("nodes", 1);
+const CONC = count("concurrency", 1);
+const RATE = count("rate", 0);
 const RATE_LABEL: number | "burst" = RATE > 0 ? RATE : "burst";
-const WORKERS = Number(values.workers);
+const WORKERS = count("workers", 1);
+const MEMORY_OBJECTS = count("memory-objects", 0);
 const tag = `bench-${Math.random().toString(36).slice(2, 7)}`;
 const log = (m: string): void => void process.stderr.write(`[bench] ${m}\n`);
 
@@ -439,7 +455,7 @@ async function main(): Promise<void> {
         quiet = (await queueDepth()) === 0 ? quiet + 1 : 0;
       }
     };
-    await memoryPhase(Number(values["memory-objects"]));
+    await memoryPhase(MEMORY_OBJECTS);
     Object.assign(out, {
       memory: {
         objectsCached: await metric("vaultmesh_cached_objects"),
