@@ -9,6 +9,7 @@ import {
   DEFAULT_GPU_TAINT_KEYS,
   controllerRef,
   gpuQuantity,
+  toleratesGpuTaint,
   type Container,
   type OwnedMeta,
   type OwnerRef,
@@ -81,10 +82,7 @@ export function gpuTemplateField(
     containerField("containers", spec.containers ?? [], resources) ??
     containerField("initContainers", spec.initContainers ?? [], resources);
   if (found) return found;
-  // The same toleration rule as podGpuUse: a key-less Exists tolerates every taint.
-  const i = (spec.tolerations ?? []).findIndex((t) =>
-    t.key === undefined || t.key === "" ? t.operator === "Exists" : taintKeys.includes(t.key),
-  );
+  const i = (spec.tolerations ?? []).findIndex((t) => toleratesGpuTaint(t, taintKeys));
   if (i < 0) return undefined;
   const key = spec.tolerations?.[i]?.key;
   return {

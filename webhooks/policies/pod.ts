@@ -95,6 +95,14 @@ function containerGpus(c: Container, resources: readonly string[]): number {
   return n;
 }
 
+/** Whether a toleration tolerates the GPU taint: its key, or a key-less `Exists` (every taint). */
+export function toleratesGpuTaint(
+  t: { readonly key?: string | undefined; readonly operator?: string | undefined },
+  taintKeys: readonly string[] = DEFAULT_GPU_TAINT_KEYS,
+): boolean {
+  return t.key === undefined || t.key === "" ? t.operator === "Exists" : taintKeys.includes(t.key);
+}
+
 /** How many GPUs a pod requests and whether it tolerates the GPU taint. */
 export function podGpuUse(
   pod: PodLike,
@@ -107,10 +115,8 @@ export function podGpuUse(
     (n, c) => Math.max(n, containerGpus(c, resources)),
     0,
   );
-  const toleratesGpuTaint = (spec.tolerations ?? []).some((t) =>
-    t.key === undefined || t.key === "" ? t.operator === "Exists" : taintKeys.includes(t.key),
-  );
-  return { gpus: Math.max(sum, init), toleratesGpuTaint };
+  const tolerates = (spec.tolerations ?? []).some((t) => toleratesGpuTaint(t, taintKeys));
+  return { gpus: Math.max(sum, init), toleratesGpuTaint: tolerates };
 }
 
 const deny = (field: string, message: string): GpuPodVerdict => ({ denied: { field, message } });
