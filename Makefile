@@ -15,25 +15,44 @@ CLUSTER ?= dev
 TIMED := bash hack/timed.sh
 
 .PHONY: all deps node-deps controlplane test test-unit test-integration lint generate verify \
-	dev dev-down cluster-up cluster-down bench clean
+	dev dev-down cluster-up cluster-down bench clean image release
 
 all: test
 
+# `npm ci` installs exactly the lock (complete for every platform, ADR 0061) and never rewrites it.
+# It starts by deleting node_modules, so it runs only when what it installs can change: the lock
+# or package.json's dependency fields (the stamp holds their hash), not for a script edit.
+NPM_DEPS_HASH := env PATH=$(VAULTMESH_SYSTEM_PATH) node -e 'const f = require("fs"), c = require("crypto"), p = JSON.parse(f.readFileSync("package.json", "utf8")); const k = ["dependencies", "devDependencies", "optionalDependencies", "peerDependencies", "overrides", "bundleDependencies"]; process.stdout.write(c.createHash("sha256").update(JSON.stringify(k.map((x) => p[x] ?? null))).update(f.readFileSync("package-lock.json")).digest("hex"));'
+
 node_modules/.install-stamp: package.json package-lock.json
-	@# not `npm ci`: this registry serves no darwin/win32 builds of optional native packages
-	@# (@swc/core-*), so the lock file cannot list them and `npm ci` refuses it as out of sync.
-	$(NPM) install --no-audit --no-fund --loglevel=error
-	@touch $@
+	@want=$$($(NPM_DEPS_HASH)); \
+	if [ "$$(cat $@ 2>/dev/null)" != "$$want" ]; then \
+	  echo "$(NPM) ci --no-audit --no-fund --loglevel=error"; \
+	  $(NPM) ci --no-audit --no-fund --loglevel=error; \
+	fi; \
+	echo "$$want" >$@
 
 ## node-deps: install npm dependencies (npm ci) when package-lock.json changed
 node-deps: node_modules/.install-stamp
 
-## deps: npm packages, Debian packages (Postgres, Redis, openssl, gnupg), the control plane, stripe-mock
+## deps: npm packages, Debian packages (Postgres, Redis, openssl, gnupg), the control plane, stripe-mock, Helm
 deps:
-	@$(TIMED) "npm install" $(MAKE) --no-print-directory node-deps
+	@$(TIMED) "npm ci" $(MAKE) --no-print-directory node-deps
 	@$(TIMED) "debian packages" bash hack/deps.sh
 	@$(TIMED) "control plane build" bash hack/controlplane/build.sh >/dev/null
 	@$(TIMED) "stripe-mock build" bash hack/stripe-mock/build.sh >/dev/null
+	@$(TIMED) "helm build" bash hack/helm/build.sh >/dev/null
+	@$(TIMED) "argocd-lua build" bash hack/argocd-lua/build.sh >/dev/null
+
+## image: the OCI image without a daemon (ADR 0060): .cache/image/{oci/,vaultmesh.tar,rootfs/,digest};
+## skipped when no input changed
+image: node-deps
+	bash hack/image/build.sh
+
+## release: sign the image digest and record a `deployment` receipt in the ledger; needs
+## DATABASE_URL (the ledger's Postgres) and REMEMBRANCER_KEY_DIR (`remembrancer keygen --dir DIR`)
+release: image
+	bash hack/image/release.sh
 
 ## controlplane: build etcd, kube-apiserver, controller-manager, scheduler, kubectl, kwok (cached)
 controlplane:
@@ -43,6 +62,7 @@ controlplane:
 test: deps
 	@$(TIMED) "lint" $(MAKE) --no-print-directory lint
 	@$(TIMED) "verify" $(MAKE) --no-print-directory verify
+	@$(TIMED) "image" $(MAKE) --no-print-directory image
 	@$(TIMED) "jest (unit + integration)" $(NPM) test --silent
 	@bash hack/timed.sh --summary
 
@@ -58,7 +78,7 @@ lint: node-deps
 	prettier --check . --log-level warn
 	tsc -p tsconfig.json
 
-## generate: CRD YAML (crds/generated, charts/) from the zod schemas
+## generate: CRD YAML (crds/generated, the chart) and the chart values schema from the zod schemas
 generate: node-deps
 	$(NPM) run generate --silent
 

@@ -137,3 +137,21 @@ export const TreatyConditionType = {
   Degraded: "Degraded",
   Expired: "Expired",
 } as const;
+
+/**
+ * Reasons of a Treaty's Ready condition. EndpointMissing and CredentialsMissing say the
+ * provider cannot be reached as configured: the router never routes to such a treaty.
+ */
+export const TREATY_READY_REASONS = {
+  /** Ready: in force and eligible for routing. */
+  InForce: "InForce",
+  Expired: "Expired",
+  NotYetEffective: "NotYetEffective",
+  Suspended: "Suspended",
+  /** An external provider without spec.endpoint. */
+  EndpointMissing: "EndpointMissing",
+  /** spec.credentialsSecretRef names a Secret, or a key of it, that does not exist. */
+  CredentialsMissing: "CredentialsMissing",
+  /** An SLO is breached, the reputation is below the floor or the endpoint is unreachable. */
+  Degraded: "Degraded",
+} as const;

@@ -251,7 +251,7 @@ export const TreatyStatusSchema = z
   .object({
     observedGeneration: ObservedGenerationSchema.optional(),
     conditions: ConditionsSchema.optional().describe(
-      "Ready (eligible for routing), Degraded (SLO breached or reputation below the floor), Expired (past expiryDate).",
+      "Ready (eligible for routing; False with EndpointMissing or CredentialsMissing when the provider cannot be reached as configured), Degraded (SLO breached or reputation below the floor), Expired (past expiryDate).",
     ),
     reputation: FractionSchema.optional().describe(
       "Reputation computed from evidence (completions, failures, SLO breaches), 0..1.",

@@ -1,55 +1,229 @@
 #!/usr/bin/env bash
-# make dev: local control plane + Postgres + Redis, CRDs and samples installed, then the
-# listing `kubectl get vaultmesh -A`. `hack/dev.sh --down NAME` stops
-# the operator, the webhook server, Postgres and Redis.
+# make dev: the whole product on the local control plane, on embedded defaults
+# (docs/adr/0069-make-dev-runs-the-whole-product.md):
+#   control plane (hack/cluster-cli.ts) ‖ services (hack/dev-services.sh: Postgres, Redis,
+#   stripe-mock, the development TSA, the Discord stand-in, the provider simulator)
+#   → CRDs → the samples (config/samples, with the Akash treaty pointed at the simulator)
+#   → admission webhooks, ledger publisher (`remembrancer serve`), operator
+#   → waits until every sample is Ready and the sample workload's Receipt is Verified and
+#     Timestamped, then prints `kubectl get vaultmesh -A`, where the time went and where to
+#     look next.
+# `hack/dev.sh --down NAME` stops the processes it started and the services.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
-if [ "${1:-}" = "--down" ]; then
-  # The webhook server removes its configurations when it stops.
-  [ -f .cache/dev/webhook.pid ] && kill "$(cat .cache/dev/webhook.pid)" 2>/dev/null || true
-  [ -f .cache/dev/operator.pid ] && kill "$(cat .cache/dev/operator.pid)" 2>/dev/null || true
-  bash hack/dev-services.sh down "${2:-dev}"
+down=false
+if [ "${1:-}" = "--down" ]; then down=true; shift; fi
+name=${1:-dev}
+dev="$PWD/.cache/dev/$name"
+logs="$dev/logs"
+# Processes this script starts itself (hack/dev-services.sh owns the services).
+PRODUCT=(operator webhook ledger)
+
+stop_product() {
+  local p pid
+  for p in "${PRODUCT[@]}"; do
+    [ -f "$dev/pids/$p" ] || continue
+    pid=$(cat "$dev/pids/$p")
+    kill "$pid" 2>/dev/null || continue
+    # The webhook server deletes its configurations on exit; the operator releases its lease.
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  done
+  return 0
+}
+
+if $down; then
+  stop_product
+  bash hack/dev-services.sh down "$name"
   exit 0
 fi
-name=${1:-dev}
+
+t_start=$(date +%s.%N)
+t_last=$t_start
+timings=()
+# lap LABEL: records the time since the previous lap under LABEL.
+lap() {
+  local now
+  now=$(date +%s.%N)
+  timings+=("$(awk -v a="$t_last" -v b="$now" -v l="$1" 'BEGIN { printf "%-40s %6.1fs", l, b - a }')")
+  t_last=$now
+}
+fail() {
+  echo "make dev: $1" >&2
+  [ -n "${2:-}" ] && [ -f "$2" ] && { echo "--- $2 (last lines)" >&2; tail -20 "$2" >&2; }
+  exit 1
+}
+
 bin=$(bash hack/controlplane/build.sh)
 kubectl="$bin/kubectl"
-eval "$(node hack/cluster-cli.ts up --name "$name")"
-set -a; eval "$(bash hack/dev-services.sh up "$name")"; set +a
+mkdir -p "$logs" "$dev/pids"
+lap "control plane and stripe-mock builds (cached)"
+
+# The control plane and the services start in parallel: neither needs the other.
+node hack/cluster-cli.ts up --name "$name" >"$dev/cluster.out" 2>"$logs/cluster.log" &
+cluster_pid=$!
+services=$(bash hack/dev-services.sh up "$name") || { kill "$cluster_pid" 2>/dev/null; exit 1; }
+set -a; eval "$services"; set +a
+lap "services (Postgres, Redis, stripe-mock, TSA, stand-ins)"
+wait "$cluster_pid" || fail "the control plane did not start" "$logs/cluster.log"
+KUBECONFIG=$(grep -o 'KUBECONFIG=[^ ]*' "$dev/cluster.out" | head -1 | cut -d= -f2)
+[ -n "$KUBECONFIG" ] || fail "no KUBECONFIG from hack/cluster-cli.ts up" "$dev/cluster.out"
+export KUBECONFIG
+lap "control plane (etcd, apiserver, kwok…)"
+
+# The product's processes start now and come up while the CRDs and samples go in (their caches
+# retry until the CRDs exist). The ledger's keys sign receipts and tree heads; its publisher
+# has the development TSA time-stamp the newest tree head every second.
+keys="$dev/keys"
+[ -f "$keys/ed25519.key" ] || node bin/remembrancer.js keygen --dir "$keys" >/dev/null
+stop_product
+nohup node bin/remembrancer.js serve --port 0 --db "$DATABASE_URL" --key-dir "$keys" \
+  --tsa "$TSA_URL" --publish-every 1 >"$logs/ledger.log" 2>&1 &
+echo $! >"$dev/pids/ledger"
+# The admission webhooks: a certificate for 127.0.0.1, URL-based configurations registered with
+# its CA and removed when the server stops. The dev operator and controller-manager act as
+# vaultmesh-admin, so that is the operator identity here.
+nohup node webhooks/main.ts local --name "$name" --port 0 \
+  --operator-service-account vaultmesh-admin >"$logs/webhook.log" 2>&1 &
+echo $! >"$dev/pids/webhook"
+# The operator, with every component of the tenant stack configured (docs/tenants.md).
+VAULTMESH_LEDGER_URL="$DATABASE_URL" VAULTMESH_SIGNING_KEY_FILE="$keys/ed25519.key" \
+  POD_NAMESPACE=vaultmesh-system VAULTMESH_LEASE_NAMESPACE=default VAULTMESH_HTTP_ADDR=127.0.0.1:0 \
+  VAULTMESH_LEDGER_TIMESTAMPING=true VAULTMESH_TIMESTAMP_PENDING_REQUEUE_MS=1000 \
+  VAULTMESH_TENANT_DB_URL="$TENANT_DB_URL" VAULTMESH_TENANT_DB_MIGRATE_URL="$DATABASE_URL" \
+  VAULTMESH_REDIS_URL="$REDIS_URL" \
+  VAULTMESH_STRIPE_API_KEY_FILE="$STRIPE_KEY_FILE" VAULTMESH_STRIPE_API_BASE="$STRIPE_API_BASE" \
+  VAULTMESH_STRIPE_PLAN_PRICES='{"starter":"price_starter","pro":"price_pro","enterprise":"price_enterprise"}' \
+  VAULTMESH_STRIPE_GPU_SECONDS_PRICE=price_gpu_seconds \
+  VAULTMESH_DISCORD_TOKEN_FILE="$DISCORD_TOKEN_FILE" VAULTMESH_DISCORD_APPLICATION_ID=123456789012345678 \
+  VAULTMESH_DISCORD_API="$DISCORD_API" \
+  nohup node --max-semi-space-size=2 --optimize-for-size operator/main.ts >"$logs/operator.log" 2>&1 &
+echo $! >"$dev/pids/operator"
+
 "$kubectl" apply --server-side -f crds/generated/ >/dev/null
 "$kubectl" wait --for=condition=Established -f crds/generated/ --timeout=60s >/dev/null
-"$kubectl" apply -k config/samples/
-mkdir -p .cache/dev
-# The admission webhooks, in the background (log: .cache/dev/webhook.log): a certificate for
-# 127.0.0.1 and URL-based configurations registered with its CA, removed again when the server
-# stops. The samples above went in before them; everything after passes through them. The dev
-# operator and controller-manager act as vaultmesh-admin, so that is the operator identity here.
-# A previous server must be gone first: on exit it deletes the configurations by name.
-if [ -f .cache/dev/webhook.pid ] && kill "$(cat .cache/dev/webhook.pid)" 2>/dev/null; then
-  for _ in $(seq 1 50); do kill -0 "$(cat .cache/dev/webhook.pid)" 2>/dev/null || break; sleep 0.1; done
-fi
-nohup node webhooks/main.ts local --name "$name" --port 0 \
-  --operator-service-account vaultmesh-admin >.cache/dev/webhook.log 2>&1 &
-echo $! >.cache/dev/webhook.pid
+lap "CRDs"
+
+# The samples as they are, but for the Akash treaty: pointed at the provider simulator, with
+# its bearer token in a Secret (generated in .cache: the port changes every run). Two
+# overlays: everything but the GPUWorkload first; then all of it, once the webhooks are
+# registered and the Tenant is Ready, so the workload is admitted the way a user's is.
+overlay="$dev/samples"
+mkdir -p "$overlay/all" "$overlay/first"
+cp "$PROVIDER_TOKEN_FILE" "$overlay/all/provider-token"
+rel=$(realpath --relative-to="$overlay/all" config/samples)
+cat >"$overlay/all/kustomization.yaml" <<EOF
+# Generated by hack/dev.sh: config/samples with the Akash treaty on the provider simulator.
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - namespace.yaml
+  - $rel
+secretGenerator:
+  - name: akash-credentials
+    namespace: vaultmesh-system
+    files:
+      - token=provider-token
+    options:
+      disableNameSuffixHash: true
+patches:
+  - target:
+      kind: Treaty
+      name: aurora-akash-001
+    patch: |-
+      - op: add
+        path: /spec/endpoint
+        value: $PROVIDER_SIM_URL
+      - op: add
+        path: /spec/credentialsSecretRef
+        value: {name: akash-credentials, namespace: vaultmesh-system, key: token}
+EOF
+cat >"$overlay/all/namespace.yaml" <<EOF
+# The VaultMesh namespace: vault-law policies and provider credentials live here.
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: vaultmesh-system
+EOF
+cat >"$overlay/first/kustomization.yaml" <<EOF
+# Generated by hack/dev.sh: the samples without the GPUWorkload (its Tenant is not Ready yet).
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - ../all
+patches:
+  - patch: |-
+      \$patch: delete
+      apiVersion: vaultmesh.cloud/v1alpha1
+      kind: GPUWorkload
+      metadata:
+        name: train-llama-lora
+        namespace: tenant-acme
+EOF
+"$kubectl" apply --server-side -k "$overlay/first" >"$logs/samples-apply.log" 2>&1 ||
+  fail "applying the samples failed" "$logs/samples-apply.log"
+lap "samples (all but the GPUWorkload)"
+
 for _ in $(seq 1 150); do
   "$kubectl" get mutatingwebhookconfiguration vaultmesh-mutating >/dev/null 2>&1 && break
-  kill -0 "$(cat .cache/dev/webhook.pid)" 2>/dev/null ||
-    { echo "webhook server exited; log:" >&2; tail -20 .cache/dev/webhook.log >&2; exit 1; }
+  kill -0 "$(cat "$dev/pids/webhook")" 2>/dev/null || fail "the webhook server exited" "$logs/webhook.log"
   sleep 0.2
 done
-# The operator, in the background (log: .cache/dev/operator.log; stop it with the pid file).
-keys=".cache/dev/$name/keys"
-[ -f "$keys/ed25519.key" ] || node bin/remembrancer.js keygen --dir "$keys" >/dev/null
-[ -f .cache/dev/operator.pid ] && kill "$(cat .cache/dev/operator.pid)" 2>/dev/null || true
-VAULTMESH_LEDGER_URL="$DATABASE_URL" VAULTMESH_SIGNING_KEY_FILE="$keys/ed25519.key" \
-  VAULTMESH_LEASE_NAMESPACE=default VAULTMESH_HTTP_ADDR=127.0.0.1:0 \
-  nohup node --max-semi-space-size=2 --optimize-for-size operator/main.ts >.cache/dev/operator.log 2>&1 &
-echo $! >.cache/dev/operator.pid
-# The sample workload routes, runs on a GPU node and gets its receipt.
-"$kubectl" wait gpuworkload/train-llama-lora -n tenant-acme --for=condition=Complete --timeout=90s ||
-  { echo "operator log (.cache/dev/operator.log):" >&2; tail -20 .cache/dev/operator.log >&2; }
+lap "webhooks registered"
+
+# wait_until WHAT LOG ARGS...: waits (60 s at most) for `kubectl wait ARGS...` to succeed.
+wait_until() {
+  local what=$1 log=$2; shift 2
+  "$kubectl" wait "$@" --timeout=60s >/dev/null 2>"$dev/wait.err" ||
+    { cat "$dev/wait.err" >&2; fail "$what" "$log"; }
+}
+wait_until "the treaties are not Ready" "$logs/operator.log" \
+  --for=condition=Ready treaty/aurora-akash-001 treaty/in-cluster-a10g
+wait_until "tenant acme is not Ready" "$logs/operator.log" --for=condition=Ready tenant/acme
+lap "treaties and tenant Ready"
+
+# Every sample through the admission webhooks (server-side apply sends each object, so the
+# unchanged ones are reviewed too): the GPUWorkload is created, and a warning here is a sample
+# that does not work as written.
+"$kubectl" apply --server-side -k "$overlay/all" >"$logs/samples-apply.log" 2>&1 ||
+  fail "the samples do not pass admission" "$logs/samples-apply.log"
+if grep -q -i warning "$logs/samples-apply.log"; then
+  cat "$logs/samples-apply.log" >&2
+  fail "admission warns about the samples"
+fi
+lap "samples through admission, no warnings"
+wait_until "the sample workload did not complete" "$logs/operator.log" \
+  gpuworkload/train-llama-lora -n tenant-acme --for=condition=Complete
+receipt=$("$kubectl" get gpuworkload train-llama-lora -n tenant-acme -o jsonpath='{.status.receiptRef.name}')
+lap "sample workload Complete"
+wait_until "the receipt is not Verified" "$logs/operator.log" \
+  "receipt/$receipt" -n tenant-acme --for=condition=Verified
+wait_until "the receipt is not Timestamped (publisher: $logs/ledger.log)" "$logs/operator.log" \
+  "receipt/$receipt" -n tenant-acme --for=condition=Timestamped
+lap "receipt Verified and Timestamped"
+
+total=$(awk -v a="$t_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 echo
-echo "export KUBECONFIG=$KUBECONFIG"
 echo "\$ kubectl get vaultmesh -A"
 "$kubectl" get vaultmesh -A
+echo
+echo "== where the time went =="
+printf '%s\n' "${timings[@]}"
+printf '%-40s %6.1fs\n' "total" "$total"
+cat <<EOF
+
+== where to look next ==
+  export KUBECONFIG=$KUBECONFIG
+  alias kubectl=$kubectl
+  kubectl get vaultmesh -A                                  # every VaultMesh object
+  kubectl get gpuworkload train-llama-lora -n tenant-acme -o yaml   # placement, candidates
+  kubectl describe tenant acme                              # one condition per component
+  kubectl get treaty -o wide; kubectl get events -A
+logs: $logs/{operator,webhook,ledger,tsa,stand-ins,stripe-mock,cluster}.log
+ledger (proof API: see the first line of ledger.log):
+  export DATABASE_URL=$DATABASE_URL
+  node bin/remembrancer.js list
+  node bin/remembrancer.js export-proof $("$kubectl" get receipt "$receipt" -n tenant-acme -o jsonpath='{.spec.digest}') >receipt.proof.json
+  node bin/remembrancer.js verify-full receipt.proof.json --trust $keys/trust.json --trust $TSA_CA
+stop everything: make dev-down
+EOF

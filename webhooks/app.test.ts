@@ -273,6 +273,23 @@ describe("observability", () => {
     await b.close();
   });
 
+  it("lists every reason on /readyz while not ready", async () => {
+    const l = new MemoryLookups();
+    l.ready = () => false;
+    let reasons = ["certificate: secret ns/tls: 403 forbidden"];
+    const b = buildServer({ lookups: l }, { readiness: () => reasons });
+    const res = await b.inject({ url: "/readyz" });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toEqual({
+      status: "not ready",
+      reasons: ["caches not synced", "certificate: secret ns/tls: 403 forbidden"],
+    });
+    l.ready = () => true;
+    reasons = [];
+    expect((await b.inject({ url: "/readyz" })).json()).toEqual({ status: "ready" });
+    await b.close();
+  });
+
   it("exports decision time and outcomes per policy", async () => {
     const text = (await app.inject({ url: "/metrics" })).body;
     expect(text).toMatch(

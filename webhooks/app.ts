@@ -1,5 +1,5 @@
 // The admission server as a fastify app: one POST route per webhook entry, /healthz, /readyz
-// and /metrics. buildServer() does not listen (server.ts does), so tests drive it with
+// (with the reasons when not ready) and /metrics. buildServer() does not listen (server.ts does), so tests drive it with
 // app.inject and the bench measures the same code the cluster runs.
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import { VaultLawEvaluator } from "../services/vault-law/evaluator.ts";
@@ -30,6 +30,8 @@ export interface ServerOptions {
   readonly https?: { readonly key: string | Buffer; readonly cert: string | Buffer };
   /** @default DEFAULT_BODY_LIMIT */
   readonly bodyLimit?: number;
+  /** Reasons the server is not ready besides the lookups' caches (e.g. no certificate yet). */
+  readonly readiness?: () => readonly string[];
 }
 
 const silent: WebhookLogger = { info() {}, warn() {}, error() {}, debug() {} };
@@ -199,9 +201,15 @@ export function buildServer(deps: WebhookDeps, options: ServerOptions = {}): Fas
   }
 
   app.get("/healthz", (_req, reply) => reply.send({ status: "ok" }));
+  // 503 with every reason, e.g. "certificate: secret vaultmesh-system/vaultmesh-webhook-tls: …
+  // 403 … forbidden", so `curl -k https://<pod>:9443/readyz` says why a replica is not ready.
   app.get("/readyz", (_req, reply) => {
-    const ready = deps.lookups.ready?.() ?? true;
-    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "caches not synced" });
+    const reasons = [
+      ...((deps.lookups.ready?.() ?? true) ? [] : ["caches not synced"]),
+      ...(options.readiness?.() ?? []),
+    ];
+    if (reasons.length === 0) return reply.code(200).send({ status: "ready" });
+    return reply.code(503).send({ status: "not ready", reasons });
   });
   app.get("/metrics", async (_req, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),

@@ -1,36 +1,46 @@
 // Entry point of the admission webhook server — wiring only.
-//   serve  (in a cluster) certificate from a mounted Secret, informer-backed lookups, optional
-//          caBundle injection into the installed configurations.
+//   serve  (in a cluster) informer-backed lookups and a certificate that is either
+//          managed  (--certificates=managed, the default): kept by the server itself in the Secret
+//                   --tls-secret for the Service --service-name in $POD_NAMESPACE, served from
+//                   memory, rotated before expiry (ADR 0065); or
+//          mounted  (--certificates=mounted): files in --cert-dir, e.g. cert-manager's Secret.
+//          --inject-ca-bundle keeps the CA in both configurations' caBundle (watched).
 //   local  (make dev) a generated certificate with an IP SAN, listening on 127.0.0.1, URL-based
 //          configurations registered with that CA and removed again on exit.
 //   certs  writes a CA and serving certificate (tls.crt, tls.key, ca.crt) for a Secret.
 // With VAULTMESH_RECORD_DENIALS=true (serve and local) every denial that is not a dry run is
 // appended to the ledger as a PolicyDenied receipt, off the response path (ADR 0048).
 import { mkdir } from "node:fs/promises";
-import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
-import { createKubeClient } from "../services/kube/index.ts";
-import { CERT_FILES, generateServingCertificate, writeCertificateFiles } from "./certs.ts";
+import { createKubeClient, type KubeClient } from "../services/kube/index.ts";
+import { CaBundleInjector } from "./ca-injector.ts";
+import { DirectoryCertificates, isServed, type CertificateSource } from "./certificate-source.ts";
+import { generateServingCertificate, writeCertificateFiles } from "./certs.ts";
 import type { DenialLedger } from "./denial-ledger.ts";
 import { denialLedgerSettings } from "./denial-settings.ts";
 import { KubeLookups } from "./kube-lookups.ts";
+import { ManagedCertificates } from "./managed-certificates.ts";
 import { CONFIGURATION_NAMES, renderWebhookConfigurations } from "./manifests.ts";
 import { WebhookMetrics } from "./metrics.ts";
 import { DEFAULT_OPERATOR_SERVICE_ACCOUNT } from "./policies/receipt.ts";
-import {
-  applyWebhookConfigurations,
-  deleteWebhookConfigurations,
-  injectCaBundle,
-} from "./registration.ts";
+import { applyWebhookConfigurations, deleteWebhookConfigurations } from "./registration.ts";
+import { ServeFlagError, resolveServeSettings, type ServeSettings } from "./serve-settings.ts";
 import { startWebhookServer } from "./server.ts";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: {
-    "cert-dir": { type: "string", default: "/etc/vaultmesh/webhook-tls" },
-    port: { type: "string", default: "9443" },
+    // serve: no defaults here, so resolveServeSettings can tell a flag given from one left out.
+    certificates: { type: "string" },
+    "tls-secret": { type: "string" },
+    "service-name": { type: "string" },
+    "cert-dir": { type: "string" },
+    port: { type: "string" },
+    "inject-ca-bundle": { type: "boolean" },
+    "validating-configuration": { type: "string" },
+    "mutating-configuration": { type: "string" },
     kubeconfig: { type: "string" },
     "operator-service-account": {
       type: "string",
@@ -38,7 +48,6 @@ const { positionals, values } = parseArgs({
     },
     // Comma-separated; unset or empty → the operator service account alone (ADR 0049).
     "gpu-job-creators": { type: "string", default: process.env.VAULTMESH_GPU_JOB_CREATORS ?? "" },
-    "inject-ca-bundle": { type: "boolean", default: false },
     name: { type: "string", default: "dev" },
     out: { type: "string" },
     dns: { type: "string", default: "localhost" },
@@ -47,7 +56,11 @@ const { positionals, values } = parseArgs({
 });
 const command = positionals[0] ?? "serve";
 const logger = pino({ name: "vaultmesh-webhooks", level: process.env.LOG_LEVEL ?? "info" });
-const list = (s: string): string[] => s.split(",").filter((x) => x !== "");
+const list = (s: string): string[] =>
+  s
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x !== "");
 
 // The ledger's modules (pg among them) load only when denials are recorded.
 async function openDenials(metrics: WebhookMetrics): Promise<DenialLedger | undefined> {
@@ -59,7 +72,24 @@ async function openDenials(metrics: WebhookMetrics): Promise<DenialLedger | unde
   return denials;
 }
 
-async function serve(certDir: string, host: string, local: boolean): Promise<void> {
+function certificateSource(settings: ServeSettings, client: KubeClient): CertificateSource {
+  if (settings.mode === "mounted")
+    return new DirectoryCertificates({ dir: settings.certDir, logger });
+  return new ManagedCertificates({
+    client,
+    namespace: settings.namespace,
+    secretName: settings.tlsSecret,
+    serviceName: settings.serviceName,
+    logger,
+  });
+}
+
+/** `local`: the server on 127.0.0.1 with URL-based configurations it registers itself. */
+type Mode =
+  | { readonly local: true; readonly certDir: string }
+  | { readonly local: false; readonly settings: ServeSettings };
+
+async function serve(mode: Mode): Promise<void> {
   const metrics = new WebhookMetrics();
   const denials = await openDenials(metrics);
   const client = await createKubeClient({
@@ -67,12 +97,33 @@ async function serve(certDir: string, host: string, local: boolean): Promise<voi
     fieldManager: "vaultmesh-webhooks",
   });
   const lookups = await KubeLookups.start(client, logger);
-  const inject = !local && values["inject-ca-bundle"];
-  const gpuJobCreators = values["gpu-job-creators"]
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s !== "");
-  const readCa = (): string => readFileSync(join(certDir, CERT_FILES.ca), "utf8");
+  const gpuJobCreators = list(values["gpu-job-creators"]);
+  const source = mode.local
+    ? new DirectoryCertificates({ dir: mode.certDir, logger })
+    : certificateSource(mode.settings, client);
+  const caBundle = (): string | undefined => {
+    const c = source.current();
+    return isServed(c) ? c.caCert : undefined;
+  };
+  const injector =
+    !mode.local && mode.settings.injectCaBundle
+      ? new CaBundleInjector({
+          client,
+          caBundle,
+          logger,
+          targets: [
+            {
+              kind: "ValidatingWebhookConfiguration",
+              name: mode.settings.configurations.validating,
+            },
+            { kind: "MutatingWebhookConfiguration", name: mode.settings.configurations.mutating },
+          ],
+        })
+      : undefined;
+  // A rotated certificate may come with a new CA: the apiserver must trust it too.
+  source.onChange(({ ok }) => {
+    if (ok) void injector?.sync();
+  });
   const server = await startWebhookServer({
     deps: {
       lookups,
@@ -84,34 +135,32 @@ async function serve(certDir: string, host: string, local: boolean): Promise<voi
       },
       ...(denials ? { recordDenial: denials.recorder.record } : {}),
     },
-    certDir,
-    host,
-    port: Number(values.port),
-    // A rotated certificate may come with a new CA: the apiserver must trust it too.
-    onCertificateReload: ({ ok }) => {
-      if (!ok || !inject) return;
-      injectCaBundle(client, [configs.validating, configs.mutating], readCa()).then(
-        (updated) => logger.info({ updated }, "caBundle re-injected after a certificate change"),
-        (err: unknown) =>
-          logger.error({ err: (err as Error).message }, "caBundle injection failed"),
-      );
+    certificates: source,
+    host: mode.local ? "127.0.0.1" : "0.0.0.0",
+    port: mode.local ? Number(values.port ?? 9443) : mode.settings.port,
+    readiness: () => {
+      const reason = injector?.notReady();
+      return reason ? [reason] : [];
     },
   });
-  logger.info({ url: server.url }, "admission webhooks listening");
-  const caPem = readCa();
-  const configs = renderWebhookConfigurations({ target: { url: server.url }, caBundlePem: caPem });
-  if (local) {
+  logger.info(
+    { url: server.url, certificates: mode.local ? "local" : mode.settings.mode },
+    "admission webhooks listening",
+  );
+  await injector?.start();
+  const configs = mode.local
+    ? renderWebhookConfigurations({ target: { url: server.url }, caBundlePem: caBundle() ?? "" })
+    : undefined;
+  if (configs) {
     await applyWebhookConfigurations(client, [configs.validating, configs.mutating]);
     logger.info({ configurations: Object.values(CONFIGURATION_NAMES) }, "registered (URL-based)");
-  } else if (inject) {
-    const updated = await injectCaBundle(client, [configs.validating, configs.mutating], caPem);
-    logger.info({ updated }, "caBundle injected");
   }
   const stop = async (): Promise<void> => {
     logger.info("shutting down");
     // A local server takes its configurations along: a Fail entry pointing at nothing would
     // block GPU pods and workloads in the dev cluster.
-    if (local) await deleteWebhookConfigurations(client, [configs.validating, configs.mutating]);
+    if (configs) await deleteWebhookConfigurations(client, [configs.validating, configs.mutating]);
+    await injector?.stop();
     await server.close();
     await denials?.close();
     await lookups.stop();
@@ -125,12 +174,12 @@ async function serve(certDir: string, host: string, local: boolean): Promise<voi
 async function main(): Promise<void> {
   switch (command) {
     case "serve":
-      return serve(values["cert-dir"], "0.0.0.0", false);
+      return serve({ local: false, settings: resolveServeSettings(values, process.env) });
     case "local": {
       const dir = resolve(".cache/webhook", values.name);
       await mkdir(dir, { recursive: true });
       await writeCertificateFiles(dir, await generateServingCertificate());
-      return serve(dir, "127.0.0.1", true);
+      return serve({ local: true, certDir: dir });
     }
     case "certs": {
       const out = values.out ?? ".cache/webhook/certs";
@@ -149,6 +198,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof ServeFlagError) {
+    // One line naming the flag, no stack: the pod's last log line says what to fix.
+    process.stderr.write(`webhooks serve: ${err.message}\n`);
+    process.exit(2);
+  }
   logger.error({ err: (err as Error).message }, "webhook server failed");
   process.exit(1);
 });

@@ -1,7 +1,7 @@
 // Registers the webhook configurations with an apiserver: server-side apply of the rendered
 // configurations (local runs, tests, the bench), removal, and caBundle injection into the
-// configurations installed from config/webhook/ (the in-cluster server does this at startup
-// from its mounted ca.crt, so no cert-manager is needed).
+// configurations installed from config/webhook/ or the chart (the in-cluster server keeps them
+// injected through ca-injector.ts, so no cert-manager is needed).
 import { isConflict, type KubeClient, type ResourceType } from "../services/kube/index.ts";
 import type { WebhookConfiguration } from "./manifests.ts";
 
@@ -56,12 +56,14 @@ export async function deleteWebhookConfigurations(
 
 /**
  * Sets `caBundle` on every entry of the named configurations (read, modify, replace guarded by
- * resourceVersion; retried on conflict). Returns the names it updated.
+ * resourceVersion; retried on conflict), unless `satisfied` says the read object needs nothing
+ * (default: every entry already carries exactly `caPem`). Returns the names it updated.
  */
 export async function injectCaBundle(
   client: KubeClient,
   targets: readonly Pick<WebhookConfiguration, "kind" | "metadata">[],
   caPem: string,
+  satisfied?: (current: WebhookConfiguration) => boolean,
 ): Promise<string[]> {
   const caBundle = Buffer.from(caPem).toString("base64");
   const updated: string[] = [];
@@ -70,7 +72,10 @@ export async function injectCaBundle(
     for (let attempt = 0; ; attempt++) {
       const current = await client.get<WebhookConfiguration>(type, t.metadata.name);
       if (current === undefined) break;
-      if (current.webhooks.every((w) => w.clientConfig.caBundle === caBundle)) break;
+      const done = satisfied
+        ? satisfied(current)
+        : current.webhooks.every((w) => w.clientConfig.caBundle === caBundle);
+      if (done) break;
       for (const w of current.webhooks) w.clientConfig.caBundle = caBundle;
       try {
         await client.replace(type, current);

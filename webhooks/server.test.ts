@@ -4,6 +4,7 @@ import { X509Certificate } from "node:crypto";
 import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { request } from "node:https";
 import { connect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import {
@@ -32,6 +33,23 @@ async function servedFingerprint(port: number, ca: string): Promise<string> {
       resolve(fp);
     });
     socket.on("error", reject);
+  });
+}
+
+/** GET /readyz without verifying the certificate (as the kubelet's probe does). */
+async function readyz(port: number): Promise<{ status: number; body: unknown }> {
+  return await new Promise((resolve, reject) => {
+    const req = request(
+      { host: "127.0.0.1", port, path: "/readyz", rejectUnauthorized: false },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (text += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+      },
+    );
+    req.on("error", reject);
+    req.end();
   });
 }
 
@@ -89,5 +107,33 @@ describe("startWebhookServer", () => {
     expect(await server.reloadCertificates()).toBe(false);
     expect(reloads.at(-1)?.ok).toBe(false);
     expect(await servedFingerprint(server.port, second.caCert)).toBe(fingerprint(second.cert));
+  });
+});
+
+describe("startWebhookServer without a certificate yet", () => {
+  it("listens, answers /readyz 503 with the reason, then serves the certificate once it appears", async () => {
+    const empty = await mkdtemp(join(tmpdir(), "vaultmesh-server-empty-"));
+    const late = await startWebhookServer({
+      deps: { lookups: new MemoryLookups() },
+      certDir: empty,
+      host: "127.0.0.1",
+      port: 0,
+    });
+    try {
+      const before = await readyz(late.port);
+      expect(before.status).toBe(503);
+      expect(before.body).toEqual({
+        status: "not ready",
+        reasons: [expect.stringContaining(`certificate: cannot read ${empty}`)],
+      });
+      expect(late.servedCertificate()).toBeUndefined();
+      await writeCertificateFiles(empty, first);
+      expect(await late.reloadCertificates()).toBe(true);
+      expect(await readyz(late.port)).toEqual({ status: 200, body: { status: "ready" } });
+      expect(await servedFingerprint(late.port, first.caCert)).toBe(fingerprint(first.cert));
+    } finally {
+      await late.close();
+      await rm(empty, { recursive: true, force: true });
+    }
   });
 });

@@ -1,32 +1,40 @@
-// Listens: the admission app over HTTPS with the certificate in a directory (tls.crt, tls.key —
-// a mounted Secret in a cluster, generated files locally), reloaded without a restart when the
-// files change (a Secret update swaps the volume's ..data symlink, which the directory watch
-// sees; a slow poll covers filesystems without change events).
-import { watch, type FSWatcher } from "node:fs";
-import { readFile } from "node:fs/promises";
+// Listens: the admission app over HTTPS with the certificate of a CertificateSource — files in a
+// directory (a mounted Secret, generated files locally) or a Secret the server manages itself
+// (ADR 0065) — swapped without a restart when the source changes. Until the source has a
+// certificate the listener presents a throwaway self-signed one, so /readyz can answer 503 with
+// the reason instead of the probe failing on a closed port.
 import type { Server as HttpsServer } from "node:https";
-import { join } from "node:path";
-import { createSecureContext } from "node:tls";
 import type { FastifyInstance } from "fastify";
 import { buildServer } from "./app.ts";
-import { CERT_FILES } from "./certs.ts";
-import type { WebhookDeps, WebhookLogger } from "./deps.ts";
+import {
+  DirectoryCertificates,
+  isServed,
+  type CertificateChange,
+  type CertificateSource,
+  type ServedCertificate,
+} from "./certificate-source.ts";
+import { generateServingCertificate } from "./certs.ts";
+import type { WebhookDeps } from "./deps.ts";
 
-/** Options of {@link startWebhookServer}. */
+/** Options of {@link startWebhookServer}: `certificates`, or `certDir` for the files there. */
 export interface ServeOptions {
   readonly deps: WebhookDeps;
-  /** Directory holding tls.crt and tls.key. */
-  readonly certDir: string;
+  /** Where the certificate comes from; the server starts and stops it. */
+  readonly certificates?: CertificateSource;
+  /** Directory holding tls.crt and tls.key (a {@link DirectoryCertificates} source). */
+  readonly certDir?: string;
   /** @default 0.0.0.0 */
   readonly host?: string;
   /** 0 picks a free port. @default 9443 */
   readonly port?: number;
   /** @default DEFAULT_BODY_LIMIT */
   readonly bodyLimit?: number;
-  /** Interval of the fallback poll for certificate changes. @default 60000 */
+  /** Interval of the fallback poll for certificate file changes (certDir). @default 60000 */
   readonly certPollMs?: number;
-  /** Called after every reload attempt that found changed files. */
-  readonly onCertificateReload?: (result: { ok: boolean; error?: string }) => void;
+  /** Called after every load that found a changed certificate (not the first one). */
+  readonly onCertificateReload?: (result: CertificateChange) => void;
+  /** Further reasons /readyz reports as not ready (e.g. caBundle injection failing). */
+  readonly readiness?: () => readonly string[];
 }
 
 /** A listening admission server. */
@@ -35,104 +43,78 @@ export interface RunningWebhookServer {
   readonly port: number;
   /** `https://<host>:<port>` (127.0.0.1 when listening on every interface). */
   readonly url: string;
-  /** Re-reads the certificate files now; true when a new certificate was installed. */
+  /** Loads the certificate again now; true when a new certificate was installed. */
   reloadCertificates(): Promise<boolean>;
-  /** Stops listening and watching. */
+  /** The certificate being served, undefined while only the placeholder is. */
+  servedCertificate(): ServedCertificate | undefined;
+  /** Stops listening and the certificate source. */
   close(): Promise<void>;
 }
 
-interface Pair {
-  key: string;
-  cert: string;
+// Self-signed for a name nobody dials: it only lets the listener answer /readyz with a reason.
+async function placeholder(): Promise<ServedCertificate> {
+  const c = await generateServingCertificate({ dnsNames: ["not-ready.invalid"], ipAddresses: [] });
+  return { cert: c.cert, key: c.key };
 }
 
-async function readPair(dir: string): Promise<Pair> {
-  const [cert, key] = await Promise.all([
-    readFile(join(dir, CERT_FILES.cert), "utf8"),
-    readFile(join(dir, CERT_FILES.key), "utf8"),
-  ]);
-  return { cert, key };
-}
-
-/** Builds the app with the certificate in `certDir` and listens. */
+/** Builds the app, listens, and serves the source's certificate as it changes. */
 export async function startWebhookServer(opts: ServeOptions): Promise<RunningWebhookServer> {
-  const log: WebhookLogger = opts.deps.logger ?? {
-    info() {},
-    warn() {},
-    error() {},
-    debug() {},
-  };
-  let current = await readPair(opts.certDir);
+  if (!opts.certificates && opts.certDir === undefined) {
+    throw new Error("startWebhookServer: give certificates or certDir");
+  }
+  const source =
+    opts.certificates ??
+    new DirectoryCertificates({
+      dir: opts.certDir ?? "",
+      ...(opts.certPollMs ? { pollMs: opts.certPollMs } : {}),
+      ...(opts.deps.logger ? { logger: opts.deps.logger } : {}),
+    });
+  await source.start();
+  const first = source.current();
+  let served: ServedCertificate | undefined = isServed(first) ? first : undefined;
   const app = buildServer(opts.deps, {
-    https: current,
+    https: served ?? (await placeholder()),
     ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}),
+    readiness: () => {
+      const now = source.current();
+      return [
+        ...(served ? [] : [isServed(now) ? "certificate: not installed yet" : now.notReady]),
+        ...(opts.readiness?.() ?? []),
+      ];
+    },
   });
   const host = opts.host ?? "0.0.0.0";
   await app.listen({ host, port: opts.port ?? 9443 });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : (opts.port ?? 9443);
 
-  const reload = async (): Promise<boolean> => {
-    let next: Pair;
-    try {
-      next = await readPair(opts.certDir);
-    } catch (err) {
-      log.warn(
-        { err: (err as Error).message },
-        "webhook certificate not readable; keeping the old one",
-      );
+  // Installs what the source holds now; true when it differs from what was served.
+  const install = (): boolean => {
+    const now = source.current();
+    if (!isServed(now) || (served && served.cert === now.cert && served.key === now.key)) {
+      if (isServed(now)) served = now; // a new CA bundle alone: nothing to swap
       return false;
     }
-    if (next.cert === current.cert && next.key === current.key) return false;
-    try {
-      // Throws on a half-written pair (key and certificate that do not match): keep serving the
-      // old one until the next change completes it.
-      createSecureContext(next);
-      (app.server as HttpsServer).setSecureContext(next);
-      current = next;
-      log.info({ dir: opts.certDir }, "webhook certificate reloaded");
-      opts.onCertificateReload?.({ ok: true });
-      return true;
-    } catch (err) {
-      log.warn(
-        { err: (err as Error).message },
-        "new webhook certificate rejected; keeping the old one",
-      );
-      opts.onCertificateReload?.({ ok: false, error: (err as Error).message });
-      return false;
-    }
+    (app.server as HttpsServer).setSecureContext({ cert: now.cert, key: now.key });
+    served = now;
+    return true;
   };
-
-  // Coalesces the burst of events one Secret update produces into one reload.
-  let pending: NodeJS.Timeout | undefined;
-  const schedule = (): void => {
-    if (pending) return;
-    pending = setTimeout(() => {
-      pending = undefined;
-      void reload();
-    }, 50);
-  };
-  let watcher: FSWatcher | undefined;
-  try {
-    watcher = watch(opts.certDir, { persistent: false }, schedule);
-    watcher.on("error", (err) =>
-      log.warn({ err: err.message }, "certificate watch failed; polling"),
-    );
-  } catch (err) {
-    log.warn({ err: (err as Error).message }, "cannot watch the certificate directory; polling");
-  }
-  const poll = setInterval(() => void reload(), opts.certPollMs ?? 60_000);
-  poll.unref();
+  source.onChange((change) => {
+    if (change.ok) install();
+    opts.onCertificateReload?.(change);
+  });
+  install(); // a change between start() and onChange()
 
   return {
     app,
     port,
     url: `https://${host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host}:${port}`,
-    reloadCertificates: reload,
+    async reloadCertificates(): Promise<boolean> {
+      return await source.refresh();
+    },
+    servedCertificate: () => served,
     async close(): Promise<void> {
-      clearInterval(poll);
-      if (pending) clearTimeout(pending);
-      watcher?.close();
+      await source.stop();
       await app.close();
     },
   };

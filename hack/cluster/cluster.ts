@@ -45,6 +45,11 @@ export interface StartOptions {
   readonly log?: (msg: string) => void;
   /** Extra flags per component, e.g. `{ "kube-apiserver": ["--v=4"] }`. @default {} */
   readonly extraArgs?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * The apiserver's --service-cluster-ip-range. The install test uses a loopback range so that
+   * ClusterIPs are addresses it may listen on (ADR 0066). @default "10.0.0.0/24"
+   */
+  readonly serviceClusterIpRange?: string;
 }
 
 /** Builds (or finds cached) control-plane binaries and returns their directory. */
@@ -207,7 +212,7 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
         `--service-account-signing-key-file=${pki.saKey}`,
         "--service-account-issuer=https://kubernetes.default.svc",
         "--authorization-mode=RBAC",
-        "--service-cluster-ip-range=10.0.0.0/24",
+        `--service-cluster-ip-range=${opts.serviceClusterIpRange ?? "10.0.0.0/24"}`,
         "--endpoint-reconciler-type=none",
         "--allow-privileged=true",
         "--profiling=false",

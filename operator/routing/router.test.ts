@@ -188,6 +188,44 @@ describe("route: hard constraints", () => {
       ["treaty not Ready: EndpointUnreachable"],
     ],
     [
+      "a provider without an endpoint (Ready False EndpointMissing)",
+      {},
+      {
+        conditions: [
+          {
+            type: "Ready",
+            status: "False",
+            reason: "EndpointMissing",
+            message: "spec.endpoint is not set: external provider akash cannot be reached",
+          },
+        ],
+      },
+      {},
+      {},
+      [
+        "treaty not Ready: EndpointMissing: spec.endpoint is not set: external provider akash cannot be reached",
+      ],
+    ],
+    [
+      "a missing credentials Secret (Ready False CredentialsMissing)",
+      {},
+      {
+        conditions: [
+          {
+            type: "Ready",
+            status: "False",
+            reason: "CredentialsMissing",
+            message: "spec.credentialsSecretRef: Secret vaultmesh-system/akash does not exist",
+          },
+        ],
+      },
+      {},
+      {},
+      [
+        "treaty not Ready: CredentialsMissing: spec.credentialsSecretRef: Secret vaultmesh-system/akash does not exist",
+      ],
+    ],
+    [
       "no conditions yet",
       {},
       { conditions: undefined },

@@ -54,6 +54,7 @@ export interface RoutableCondition {
   readonly type: string;
   readonly status: string;
   readonly reason?: string | undefined;
+  readonly message?: string | undefined;
 }
 
 /** The parts of a Treaty the router reads (a `Treaty` fits). */

@@ -3,14 +3,19 @@
 // its reasons and explanations are made of. Computed once per treaty object version and
 // memoized (treaty-snapshot.ts), so a decision over 100 treaties pays for it only when a
 // treaty changes.
-import { GPU_TYPES, IN_CLUSTER_PROVIDER } from "../../crds/constants.ts";
+import { GPU_TYPES, IN_CLUSTER_PROVIDER, TREATY_READY_REASONS } from "../../crds/constants.ts";
 import { KeyedMemo, KeyIds } from "./memo-keys.ts";
 import { clip, fixed2, fixedPair, list } from "./reason-format.ts";
 import { regionMask } from "./region-mask.ts";
-import type { Candidate, RoutableTreaty } from "./routing-types.ts";
+import type { Candidate, RoutableCondition, RoutableTreaty } from "./routing-types.ts";
 import { availabilityOf, latencyOf, reputationOf } from "./treaty-scoring.ts";
 
 const NO_REASONS: readonly string[] = Object.freeze([]);
+/** Ready reasons whose message names what is missing to reach the provider. */
+const ACCESS_REASONS: ReadonlySet<string> = new Set([
+  TREATY_READY_REASONS.EndpointMissing,
+  TREATY_READY_REASONS.CredentialsMissing,
+]);
 
 /**
  * Ids of workload shapes (EligibilityContext.shape): treaties remember a verdict per shape id.
@@ -238,20 +243,24 @@ export function readiness(treaty: RoutableTreaty, today: string): string | undef
   if (expiryDate !== undefined && expiryDate <= today) {
     return `treaty not Ready: Expired (expiryDate ${expiryDate})`;
   }
-  let ready: string | undefined;
-  let readyReason: string | undefined;
+  let ready: RoutableCondition | undefined;
   let degradedReason: string | undefined;
   for (const c of treaty.status?.conditions ?? []) {
     if (c.type === "Expired" && c.status === "True") return "treaty not Ready: Expired";
     if (c.type === "Ready") {
-      ready = c.status;
-      readyReason = c.reason;
+      ready = c;
     } else if (c.type === "Degraded" && c.status === "True") {
       degradedReason = c.reason ?? "SLO breached";
     }
   }
   if (ready === undefined) return "treaty not Ready: no Ready condition yet";
-  if (ready !== "True") return clip(`treaty not Ready: ${readyReason ?? ready}`);
+  if (ready.status !== "True") {
+    const reason = ready.reason ?? ready.status;
+    // A provider that cannot be reached as configured: say what is missing.
+    return ACCESS_REASONS.has(reason) && ready.message
+      ? clip(`treaty not Ready: ${reason}: ${ready.message}`)
+      : clip(`treaty not Ready: ${reason}`);
+  }
   if (degradedReason !== undefined) return clip(`treaty Degraded: ${degradedReason}`);
   return undefined;
 }

@@ -33,10 +33,42 @@ describe("parseVaultLawRef", () => {
       "configmap://ns/law/custom.wasm",
       { kind: "configmap", namespace: "ns", name: "law", key: "custom.wasm" },
     ],
-    ["policy/wasm/akash.wasm", { kind: "external", ref: "policy/wasm/akash.wasm" }],
+    [
+      "policy/wasm/akash-quota-policy.wasm",
+      {
+        kind: "configmap",
+        namespace: "vaultmesh-system",
+        name: "akash-quota-policy",
+        key: "akash-quota-policy.wasm",
+        path: "policy/wasm/akash-quota-policy.wasm",
+      },
+    ],
+    [
+      "akash.wasm",
+      {
+        kind: "configmap",
+        namespace: "vaultmesh-system",
+        name: "akash",
+        key: "akash.wasm",
+        path: "akash.wasm",
+      },
+    ],
     ["oci://ghcr.io/x/y:1", { kind: "external", ref: "oci://ghcr.io/x/y:1" }],
+    ["https://x.example/p.wasm", { kind: "external", ref: "https://x.example/p.wasm" }],
+    ["/etc/policy/akash.wasm", { kind: "external", ref: "/etc/policy/akash.wasm" }],
+    ["policy/../akash.wasm", { kind: "external", ref: "policy/../akash.wasm" }],
+    ["policy/Akash.wasm", { kind: "external", ref: "policy/Akash.wasm" }],
+    ["policy/akash.rego", { kind: "external", ref: "policy/akash.rego" }],
   ])("%s", (ref, want) => {
     expect(parseVaultLawRef(ref)).toEqual(want);
+  });
+
+  it("resolves the path form in the given library namespace", () => {
+    expect(parseVaultLawRef("policy/wasm/law.wasm", "platform")).toMatchObject({
+      kind: "configmap",
+      namespace: "platform",
+      name: "law",
+    });
   });
 
   it.each([
@@ -98,7 +130,16 @@ describe("VaultLawEvaluator with the test policy (opa build -t wasm)", () => {
 
   it.each<[string, { policyRef: string; policyDigest?: string }, string]>([
     ["a missing ConfigMap", { policyRef: "configmap://vaultmesh-system/nope" }, "not found"],
-    ["an external reference", { policyRef: "policy/wasm/x.wasm" }, "not a configmap:// reference"],
+    [
+      "a missing path-form policy",
+      { policyRef: "policy/wasm/x.wasm" },
+      "not found (ConfigMap vaultmesh-system/x key x.wasm)",
+    ],
+    [
+      "an external reference",
+      { policyRef: "oci://ghcr.io/x/law:1" },
+      "neither a configmap:// reference nor a path",
+    ],
     [
       "a digest mismatch",
       { policyRef: REF, policyDigest: `sha256:${"0".repeat(64)}` },

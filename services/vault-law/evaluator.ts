@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { loadPolicy, type LoadedPolicy } from "@open-policy-agent/opa-wasm";
-import { parseVaultLawRef } from "./policy-ref.ts";
+import { DEFAULT_LIBRARY_NAMESPACE, parseVaultLawRef } from "./policy-ref.ts";
 
 /** The entrypoint every vault-law policy exposes: a set of human-readable denial reasons. */
 export const VAULT_LAW_ENTRYPOINT = "vaultlaw/deny";
@@ -60,22 +60,33 @@ export class VaultLawEvaluator {
   // Sources hand out the same bytes object until the module changes: hash each object once.
   private readonly digests = new WeakMap<Uint8Array, string>();
   private readonly maxModules: number;
+  private readonly libraryNamespace: string;
 
   /**
-   * @param source where `configmap://` modules are read from
+   * @param source where ConfigMap modules are read from
    * @param maxModules compiled modules kept (least recently added evicted first). @default 64
+   * @param libraryNamespace where path-form references (`policy/wasm/<name>.wasm`) resolve.
+   *   @default vaultmesh-system
    */
-  constructor(source: ModuleSource, maxModules = 64) {
+  constructor(
+    source: ModuleSource,
+    maxModules = 64,
+    libraryNamespace: string = DEFAULT_LIBRARY_NAMESPACE,
+  ) {
     this.source = source;
     this.maxModules = maxModules;
+    this.libraryNamespace = libraryNamespace;
   }
 
   /** Evaluates the treaty's policy on `input`; never throws (errors become verdicts). */
   async evaluate(spec: VaultLawSpec, input: VaultLawInput): Promise<VaultLawVerdict> {
-    const ref = parseVaultLawRef(spec.policyRef);
+    const ref = parseVaultLawRef(spec.policyRef, this.libraryNamespace);
     if (ref.kind === "invalid") return { ok: false, error: ref.error };
     if (ref.kind === "external") {
-      return { ok: false, error: `policy ${spec.policyRef} is not a configmap:// reference` };
+      return {
+        ok: false,
+        error: `policy ${spec.policyRef} is neither a configmap:// reference nor a path <dir>/<name>.wasm`,
+      };
     }
     let bytes: Uint8Array | undefined;
     try {
@@ -83,7 +94,10 @@ export class VaultLawEvaluator {
     } catch (err) {
       return { ok: false, error: `reading policy ${spec.policyRef}: ${(err as Error).message}` };
     }
-    if (bytes === undefined) return { ok: false, error: `policy ${spec.policyRef} not found` };
+    if (bytes === undefined) {
+      const where = `ConfigMap ${ref.namespace}/${ref.name} key ${ref.key}`;
+      return { ok: false, error: `policy ${spec.policyRef} not found (${where})` };
+    }
     const digest = this.digestOf(bytes);
     if (spec.policyDigest !== undefined && spec.policyDigest !== digest) {
       return {

@@ -1,13 +1,21 @@
 /**
- * vault-law policy references (`Treaty.spec.vaultLaw.policyRef`). The form VaultMesh loads
- * itself is `configmap://<namespace>/<name>[/<key>]`: a ConfigMap holding the policy compiled
- * with `opa build -t wasm -e vaultlaw/deny`, under `binaryData.<key>` (default `policy.wasm`).
- * Any other reference (a path, oci://, https://) is "external": accepted by the API, but
- * nothing in the cluster can load it.
+ * vault-law policy references (`Treaty.spec.vaultLaw.policyRef`). VaultMesh loads two forms,
+ * both from a ConfigMap holding the policy compiled with `opa build -t wasm -e vaultlaw/deny`
+ * under `binaryData.<key>` (docs/adr/0068-vault-law-sample-policy.md):
+ * - `configmap://<namespace>/<name>[/<key>]` (key default `policy.wasm`);
+ * - the seed's relative path form, `[<dir>/…]<name>.wasm` (e.g.
+ *   `policy/wasm/akash-quota-policy.wasm`): ConfigMap `<name>` in the vault-law library
+ *   namespace (the VaultMesh namespace, default `vaultmesh-system`), key `<name>.wasm` — what
+ *   kustomize's configMapGenerator makes of that file.
+ * Any other reference (oci://, https://, a path that does not fit) is "external": accepted by
+ * the API, but nothing in the cluster can load it.
  */
 
 /** The ConfigMap key a policy module is read from when the reference names none. */
 export const DEFAULT_POLICY_KEY = "policy.wasm";
+
+/** Namespace of the ConfigMaps that path references resolve to, unless configured. */
+export const DEFAULT_LIBRARY_NAMESPACE = "vaultmesh-system";
 
 /** Label a vault-law ConfigMap must carry, so that caches can watch only those ConfigMaps. */
 export const VAULT_LAW_CONFIGMAP_LABEL = "vaultmesh.cloud/vault-law";
@@ -19,6 +27,8 @@ export type VaultLawRef =
       readonly namespace: string;
       readonly name: string;
       readonly key: string;
+      /** The path as written, when the reference used the path form. */
+      readonly path?: string;
       readonly error?: undefined;
     }
   | { readonly kind: "external"; readonly ref: string; readonly error?: undefined }
@@ -28,10 +38,20 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const CONFIGMAP_KEY = /^[-._a-zA-Z0-9]+$/;
 
-/** Parses a policyRef; a malformed `configmap://` reference is `invalid` with the reason. */
-export function parseVaultLawRef(ref: string): VaultLawRef {
+// A relative path of plain segments ending in `<DNS subdomain>.wasm`: no scheme, no leading
+// slash, no `.` or `..` segment.
+const PATH_FORM = /^(?:[-_a-zA-Z0-9][-._a-zA-Z0-9]*\/)*([a-z0-9]([-a-z0-9.]*[a-z0-9])?)\.wasm$/;
+
+/**
+ * Parses a policyRef; a malformed `configmap://` reference is `invalid` with the reason. A
+ * path-form reference resolves in `libraryNamespace`.
+ */
+export function parseVaultLawRef(
+  ref: string,
+  libraryNamespace: string = DEFAULT_LIBRARY_NAMESPACE,
+): VaultLawRef {
   const prefix = "configmap://";
-  if (!ref.startsWith(prefix)) return { kind: "external", ref };
+  if (!ref.startsWith(prefix)) return parsePathRef(ref, libraryNamespace);
   const parts = ref.slice(prefix.length).split("/");
   const [namespace = "", name = "", key = DEFAULT_POLICY_KEY, ...rest] = parts;
   const usage = "expected configmap://<namespace>/<name>[/<key>]";
@@ -56,4 +76,15 @@ export function parseVaultLawRef(ref: string): VaultLawRef {
     };
   }
   return { kind: "configmap", namespace, name, key };
+}
+
+// The path form: ConfigMap <name> in the library namespace, key <name>.wasm (the file name).
+function parsePathRef(ref: string, namespace: string): VaultLawRef {
+  const m = PATH_FORM.exec(ref);
+  const name = m?.[1];
+  const dotted = ref.split("/").some((seg) => seg === "." || seg === "..");
+  if (name === undefined || dotted || name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
+    return { kind: "external", ref };
+  }
+  return { kind: "configmap", namespace, name, key: `${name}.wasm`, path: ref };
 }

@@ -64,7 +64,7 @@ describe("validateTreaty", () => {
     const r = run({
       object: makeTreaty("x", {
         provider: "akash",
-        vaultLaw: { policyRef: "policy/wasm/akash-quota-policy.wasm", governance: "vote" },
+        vaultLaw: { policyRef: "oci://ghcr.io/akash/quota-policy:1", governance: "vote" },
       }),
     });
     expect(r.errors).toEqual([]);
@@ -72,6 +72,17 @@ describe("validateTreaty", () => {
       expect.stringContaining("spec.endpoint is not set"),
       expect.stringContaining("not a configmap:// reference"),
     ]);
+  });
+
+  it("loads the seed's path form (a ConfigMap in the VaultMesh namespace) without a warning", () => {
+    const r = run({
+      object: makeTreaty("x", {
+        provider: "akash",
+        endpoint: "https://api.akash.example",
+        vaultLaw: { policyRef: "policy/wasm/akash-quota-policy.wasm", governance: "vote" },
+      }),
+    });
+    expect(r).toMatchObject({ errors: [], warnings: [] });
   });
 
   it("warns when a new treaty is already expired, not on later updates", () => {

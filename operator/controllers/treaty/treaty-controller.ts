@@ -4,7 +4,7 @@
  * status (treaty-status.ts) guarded by resourceVersion. Workload and receipt changes enqueue
  * the treaty they name, so activeJobs, usage and fill rate follow the world.
  */
-import { IN_CLUSTER_PROVIDER } from "../../../crds/constants.ts";
+import { IN_CLUSTER_PROVIDER, TREATY_READY_REASONS } from "../../../crds/constants.ts";
 import type { GPUWorkload, Treaty } from "../../../crds/index.ts";
 import { Resources, type KubeObject } from "../../../services/kube/index.ts";
 import { writeStatus, type Controller, type Manager, type Result } from "../../runtime/index.ts";
@@ -12,7 +12,12 @@ import { Labels } from "../gpuworkload/completion-receipt.ts";
 import { workloadCaches, type OperatorScope } from "../gpuworkload/gpuworkload-controller.ts";
 import { periodStart, sumUsage, treatyCompletions } from "../gpuworkload/usage.ts";
 import { ProviderClient } from "../../../services/provider-client/provider-client.ts";
-import { computeTreatyStatus, type TreatyEvidence } from "./treaty-status.ts";
+import {
+  accessProblem,
+  computeTreatyStatus,
+  type CredentialsCheck,
+  type TreatyEvidence,
+} from "./treaty-status.ts";
 
 /** Measures the round trip to a provider endpoint in ms; throws when unreachable. */
 export type RttProbe = (endpoint: string) => Promise<number>;
@@ -44,6 +49,18 @@ export interface TreatyControllerDeps {
   readonly onStatus?: (treaty: string, fillRate: number | undefined) => void;
   readonly resyncMs?: number;
   readonly scope?: OperatorScope;
+  /**
+   * Namespace of a `credentialsSecretRef` without one; must match the provider connector's
+   * (main.ts: the operator's namespace). @default the scope's namespace, else vaultmesh-system
+   */
+  readonly credentialsNamespace?: string;
+  /** How often a missing credentials Secret is looked up again. @default 5000 */
+  readonly credentialsRetryMs?: number;
+}
+
+/** A Secret as the credentials check reads it (values are never kept). */
+interface SecretLike extends KubeObject {
+  data?: Record<string, string>;
 }
 
 const WORKLOADS_BY_TREATY = "byAttemptTreaty";
@@ -67,6 +84,45 @@ export function createTreatyController(
   >();
   const probe = deps.probe ?? pingProbe;
   const interval = deps.probeIntervalMs ?? 30000;
+  const credentialsNamespace =
+    deps.credentialsNamespace ?? deps.scope?.namespace ?? "vaultmesh-system";
+  const credentialsRetry = deps.credentialsRetryMs ?? 5000;
+  // Last credentials check per treaty: looked up again when the spec changes, after
+  // credentialsRetry while missing, after the probe interval while present (a Secret deleted
+  // later is noticed). Only the outcome is kept, never the Secret's data.
+  const credentialChecks = new Map<
+    string,
+    { generation: number | undefined; at: number; check: CredentialsCheck }
+  >();
+
+  async function checkCredentials(t: Treaty, now: number): Promise<CredentialsCheck | undefined> {
+    const name = t.metadata.name ?? "";
+    const ref = t.spec.credentialsSecretRef;
+    if (!ref || !t.spec.endpoint || t.spec.provider === IN_CLUSTER_PROVIDER) {
+      credentialChecks.delete(name);
+      return undefined;
+    }
+    const cur = credentialChecks.get(name);
+    const due = cur?.check.found === "ok" ? interval : credentialsRetry;
+    if (cur && cur.generation === t.metadata.generation && now - cur.at < due) return cur.check;
+    // Without a key, the bearer token is the Secret's `token` entry (as provider-connector.ts).
+    const where = { namespace: ref.namespace ?? credentialsNamespace, name: ref.name };
+    const key = ref.key ?? "token";
+    let check: CredentialsCheck;
+    try {
+      const secret = await mgr.client.get<SecretLike>(
+        Resources.Secret,
+        where.name,
+        where.namespace,
+      );
+      const found = !secret ? "no-secret" : secret.data?.[key] === undefined ? "no-key" : "ok";
+      check = { ...where, key, found };
+    } catch (err) {
+      check = { ...where, key, found: "error", error: (err as Error).message.slice(0, 200) };
+    }
+    credentialChecks.set(name, { generation: t.metadata.generation, at: now, check });
+    return check;
+  }
 
   async function probeIfDue(t: Treaty, now: number): Promise<void> {
     const name = t.metadata.name ?? "";
@@ -75,6 +131,9 @@ export function createTreatyController(
     const cur = rtt.get(name) ?? { samples: [], at: 0 };
     if (now - cur.at < interval && cur.at > 0) return;
     try {
+      // The first request to an endpoint pays for connection setup and the client's lazy
+      // loading (the protocol schemas), not for the provider: it warms up, the second counts.
+      if (cur.samples.length === 0) await probe(endpoint);
       const ms = await probe(endpoint);
       cur.samples = [...cur.samples, ms].slice(-RTT_SAMPLES);
       cur.unreachable = undefined;
@@ -86,7 +145,11 @@ export function createTreatyController(
     rtt.set(name, cur);
   }
 
-  function evidence(t: Treaty, now: Date): TreatyEvidence {
+  function evidence(
+    t: Treaty,
+    now: Date,
+    credentials: CredentialsCheck | undefined,
+  ): TreatyEvidence {
     const name = t.metadata.name ?? "";
     const all = treatyCompletions(c.receipts, name);
     const since = periodStart(now);
@@ -113,6 +176,7 @@ export function createTreatyController(
       activeJobs: active,
       rttMs: r?.samples ?? [],
       unreachable: r?.unreachable,
+      credentials,
     };
   }
 
@@ -120,13 +184,17 @@ export function createTreatyController(
     const t = c.treaties.get(name);
     if (!t || t.metadata.deletionTimestamp) {
       rtt.delete(name);
+      credentialChecks.delete(name);
       return;
     }
     const now = deps.clock.now();
-    await probeIfDue(t, now.getTime());
+    const credentials = await checkCredentials(t, now.getTime());
+    // A provider that cannot be reached as configured is not probed: there is nothing to ask.
+    const access = accessProblem(t, credentials);
+    if (!access) await probeIfDue(t, now.getTime());
     const { status, requeueAfterMs } = computeTreatyStatus(
       t,
-      evidence(t, now),
+      evidence(t, now, credentials),
       now,
       periodStart(now),
     );
@@ -144,7 +212,10 @@ export function createTreatyController(
     }
     deps.onStatus?.(name, status.fillRate);
     const external = t.spec.endpoint !== undefined && t.spec.provider !== IN_CLUSTER_PROVIDER;
-    const waits = [requeueAfterMs, external ? interval : undefined].filter(
+    // Missing credentials are looked up again soon: a Secret created later makes it Ready.
+    const credentialsWait =
+      access?.reason === TREATY_READY_REASONS.CredentialsMissing ? credentialsRetry : undefined;
+    const waits = [requeueAfterMs, external ? interval : undefined, credentialsWait].filter(
       (x): x is number => x !== undefined,
     );
     return waits.length > 0 ? { requeueAfterMs: Math.min(...waits) } : undefined;

@@ -1,7 +1,14 @@
 import { describe, expect, it } from "@jest/globals";
 import type { Treaty } from "../../../crds/index.ts";
 import { treaty } from "../../../test/builders/objects.ts";
-import { computeTreatyStatus, p95, reputation, type TreatyEvidence } from "./treaty-status.ts";
+import {
+  accessProblem,
+  computeTreatyStatus,
+  p95,
+  reputation,
+  type CredentialsCheck,
+  type TreatyEvidence,
+} from "./treaty-status.ts";
 
 const now = new Date("2026-03-10T12:00:00Z");
 const period = new Date("2026-03-01T00:00:00Z");
@@ -36,6 +43,75 @@ describe("reputation", () => {
     },
   ])("$name → $want", ({ completions, slo, want }) => {
     expect(reputation(completions, slo)).toBe(want);
+  });
+});
+
+const ext = (f: (t: Treaty) => void = () => {}): Treaty => {
+  const t = treaty("akash").external("akash", "http://127.0.0.1:9").obj();
+  t.spec.credentialsSecretRef = { name: "akash-credentials", namespace: "vaultmesh-system" };
+  f(t);
+  return t;
+};
+const at = { namespace: "vaultmesh-system", name: "akash-credentials", key: "token" };
+const creds = (found: "ok" | "no-secret" | "no-key"): CredentialsCheck => ({ ...at, found });
+
+describe("accessProblem", () => {
+  it.each<{
+    name: string;
+    t: Treaty;
+    credentials: CredentialsCheck | undefined;
+    want: { reason: string; message: string } | undefined;
+  }>([
+    { name: "in-cluster", t: with_(() => {}), credentials: undefined, want: undefined },
+    { name: "endpoint and credentials", t: ext(), credentials: creds("ok"), want: undefined },
+    {
+      name: "no credentialsSecretRef",
+      t: ext((t) => delete t.spec.credentialsSecretRef),
+      credentials: undefined,
+      want: undefined,
+    },
+    {
+      name: "no endpoint",
+      t: ext((t) => delete t.spec.endpoint),
+      credentials: creds("ok"),
+      want: {
+        reason: "EndpointMissing",
+        message:
+          "spec.endpoint is not set: external provider akash cannot be reached (set it to the base URL of the provider's API)",
+      },
+    },
+    {
+      name: "a missing Secret",
+      t: ext(),
+      credentials: creds("no-secret"),
+      want: {
+        reason: "CredentialsMissing",
+        message:
+          "spec.credentialsSecretRef: Secret vaultmesh-system/akash-credentials does not exist",
+      },
+    },
+    {
+      name: "a Secret without the key",
+      t: ext(),
+      credentials: creds("no-key"),
+      want: {
+        reason: "CredentialsMissing",
+        message:
+          "spec.credentialsSecretRef: Secret vaultmesh-system/akash-credentials has no key token",
+      },
+    },
+    {
+      name: "an unreadable Secret",
+      t: ext(),
+      credentials: { ...at, found: "error", error: "secrets is forbidden" },
+      want: {
+        reason: "CredentialsMissing",
+        message:
+          "spec.credentialsSecretRef: Secret vaultmesh-system/akash-credentials cannot be read: secrets is forbidden",
+      },
+    },
+  ])("$name", ({ t, credentials, want }) => {
+    expect(accessProblem(t, credentials)).toEqual(want);
   });
 });
 
@@ -88,6 +164,41 @@ describe("computeTreatyStatus", () => {
       t: with_((t) => (t.spec.slo = { availability: 0.5, maxLatencyMs: 100 })),
       ev: { ...none, rttMs: [50, 60, 300] },
       wantReady: ["False", "Degraded"],
+      wantDegraded: "True",
+    },
+    {
+      name: "external without an endpoint",
+      t: ext((t) => delete t.spec.endpoint),
+      ev: none,
+      wantReady: ["False", "EndpointMissing"],
+      wantDegraded: "False",
+    },
+    {
+      name: "external whose credentials Secret is missing",
+      t: ext(),
+      ev: { ...none, credentials: creds("no-secret") },
+      wantReady: ["False", "CredentialsMissing"],
+      wantDegraded: "False",
+    },
+    {
+      name: "external with endpoint and credentials",
+      t: ext(),
+      ev: { ...none, credentials: creds("ok") },
+      wantReady: ["True", "InForce"],
+      wantDegraded: "False",
+    },
+    {
+      name: "suspended before missing credentials",
+      t: ext((t) => (t.spec.suspended = true)),
+      ev: { ...none, credentials: creds("no-key") },
+      wantReady: ["False", "Suspended"],
+      wantDegraded: "False",
+    },
+    {
+      name: "missing credentials before an SLO breach",
+      t: ext((t) => (t.spec.reputationFloor = 0.8)),
+      ev: { ...none, completions: failed(10), credentials: creds("no-secret") },
+      wantReady: ["False", "CredentialsMissing"],
       wantDegraded: "True",
     },
   ])("$name", ({ t, ev, wantReady, wantDegraded }) => {

@@ -4,6 +4,7 @@
  * fill rate from routed vs placed attempts; usage as sums over completion receipts.
  * Reputation and availability formulas: docs/adr/0022-treaty-evidence.md.
  */
+import { IN_CLUSTER_PROVIDER, TREATY_READY_REASONS as R } from "../../../crds/constants.ts";
 import type { Condition, Treaty, TreatyStatus } from "../../../crds/index.ts";
 import { rfc3339, setConditions, type ConditionInput } from "../../runtime/index.ts";
 
@@ -21,6 +22,66 @@ export interface TreatyEvidence {
   /** Recent RTT samples in ms (external providers); `unreachable` after a failed probe. */
   readonly rttMs: readonly number[];
   readonly unreachable?: string | undefined;
+  /** What the controller found of the Secret `spec.credentialsSecretRef` names, if any. */
+  readonly credentials?: CredentialsCheck | undefined;
+}
+
+/** The Secret `spec.credentialsSecretRef` points at, as the controller resolved it. */
+export interface CredentialsLocation {
+  readonly namespace: string;
+  readonly name: string;
+  readonly key: string;
+}
+
+/**
+ * What the controller found of a treaty's credentials Secret: present with the key, absent,
+ * present without the key, or unreadable (the API refused or failed; `error` says how).
+ */
+export type CredentialsCheck = CredentialsLocation &
+  (
+    | { readonly found: "ok" | "no-secret" | "no-key" }
+    | { readonly found: "error"; readonly error: string }
+  );
+
+/** Why a treaty's provider cannot be reached as configured: a Ready reason and a message. */
+export interface AccessProblem {
+  readonly reason: typeof R.EndpointMissing | typeof R.CredentialsMissing;
+  readonly message: string;
+}
+
+/**
+ * Whether the provider of `treaty` can be reached as configured: an external provider needs
+ * `spec.endpoint`, and the Secret (and key) `spec.credentialsSecretRef` names must exist.
+ * Undefined when nothing is missing (an in-cluster treaty never misses anything); the message
+ * names what is missing. `credentials` is undefined when the Secret was not looked up.
+ */
+export function accessProblem(
+  treaty: Treaty,
+  credentials: CredentialsCheck | undefined,
+): AccessProblem | undefined {
+  const { spec } = treaty;
+  if (spec.provider === IN_CLUSTER_PROVIDER) return undefined;
+  if (!spec.endpoint) {
+    return {
+      reason: R.EndpointMissing,
+      message: `spec.endpoint is not set: external provider ${spec.provider} cannot be reached (set it to the base URL of the provider's API)`,
+    };
+  }
+  if (spec.credentialsSecretRef === undefined || credentials === undefined) return undefined;
+  const where = `spec.credentialsSecretRef: Secret ${credentials.namespace}/${credentials.name}`;
+  switch (credentials.found) {
+    case "ok":
+      return undefined;
+    case "no-secret":
+      return { reason: R.CredentialsMissing, message: `${where} does not exist` };
+    case "no-key":
+      return { reason: R.CredentialsMissing, message: `${where} has no key ${credentials.key}` };
+    case "error":
+      return {
+        reason: R.CredentialsMissing,
+        message: `${where} cannot be read: ${credentials.error}`,
+      };
+  }
 }
 
 /** Prior of the reputation's Beta estimate: a new treaty starts at PRIOR_MEAN. */
@@ -102,7 +163,11 @@ export function computeTreatyStatus(
           message: degraded.map((d) => d.message).join("; "),
         }
       : { type: "Degraded", status: "False", reason: "WithinSLO", message: "" },
-    readyCondition(treaty, expired, notYet, degraded),
+    readyCondition(
+      treaty,
+      { expired, notYet, access: accessProblem(treaty, evidence.credentials) },
+      degraded,
+    ),
   ];
   const conditions: Condition[] = setConditions(
     treaty.status?.conditions,
@@ -128,42 +193,24 @@ export function computeTreatyStatus(
 
 function readyCondition(
   treaty: Treaty,
-  expired: boolean,
-  notYet: boolean,
+  state: { expired: boolean; notYet: boolean; access: AccessProblem | undefined },
   degraded: readonly { reason: string; message: string }[],
 ): ConditionInput {
   const { spec } = treaty;
-  if (expired)
-    return {
-      type: "Ready",
-      status: "False",
-      reason: "Expired",
-      message: `expired on ${spec.expiryDate}`,
-    };
-  if (notYet) {
-    return {
-      type: "Ready",
-      status: "False",
-      reason: "NotYetEffective",
-      message: `in force from ${spec.effectiveDate}`,
-    };
-  }
-  if (spec.suspended)
-    return {
-      type: "Ready",
-      status: "False",
-      reason: "Suspended",
-      message: "spec.suspended is true",
-    };
+  const notReady = (reason: string, message: string): ConditionInput => ({
+    type: "Ready",
+    status: "False",
+    reason,
+    message,
+  });
+  if (state.expired) return notReady(R.Expired, `expired on ${spec.expiryDate}`);
+  if (state.notYet) return notReady(R.NotYetEffective, `in force from ${spec.effectiveDate}`);
+  if (spec.suspended) return notReady(R.Suspended, "spec.suspended is true");
+  if (state.access) return notReady(state.access.reason, state.access.message);
   if (degraded.length > 0) {
-    return {
-      type: "Ready",
-      status: "False",
-      reason: "Degraded",
-      message: degraded.map((d) => d.message).join("; "),
-    };
+    return notReady(R.Degraded, degraded.map((d) => d.message).join("; "));
   }
-  return { type: "Ready", status: "True", reason: "InForce", message: "eligible for routing" };
+  return { type: "Ready", status: "True", reason: R.InForce, message: "eligible for routing" };
 }
 
 function degradedReasons(

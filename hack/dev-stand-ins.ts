@@ -1,0 +1,65 @@
+// `node hack/dev-stand-ins.ts --out F --token-file T`: the stand-ins `make dev` runs for
+// the parts of the world a laptop does not have, in one process on loopback ports:
+// - the Discord stand-in (test/harness/discord-stand-in.ts): Discord's REST API for the
+//   Tenant controller's bot, logging every request it receives;
+// - the provider simulator (services/provider-sim) as provider `akash`, the endpoint of the
+//   sample treaty AURORA-AKASH-001, accepting the bearer token in T.
+// When both listen it writes DISCORD_API and PROVIDER_SIM_URL to F (shell assignments) and
+// runs until SIGTERM/SIGINT. Logs (one JSON line per request) go to stdout.
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { pino } from "pino";
+import { systemClock } from "../services/ledger/clock.ts";
+import { startProviderSim } from "../services/provider-sim/index.ts";
+import { startDiscordStandIn } from "../test/harness/discord-stand-in.ts";
+
+const { values } = parseArgs({
+  options: {
+    out: { type: "string" },
+    "token-file": { type: "string" },
+  },
+});
+const envFile = values.out;
+const tokenFile = values["token-file"];
+if (!envFile || !tokenFile) {
+  console.error("usage: node hack/dev-stand-ins.ts --out FILE --token-file FILE");
+  process.exit(2);
+}
+const token = readFileSync(tokenFile, "utf8").trim();
+if (token === "") {
+  console.error(`dev-stand-ins: --token-file ${tokenFile} is empty; expected a bearer token`);
+  process.exit(2);
+}
+
+const log = pino();
+const discord = await startDiscordStandIn();
+const sim = await startProviderSim({
+  clock: systemClock,
+  provider: "akash",
+  tokens: [token],
+  logger: log.child({ component: "provider-sim" }),
+});
+// The Discord stand-in keeps what it received; log it as it arrives, so the log shows what
+// the bot did (commands registered, notices posted).
+// Logged requests are dropped, so the stand-in's record does not grow for as long as dev runs.
+const tail = setInterval(() => {
+  for (const r of discord.requests.splice(0, discord.requests.length)) {
+    log.info({ component: "discord", method: r.method, path: r.path, body: r.body }, "request");
+  }
+}, 500);
+
+// Written whole, then renamed: a reader never sees half the file.
+writeFileSync(`${envFile}.tmp`, `DISCORD_API=${discord.api}\nPROVIDER_SIM_URL=${sim.url}\n`);
+renameSync(`${envFile}.tmp`, envFile);
+log.info({ component: "dev-stand-ins", discord: discord.api, providerSim: sim.url }, "listening");
+
+let stopping = false;
+const stop = (signal: string): void => {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, "stopping");
+  clearInterval(tail);
+  void Promise.all([discord.stop(), sim.close()]).then(() => process.exit(0));
+};
+process.on("SIGTERM", () => stop("SIGTERM"));
+process.on("SIGINT", () => stop("SIGINT"));

@@ -1,0 +1,498 @@
+// The Helm chart installed the way Argo CD would sync it, on a dedicated control plane, with the
+// product running FROM ITS IMAGE (issue 9, item 4): `helm template`, server-side apply wave by
+// wave (argocd.argoproj.io/sync-wave), the Deployments' Pods run from the unpacked rootfs in
+// their own mount/PID/UTS namespaces under chroot with the Pod's UID and read-only root, their
+// ServiceAccount tokens from the TokenRequest API (ADR 0067). The webhooks are reached through
+// their Service's ClusterIP (a loopback service CIDR and a userspace proxy, ADR 0066). The
+// operator takes its Lease, the sample GPUWorkload completes and its Receipt is Verified and
+// Timestamped; no request of the release's ServiceAccounts was refused (the chart's RBAC is all
+// they have); uninstalling leaves the CRDs and the VaultMesh objects, Receipts among them, and
+// nothing of the release.
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { repoRoot } from "../../hack/cluster/cluster.ts";
+import { readImageConfig } from "../../hack/install/image-config.ts";
+import { startPodSupervisor, type PodSupervisor } from "../../hack/install/pod-supervisor.ts";
+import { startServiceProxy, type ServiceProxy } from "../../hack/install/service-proxy.ts";
+import {
+  parseManifests,
+  syncWaves,
+  withoutWave,
+  type ManifestObject,
+  type Wave,
+} from "../../hack/install/waves.ts";
+import type { Condition, GPUWorkload, Receipt } from "../../crds/index.ts";
+import {
+  KubeClient,
+  loadClusterAccess,
+  Resources,
+  type KubeObject,
+} from "../../services/kube/index.ts";
+import { startPostgres, type PostgresServer, type TestDatabase } from "../harness/postgres.ts";
+import { waitFor } from "../harness/kube.ts";
+import {
+  buildScript,
+  command,
+  helmTemplate,
+  inventory,
+  readAudit,
+  RELEASE_NAMESPACE as NS,
+  startInstallCluster,
+  startTsa,
+  tail,
+  type InstallCluster,
+  type TestTsa,
+} from "../install/install-env.ts";
+
+const log = (m: string): void => void process.stderr.write(`[install] ${m}\n`);
+const SAMPLES = [
+  "namespace-tenant-acme.yaml",
+  "treaty-in-cluster-a10g.yaml",
+  "tenant-acme.yaml",
+  "gpuworkload-train-llama-lora.yaml",
+];
+const WORKLOAD = { name: "train-llama-lora", namespace: "tenant-acme" };
+const KEEP = "helm.sh/resource-policy";
+
+let ic: InstallCluster | undefined;
+let admin: KubeClient;
+let pgServer: PostgresServer | undefined;
+let db: TestDatabase | undefined;
+let tsa: TestTsa | undefined;
+let supervisor: PodSupervisor | undefined;
+let proxy: ServiceProxy | undefined;
+let workDir = "";
+let runDir = "";
+let waves: Wave[] = [];
+let baseline = new Set<string>();
+const times: Record<string, number> = {};
+/** Set once the first test saw the Receipt Timestamped; the others check what it built. */
+let installed = false;
+const requireInstalled = (): void => {
+  if (!installed) throw new Error("the install did not complete (see the first test's failure)");
+};
+
+const cond = (
+  o: { status?: { conditions?: Condition[] } } | undefined,
+  type: string,
+): Condition | undefined => o?.status?.conditions?.find((c) => c.type === type);
+
+/** The pods' logs, for a failure message. */
+async function podLogs(): Promise<string> {
+  const parts: string[] = [];
+  for (const h of supervisor?.history ?? []) {
+    parts.push(
+      `--- ${h.name}\n${tail(await readFile(h.logFile, "utf8").catch(() => "(no log)"), 40)}`,
+    );
+  }
+  for (const [name, why] of supervisor?.failures ?? [])
+    parts.push(`--- ${name} did not start: ${why}`);
+  return parts.join("\n");
+}
+
+/** waitFor with the pods' logs in the error. */
+async function waitLogged<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  ms: number,
+): Promise<T> {
+  try {
+    return await waitFor(what, fn, ms);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${await podLogs()}`);
+  }
+}
+
+async function apply(objects: readonly ManifestObject[]): Promise<void> {
+  const r = await ic!.kubectl(
+    [
+      "apply",
+      "--server-side",
+      "--force-conflicts",
+      "--field-manager=vaultmesh-install-test",
+      "-f",
+      "-",
+    ],
+    objects.map((o) => JSON.stringify(o)).join("\n"),
+  );
+  if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr || r.stdout}`);
+}
+
+/** What Argo CD waits for before the next wave: CRDs established, Deployments' pods ready. */
+async function waitHealthy(w: Wave): Promise<void> {
+  const crds = w.objects.filter((o) => o.kind === "CustomResourceDefinition");
+  if (crds.length > 0) {
+    const r = await ic!.kubectl([
+      "wait",
+      "--for=condition=Established",
+      "--timeout=60s",
+      ...crds.map((c) => `crd/${c.metadata.name}`),
+    ]);
+    if (r.code !== 0) throw new Error(`CRDs not established: ${r.stderr}`);
+  }
+  for (const d of w.objects.filter((o) => o.kind === "Deployment")) {
+    const spec = d.spec as { replicas?: number; selector: { matchLabels: Record<string, string> } };
+    const want = spec.replicas ?? 1;
+    const labels = spec.selector.matchLabels;
+    await waitLogged(
+      `Deployment ${d.metadata.name}: ${want} pod(s) running from the image and ready`,
+      async () => {
+        await supervisor!.sync();
+        const mine = [...supervisor!.pods.values()].filter((p) =>
+          Object.entries(labels).every(([k, v]) => p.pod.metadata.labels?.[k] === v),
+        );
+        return mine.length === want && mine.every((p) => p.ready);
+      },
+      90000,
+    );
+  }
+}
+
+/** Applies the sample objects (wave 1), retried like an Argo CD sync while admission refuses. */
+async function applySamples(denials: string[]): Promise<void> {
+  const objects: ManifestObject[] = [];
+  for (const f of SAMPLES) {
+    objects.push(...parseManifests(await readFile(join(repoRoot, "config/samples", f), "utf8")));
+  }
+  await waitLogged(
+    "the samples to be admitted",
+    async () => {
+      try {
+        await apply(objects);
+        return true;
+      } catch (err) {
+        denials.push((err as Error).message);
+        return false;
+      }
+    },
+    90000,
+  );
+}
+
+beforeAll(
+  async () => {
+    const t0 = Date.now();
+    workDir = await mkdtemp(join(tmpdir(), "vaultmesh-install-"));
+    // Volumes (Secrets, tokens) and the pods' overlays live on a tmpfs.
+    runDir = await mkdtemp("/dev/shm/vaultmesh-install-");
+    const [helm, , cluster] = await Promise.all([
+      buildScript("hack/helm/build.sh", 30 * 60 * 1000),
+      buildScript("hack/image/build.sh", 30 * 60 * 1000),
+      startInstallCluster(log),
+    ]);
+    ic = cluster;
+    admin = await KubeClient.create(await loadClusterAccess(ic.cluster.kubeconfig), {
+      fieldManager: "vaultmesh-install-test",
+    });
+    pgServer = await startPostgres();
+    db = await pgServer.createDatabase("install");
+    tsa = await startTsa();
+    const image = await readImageConfig(join(repoRoot, ".cache/image/oci"));
+    const rendered = await helmTemplate(
+      helm,
+      {
+        namespace: { create: true },
+        // One replica each: every pod shares the host's loopback, and two replicas of a
+        // Deployment would bind the same container port (ADR 0066).
+        operator: { replicas: 1 },
+        webhook: { replicas: 1 },
+        tsa: { url: tsa.url, caSecretRef: { name: "vaultmesh-tsa-ca", key: "ca.crt" } },
+      },
+      workDir,
+    );
+    const objects = parseManifests(rendered);
+    expect(withoutWave(objects)).toEqual([]);
+    waves = syncWaves(objects);
+    supervisor = startPodSupervisor({
+      client: admin,
+      namespace: NS,
+      rootfs: join(repoRoot, ".cache/image/rootfs"),
+      image,
+      apiserver: { host: "127.0.0.1", port: ic.cluster.apiserverPort },
+      runDir,
+      logDir: workDir,
+      log,
+    });
+    proxy = startServiceProxy({
+      client: admin,
+      namespaces: [NS],
+      backends: () => supervisor!.backends(),
+      log,
+    });
+    baseline = await inventory(ic.kubectl);
+    log(`set-up took ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  },
+  40 * 60 * 1000,
+);
+
+afterAll(async () => {
+  await supervisor?.close();
+  await proxy?.close();
+  await ic?.stop();
+  admin?.close();
+  await tsa?.stop();
+  await db?.drop();
+  await pgServer?.stop();
+  if (runDir) await rm(runDir, { recursive: true, force: true });
+  if (workDir && !process.env.VAULTMESH_TEST_KEEP)
+    await rm(workDir, { recursive: true, force: true });
+}, 60000);
+
+/** Creates the Secrets the values reference: the ledger URL, the signing keys, the TSA's CA. */
+async function createReleaseSecrets(): Promise<void> {
+  const keys = join(workDir, "keys");
+  const kg = await command(join(repoRoot, "node_modules/.bin/node"), [
+    join(repoRoot, "bin/remembrancer.js"),
+    "keygen",
+    "--dir",
+    keys,
+  ]);
+  if (kg.code !== 0) throw new Error(`remembrancer keygen: ${kg.stderr}`);
+  const secret = async (name: string, files: Record<string, string>): Promise<void> => {
+    await admin.create(Resources.Secret, {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name, namespace: NS },
+      stringData: files,
+    } as KubeObject);
+  };
+  const { readdir } = await import("node:fs/promises");
+  const keyFiles: Record<string, string> = {};
+  for (const f of await readdir(keys)) keyFiles[f] = await readFile(join(keys, f), "utf8");
+  await secret("vaultmesh-ledger", { url: db!.url });
+  await secret("vaultmesh-signing-key", { "ed25519.key": keyFiles["ed25519.key"] ?? "" });
+  await secret("vaultmesh-ledger-keys", keyFiles);
+  await secret("vaultmesh-tsa-ca", { "ca.crt": tsa!.caPem });
+}
+
+describe("the Helm chart, synced wave by wave and run from the image", () => {
+  it(
+    "completes the sample GPUWorkload with a Verified, Timestamped Receipt",
+    async () => {
+      const start = Date.now();
+      const denials: string[] = [];
+      for (const w of waves) {
+        log(`wave ${w.wave}: ${w.objects.map((o) => `${o.kind}/${o.metadata.name}`).join(", ")}`);
+        await apply(w.objects);
+        if (w.objects.some((o) => o.kind === "Namespace" && o.metadata.name === NS)) {
+          await createReleaseSecrets();
+        }
+        await proxy!.sync();
+        await waitHealthy(w);
+      }
+      // The webhook server injects its CA into the configurations applied after it started.
+      await waitLogged(
+        "the webhook configurations to carry the CA bundle",
+        async () => {
+          for (const kind of ["validatingwebhookconfigurations", "mutatingwebhookconfigurations"]) {
+            const r = await ic!.kubectl([
+              "get",
+              kind,
+              "-o",
+              'jsonpath={range .items[*].webhooks[*]}{.clientConfig.caBundle}{"\\n"}{end}',
+            ]);
+            const bundles = r.stdout.split("\n").filter((l) => l !== "" || false);
+            if (r.code !== 0 || bundles.length === 0 || bundles.some((b) => b === "")) return false;
+          }
+          return true;
+        },
+        60000,
+      );
+      times.webhooksReady = Date.now() - start;
+      await applySamples(denials);
+
+      const lease = await waitLogged(
+        "the operator's Lease",
+        async () => {
+          const l = await admin.get<KubeObject & { spec?: { holderIdentity?: string } }>(
+            Resources.Lease,
+            "vaultmesh-operator",
+            NS,
+          );
+          return l?.spec?.holderIdentity ? l : undefined;
+        },
+        60000,
+      );
+      const operatorPods = [...supervisor!.pods.keys()].filter((n) =>
+        n.startsWith("vaultmesh-operator-"),
+      );
+      expect(operatorPods).toContain(lease.spec?.holderIdentity);
+
+      const w = await waitLogged(
+        "the sample GPUWorkload to complete with a Receipt",
+        async () => {
+          const wl = await admin.get<GPUWorkload>(
+            Resources.GPUWorkload,
+            WORKLOAD.name,
+            WORKLOAD.namespace,
+          );
+          return wl?.status?.receiptRef?.name && cond(wl, "Complete")?.status === "True"
+            ? wl
+            : undefined;
+        },
+        120000,
+      );
+      const receiptName = w.status?.receiptRef?.name ?? "";
+      await waitLogged(
+        `Receipt ${receiptName} Verified`,
+        async () => {
+          const r = await admin.get<Receipt>(Resources.Receipt, receiptName, WORKLOAD.namespace);
+          return cond(r, "Verified")?.status === "True" ? r : undefined;
+        },
+        60000,
+      );
+      times.verified = Date.now() - start;
+      const stamped = await waitLogged(
+        `Receipt ${receiptName} Timestamped (the publisher runs every 10 s)`,
+        async () => {
+          const r = await admin.get<Receipt>(Resources.Receipt, receiptName, WORKLOAD.namespace);
+          return cond(r, "Timestamped")?.status === "True" ? r : undefined;
+        },
+        90000,
+      );
+      times.timestamped = Date.now() - start;
+      expect(cond(stamped, "Verified")).toMatchObject({ status: "True", reason: "Proven" });
+      expect(cond(stamped, "Timestamped")).toMatchObject({ status: "True", reason: "Stamped" });
+      log(
+        `first apply → webhooks serving ${(times.webhooksReady / 1000).toFixed(1)}s, Receipt Verified ${(times.verified / 1000).toFixed(1)}s, Timestamped ${(times.timestamped / 1000).toFixed(1)}s` +
+          (denials.length ? ` (samples retried ${denials.length}×)` : ""),
+      );
+      installed = true;
+    },
+    10 * 60 * 1000,
+  );
+
+  it("runs every container from the image as its UID, with a read-only root and no capabilities", async () => {
+    requireInstalled();
+    const running = [...supervisor!.pods.values()];
+    expect(
+      running.map((p) => p.pod.metadata.name?.replace(/-[a-z0-9]+-[a-z0-9]+$/, "")).sort(),
+    ).toEqual(["vaultmesh-ledger", "vaultmesh-operator", "vaultmesh-webhook"]);
+    for (const p of running) {
+      const node = p.run
+        .processes()
+        .filter((x) => x.comm === "node" || x.comm.startsWith("MainThread"));
+      expect(node.length).toBeGreaterThanOrEqual(1);
+      for (const proc of node) {
+        const status = await readFile(`/proc/${proc.pid}/status`, "utf8");
+        expect(proc.uid).toBe(65532);
+        expect(status).toMatch(/^CapEff:\s+0+$/m);
+        expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
+        // Its root is the image: /app/package.json is the image's, and "/" is mounted read-only.
+        const pkg = JSON.parse(
+          await readFile(`/proc/${proc.pid}/root/app/package.json`, "utf8"),
+        ) as { name: string };
+        expect(pkg.name).toBe("vaultmesh");
+        const mounts = await readFile(`/proc/${proc.pid}/mountinfo`, "utf8");
+        const root = mounts.split("\n").find((l) => l.split(" ")[4] === "/");
+        expect(root?.split(" ")[5]?.split(",")).toContain("ro");
+      }
+    }
+  });
+
+  it("serves admission through the Service-based webhook configuration", async () => {
+    requireInstalled();
+    const bad = {
+      apiVersion: "vaultmesh.cloud/v1alpha1",
+      kind: "GPUWorkload",
+      metadata: { name: "not-in-a-tenant", namespace: "default" },
+      spec: {
+        gpu: { type: "a10g", count: 1 },
+        template: { image: "example.invalid/x:1", cpu: 1, memory: "1Gi" },
+        maxPricePerHour: 1,
+        routing: { strategy: "cheapest" },
+        profile: "batch",
+        maxRuntimeSeconds: 60,
+      },
+    };
+    const r = await ic!.kubectl(["create", "-f", "-"], JSON.stringify(bad));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/admission webhook "[^"]+" denied the request/);
+    expect(r.stderr).toContain("GPUWorkloads live in tenant namespaces");
+    const svc = [...proxy!.forwarded.entries()].find(([k]) =>
+      k.startsWith(`${NS}/vaultmesh-webhook:`),
+    );
+    expect(svc?.[1]).toBeGreaterThan(0);
+    const conf = await ic!.kubectl(["get", "validatingwebhookconfigurations", "-o", "json"]);
+    const services = (
+      JSON.parse(conf.stdout) as {
+        items: { webhooks: { clientConfig: { service?: { name: string }; url?: string } }[] }[];
+      }
+    ).items
+      .flatMap((i) => i.webhooks)
+      .map((h) => h.clientConfig.service?.name ?? h.clientConfig.url);
+    expect(new Set(services)).toEqual(new Set(["vaultmesh-webhook"]));
+  });
+
+  it("needed no permission beyond the chart's RBAC (no request of its ServiceAccounts refused)", async () => {
+    requireInstalled();
+    const events = await readAudit(ic!.auditLog);
+    const users = new Set(events.map((e) => e.user.username));
+    expect(users).toContain(`system:serviceaccount:${NS}:vaultmesh-operator`);
+    expect(users).toContain(`system:serviceaccount:${NS}:vaultmesh-webhook`);
+    const refused = events
+      .filter((e) => e.responseStatus?.code === 403)
+      .map((e) => {
+        const o = e.objectRef ?? {};
+        return `${e.user.username} ${e.verb} ${o.apiGroup ? `${o.apiGroup}/` : ""}${o.resource ?? e.requestURI}${o.subresource ? `/${o.subresource}` : ""}${o.namespace ? ` in ${o.namespace}` : ""}${o.name ? ` (${o.name})` : ""}`;
+      });
+    expect([...new Set(refused)]).toEqual([]);
+  });
+
+  it(
+    "uninstalls to the CRDs and the VaultMesh objects, Receipts kept, nothing of the release left",
+    async () => {
+      requireInstalled();
+      // The workload goes first (its Receipt must outlive it), while the operator still runs.
+      const del = await ic!.kubectl([
+        "delete",
+        "gpuworkload",
+        WORKLOAD.name,
+        "-n",
+        WORKLOAD.namespace,
+        "--timeout=60s",
+      ]);
+      expect(del.stderr).toBe("");
+      // helm uninstall: every rendered object but those marked helm.sh/resource-policy: keep, in
+      // reverse wave order (as Argo CD prunes).
+      for (const w of [...waves].reverse()) {
+        const gone = w.objects.filter((o) => o.metadata.annotations?.[KEEP] !== "keep");
+        if (gone.length === 0) continue;
+        const r = await ic!.kubectl(
+          ["delete", "--ignore-not-found", "--wait=false", "-f", "-"],
+          gone.map((o) => JSON.stringify(o)).join("\n"),
+        );
+        expect(r.stderr).toBe("");
+      }
+      await waitLogged(
+        `namespace ${NS} gone and every process stopped`,
+        async () => {
+          await supervisor!.sync();
+          const ns = await admin.get(Resources.Namespace, NS);
+          return ns === undefined && supervisor!.pods.size === 0;
+        },
+        120000,
+      );
+      const left = [...(await inventory(ic!.kubectl))].filter((o) => !baseline.has(o));
+      const isKept = (o: string): boolean =>
+        o.startsWith("CustomResourceDefinition.apiextensions.k8s.io ") ||
+        /^\w+\.vaultmesh\.cloud /.test(o) ||
+        // The tenant's namespace is the user's (config/samples) and holds the Receipts.
+        / tenant-acme\//.test(o) ||
+        o === "Namespace /tenant-acme";
+      expect(left.filter((o) => !isKept(o))).toEqual([]);
+      expect(left.filter((o) => o.startsWith("CustomResourceDefinition")).length).toBe(5);
+      const receipts = left.filter((o) => o.startsWith("Receipt.vaultmesh.cloud "));
+      expect(receipts.length).toBeGreaterThanOrEqual(1);
+      const r = await admin.get<Receipt>(
+        Resources.Receipt,
+        receipts[0]?.split("/")[1] ?? "",
+        WORKLOAD.namespace,
+      );
+      expect(cond(r, "Verified")?.status).toBe("True");
+    },
+    5 * 60 * 1000,
+  );
+});
