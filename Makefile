@@ -93,7 +93,7 @@ cluster-up: node-deps
 cluster-down: node-deps
 	$(NPM) run --silent cluster -- down --name $(CLUSTER)
 
-## dev: control plane + Postgres + Redis, CRDs and samples installed, then `kubectl get vaultmesh -A`
+## dev: the whole product (services, webhooks, ledger publisher, operator), samples Ready, receipt verified
 dev: deps
 	bash hack/dev.sh $(CLUSTER)
 

@@ -93,6 +93,7 @@ up() {
   nohup "$node" bin/remembrancer.js tsa serve --port 0 --dir "$dir/tsa" >"$logs/tsa.log" 2>&1 &
   echo $! >"$dir/pids/tsa"
 
+  # fsync off: `down` throws this database away; a crash loses nothing anyone keeps.
   [ "$(id -u)" = 0 ] && chown postgres "$dir/pg" && chmod 700 "$dir/pg"
   as_pg "$pgbin/initdb" -D "$dir/pg" -U postgres --auth=trust -E UTF8 --no-locale -N >/dev/null
   as_pg "$pgbin/pg_ctl" -D "$dir/pg" -l "$dir/pg/postgres.log" -w \

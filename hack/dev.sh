@@ -2,9 +2,10 @@
 # make dev: the whole product on the local control plane, on embedded defaults
 # (docs/adr/0069-make-dev-runs-the-whole-product.md):
 #   control plane (hack/cluster-cli.ts) ‖ services (hack/dev-services.sh: Postgres, Redis,
-#   stripe-mock, the development TSA, the Discord stand-in, the provider simulator)
-#   → CRDs → the samples (config/samples, with the Akash treaty pointed at the simulator)
-#   → admission webhooks, ledger publisher (`remembrancer serve`), operator
+#   stripe-mock, the development TSA, the Discord stand-in, the provider simulator), then the
+#   ledger publisher (`remembrancer serve`)
+#   → admission webhooks and operator ‖ CRDs and the samples (config/samples, the Akash
+#     treaty pointed at the simulator), the GPUWorkload last, through admission
 #   → waits until every sample is Ready and the sample workload's Receipt is Verified and
 #     Timestamped, then prints `kubectl get vaultmesh -A`, where the time went and where to
 #     look next.
@@ -20,15 +21,20 @@ logs="$dev/logs"
 # Processes this script starts itself (hack/dev-services.sh owns the services).
 PRODUCT=(operator webhook ledger)
 
+# Stops them all at once and waits (5 s at most) until they exited: the webhook server
+# deletes its configurations on exit, the operator releases its lease.
 stop_product() {
-  local p pid
+  local p pid alive pids=()
   for p in "${PRODUCT[@]}"; do
-    [ -f "$dev/pids/$p" ] || continue
-    pid=$(cat "$dev/pids/$p")
-    kill "$pid" 2>/dev/null || continue
-    # The webhook server deletes its configurations on exit; the operator releases its lease.
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    [ -f "$dev/pids/$p" ] && kill "$(cat "$dev/pids/$p")" 2>/dev/null && pids+=("$(cat "$dev/pids/$p")")
   done
+  for _ in $(seq 1 50); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  rm -f "${PRODUCT[@]/#/$dev/pids/}"
   return 0
 }
 
@@ -45,7 +51,7 @@ timings=()
 lap() {
   local now
   now=$(date +%s.%N)
-  timings+=("$(awk -v a="$t_last" -v b="$now" -v l="$1" 'BEGIN { printf "%-40s %6.1fs", l, b - a }')")
+  timings+=("$(awk -v a="$t_last" -v b="$now" -v l="$1" 'BEGIN { printf "%-46s %6.1fs", l, b - a }')")
   t_last=$now
 }
 fail() {
@@ -57,7 +63,7 @@ fail() {
 bin=$(bash hack/controlplane/build.sh)
 kubectl="$bin/kubectl"
 mkdir -p "$logs" "$dev/pids"
-lap "control plane and stripe-mock builds (cached)"
+lap "control plane binaries (cached)"
 
 # The control plane and the services start in parallel: neither needs the other.
 node hack/cluster-cli.ts up --name "$name" >"$dev/cluster.out" 2>"$logs/cluster.log" &
@@ -65,24 +71,26 @@ cluster_pid=$!
 services=$(bash hack/dev-services.sh up "$name") || { kill "$cluster_pid" 2>/dev/null; exit 1; }
 set -a; eval "$services"; set +a
 lap "services (Postgres, Redis, stripe-mock, TSA, stand-ins)"
-wait "$cluster_pid" || fail "the control plane did not start" "$logs/cluster.log"
-KUBECONFIG=$(grep -o 'KUBECONFIG=[^ ]*' "$dev/cluster.out" | head -1 | cut -d= -f2)
-[ -n "$KUBECONFIG" ] || fail "no KUBECONFIG from hack/cluster-cli.ts up" "$dev/cluster.out"
-export KUBECONFIG
-lap "control plane (etcd, apiserver, kwok…)"
 
-# The product's processes start now and come up while the CRDs and samples go in (their caches
-# retry until the CRDs exist). The ledger's keys sign receipts and tree heads; its publisher
-# has the development TSA time-stamp the newest tree head every second.
+# While the control plane comes up: the ledger's keys (they sign receipts and tree heads) and
+# its publisher, which has the development TSA time-stamp the newest tree head every second.
 keys="$dev/keys"
 [ -f "$keys/ed25519.key" ] || node bin/remembrancer.js keygen --dir "$keys" >/dev/null
 stop_product
 nohup node bin/remembrancer.js serve --port 0 --db "$DATABASE_URL" --key-dir "$keys" \
   --tsa "$TSA_URL" --publish-every 1 >"$logs/ledger.log" 2>&1 &
 echo $! >"$dev/pids/ledger"
-# The admission webhooks: a certificate for 127.0.0.1, URL-based configurations registered with
-# its CA and removed when the server stops. The dev operator and controller-manager act as
-# vaultmesh-admin, so that is the operator identity here.
+lap "ledger keys and publisher"
+wait "$cluster_pid" || fail "the control plane did not start" "$logs/cluster.log"
+KUBECONFIG=$(grep -o 'KUBECONFIG=[^ ]*' "$dev/cluster.out" | head -1 | cut -d= -f2)
+[ -n "$KUBECONFIG" ] || fail "no KUBECONFIG from hack/cluster-cli.ts up" "$dev/cluster.out"
+export KUBECONFIG
+lap "control plane (etcd, apiserver, kwok…)"
+
+# The webhook server and the operator start now and come up while the CRDs and samples go in
+# (their caches retry until the CRDs exist). The webhooks: a certificate for 127.0.0.1,
+# URL-based configurations registered with its CA and removed when the server stops. The dev
+# operator and controller-manager act as vaultmesh-admin, so that is the operator identity.
 nohup node webhooks/main.ts local --name "$name" --port 0 \
   --operator-service-account vaultmesh-admin >"$logs/webhook.log" 2>&1 &
 echo $! >"$dev/pids/webhook"
@@ -192,8 +200,13 @@ if grep -q -i warning "$logs/samples-apply.log"; then
   fail "admission warns about the samples"
 fi
 lap "samples through admission, no warnings"
-wait_until "the sample workload did not complete" "$logs/operator.log" \
-  gpuworkload/train-llama-lora -n tenant-acme --for=condition=Complete
+if ! "$kubectl" wait gpuworkload/train-llama-lora -n tenant-acme --for=condition=Complete \
+  --timeout=60s >/dev/null 2>"$dev/wait.err"; then
+  # What went wrong is in the workload's status and the events of its namespace.
+  "$kubectl" get gpuworkload train-llama-lora -n tenant-acme -o yaml >"$logs/tenant-acme-warnings.log" 2>&1
+  "$kubectl" get events -n tenant-acme --field-selector type=Warning >>"$logs/tenant-acme-warnings.log" 2>&1
+  fail "the sample workload did not complete" "$logs/tenant-acme-warnings.log"
+fi
 receipt=$("$kubectl" get gpuworkload train-llama-lora -n tenant-acme -o jsonpath='{.status.receiptRef.name}')
 lap "sample workload Complete"
 wait_until "the receipt is not Verified" "$logs/operator.log" \
@@ -209,7 +222,7 @@ echo "\$ kubectl get vaultmesh -A"
 echo
 echo "== where the time went =="
 printf '%s\n' "${timings[@]}"
-printf '%-40s %6.1fs\n' "total" "$total"
+printf "%-46s %6.1fs  (load average %s)\n" "total" "$total" "$(cut -d' ' -f1-3 /proc/loadavg)"
 cat <<EOF
 
 == where to look next ==
@@ -220,10 +233,10 @@ cat <<EOF
   kubectl describe tenant acme                              # one condition per component
   kubectl get treaty -o wide; kubectl get events -A
 logs: $logs/{operator,webhook,ledger,tsa,stand-ins,stripe-mock,cluster}.log
-ledger (proof API: see the first line of ledger.log):
+ledger (its proof API: the first line of ledger.log; every service's address: $dev/env):
   export DATABASE_URL=$DATABASE_URL
   node bin/remembrancer.js list
-  node bin/remembrancer.js export-proof $("$kubectl" get receipt "$receipt" -n tenant-acme -o jsonpath='{.spec.digest}') >receipt.proof.json
+  node bin/remembrancer.js export-proof $("$kubectl" get receipt "$receipt" -n tenant-acme -o jsonpath='{.spec.digest}') --out receipt.proof.json
   node bin/remembrancer.js verify-full receipt.proof.json --trust $keys/trust.json --trust $TSA_CA
 stop everything: make dev-down
 EOF

@@ -177,6 +177,7 @@ export const USER_DOC_PAGES: readonly string[] = [
   "docs/README.md",
   "docs/install.md",
   "docs/getting-started.md",
+  "docs/gitops.md",
   "docs/concepts/treaty.md",
   "docs/concepts/tenant.md",
   "docs/concepts/gpuworkload.md",

@@ -1,7 +1,8 @@
 // The user docs (docs/README.md, install, getting started, concepts) checked without a cluster:
 // every command and manifest block is marked for the docs test, every manifest parses as its
 // kind's schema, every relative link resolves, every documented condition reason exists in
-// the code. test/integration/docs-commands.test.ts then runs the marked blocks for real.
+// the code, every Helm values file passes the chart's schema. test/integration/docs-commands.test.ts
+// then runs the marked blocks for real.
 import { describe, expect, it } from "@jest/globals";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -15,6 +16,7 @@ import {
   TenantSchema,
   TreatySchema,
 } from "../crds/index.ts";
+import { ChartValuesSchema } from "./chart/values-schema.ts";
 import {
   USER_DOC_PAGES,
   documentedReasons,
@@ -71,6 +73,22 @@ describe.each(USER_DOC_PAGES.map((p) => [p]))("%s", (page) => {
           issues: [],
         });
       }
+    }
+  });
+
+  it("has Helm values files the chart's values schema accepts", () => {
+    const values = blocks.filter(
+      (b) => b.action?.kind === "file" && /^values[\w.-]*\.ya?ml$/.test(b.action.path),
+    );
+    for (const b of values) {
+      const r = ChartValuesSchema.safeParse(YAML.parse(b.body) ?? {});
+      const issues = r.success
+        ? []
+        : r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+      expect({ block: `${b.file}:${b.line}`, issues }).toEqual({
+        block: `${b.file}:${b.line}`,
+        issues: [],
+      });
     }
   });
 

@@ -48,6 +48,18 @@ export interface OperatorConfig {
   readonly operatorNamespace: string;
   /** How often an external provider's job is polled. @default 2000 */
   readonly providerPollMs: number;
+  /**
+   * How long a ledger query waits for a connection before the ledger counts as away (a
+   * blackholed database would otherwise hold a completion forever). @default 5000
+   */
+  readonly ledgerConnectTimeoutMs: number;
+  /**
+   * Whether a publisher (`remembrancer serve` with a TSA) time-stamps this ledger's tree heads,
+   * so unstamped Receipts are Pending and polled rather than NoTimestampAuthority. @default false
+   */
+  readonly ledgerTimestamping: boolean;
+  /** How often a Receipt waiting for its timestamp is looked at again. @default 30000 */
+  readonly timestampPendingRequeueMs?: number | undefined;
 }
 
 const num = (v: string | undefined, d: number): number => {
@@ -81,5 +93,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv, hostname: string): Operato
     treatySelector: env.VAULTMESH_TREATY_SELECTOR || undefined,
     operatorNamespace: env.POD_NAMESPACE || "vaultmesh-system",
     providerPollMs: num(env.VAULTMESH_PROVIDER_POLL_MS, 2000),
+    ledgerConnectTimeoutMs: num(env.VAULTMESH_LEDGER_CONNECT_TIMEOUT_MS, 5000),
+    ledgerTimestamping: env.VAULTMESH_LEDGER_TIMESTAMPING === "true",
+    timestampPendingRequeueMs: env.VAULTMESH_TIMESTAMP_PENDING_REQUEUE_MS
+      ? num(env.VAULTMESH_TIMESTAMP_PENDING_REQUEUE_MS, 30000)
+      : undefined,
   };
 }

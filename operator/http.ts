@@ -1,16 +1,36 @@
 /**
  * The operator's HTTP endpoints: /metrics (Prometheus text), /healthz (the process serves)
- * and /readyz (every informer cache has synced). Plain node:http — three GET routes do not
- * need a framework.
+ * and /readyz (every informer cache has synced, and each dependency's state with its reason).
+ * Liveness never looks at dependencies: a process whose database is away is degraded, not
+ * dead, and a restart would only add a crash loop to the outage (ADR 0071). Plain node:http —
+ * three GET routes do not need a framework.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
+import { readinessReport, type DependencyStatus } from "../services/dependency-health/index.ts";
 
 /** What the endpoints report on. */
 export interface HealthSource {
   healthy(): boolean;
   ready(): boolean;
+}
+
+/** The dependencies /readyz lists (services/dependency-health's DependencyHealth fits). */
+export interface DependencySource {
+  statuses(): DependencyStatus[];
+}
+
+/** The /readyz verdict and body for the caches' state and the dependencies. Pure. */
+export function readyzReply(
+  cachesSynced: boolean,
+  deps: readonly DependencyStatus[],
+): { code: number; body: string } {
+  const r = readinessReport(
+    [{ name: "informers", ok: cachesSynced, message: "caches not synced" }],
+    deps,
+  );
+  return { code: r.ready ? 200 : 503, body: r.text };
 }
 
 /** A listening server and its bound port. */
@@ -26,6 +46,7 @@ export async function serveOperatorHttp(
   registry: Registry,
   host: string,
   port: number,
+  dependencies: DependencySource = { statuses: () => [] },
 ): Promise<OperatorHttp> {
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
@@ -36,8 +57,10 @@ export async function serveOperatorHttp(
     if (req.method !== "GET") return reply(405, "method not allowed\n");
     if (path === "/healthz")
       return health.healthy() ? reply(200, "ok\n") : reply(500, "unhealthy\n");
-    if (path === "/readyz")
-      return health.ready() ? reply(200, "ok\n") : reply(503, "caches not synced\n");
+    if (path === "/readyz") {
+      const r = readyzReply(health.ready(), dependencies.statuses());
+      return reply(r.code, r.body);
+    }
     if (path === "/metrics") {
       registry
         .metrics()

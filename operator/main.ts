@@ -2,6 +2,8 @@
  * The operator process: configuration from the environment, the shared client and caches,
  * the ledger, the controllers, /metrics /healthz /readyz, and graceful shutdown on SIGTERM.
  * Wiring only — adding a controller is one `createXController(mgr, deps)` line below.
+ * Dependencies are reported through one DependencyHealth; none of them going away stops the
+ * process (ADR 0071): the ledger opens when its database answers, and completions wait.
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
@@ -22,7 +24,11 @@ import { Manager } from "./runtime/index.ts";
 import { createKubeClient } from "../services/kube/index.ts";
 import { systemClock } from "../services/ledger/clock.ts";
 import { ed25519Signer } from "../services/ledger/ed25519.ts";
-import { Ledger } from "../services/ledger/ledger.ts";
+import {
+  DependencyHealth,
+  registerDependencyMetrics,
+} from "../services/dependency-health/index.ts";
+import { LedgerConnection } from "../services/ledger/ledger-connection.ts";
 
 const cfg = configFromEnv(process.env, hostname());
 const log = pino({ level: cfg.logLevel, base: { identity: cfg.identity } });
@@ -31,14 +37,23 @@ if (!cfg.ledgerUrl || !cfg.signingKeyFile) {
   process.exit(2);
 }
 const client = await createKubeClient({ kubeconfig: cfg.kubeconfig });
-const pool = new pg.Pool({ connectionString: cfg.ledgerUrl, max: 8 });
-const ledger = await Ledger.open({
+const health = new DependencyHealth({ clock: systemClock, logger: log });
+const pool = new pg.Pool({
+  connectionString: cfg.ledgerUrl,
+  max: 8,
+  connectionTimeoutMillis: cfg.ledgerConnectTimeoutMs,
+});
+const ledger = LedgerConnection.start({
   pool,
   clock: systemClock,
   logger: log.child({ component: "ledger" }),
   signer: ed25519Signer(readFileSync(cfg.signingKeyFile, "utf8")),
+  dependency: health.register("ledger-postgres", {
+    whileDown: "completions wait for their receipt (ReceiptPending); routing and placement go on",
+  }),
 });
 const metrics = new OperatorMetrics();
+registerDependencyMetrics(health, metrics.registry);
 const mgr = new Manager({
   client,
   logger: log,
@@ -67,6 +82,7 @@ const scope = { namespace: cfg.watchNamespace, treatySelector: cfg.treatySelecto
 createTreatyController(mgr, {
   clock: systemClock,
   scope,
+  credentialsNamespace: cfg.operatorNamespace,
   onRtt: (t, ms) => metrics.treatyRtt(t, ms),
   onStatus: (t, fill) => metrics.treatyFillRate(t, fill),
 });
@@ -85,20 +101,28 @@ createGPUWorkloadController(mgr, {
   providerPollMs: cfg.providerPollMs,
 });
 // This ledger has no Timestamper: tree heads stamped elsewhere (remembrancer serve) still count.
-createReceiptController(mgr, { ledger, clock: systemClock, scope, timestamping: false });
+createReceiptController(mgr, {
+  ledger,
+  clock: systemClock,
+  scope,
+  timestamping: cfg.ledgerTimestamping,
+  ...(cfg.timestampPendingRequeueMs !== undefined
+    ? { pendingRequeueMs: cfg.timestampPendingRequeueMs }
+    : {}),
+});
 // The Tenant stack's clients (pg, Redis, Stripe, Discord) load only when it runs here.
 const tenantCfg = tenantStackConfigFromEnv(process.env);
 const tenants = tenantCfg.enabled
   ? await (
       await import("./controllers/tenant/tenant-config.ts")
-    ).startTenantStack(mgr, tenantCfg, { clock: systemClock, ledger, log })
+    ).startTenantStack(mgr, tenantCfg, { clock: systemClock, ledger, log, health })
   : undefined;
 
 const caches = workloadCaches(mgr, scope);
 metrics.provenanceFrom(caches.workloads, caches.receipts);
 metrics.kubeRequestsFrom(client.requestCounts);
 metrics.cachedObjectsFrom(() => mgr.cachedObjects());
-const http = await serveOperatorHttp(mgr, metrics.registry, cfg.httpHost, cfg.httpPort);
+const http = await serveOperatorHttp(mgr, metrics.registry, cfg.httpHost, cfg.httpPort, health);
 log.info({ port: http.port }, "serving /metrics /healthz /readyz");
 await mgr.start();
 
@@ -109,7 +133,8 @@ const shutdown = (sig: string): void => {
   log.info({ signal: sig }, "shutting down: draining reconciles, releasing the lease");
   void (async () => {
     await mgr.stop();
-    await ledger.flush();
+    ledger.stop();
+    await ledger.flush().catch((err: Error) => log.warn({ err: err.message }, "ledger flush"));
     await tenants?.close();
     await http.close();
     await pool.end();

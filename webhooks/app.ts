@@ -1,6 +1,6 @@
 // The admission server as a fastify app: one POST route per webhook entry, /healthz, /readyz
-// (with the reasons when not ready) and /metrics. buildServer() does not listen (server.ts does), so tests drive it with
-// app.inject and the bench measures the same code the cluster runs.
+// (with the reasons when not ready) and /metrics. buildServer() does not listen (server.ts
+// does), so tests drive it with app.inject and the bench measures the same code the cluster runs.
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import { VaultLawEvaluator } from "../services/vault-law/evaluator.ts";
 import {

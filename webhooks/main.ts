@@ -29,31 +29,41 @@ import { applyWebhookConfigurations, deleteWebhookConfigurations } from "./regis
 import { ServeFlagError, resolveServeSettings, type ServeSettings } from "./serve-settings.ts";
 import { startWebhookServer } from "./server.ts";
 
-const { positionals, values } = parseArgs({
-  allowPositionals: true,
-  options: {
-    // serve: no defaults here, so resolveServeSettings can tell a flag given from one left out.
-    certificates: { type: "string" },
-    "tls-secret": { type: "string" },
-    "service-name": { type: "string" },
-    "cert-dir": { type: "string" },
-    port: { type: "string" },
-    "inject-ca-bundle": { type: "boolean" },
-    "validating-configuration": { type: "string" },
-    "mutating-configuration": { type: "string" },
-    kubeconfig: { type: "string" },
-    "operator-service-account": {
-      type: "string",
-      default: process.env.VAULTMESH_OPERATOR_SERVICE_ACCOUNT ?? DEFAULT_OPERATOR_SERVICE_ACCOUNT,
-    },
-    // Comma-separated; unset or empty → the operator service account alone (ADR 0049).
-    "gpu-job-creators": { type: "string", default: process.env.VAULTMESH_GPU_JOB_CREATORS ?? "" },
-    name: { type: "string", default: "dev" },
-    out: { type: "string" },
-    dns: { type: "string", default: "localhost" },
-    ip: { type: "string", default: "127.0.0.1" },
+const options = {
+  // serve: no defaults here, so resolveServeSettings can tell a flag given from one left out.
+  certificates: { type: "string" },
+  "tls-secret": { type: "string" },
+  "service-name": { type: "string" },
+  "cert-dir": { type: "string" },
+  port: { type: "string" },
+  "inject-ca-bundle": { type: "boolean" },
+  "validating-configuration": { type: "string" },
+  "mutating-configuration": { type: "string" },
+  kubeconfig: { type: "string" },
+  "operator-service-account": {
+    type: "string",
+    default: process.env.VAULTMESH_OPERATOR_SERVICE_ACCOUNT ?? DEFAULT_OPERATOR_SERVICE_ACCOUNT,
   },
-});
+  // Comma-separated; unset or empty → the operator service account alone (ADR 0049).
+  "gpu-job-creators": { type: "string", default: process.env.VAULTMESH_GPU_JOB_CREATORS ?? "" },
+  name: { type: "string", default: "dev" },
+  out: { type: "string" },
+  dns: { type: "string", default: "localhost" },
+  ip: { type: "string", default: "127.0.0.1" },
+} as const;
+
+function parseFlags(): ReturnType<
+  typeof parseArgs<{ options: typeof options; allowPositionals: true }>
+> {
+  try {
+    return parseArgs({ allowPositionals: true, options });
+  } catch (err) {
+    // An unknown or malformed flag: parseArgs' message names it ("Unknown option '--x'").
+    process.stderr.write(`webhooks: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+}
+const { positionals, values } = parseFlags();
 const command = positionals[0] ?? "serve";
 const logger = pino({ name: "vaultmesh-webhooks", level: process.env.LOG_LEVEL ?? "info" });
 const list = (s: string): string[] =>

@@ -68,6 +68,11 @@ export interface ManagedCertificatesOptions {
   readonly minBackoffMs?: number;
   /** @default 30000 */
   readonly maxBackoffMs?: number;
+  /**
+   * How long start() waits for the first attempt before the listener starts with a placeholder
+   * (an unreachable apiserver must not keep /readyz from answering). @default 5000
+   */
+  readonly firstAttemptMs?: number;
 }
 
 /** Labels on a Secret this module creates. */
@@ -173,7 +178,13 @@ export class ManagedCertificates implements CertificateSource {
     this.informer.start().catch((err: unknown) => {
       this.log.warn({ err: (err as Error).message }, "secret watch failed to start");
     });
-    await this.sync();
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.o.firstAttemptMs ?? 5000);
+    });
+    // Whichever ends first; a slower attempt still installs its certificate through onChange.
+    await Promise.race([this.sync(), waited]);
+    clearTimeout(timer);
   }
 
   /** Reads the Secret again now (and rotates when due); true when the certificate changed. */

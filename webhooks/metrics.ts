@@ -1,6 +1,7 @@
 // Prometheus metrics of the admission server, on a registry of its own (no global state):
 // decision time per policy in fine buckets (the goal is p99 ≤ 1 ms), decisions by outcome,
-// requests refused before any policy ran, and what became of the policy.denied receipts.
+// requests refused before any policy ran, what became of the policy.denied receipts, and when
+// the served certificate expires.
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /** Buckets of the decision-time histogram, in seconds: 25 µs to 1 s. */
@@ -25,6 +26,8 @@ export class WebhookMetrics {
   readonly denialReceipts: Counter<"result">;
   /** Denials waiting for the ledger (queued, not yet appending). */
   readonly denialReceiptQueue: Gauge;
+  /** notAfter of the certificate being served, in Unix seconds (0 while none is). */
+  readonly certificateNotAfter: Gauge;
 
   constructor(registry: Registry = new Registry()) {
     this.registry = registry;
@@ -56,6 +59,11 @@ export class WebhookMetrics {
     this.denialReceiptQueue = new Gauge({
       name: "vaultmesh_webhook_denial_receipt_queue_depth",
       help: "Denials queued for the ledger and not yet being appended.",
+      registers: [registry],
+    });
+    this.certificateNotAfter = new Gauge({
+      name: "vaultmesh_webhook_certificate_not_after_timestamp_seconds",
+      help: "Expiry (notAfter) of the serving certificate, Unix seconds; 0 while none is served.",
       registers: [registry],
     });
   }

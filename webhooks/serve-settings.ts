@@ -110,6 +110,7 @@ export function resolveServeSettings(
   const common = {
     port: parsePort(flags.port),
     injectCaBundle: flags["inject-ca-bundle"] ?? false,
+    configurations: configurationNames(flags),
   };
   if (mode === "mounted") {
     for (const flag of ["tls-secret", "service-name"] as const) {

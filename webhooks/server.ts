@@ -3,6 +3,7 @@
 // (ADR 0065) — swapped without a restart when the source changes. Until the source has a
 // certificate the listener presents a throwaway self-signed one, so /readyz can answer 503 with
 // the reason instead of the probe failing on a closed port.
+import { X509Certificate } from "node:crypto";
 import type { Server as HttpsServer } from "node:https";
 import type { FastifyInstance } from "fastify";
 import { buildServer } from "./app.ts";
@@ -71,6 +72,10 @@ export async function startWebhookServer(opts: ServeOptions): Promise<RunningWeb
     });
   await source.start();
   const first = source.current();
+  const recordExpiry = (c: ServedCertificate | undefined): void => {
+    const seconds = c ? new X509Certificate(c.cert).validToDate.getTime() / 1000 : 0;
+    opts.deps.metrics?.certificateNotAfter.set(seconds);
+  };
   let served: ServedCertificate | undefined = isServed(first) ? first : undefined;
   const app = buildServer(opts.deps, {
     https: served ?? (await placeholder()),
@@ -97,12 +102,14 @@ export async function startWebhookServer(opts: ServeOptions): Promise<RunningWeb
     }
     (app.server as HttpsServer).setSecureContext({ cert: now.cert, key: now.key });
     served = now;
+    recordExpiry(served);
     return true;
   };
   source.onChange((change) => {
     if (change.ok) install();
     opts.onCertificateReload?.(change);
   });
+  recordExpiry(served);
   install(); // a change between start() and onChange()
 
   return {

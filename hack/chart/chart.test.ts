@@ -153,6 +153,18 @@ beforeAll(() => {
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
+describe("hack/helm/build.sh", () => {
+  it("builds the Helm version pinned in hack/helm/versions.env", () => {
+    const pinned = /^HELM_VERSION=(\S+)$/m.exec(
+      readFileSync(path.join(root, "hack/helm/versions.env"), "utf8"),
+    )?.[1];
+    expect(pinned).toMatch(/^v4\./);
+    expect(helm).toContain(`/helm/${pinned}/helm`);
+    const r = helmRun(["version", "--template", "{{ .Version }}"]);
+    expect(r.stdout).toBe(pinned);
+  });
+});
+
 describe("generated chart files", () => {
   it("equal the committed files (make verify would pass)", () => {
     for (const [file, text] of chartFiles()) {
@@ -294,7 +306,7 @@ describe("webhook certificates", () => {
       apiGroups: [""],
       resources: ["secrets"],
       resourceNames: ["vaultmesh-webhook-tls"],
-      verbs: ["get", "update", "patch"],
+      verbs: ["get", "list", "watch", "update", "patch"],
     });
     expect([...objs.keys()].filter((k) => k.startsWith("Certificate/"))).toEqual([]);
   });

@@ -19,7 +19,8 @@ if ! command -v go >/dev/null 2>&1; then
   echo "helm/build.sh: 'go' not found — install Go >= 1.26 (Debian: apt-get install golang, or https://go.dev/dl)" >&2
   exit 1
 fi
-export GOTOOLCHAIN=local CGO_ENABLED=0
+# The caller's GOFLAGS must not change what is built for a pinned version.
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=
 mkdir -p "$dir"
 tmp=$(mktemp -d "$dir/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

@@ -65,7 +65,7 @@ step() {
 }
 
 # --- inputs ----------------------------------------------------------------------------------
-lock=$here/image.lock
+lock=${VAULTMESH_IMAGE_LOCK:-$here/image.lock} # the override is for tests of bad pins
 [ -f "$lock" ] || die "missing $lock: run 'bash hack/image/refresh-lock.sh'"
 debs=()
 npm_line=
@@ -122,25 +122,35 @@ mkdir -p "$work" "$cache/debs" "$cache/npm"
 stage=$work/layers
 
 # --- base: Debian packages --------------------------------------------------------------------
+# The cache is content-addressed (DIR/<sha256>.deb): a file is there only once it matched a pin.
 fetch_debs() {
-  local line pkg version arch sha file got
+  local line pkg version arch sha file got tmp
   for line in "${debs[@]}"; do
     read -r pkg version arch sha <<<"$line"
-    file=$cache/debs/${pkg}_${version//:/%3a}_${arch}.deb
-    if [ ! -f "$file" ] || [ "$(sha256sum <"$file" | cut -d' ' -f1)" != "$sha" ]; then
-      rm -f "$file"
-      local tmp
-      tmp=$(mktemp -d "$cache/debs/.download.XXXXXX")
-      if ! (cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root "$pkg=$version" >/dev/null 2>"$tmp/err"); then
-        sed 's/^/image:   /' "$tmp/err" >&2
-        rm -rf "$tmp"
-        die "apt-get download $pkg=$version failed: run 'apt-get update' (Debian $IMAGE_DEBIAN_SUITE must be in the apt sources); if the archive no longer serves this version, run 'bash hack/image/refresh-lock.sh'"
-      fi
-      mv "$tmp"/*.deb "$file"
+    file=$cache/debs/$sha.deb
+    # Checked on every build, not only when downloaded: a damaged cache is fetched again.
+    if [ -f "$file" ] && [ "$(sha256sum <"$file" | cut -d' ' -f1)" = "$sha" ]; then continue; fi
+    rm -f "$file"
+    tmp=$(mktemp -d "$cache/debs/.download.XXXXXX")
+    if ! (cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root "$pkg=$version" >/dev/null 2>"$tmp/err"); then
+      sed 's/^/image:   /' "$tmp/err" >&2
       rm -rf "$tmp"
+      die "apt-get download $pkg=$version failed: run 'apt-get update' (Debian $IMAGE_DEBIAN_SUITE must be in the apt sources); if the archive no longer serves this version, run 'bash hack/image/refresh-lock.sh'"
     fi
-    got=$(sha256sum <"$file" | cut -d' ' -f1)
-    [ "$got" = "$sha" ] || die "$pkg $version: the .deb's sha256 is $got, image.lock says $sha"
+    got=$(cat "$tmp"/*.deb | sha256sum | cut -d' ' -f1)
+    if [ "$got" != "$sha" ]; then
+      rm -rf "$tmp"
+      die "$pkg $version: the .deb's sha256 is $got, image.lock says $sha"
+    fi
+    mv "$tmp"/*.deb "$file"
+    rm -rf "$tmp"
+  done
+  # The sha256 names the file; its control fields must also be what the pin says.
+  for line in "${debs[@]}"; do
+    read -r pkg version arch sha <<<"$line"
+    got=$(dpkg-deb -f "$cache/debs/$sha.deb" Package Version Architecture | awk '{ printf "%s ", $2 }')
+    [ "$got" = "$pkg $version $arch " ] ||
+      die "the .deb with sha256 $sha is '${got% }', image.lock says '$pkg $version $arch'"
   done
 }
 
@@ -152,7 +162,7 @@ unpack_debs() {
   mkdir -p "$base/var/lib/dpkg/status.d"
   for line in "${debs[@]}"; do
     read -r pkg version arch sha <<<"$line"
-    file=$cache/debs/${pkg}_${version//:/%3a}_${arch}.deb
+    file=$cache/debs/$sha.deb
     dpkg-deb --fsys-tarfile "$file" | tar -x -C "$base" --keep-directory-symlink --no-same-owner
     # What image scanners (trivy, grype) read to know the packages, as distroless writes it.
     { dpkg-deb -f "$file" | sed '/^Description:/,$d'; echo "Status: install ok installed"; } \

@@ -10,11 +10,14 @@ root=$(cd "$here/../.." && pwd)
 source "$here/versions.env"
 lock=$here/image.lock
 
-for tool in apt-cache npm jq; do
+for tool in apt-cache npm; do
   command -v "$tool" >/dev/null || { echo "refresh-lock: missing $tool: run 'apt-get install -y ${tool/apt-cache/apt}'" >&2; exit 1; }
 done
+node=$root/node_modules/.bin/node
+[ -x "$node" ] || { echo "refresh-lock: missing $node: run 'make node-deps'" >&2; exit 1; }
 
-node_version=$(jq -r '.packages["node_modules/node"].version // empty' "$root/package-lock.json")
+node_version=$("$node" -p 'require(process.argv[1]).packages["node_modules/node"]?.version ?? ""' \
+  "$root/package-lock.json")
 [ -n "$node_version" ] || { echo "refresh-lock: package-lock.json has no node_modules/node entry (the \`node\` devDependency)" >&2; exit 1; }
 integrity=$(npm view "$IMAGE_NODE_PACKAGE@$node_version" dist.integrity)
 [[ $integrity == sha512-* ]] || { echo "refresh-lock: npm returned no sha512 integrity for $IMAGE_NODE_PACKAGE@$node_version" >&2; exit 1; }
@@ -43,6 +46,7 @@ trap 'rm -f "$tmp"' EXIT
   done
   echo "npm $IMAGE_NODE_PACKAGE $node_version $integrity"
 } >"$tmp"
+chmod 0644 "$tmp"
 mv "$tmp" "$lock"
 trap - EXIT
 echo "refresh-lock: wrote $lock" >&2

@@ -182,7 +182,7 @@ describe("resolveIdentity", () => {
       { uid: 7, gid: 65532, groups: [65532, 5] },
     ],
   ])("takes %s", (_what, c, spec, want) => {
-    const p = pod(c as Partial<Container>, spec as Partial<Pod["spec"]>);
+    const p = pod(c, spec);
     expect(resolveIdentity(p, p.spec.containers[0]!, image)).toMatchObject(want);
   });
   it("carries readOnlyRootFilesystem and allowPrivilegeEscalation", () => {

@@ -173,10 +173,7 @@ export function volumeFiles(pod: Pod, v: Volume, data: ObjectData, tokens: Token
   );
 }
 
-/** The names of the Secrets and ConfigMaps a Pod's env and volumes reference. */
-export function referencedObjects(pod: Pod): { secrets: Set<string>; configMaps: Set<string> } {
-  const secrets = new Set<string>();
-  const configMaps = new Set<string>();
+function containerReferences(pod: Pod, secrets: Set<string>, configMaps: Set<string>): void {
   for (const c of [...pod.spec.containers, ...(pod.spec.initContainers ?? [])]) {
     for (const e of c.env ?? []) {
       if (e.valueFrom?.secretKeyRef) secrets.add(e.valueFrom.secretKeyRef.name);
@@ -187,6 +184,13 @@ export function referencedObjects(pod: Pod): { secrets: Set<string>; configMaps:
       if (f.configMapRef) configMaps.add(f.configMapRef.name);
     }
   }
+}
+
+/** The names of the Secrets and ConfigMaps a Pod's env and volumes reference. */
+export function referencedObjects(pod: Pod): { secrets: Set<string>; configMaps: Set<string> } {
+  const secrets = new Set<string>();
+  const configMaps = new Set<string>();
+  containerReferences(pod, secrets, configMaps);
   for (const v of pod.spec.volumes ?? []) {
     if (v.secret) secrets.add(v.secret.secretName);
     if (v.configMap) configMaps.add(v.configMap.name);

@@ -142,7 +142,8 @@ export function startServiceProxy(opts: {
     return undefined;
   };
 
-  const sync = async (): Promise<void> => {
+  /** The ClusterIP:port pairs to listen on, with their Service and port. */
+  const wanted = async (): Promise<Map<string, { svc: Service; p: ServicePort }>> => {
     const want = new Map<string, { svc: Service; p: ServicePort }>();
     for (const ns of opts.namespaces) {
       const list = await opts.client.list<Service>(SERVICE, { namespace: ns });
@@ -159,6 +160,29 @@ export function startServiceProxy(opts: {
         }
       }
     }
+    return want;
+  };
+
+  const open = async (addr: string, svc: Service, p: ServicePort): Promise<void> => {
+    const selector = svc.spec?.selector ?? {};
+    const targetPort = p.targetPort ?? p.port;
+    const namespace = svc.metadata?.namespace ?? "default";
+    const existing = listeners.get(addr);
+    if (existing) {
+      Object.assign(existing, { selector, targetPort, namespace });
+      return;
+    }
+    const key = `${namespace}/${svc.metadata?.name ?? ""}:${p.port}`;
+    const server = createServer();
+    const l: Listener = { server, namespace, selector, targetPort, next: 0 };
+    server.on("connection", (s) => onConnection(key, l, s));
+    await listen(server, svc.spec?.clusterIP ?? "", p.port);
+    listeners.set(addr, l);
+    log(`${key} on ${addr} → targetPort ${String(targetPort)}`);
+  };
+
+  const sync = async (): Promise<void> => {
+    const want = await wanted();
     for (const [addr, l] of listeners) {
       if (!want.has(addr)) {
         listeners.delete(addr);
@@ -166,23 +190,7 @@ export function startServiceProxy(opts: {
         log(`stopped ${addr}`);
       }
     }
-    for (const [addr, { svc, p }] of want) {
-      const existing = listeners.get(addr);
-      const selector = svc.spec?.selector ?? {};
-      const targetPort = p.targetPort ?? p.port;
-      const namespace = svc.metadata?.namespace ?? "default";
-      if (existing) {
-        Object.assign(existing, { selector, targetPort, namespace });
-        continue;
-      }
-      const key = `${namespace}/${svc.metadata?.name ?? ""}:${p.port}`;
-      const server = createServer();
-      const l: Listener = { server, namespace, selector, targetPort, next: 0 };
-      server.on("connection", (s) => onConnection(key, l, s));
-      await listen(server, svc.spec?.clusterIP ?? "", p.port);
-      listeners.set(addr, l);
-      log(`${key} on ${addr} → targetPort ${String(targetPort)}`);
-    }
+    for (const [addr, { svc, p }] of want) await open(addr, svc, p);
   };
 
   let syncing: Promise<void> | undefined;

@@ -129,7 +129,7 @@ describe("buildJob", () => {
     ]);
   });
 
-  it("runs the template with the GPU limit and the CPU and memory requests", () => {
+  it("runs the template with the GPU and memory limits and the CPU and memory requests", () => {
     expect(job.spec?.template.spec?.containers).toEqual([
       {
         name: "workload",
@@ -137,7 +137,10 @@ describe("buildJob", () => {
         command: ["python", "train.py"],
         args: ["--epochs", "3"],
         env: [{ name: "WANDB_MODE", value: "offline" }],
-        resources: { limits: { "nvidia.com/gpu": "1" }, requests: { cpu: "4", memory: "16Gi" } },
+        resources: {
+          limits: { "nvidia.com/gpu": "1", memory: "16Gi" },
+          requests: { cpu: "4", memory: "16Gi" },
+        },
       },
     ]);
   });
@@ -170,7 +173,7 @@ describe("buildJob", () => {
       { gpu: { type: "a10g", count: 4 } },
       { gpuResourceName: "amd.com/gpu" },
       (j) => j.spec?.template.spec?.containers[0]?.resources?.limits,
-      { "amd.com/gpu": "4" },
+      { "amd.com/gpu": "4", memory: "16Gi" },
     ],
     [
       "no runtime limit → no deadline",

@@ -189,7 +189,12 @@ function container(workload: BuildableWorkload, pool: InClusterPool): V1Containe
     ...(t.env === undefined ? {} : { env: t.env.map(envVar) }),
     resources: {
       // Extended resources need no request: it defaults to the limit.
-      limits: { [pool.gpuResourceName]: String(workload.spec.gpu.count) },
+      // Memory is not compressible: its limit is the request (and a namespace LimitRange's
+      // default limit, lower than the request, would make the pod invalid).
+      limits: {
+        [pool.gpuResourceName]: String(workload.spec.gpu.count),
+        ...(requests.memory === undefined ? {} : { memory: requests.memory }),
+      },
       ...(Object.keys(requests).length === 0 ? {} : { requests }),
     },
   };

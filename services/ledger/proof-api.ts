@@ -6,6 +6,12 @@
  */
 import fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "pino";
+import {
+  describeError,
+  isOutage,
+  readinessReport,
+  type DependencyStatus,
+} from "../dependency-health/index.ts";
 import { exportBundle, ReceiptNotFoundError } from "./bundle.ts";
 import type { Ledger } from "./ledger.ts";
 
@@ -13,6 +19,8 @@ import type { Ledger } from "./ledger.ts";
 export interface ProofApiDeps {
   readonly ledger: Ledger;
   readonly logger?: Logger;
+  /** The dependencies /readyz reports (the ledger database); none listed when omitted. */
+  readonly health?: { statuses(): DependencyStatus[] };
 }
 
 /** Most entries one `GET /v1/entries` returns. */
@@ -42,11 +50,28 @@ export function buildProofApi(deps: ProofApiDeps): FastifyInstance {
   // Every error body is {error: sentence}; validation errors name the parameter.
   app.setErrorHandler((err: { validation?: unknown; message: string }, req, reply) => {
     if (err.validation) return reply.code(400).send({ error: err.message });
+    if (isOutage(err)) {
+      // The database is away (ADR 0071): a retryable answer, not an internal error.
+      const why = describeError(err);
+      req.log.warn({ err: why }, "proof API request failed: ledger database unavailable");
+      return reply
+        .code(503)
+        .header("retry-after", "5")
+        .send({ error: `ledger database unavailable: ${why}` });
+    }
     req.log.error({ err }, "proof API request failed");
     return reply.code(500).send({ error: "internal error" });
   });
 
+  // Liveness: the process serves. Readiness: its database answers (each dependency listed).
   app.get("/healthz", (_req, reply) => reply.send({ ok: true }));
+  app.get("/readyz", (_req, reply) => {
+    const r = readinessReport([], deps.health?.statuses() ?? []);
+    return reply
+      .code(r.ready ? 200 : 503)
+      .type("text/plain; charset=utf-8")
+      .send(r.text);
+  });
 
   app.get("/v1/tree-head", async (_req, reply) => {
     const head = await ledger.latestTreeHead();

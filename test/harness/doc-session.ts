@@ -16,7 +16,6 @@ import {
   openSync,
   readFileSync,
   readdirSync,
-  rmSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -78,21 +77,23 @@ const SHELL_OWN = /^declare -x (PWD|OLDPWD|SHLVL|_)=/;
 /** A bash session over a clone: each block runs in a new bash that resumes the last one's state. */
 export class DocSession {
   readonly dir: string;
-  readonly #state: string;
+  /** Where the session keeps its state (exported variables, cwd) and scratch files. */
+  readonly stateDir: string;
   readonly #env: NodeJS.ProcessEnv;
 
-  constructor(dir: string, env: NodeJS.ProcessEnv) {
+  /** A session named `name` in the clone `dir`; sessions of different names are independent. */
+  constructor(dir: string, env: NodeJS.ProcessEnv, name = "main") {
     this.dir = dir;
     this.#env = env;
-    this.#state = join(dir, ".docs-session");
-    mkdirSync(this.#state, { recursive: true });
-    writeFileSync(join(this.#state, "env"), "");
-    writeFileSync(join(this.#state, "cwd"), dir);
+    this.stateDir = join(dir, `.docs-session-${name}`);
+    mkdirSync(this.stateDir, { recursive: true });
+    writeFileSync(join(this.stateDir, "env"), "");
+    writeFileSync(join(this.stateDir, "cwd"), dir);
   }
 
   /** Writes a `file` block's body to its path, relative to the session's working directory. */
   writeFile(block: DocBlock, path: string): void {
-    const cwd = readFileSync(join(this.#state, "cwd"), "utf8").trim();
+    const cwd = readFileSync(join(this.stateDir, "cwd"), "utf8").trim();
     writeFileSync(join(cwd, path), block.body);
   }
 
@@ -101,19 +102,19 @@ export class DocSession {
    * page sets (`digest=$(…)`) are there in the next block, as in one interactive shell.
    */
   async run(script: string, timeoutMs: number): Promise<BlockResult> {
-    const file = join(this.#state, "block.sh");
-    const out = join(this.#state, "output");
+    const file = join(this.stateDir, "block.sh");
+    const out = join(this.stateDir, "output");
     writeFileSync(
       file,
       [
         "exec 2>&1",
         "set -a",
-        `. ${JSON.stringify(join(this.#state, "env"))}`,
-        `cd "$(cat ${JSON.stringify(join(this.#state, "cwd"))})"`,
+        `. ${JSON.stringify(join(this.stateDir, "env"))}`,
+        `cd "$(cat ${JSON.stringify(join(this.stateDir, "cwd"))})"`,
         "set -euo pipefail",
         script,
-        `export -p | grep -Ev '${SHELL_OWN.source}' > ${JSON.stringify(join(this.#state, "env"))}`,
-        `pwd > ${JSON.stringify(join(this.#state, "cwd"))}`,
+        `export -p | grep -Ev '${SHELL_OWN.source}' > ${JSON.stringify(join(this.stateDir, "env"))}`,
+        `pwd > ${JSON.stringify(join(this.stateDir, "cwd"))}`,
         "",
       ].join("\n"),
     );
@@ -143,10 +144,5 @@ export class DocSession {
     });
     clearTimeout(timer);
     return { code, output: readFileSync(out, "utf8"), timedOut };
-  }
-
-  /** Removes the clone (after the page's clean-up blocks ran). */
-  remove(): void {
-    rmSync(this.dir, { recursive: true, force: true });
   }
 }

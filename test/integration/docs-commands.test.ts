@@ -7,12 +7,16 @@
 //
 // The walk-through's `make dev` starts its own control plane and services in a throwaway
 // clone (test/harness/doc-session.ts), not the suite's shared cluster: it registers cluster-wide
-// webhooks and an unscoped operator that would meet every other test's objects.
+// webhooks and an unscoped operator that would meet every other test's objects. The install
+// guide then runs, in a session of its own, against a fresh empty control plane, as a platform
+// engineer's first install would (make dev's URL-based webhook configurations are not a
+// cluster the chart is ever installed into).
 import { afterAll, describe, expect, it } from "@jest/globals";
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { repoRoot } from "../../hack/cluster/cluster.ts";
+import { tmpdir } from "node:os";
+import { repoRoot, startCluster, type Cluster } from "../../hack/cluster/cluster.ts";
 import { extractDocBlocks, matchOutput, type DocBlock } from "../../hack/doc-blocks.ts";
 import { createClone, DocSession, readerEnv, type BlockResult } from "../harness/doc-session.ts";
 
@@ -24,14 +28,18 @@ function blocksOf(page: string): DocBlock[] {
   return extractDocBlocks(readFileSync(join(repoRoot, page), "utf8"), page);
 }
 
+const runnable = (b: DocBlock): boolean => b.action !== undefined && b.action.kind !== "skip";
 const gettingStarted = blocksOf("docs/getting-started.md");
-/** Everything the test runs, in order; clean-up blocks last. */
-const steps: DocBlock[] = [
-  ...gettingStarted.filter((b) => b.action && b.action.kind !== "cleanup"),
+/** The walk-through, then the concept pages' manifests against its cluster; clean-up last. */
+const walkThrough: DocBlock[] = [
+  ...gettingStarted.filter((b) => b.action?.kind !== "cleanup"),
   ...CONCEPT_PAGES.flatMap(blocksOf).filter((b) => b.action?.kind === "apply"),
-  ...blocksOf("docs/install.md"),
-].filter((b) => b.action !== undefined && b.action.kind !== "skip");
+].filter(runnable);
 const cleanups = gettingStarted.filter((b) => b.action?.kind === "cleanup");
+/** The install guide, then the GitOps guide's commands (they need the repository, no cluster). */
+const installGuide = [...blocksOf("docs/install.md"), ...blocksOf("docs/gitops.md")].filter(
+  runnable,
+);
 
 /** Seconds a block may take: `make dev` starts a control plane and every service. */
 const timeoutMs = (b: DocBlock): number => (/\bmake dev\b/.test(b.body) ? 300_000 : 120_000);
@@ -39,19 +47,16 @@ const timeoutMs = (b: DocBlock): number => (/\bmake dev\b/.test(b.body) ? 300_00
 const tail = (s: string): string => (s.length > 4000 ? `…${s.slice(-4000)}` : s);
 const where = (b: DocBlock): string => `${b.file}:${b.line}`;
 
-let session: DocSession | undefined;
-let last: BlockResult | undefined;
-let broken: string | undefined;
-let cleanedUp = false;
+/** The pinned Helm's directory: Helm is a prerequisite of the install guide. */
+function helmDir(): string {
+  const helm = execFileSync("bash", [join(repoRoot, "hack/helm/build.sh")], { encoding: "utf8" });
+  return dirname(helm.trim());
+}
 
-function open(): DocSession {
-  if (session) return session;
-  // Helm is a prerequisite of the install guide; the repository builds the pinned one.
-  const helm = execFileSync("bash", [join(repoRoot, "hack/helm/build.sh")], {
-    encoding: "utf8",
-  }).trim();
-  session = new DocSession(createClone(repoRoot), readerEnv(process.env, [dirname(helm)]));
-  return session;
+let clone: string | undefined;
+/** The throwaway clone both sessions work in (their files have different names). */
+function cloneDir(): string {
+  return (clone ??= createClone(repoRoot));
 }
 
 async function runBlock(s: DocSession, b: DocBlock, script: string): Promise<BlockResult> {
@@ -65,68 +70,85 @@ async function runBlock(s: DocSession, b: DocBlock, script: string): Promise<Blo
   return r;
 }
 
-async function step(b: DocBlock): Promise<void> {
-  const s = open();
-  const action = b.action!;
-  switch (action.kind) {
-    case "file":
-      s.writeFile(b, action.path);
-      return;
-    case "run":
-      last = await runBlock(s, b, b.body);
-      return;
-    case "output": {
-      const missing = matchOutput(b.body, last?.output ?? "");
-      if (missing !== undefined) {
-        throw new Error(
-          `${where(b)}: the page shows a line the command did not print:\n  ${missing}\n--- what it printed ---\n${tail(last?.output ?? "")}`,
-        );
+/** One page's blocks run in order in one session; the first failure stops the rest. */
+class PageRun {
+  last: BlockResult | undefined;
+  broken: string | undefined;
+  readonly session: () => DocSession;
+  constructor(session: () => DocSession) {
+    this.session = session;
+  }
+
+  async step(b: DocBlock): Promise<void> {
+    if (this.broken) throw new Error(`not run: ${this.broken} failed before it`);
+    try {
+      await this.#step(this.session(), b);
+    } catch (err) {
+      this.broken = where(b);
+      throw err;
+    }
+  }
+
+  async #step(s: DocSession, b: DocBlock): Promise<void> {
+    const action = b.action!;
+    switch (action.kind) {
+      case "file":
+        s.writeFile(b, action.path);
+        return;
+      case "run":
+        this.last = await runBlock(s, b, b.body);
+        return;
+      case "output": {
+        const missing = matchOutput(b.body, this.last?.output ?? "");
+        if (missing !== undefined) {
+          throw new Error(
+            `${where(b)}: the page shows a line the command did not print:\n  ${missing}\n--- what it printed ---\n${tail(this.last?.output ?? "")}`,
+          );
+        }
+        return;
       }
-      return;
+      case "apply":
+        return await applyDryRun(s, b);
+      default:
+        throw new Error(`${where(b)}: ${action.kind} blocks are not steps`);
     }
-    case "apply": {
-      // The manifest as a reader would save it, applied as a server-side dry run: schema, CEL,
-      // mutating and validating webhooks run; nothing is stored. An example may share a
-      // sample's name (the seed's Akash treaty): forcing conflicts makes that an update.
-      const file = join(s.dir, ".docs-session", "manifest.yaml");
-      writeFileSync(file, b.body);
-      const r = await runBlock(
-        s,
-        b,
-        `kubectl apply --server-side --force-conflicts --dry-run=server -f ${file}`,
-      );
-      expect({ block: where(b), output: r.output }).toEqual({
-        block: where(b),
-        output: expect.stringContaining("serverside-applied (server dry run)"),
-      });
-      // An example that makes the apiserver or a webhook warn is not an example to copy.
-      expect({ block: where(b), warnings: r.output.match(/^Warning: .*$/gm) ?? [] }).toEqual({
-        block: where(b),
-        warnings: [],
-      });
-      return;
-    }
-    default:
-      throw new Error(`${where(b)}: ${action.kind} blocks are not steps`);
   }
 }
 
-describe("the user docs, run as written", () => {
-  it.each(steps.map((b) => [`${where(b)} ${b.action!.kind}`, b] as const))(
-    "%s",
-    async (_name, b) => {
-      if (broken) throw new Error(`not run: ${broken} failed before it`);
-      try {
-        await step(b);
-      } catch (err) {
-        broken = where(b);
-        throw err;
-      }
-    },
-    330_000,
-  );
+/**
+ * A manifest as a reader would save it, applied as a server-side dry run: schema, CEL, the
+ * mutating and validating webhooks run; nothing is stored. An example may share a sample's
+ * name (the seed's Akash treaty): forcing conflicts makes that an update.
+ */
+async function applyDryRun(s: DocSession, b: DocBlock): Promise<void> {
+  const file = join(s.stateDir, "manifest.yaml");
+  writeFileSync(file, b.body);
+  const cmd = `kubectl apply --server-side --force-conflicts --dry-run=server -f ${file}`;
+  const r = await runBlock(s, b, cmd);
+  expect({ block: where(b), output: r.output }).toEqual({
+    block: where(b),
+    output: expect.stringContaining("serverside-applied (server dry run)"),
+  });
+  // An example that makes the apiserver or a webhook warn is not an example to copy.
+  expect({ block: where(b), warnings: r.output.match(/^Warning: .*$/gm) ?? [] }).toEqual({
+    block: where(b),
+    warnings: [],
+  });
+}
 
-  it.each(cleanups.map((b) => [`${where(b)} cleanup`, b] as const))(
+const named = (blocks: readonly DocBlock[]): (readonly [string, DocBlock])[] =>
+  blocks.map((b) => [`${where(b)} ${b.action!.kind}`, b] as const);
+
+describe("getting started, then every concept page's manifests, against make dev", () => {
+  let session: DocSession | undefined;
+  let cleanedUp = false;
+  const open = (): DocSession =>
+    (session ??= new DocSession(cloneDir(), readerEnv(process.env, [helmDir()]), "walk-through"));
+  const page = new PageRun(open);
+
+  it.each(named(walkThrough))("%s", async (_name, b) => await page.step(b), 330_000);
+
+  it.each(named(cleanups))(
     "%s",
     async (_name, b) => {
       await runBlock(open(), b, b.body);
@@ -136,9 +158,40 @@ describe("the user docs, run as written", () => {
   );
 
   afterAll(async () => {
-    if (!session) return;
     // The page's clean-up did not run or failed: stop what make dev started all the same.
-    if (!cleanedUp) await session.run("make dev-down", 120_000);
-    session.remove();
+    if (session && !cleanedUp) await session.run("make dev-down", 120_000);
   }, 150_000);
+});
+
+describe("the install and GitOps guides, against a fresh control plane", () => {
+  let cluster: Cluster | undefined;
+  let session: DocSession | undefined;
+  const page = new PageRun(() => session!);
+
+  it.each(named(installGuide))(
+    "%s",
+    async (_name, b) => {
+      if (!cluster) {
+        cluster = await startCluster({
+          dir: mkdtempSync(join(tmpdir(), "vaultmesh-docs-install-")),
+          name: "docs-install",
+          nodePools: false,
+        });
+        // A reader's cluster and their kubectl (any 1.30+; this one is the control plane's).
+        const env = readerEnv(process.env, [helmDir(), cluster.binDir]);
+        env.KUBECONFIG = cluster.kubeconfig;
+        session = new DocSession(cloneDir(), env, "install");
+      }
+      await page.step(b);
+    },
+    330_000,
+  );
+
+  afterAll(async () => {
+    await cluster?.stop();
+  }, 60_000);
+});
+
+afterAll(() => {
+  if (clone) rmSync(clone, { recursive: true, force: true });
 });

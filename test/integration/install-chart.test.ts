@@ -83,16 +83,35 @@ const cond = (
 async function podLogs(): Promise<string> {
   const parts: string[] = [];
   for (const h of supervisor?.history ?? []) {
-    parts.push(
-      `--- ${h.name}\n${tail(await readFile(h.logFile, "utf8").catch(() => "(no log)"), 40)}`,
-    );
+    const text = tail(await readFile(h.logFile, "utf8").catch(() => "(no log)"), 40);
+    parts.push(`--- ${h.name}\n${text.replace(/^(.{600}).+$/gm, "$1…")}`);
   }
   for (const [name, why] of supervisor?.failures ?? [])
     parts.push(`--- ${name} did not start: ${why}`);
   return parts.join("\n");
 }
 
-/** waitFor with the pods' logs in the error. */
+/** What the cluster shows of the install, for a failure message. */
+async function clusterState(): Promise<string> {
+  if (!ic) return "";
+  const table = await ic.kubectl([
+    "get",
+    "treaties,tenants,gpuworkloads,receipts,jobs,pods,leases",
+    "-A",
+    "-o",
+    "wide",
+  ]);
+  const conds = await ic.kubectl([
+    "get",
+    "gpuworkloads,tenants,treaties,receipts",
+    "-A",
+    "-o",
+    'jsonpath={range .items[*]}{.kind}/{.metadata.name}: {range .status.conditions[*]}{.type}={.status} ({.reason}: {.message}); {end}{"\\n"}{end}',
+  ]);
+  return `--- cluster\n${table.stdout}${table.stderr}\n${conds.stdout}${conds.stderr}`;
+}
+
+/** waitFor with the pods' logs and the cluster's state in the error. */
 async function waitLogged<T>(
   what: string,
   fn: () => Promise<T | undefined | false>,
@@ -101,7 +120,7 @@ async function waitLogged<T>(
   try {
     return await waitFor(what, fn, ms);
   } catch (err) {
-    throw new Error(`${(err as Error).message}\n${await podLogs()}`);
+    throw new Error(`${(err as Error).message}\n${await podLogs()}\n${await clusterState()}`);
   }
 }
 
@@ -177,21 +196,28 @@ beforeAll(
     workDir = await mkdtemp(join(tmpdir(), "vaultmesh-install-"));
     // Volumes (Secrets, tokens) and the pods' overlays live on a tmpfs.
     runDir = await mkdtemp("/dev/shm/vaultmesh-install-");
-    const [helm, , cluster] = await Promise.all([
+    // VAULTMESH_TEST_IMAGE_DIR: an image already built (oci/ and rootfs/), e.g. while editing.
+    const imageDir = process.env.VAULTMESH_TEST_IMAGE_DIR ?? join(repoRoot, ".cache/image");
+    const [helm, built, cluster] = await Promise.allSettled([
       buildScript("hack/helm/build.sh", 30 * 60 * 1000),
-      buildScript("hack/image/build.sh", 30 * 60 * 1000),
+      process.env.VAULTMESH_TEST_IMAGE_DIR
+        ? Promise.resolve("")
+        : buildScript("hack/image/build.sh", 30 * 60 * 1000),
       startInstallCluster(log),
     ]);
-    ic = cluster;
+    // A started cluster is kept for afterAll to stop, whatever else failed.
+    if (cluster.status === "fulfilled") ic = cluster.value;
+    for (const r of [helm, built, cluster]) if (r.status === "rejected") throw r.reason;
+    if (helm.status !== "fulfilled" || !ic) throw new Error("unreachable");
     admin = await KubeClient.create(await loadClusterAccess(ic.cluster.kubeconfig), {
       fieldManager: "vaultmesh-install-test",
     });
     pgServer = await startPostgres();
     db = await pgServer.createDatabase("install");
     tsa = await startTsa();
-    const image = await readImageConfig(join(repoRoot, ".cache/image/oci"));
+    const image = await readImageConfig(join(imageDir, "oci"));
     const rendered = await helmTemplate(
-      helm,
+      helm.value,
       {
         namespace: { create: true },
         // One replica each: every pod shares the host's loopback, and two replicas of a
@@ -208,7 +234,7 @@ beforeAll(
     supervisor = startPodSupervisor({
       client: admin,
       namespace: NS,
-      rootfs: join(repoRoot, ".cache/image/rootfs"),
+      rootfs: join(imageDir, "rootfs"),
       image,
       apiserver: { host: "127.0.0.1", port: ic.cluster.apiserverPort },
       runDir,
@@ -256,7 +282,7 @@ async function createReleaseSecrets(): Promise<void> {
       kind: "Secret",
       metadata: { name, namespace: NS },
       stringData: files,
-    } as KubeObject);
+    });
   };
   const { readdir } = await import("node:fs/promises");
   const keyFiles: Record<string, string> = {};

@@ -40,13 +40,21 @@ export function plain(obj: unknown): Record<string, unknown> {
   return pruneUndefined(obj) as Record<string, unknown>;
 }
 
-/** Metadata the apiserver adds: uid, generation and creation time. */
-export function served<T extends { metadata: object }>(obj: T, generation = 1): T {
+const UID_SUFFIX: Readonly<Record<string, string>> = {
+  Treaty: "1",
+  Tenant: "2",
+  GPUWorkload: "3",
+  Receipt: "4",
+  FederationPeer: "5",
+};
+
+/** Metadata the apiserver adds: uid (fixed per kind), generation and creation time. */
+export function served<T extends { kind?: string; metadata: object }>(obj: T, generation = 1): T {
   return {
     ...obj,
     metadata: {
       ...obj.metadata,
-      uid: "5f0c6c1e-7c1a-4d7e-9a39-000000000001",
+      uid: `5f0c6c1e-7c1a-4d7e-9a39-00000000000${UID_SUFFIX[obj.kind ?? ""] ?? "0"}`,
       generation,
       creationTimestamp: CREATED,
     },

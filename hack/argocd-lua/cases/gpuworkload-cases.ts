@@ -17,7 +17,6 @@ import {
   type FinishedAttempt,
   receiptResource,
 } from "../../../operator/controllers/gpuworkload/completion-receipt.ts";
-import { EXTERNAL_FINALIZER } from "../../../operator/controllers/gpuworkload/gpuworkload-reconciler.ts";
 import {
   waitingReason,
   withState,
@@ -29,6 +28,7 @@ import { ed25519Signer } from "../../../services/ledger/ed25519.ts";
 import { createReceipt } from "../../../services/ledger/receipt.ts";
 import {
   CREATED,
+  FOREGROUND_DELETION,
   type HealthCase,
   lifecycleCases,
   NOW,
@@ -212,6 +212,7 @@ export function gpuWorkloadCases(): HealthCase[] {
           "GpuTypeNotOffered: no eligible treaty among 1: in-cluster-a10g: gpu type h100 not priced by this treaty",
       },
     },
-    ...lifecycleCases(running, EXTERNAL_FINALIZER),
+    // Deleted with --cascade=foreground: the Job goes first, the workload waits for it.
+    ...lifecycleCases(running, FOREGROUND_DELETION),
   ];
 }

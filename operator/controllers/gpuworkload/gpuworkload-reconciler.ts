@@ -24,6 +24,7 @@ import {
   type Logger,
   type ObjectCache,
 } from "../../../services/kube/index.ts";
+import { DependencyUnavailableError } from "../../../services/dependency-health/index.ts";
 import { describeDecision, route, type RouteDecision } from "../../routing/index.ts";
 import { buildJob, jobName, observeJob } from "../../placement/index.ts";
 import {
@@ -47,7 +48,12 @@ import {
   type LedgerReceipt,
 } from "./completion-receipt.ts";
 import { ExternalAttempts, type ExternalStep } from "./external-attempt.ts";
-import { waitingReason, withState, type WorkloadState } from "./gpuworkload-status.ts";
+import {
+  RECEIPT_PENDING,
+  waitingReason,
+  withState,
+  type WorkloadState,
+} from "./gpuworkload-status.ts";
 import type { Job, Pod } from "./kube-types.ts";
 import type { ProviderConnector } from "./provider-connector.ts";
 import { externalKey, type TreatyUsageTracker } from "./treaty-usage.ts";
@@ -105,6 +111,9 @@ const isExternal = (a: Attempt | undefined): boolean =>
 /** Index of Pods by the Job that owns them. */
 export const PODS_BY_JOB = "byJob";
 
+/** How soon a completion waiting for the ledger is tried again. */
+const RECEIPT_RETRY_MS = 3000;
+
 const attemptOf = (j: Job): number => Number(j.metadata.labels?.[Labels.attempt] ?? "0");
 
 /** Reconciles GPUWorkloads. */
@@ -142,7 +151,7 @@ export class GPUWorkloadReconciler {
       // append of the same facts returns the logged entry) when someone deleted it.
       const done = await this.finishedFacts(cur, jobs);
       if (done && (await this.receiptViewMissing(wl, status))) {
-        status = await this.complete(wl, status, done, now);
+        ({ status, result } = await this.complete(wl, status, done, now));
       } else if (!status.receiptRef) {
         status = withState(wl, status, this.finishedState(cur), now);
       }
@@ -255,8 +264,7 @@ export class GPUWorkloadReconciler {
       a.attempt === cur.attempt ? { ...a, externalId: step.job.id } : a,
     );
     let next: GPUWorkloadStatus = { ...status, attempts };
-    if (step.kind === "finished")
-      return { status: await this.complete(wl, next, step.finished, now) };
+    if (step.kind === "finished") return await this.complete(wl, next, step.finished, now);
     if (step.kind === "running") {
       next.startTime ??= step.job.startedAt ?? rfc3339(now);
       next = withState(wl, next, { kind: "running", message: step.message }, now);
@@ -347,7 +355,7 @@ export class GPUWorkloadReconciler {
       };
     }
     const finished = finishedJob(job);
-    if (finished) return { status: await this.complete(wl, status, finished, now) };
+    if (finished) return await this.complete(wl, status, finished, now);
     const pods = this.d.pods.byIndex(PODS_BY_JOB, `${job.metadata.namespace}/${job.metadata.name}`);
     const obs = observeJob(job, pods, now);
     if (obs.state === "Running") {
@@ -564,15 +572,25 @@ export class GPUWorkloadReconciler {
     return name ? this.d.tenants?.get(name) : undefined;
   }
 
-  /** Records the finished attempt: ledger append, Receipt view, usage and conditions. */
+  /**
+   * Records the finished attempt: ledger append, Receipt view, usage and conditions. While the
+   * ledger is away the attempt waits (ReceiptPending, an Event once) and is retried; the
+   * same facts give the same receipt, so the append lands once when it returns (ADR 0071).
+   */
   private async complete(
     wl: GPUWorkload,
     status: GPUWorkloadStatus,
     finished: FinishedAttempt,
     now: Date,
-  ): Promise<GPUWorkloadStatus> {
+  ): Promise<{ status: GPUWorkloadStatus; result?: Result }> {
     const input = completionReceiptFor(wl, finished);
-    const res = await this.d.ledger.append(input);
+    let res: Awaited<ReturnType<ReceiptLedger["append"]>>;
+    try {
+      res = await this.d.ledger.append(input);
+    } catch (err) {
+      if (!(err instanceof DependencyUnavailableError)) throw err;
+      return this.receiptPending(wl, status, finished, err, now);
+    }
     const view = receiptResource(wl, res.receipt, input.payload);
     const name = view.metadata.name ?? "";
     await this.ensureReceiptView(view, res);
@@ -609,7 +627,35 @@ export class GPUWorkloadReconciler {
       cost: p.cost,
       receiptRef: { name },
     };
-    return withState(wl, next, { kind: "finished", outcome: p.outcome, message: msg }, now);
+    return {
+      status: withState(wl, next, { kind: "finished", outcome: p.outcome, message: msg }, now),
+    };
+  }
+
+  // The attempt finished but the ledger is away: say so, once as an Event, and look again soon.
+  private receiptPending(
+    wl: GPUWorkload,
+    status: GPUWorkloadStatus,
+    finished: FinishedAttempt,
+    err: DependencyUnavailableError,
+    now: Date,
+  ): { status: GPUWorkloadStatus; result: Result } {
+    const message =
+      `attempt ${finished.attempt} ${finished.outcome === "Succeeded" ? "succeeded" : "failed"}; ` +
+      `waiting for the ledger to record its receipt (${err.reason}: ${err.message})`.slice(0, 1024);
+    const already = status.conditions?.some(
+      (c) => c.type === "Complete" && c.reason === RECEIPT_PENDING,
+    );
+    if (!already) {
+      this.d.events.event(Resources.GPUWorkload, wl, "Warning", RECEIPT_PENDING, message);
+    }
+    const next = withState(
+      wl,
+      status,
+      { kind: "recording", outcome: finished.outcome, message },
+      now,
+    );
+    return { status: next, result: { requeueAfterMs: RECEIPT_RETRY_MS } };
   }
 
   private async ensureReceiptView(

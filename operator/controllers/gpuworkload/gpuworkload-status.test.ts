@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { stateConditions, waitingReason } from "./gpuworkload-status.ts";
+import { RECEIPT_PENDING, stateConditions, waitingReason } from "./gpuworkload-status.ts";
 
 describe("waitingReason", () => {
   it.each([
@@ -49,4 +49,23 @@ describe("stateConditions", () => {
     expect(cs.find((c) => c.type === "Failed")?.status).toBe("True");
     expect(cs.find((c) => c.type === "Complete")?.status).toBe("False");
   });
+
+  it.each([{ outcome: "Succeeded" as const }, { outcome: "Failed" as const }])(
+    "a $outcome attempt waiting for its receipt is neither Complete nor Failed yet",
+    ({ outcome }) => {
+      const cs = stateConditions({ kind: "recording", outcome, message: "ledger down" });
+      for (const type of ["Complete", "Failed", "Ready"]) {
+        const c = cs.find((x) => x.type === type);
+        expect(c).toMatchObject({
+          status: "False",
+          reason: RECEIPT_PENDING,
+          message: "ledger down",
+        });
+      }
+      expect(cs.find((c) => c.type === "Running")).toMatchObject({
+        status: "False",
+        reason: outcome,
+      });
+    },
+  );
 });

@@ -14,7 +14,16 @@ export type WorkloadState =
       readonly kind: "finished";
       readonly outcome: "Succeeded" | "Failed";
       readonly message: string;
+    }
+  | {
+      /** The attempt finished; its receipt waits for the ledger (ADR 0071). */
+      readonly kind: "recording";
+      readonly outcome: "Succeeded" | "Failed";
+      readonly message: string;
     };
+
+/** Reason of Complete, Failed and Ready while a finished attempt waits for its receipt. */
+export const RECEIPT_PENDING = "ReceiptPending";
 
 /** The conditions for `state` (Admitted, Routed, Running, Complete, Failed, Ready). */
 export function stateConditions(state: WorkloadState): ConditionInput[] {
@@ -61,6 +70,14 @@ export function stateConditions(state: WorkloadState): ConditionInput[] {
         notDone("Complete"),
         notDone("Failed"),
         { type: "Ready", status: "True", reason: "Running", message: state.message },
+      ];
+    case "recording":
+      return [
+        admitted,
+        { type: "Running", status: "False", reason: state.outcome, message: "" },
+        { type: "Complete", status: "False", reason: RECEIPT_PENDING, message: state.message },
+        { type: "Failed", status: "False", reason: RECEIPT_PENDING, message: state.message },
+        { type: "Ready", status: "False", reason: RECEIPT_PENDING, message: state.message },
       ];
     case "finished": {
       const ok = state.outcome === "Succeeded";

@@ -12,6 +12,12 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import Stripe from "stripe";
 import type { Tenant } from "../../../crds/index.ts";
+import {
+  DependencyHealth,
+  guardPgPool,
+  guardRedis,
+  type DependencyReporter,
+} from "../../../services/dependency-health/index.ts";
 import type { Logger } from "../../../services/kube/index.ts";
 import { Resources } from "../../../services/kube/index.ts";
 import { TenantDiscord } from "../../../services/tenant-stack/discord/discord-binding.ts";
@@ -61,14 +67,28 @@ export interface TenantStack {
 export async function startTenantStack(
   mgr: Manager,
   cfg: TenantStackConfig,
-  deps: { readonly clock: { now(): Date }; readonly ledger?: ReceiptLedger; readonly log: Logger },
+  deps: {
+    readonly clock: { now(): Date };
+    readonly ledger?: ReceiptLedger;
+    readonly log: Logger;
+    /** Where the database and Redis report their state (/readyz); none in some tests. */
+    readonly health?: DependencyHealth;
+  },
 ): Promise<TenantStack | undefined> {
   if (!cfg.enabled) return undefined;
   const closers: (() => Promise<void>)[] = [];
+  // Each client's `error` events are handled in one place (services/dependency-health): an
+  // unhandled one would end the process when the server restarts (ADR 0071).
+  const health = deps.health ?? new DependencyHealth({ clock: deps.clock, logger: deps.log });
+  const reporter = (name: string, whileDown: string): DependencyReporter =>
+    health.register(name, { whileDown });
   let database: TenantDatabase | undefined;
   if (cfg.databaseUrl) {
     if (cfg.databaseMigrateUrl) {
-      const owner = new pg.Pool({ connectionString: cfg.databaseMigrateUrl, max: 1 });
+      const owner = guardPgPool(
+        new pg.Pool({ connectionString: cfg.databaseMigrateUrl, max: 1 }),
+        reporter("arrakis-postgres-owner", "migrations wait"),
+      );
       const appRole = decodeURIComponent(new URL(cfg.databaseUrl).username);
       try {
         const r = await migrate(owner, { appRole });
@@ -82,14 +102,17 @@ export async function startTenantStack(
       max: 8,
       connectionTimeoutMillis: 5000,
     });
-    pool.on("error", (err) => deps.log.warn({ err: err.message }, "arrakis pool error"));
+    guardPgPool(
+      pool,
+      reporter("arrakis-postgres", "Tenants' Database component waits and is retried"),
+    );
     closers.push(() => pool.end());
     database = new TenantDatabase(pool);
   }
   let cache: TenantCache | undefined;
   if (cfg.redisUrl) {
     const redis = new Redis(cfg.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 5000 });
-    redis.on("error", (err: Error) => deps.log.warn({ err: err.message }, "redis error"));
+    guardRedis(redis, reporter("redis", "Tenants' Cache component waits and is retried"));
     closers.push(() => {
       redis.disconnect();
       return Promise.resolve();

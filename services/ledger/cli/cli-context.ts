@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import pg from "pg";
+import { DependencyHealth, guardPgPool } from "../../dependency-health/index.ts";
 import { ed25519Signer, type Ed25519Signer } from "../ed25519.ts";
 import { DEFAULT_ORIGIN, Ledger } from "../ledger.ts";
 import { openPgpSigner, type OpenPgpSigner } from "../openpgp-keys.ts";
@@ -121,15 +122,27 @@ export async function loadTimestamper(
   return httpTimestamper(url, { certificatesPem: await tsaCertificates(io, url, flags.tsaCa) });
 }
 
-/** Opens the ledger for a command; `sign` loads the signing keys and TSA. */
+/** Name under which the ledger's database is reported (/readyz, logs, metrics). */
+export const LEDGER_DATABASE = "ledger-postgres";
+
+/**
+ * Opens the ledger for a command; `sign` loads the signing keys and TSA. The pool's clients
+ * are guarded (services/dependency-health): a database that goes away fails the queries in
+ * flight and is reported on `health`, it never ends the process through an `error` event.
+ */
 export async function openLedger(
   io: CliIO,
   flags: LedgerFlags,
   sign: boolean,
   cacheTree = false,
+  health: DependencyHealth = new DependencyHealth({ clock: io.clock, logger: io.logger }),
 ): Promise<{ ledger: Ledger; close: () => Promise<void> }> {
-  const pool = new pg.Pool({ connectionString: databaseUrl(io, flags), max: 4 });
-  pool.on("error", () => undefined); // idle-client errors surface on the next query instead
+  const pool = new pg.Pool({
+    connectionString: databaseUrl(io, flags),
+    max: 4,
+    connectionTimeoutMillis: 5000,
+  });
+  guardPgPool(pool, health.register(LEDGER_DATABASE, { required: true }));
   const signer = sign ? loadSigner(io, flags) : undefined;
   const openpgp = sign ? await loadOpenPgp(io, flags) : undefined;
   const timestamper = sign ? await loadTimestamper(io, flags) : undefined;

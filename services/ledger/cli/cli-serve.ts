@@ -2,7 +2,10 @@
  * `remembrancer serve`: runs the read-only proof API over a ledger database and, given keys,
  * publishes (OpenPGP + RFC 3161) the newest tree head on an interval.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
+import { DependencyHealth, describeError, isOutage } from "../../dependency-health/index.ts";
+import type { Ledger } from "../ledger.ts";
 import { buildProofApi } from "../proof-api.ts";
 import { openLedger, type LedgerFlags } from "./cli-context.ts";
 import { EXIT, UsageError, type CliIO } from "./cli-io.ts";
@@ -22,9 +25,11 @@ async function serve(io: CliIO, f: ServeFlags): Promise<number> {
   if (!Number.isFinite(every) || every < 0)
     throw new UsageError("--publish-every: expected seconds ≥ 0");
   const publishing = every > 0 && Boolean(f.keyDir ?? io.env.REMEMBRANCER_KEY_DIR);
-  // A long-running server keeps the tree in memory: proofs without a database round trip.
-  const { ledger, close } = await openLedger(io, f, publishing, true);
-  const app = buildProofApi({ ledger, logger: io.logger });
+  const health = new DependencyHealth({ clock: io.clock, logger: io.logger });
+  const opened = await openWhenReachable(io, f, publishing, health);
+  if (!opened) return EXIT.ok; // stopped while waiting for the database
+  const { ledger, close } = opened;
+  const app = buildProofApi({ ledger, logger: io.logger, health });
   const stopPublishing = publishing ? ledger.startPublishing(every * 1000) : (): void => undefined;
   try {
     const url = await app.listen({ port, host: f.host });
@@ -41,6 +46,31 @@ async function serve(io: CliIO, f: ServeFlags): Promise<number> {
     await close();
   }
   return EXIT.ok;
+}
+
+/**
+ * Opens the ledger, waiting while its database is away (a server starts before or during a
+ * database outage and serves once it returns, ADR 0071); undefined when stopped meanwhile.
+ * A key or configuration error still ends the command at once.
+ */
+async function openWhenReachable(
+  io: CliIO,
+  f: ServeFlags,
+  publishing: boolean,
+  health: DependencyHealth,
+): Promise<{ ledger: Ledger; close: () => Promise<void> } | undefined> {
+  for (;;) {
+    try {
+      // A long-running server keeps the tree in memory: proofs without a database round trip.
+      return await openLedger(io, f, publishing, true, health);
+    } catch (err) {
+      if (!isOutage(err)) throw err;
+      io.logger.warn({ err: describeError(err) }, "ledger database unavailable; retrying in 2s");
+    }
+    if (io.signal?.aborted) return undefined;
+    await sleep(2000, undefined, io.signal ? { signal: io.signal } : {}).catch(() => undefined);
+    if (io.signal?.aborted) return undefined;
+  }
 }
 
 /** Registers serve. */
