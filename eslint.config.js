@@ -2,7 +2,8 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "hack/controlplane/modules/", "coverage/"] },
+  // .cache/ holds build outputs, e.g. the image's rootfs with a copy of the sources (ADR 0060).
+  { ignores: ["node_modules/", "hack/controlplane/modules/", "coverage/", ".cache/"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -100,6 +100,28 @@ describe.each(USER_DOC_PAGES.map((p) => [p]))("%s", (page) => {
   });
 });
 
+describe("docs/install.md's chart values", () => {
+  it("each `a.b.c` value it names exists in the chart's values", () => {
+    const defaults = ChartValuesSchema.parse({}) as Record<string, unknown>;
+    const top = Object.keys(defaults).join("|");
+    const valuePath = new RegExp(`^(${top})(\\.[A-Za-z]+)*(\\.\\*)?$`);
+    const prose = read("docs/install.md").replace(/^```[\s\S]*?^```/gm, "");
+    const names = [...prose.matchAll(/`([^`\n]+)`/g)]
+      .map((m) => m[1]!.replace(/:.*$/, ""))
+      .filter((t) => valuePath.test(t) && t.includes("."));
+    expect(names.length).toBeGreaterThan(10);
+    const missing = names.filter((name) => {
+      let v: unknown = defaults;
+      for (const k of name.replace(/\.\*$/, "").split(".")) {
+        if (typeof v !== "object" || v === null || !(k in v)) return true;
+        v = (v as Record<string, unknown>)[k];
+      }
+      return false;
+    });
+    expect(missing).toEqual([]);
+  });
+});
+
 describe("documented condition reasons", () => {
   it("each exists as a string in the operator, the webhooks, the services or the API", () => {
     const code = ["operator", "webhooks", "services", "crds"].map(sources).join("\n");

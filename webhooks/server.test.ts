@@ -14,6 +14,7 @@ import {
   type ServingCertificate,
 } from "./certs.ts";
 import { MemoryLookups } from "./memory-lookups.ts";
+import { WebhookMetrics } from "./metrics.ts";
 import { startWebhookServer, type RunningWebhookServer } from "./server.ts";
 
 let dir = "";
@@ -113,8 +114,11 @@ describe("startWebhookServer", () => {
 describe("startWebhookServer without a certificate yet", () => {
   it("listens, answers /readyz 503 with the reason, then serves the certificate once it appears", async () => {
     const empty = await mkdtemp(join(tmpdir(), "vaultmesh-server-empty-"));
+    const metrics = new WebhookMetrics();
+    const notAfter = async (): Promise<number | undefined> =>
+      (await metrics.certificateNotAfter.get()).values[0]?.value;
     const late = await startWebhookServer({
-      deps: { lookups: new MemoryLookups() },
+      deps: { lookups: new MemoryLookups(), metrics },
       certDir: empty,
       host: "127.0.0.1",
       port: 0,
@@ -127,10 +131,12 @@ describe("startWebhookServer without a certificate yet", () => {
         reasons: [expect.stringContaining(`certificate: cannot read ${empty}`)],
       });
       expect(late.servedCertificate()).toBeUndefined();
+      expect(await notAfter()).toBe(0);
       await writeCertificateFiles(empty, first);
       expect(await late.reloadCertificates()).toBe(true);
       expect(await readyz(late.port)).toEqual({ status: 200, body: { status: "ready" } });
       expect(await servedFingerprint(late.port, first.caCert)).toBe(fingerprint(first.cert));
+      expect(await notAfter()).toBe(new X509Certificate(first.cert).validToDate.getTime() / 1000);
     } finally {
       await late.close();
       await rm(empty, { recursive: true, force: true });

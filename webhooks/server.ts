@@ -80,12 +80,16 @@ export async function startWebhookServer(opts: ServeOptions): Promise<RunningWeb
   const app = buildServer(opts.deps, {
     https: served ?? (await placeholder()),
     ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}),
+    // The source's verdict wins: a certificate it no longer vouches for (expired, never
+    // renewed) is not ready even while the listener still presents it.
     readiness: () => {
       const now = source.current();
-      return [
-        ...(served ? [] : [isServed(now) ? "certificate: not installed yet" : now.notReady]),
-        ...(opts.readiness?.() ?? []),
-      ];
+      const cert = isServed(now)
+        ? served
+          ? []
+          : ["certificate: not installed yet"]
+        : [now.notReady];
+      return [...cert, ...(opts.readiness?.() ?? [])];
     },
   });
   const host = opts.host ?? "0.0.0.0";

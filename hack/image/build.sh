@@ -52,7 +52,7 @@ tar --version | grep -q 'GNU tar' || die "tar is not GNU tar: run 'apt-get insta
 # (`bash hack/image/build.sh && flock -s .cache/image/.lock CMD`): the swap of the outputs waits
 # for them, and what they read is not deleted under them.
 exec 8>"$out/.build.lock"
-flock 8
+flock -n 8 || { echo "image: waiting for another build into $out" >&2 && flock 8; }
 
 timings=()
 step() {
@@ -104,8 +104,10 @@ inputs_hash() {
     (cd "$here" && find . -maxdepth 1 -type f ! -name '*.test.ts' ! -name '*.md' | sort | xargs sha256sum)
     (cd "$root" && sha256sum package-lock.json)
     (cd "$root" && app_files | xargs sha256sum)
+    (cd "$root" && app_files | xargs stat -c '%A %n') # the exec bit survives normalisation
     tar --version | head -1
     gzip --version | head -1
+    echo "npm $(npm --version)"
   } | sha256sum | cut -d' ' -f1
 }
 hash=$(inputs_hash)
@@ -314,7 +316,7 @@ publish() {
   rm -rf "$out/.old"
   mkdir -p "$out/.old"
   exec 9>"$out/.lock"
-  flock 9
+  flock -n 9 || { echo "image: waiting for readers of $out/rootfs (flock -s $out/.lock)" >&2 && flock 9; }
   for f in oci rootfs vaultmesh.tar digest; do
     [ ! -e "$out/$f" ] || mv "$out/$f" "$out/.old/$f"
     mv "$work/$f" "$out/$f"

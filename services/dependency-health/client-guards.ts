@@ -11,9 +11,11 @@
 import { OutageReason, outageReason } from "./dependency-errors.ts";
 import type { DependencyReporter } from "./dependency-health.ts";
 
-/** The EventEmitter surface the guards use. */
+/** The EventEmitter surface the guards use (pg's Pool and Client, ioredis, node:events). */
 export interface Emitter {
-  on(event: string, listener: (...args: never[]) => void): unknown;
+  // `any`, as node:events declares it: listeners of different events take different arguments.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  on(event: string, listener: (...args: any[]) => void): unknown;
 }
 
 /**

@@ -36,6 +36,13 @@ export interface PostgresServer {
   createDatabase(prefix?: string): Promise<TestDatabase>;
   /** Stops the server and removes its data directory. */
   stop(): Promise<void>;
+  /**
+   * `pg_ctl stop -m immediate`: what a crash, a failover or a dropped connection looks like
+   * to clients (issue 10). Only on a server started with `dedicated: true`.
+   */
+  crash(): Promise<void>;
+  /** Starts a crashed server again on the same port and data (crash recovery runs). */
+  restart(): Promise<void>;
 }
 
 /** Options for {@link startPostgres}. */
@@ -44,6 +51,11 @@ export interface StartPostgresOptions {
   readonly settings?: Readonly<Record<string, string>>;
   /** How long to wait for readiness. @default 30000 */
   readonly timeoutMs?: number;
+  /**
+   * A server of this test's own even when VAULTMESH_TEST_PG_URL names a shared one (a test
+   * that crashes its server must not take the others' down). @default false
+   */
+  readonly dedicated?: boolean;
 }
 
 /** Finds the newest installed Debian PostgreSQL bin directory, or throws what to install. */
@@ -140,13 +152,17 @@ function databaseApi(adminUrl: string): (prefix?: string) => Promise<TestDatabas
 
 /** Starts a private Postgres server (or attaches to `VAULTMESH_TEST_PG_URL`). */
 export async function startPostgres(opts: StartPostgresOptions = {}): Promise<PostgresServer> {
-  const shared = process.env.VAULTMESH_TEST_PG_URL;
+  const shared = opts.dedicated ? undefined : process.env.VAULTMESH_TEST_PG_URL;
   if (shared) {
+    const notOwn = (): Promise<void> =>
+      Promise.reject(new Error("crash/restart need startPostgres({ dedicated: true })"));
     return {
       url: shared,
       port: Number(new URL(shared).port),
       createDatabase: databaseApi(shared),
       stop: async () => {},
+      crash: notOwn,
+      restart: notOwn,
     };
   }
   const bin = postgresBinDir();
@@ -158,10 +174,8 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
   chownTree(dir, user);
   const settings = { fsync: "on", max_connections: "60", ...opts.settings };
   let lastError: unknown;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
-    const logFile = join(dir, `postgres-${port}.log`);
-    const proc = startLoggedProcess({
+  const launch = (port: number, logFile: string): ReturnType<typeof startLoggedProcess> =>
+    startLoggedProcess({
       command: join(bin, "postgres"),
       args: [
         ["-D", data, "-p", String(port), "-k", dir, "-h", "127.0.0.1"],
@@ -170,17 +184,23 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
       logFile,
       ...(user ?? {}),
     });
+  const ready = (proc: ReturnType<typeof launch>, url: string, port: number): Promise<void> =>
+    waitUntilReady(
+      proc,
+      async () => {
+        await query(url, "SELECT 1");
+        return true;
+      },
+      `postgres on port ${port}`,
+      opts.timeoutMs,
+    );
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    const logFile = join(dir, `postgres-${port}.log`);
+    let proc = launch(port, logFile);
     const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
     try {
-      await waitUntilReady(
-        proc,
-        async () => {
-          await query(url, "SELECT 1");
-          return true;
-        },
-        `postgres on port ${port}`,
-        opts.timeoutMs,
-      );
+      await ready(proc, url, port);
     } catch (err) {
       lastError = err;
       if (proc.exited() && portConflict(logFile)) continue;
@@ -196,6 +216,17 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
         await proc.kill("SIGINT"); // fast shutdown
         // VAULTMESH_TEST_KEEP=1 keeps the data directory and log for post-mortems.
         if (process.env.VAULTMESH_TEST_KEEP !== "1") rmSync(dir, { recursive: true, force: true });
+      },
+      async crash() {
+        execFileSync(join(bin, "pg_ctl"), ["stop", "-D", data, "-m", "immediate", "-w"], {
+          stdio: "pipe",
+          ...(user ?? {}),
+        });
+        await proc.kill("SIGKILL", 0); // already gone; reaps the child
+      },
+      async restart() {
+        proc = launch(port, logFile);
+        await ready(proc, url, port);
       },
     };
   }

@@ -108,7 +108,8 @@ async function clusterState(): Promise<string> {
     "-o",
     'jsonpath={range .items[*]}{.kind}/{.metadata.name}: {range .status.conditions[*]}{.type}={.status} ({.reason}: {.message}); {end}{"\\n"}{end}',
   ]);
-  return `--- cluster\n${table.stdout}${table.stderr}\n${conds.stdout}${conds.stderr}`;
+  const warnings = await ic.kubectl(["get", "events", "-A", "--field-selector=type=Warning"]);
+  return `--- cluster\n${table.stdout}${table.stderr}\n${conds.stdout}${conds.stderr}\n${warnings.stdout}`;
 }
 
 /** waitFor with the pods' logs and the cluster's state in the error. */

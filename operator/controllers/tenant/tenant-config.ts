@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { REST } from "@discordjs/rest";
 import { Redis } from "ioredis";
 import pg from "pg";
@@ -14,7 +15,9 @@ import Stripe from "stripe";
 import type { Tenant } from "../../../crds/index.ts";
 import {
   DependencyHealth,
+  describeError,
   guardPgPool,
+  outageReason,
   guardRedis,
   type DependencyReporter,
 } from "../../../services/dependency-health/index.ts";
@@ -85,17 +88,22 @@ export async function startTenantStack(
   let database: TenantDatabase | undefined;
   if (cfg.databaseUrl) {
     if (cfg.databaseMigrateUrl) {
-      const owner = guardPgPool(
-        new pg.Pool({ connectionString: cfg.databaseMigrateUrl, max: 1 }),
-        reporter("arrakis-postgres-owner", "migrations wait"),
+      // In the background, retried while the database is away: the rest of the operator
+      // (routing, placement) must not wait for it (ADR 0071).
+      const stop = new AbortController();
+      const done = migrateWhenReachable(
+        cfg.databaseMigrateUrl,
+        decodeURIComponent(new URL(cfg.databaseUrl).username),
+        reporter("arrakis-postgres-owner", "the Arrakis schema migration waits"),
+        deps.log,
+        stop.signal,
+      ).catch((err: unknown) =>
+        deps.log.error({ err: describeError(err) }, "arrakis schema migration failed"),
       );
-      const appRole = decodeURIComponent(new URL(cfg.databaseUrl).username);
-      try {
-        const r = await migrate(owner, { appRole });
-        deps.log.info({ applied: r.applied, version: r.version }, "arrakis schema migrated");
-      } finally {
-        await owner.end();
-      }
+      closers.push(async () => {
+        stop.abort();
+        await done;
+      });
     }
     const pool = new pg.Pool({
       connectionString: cfg.databaseUrl,
@@ -181,4 +189,33 @@ export async function startTenantStack(
       for (const c of closers.reverse()) await c().catch(() => undefined);
     },
   };
+}
+
+// Migrates the Arrakis schema with the owner role, trying again every 2 s while the database
+// is away; other errors (a bad migration, a wrong role) end it.
+async function migrateWhenReachable(
+  url: string,
+  appRole: string,
+  dep: DependencyReporter,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  while (!signal.aborted) {
+    const owner = guardPgPool(
+      new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 5000 }),
+      dep,
+    );
+    try {
+      const r = await migrate(owner, { appRole });
+      log.info({ applied: r.applied, version: r.version }, "arrakis schema migrated");
+      return;
+    } catch (err) {
+      const reason = outageReason(err);
+      if (!reason) throw err;
+      dep.down(reason, err);
+    } finally {
+      await owner.end();
+    }
+    await sleep(2000, undefined, { signal }).catch(() => undefined);
+  }
 }

@@ -4,10 +4,15 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
-import { DependencyHealth, describeError, isOutage } from "../../dependency-health/index.ts";
+import {
+  DependencyHealth,
+  describeError,
+  outageReason,
+  startProbe,
+} from "../../dependency-health/index.ts";
 import type { Ledger } from "../ledger.ts";
 import { buildProofApi } from "../proof-api.ts";
-import { openLedger, type LedgerFlags } from "./cli-context.ts";
+import { LEDGER_DATABASE, openLedger, type LedgerFlags } from "./cli-context.ts";
 import { EXIT, UsageError, type CliIO } from "./cli-io.ts";
 import type { SetExit } from "./cli-keys.ts";
 
@@ -30,6 +35,12 @@ async function serve(io: CliIO, f: ServeFlags): Promise<number> {
   if (!opened) return EXIT.ok; // stopped while waiting for the database
   const { ledger, close } = opened;
   const app = buildProofApi({ ledger, logger: io.logger, health });
+  // Probed, so /readyz tells the truth even when no request and no publication touches it.
+  const stopProbe = startProbe(
+    health.register(LEDGER_DATABASE),
+    () => ledger.store.pool.query("SELECT 1"),
+    { intervalMs: 10_000, downIntervalMs: 2_000 },
+  );
   const stopPublishing = publishing ? ledger.startPublishing(every * 1000) : (): void => undefined;
   try {
     const url = await app.listen({ port, host: f.host });
@@ -41,6 +52,7 @@ async function serve(io: CliIO, f: ServeFlags): Promise<number> {
       else for (const s of ["SIGINT", "SIGTERM"] as const) process.once(s, () => done());
     });
   } finally {
+    stopProbe();
     stopPublishing();
     await app.close();
     await close();
@@ -64,7 +76,9 @@ async function openWhenReachable(
       // A long-running server keeps the tree in memory: proofs without a database round trip.
       return await openLedger(io, f, publishing, true, health);
     } catch (err) {
-      if (!isOutage(err)) throw err;
+      const reason = outageReason(err);
+      if (!reason) throw err;
+      health.register(LEDGER_DATABASE, { required: true }).down(reason, err);
       io.logger.warn({ err: describeError(err) }, "ledger database unavailable; retrying in 2s");
     }
     if (io.signal?.aborted) return undefined;
