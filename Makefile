@@ -32,7 +32,7 @@ node_modules/.install-stamp: package.json package-lock.json
 	fi; \
 	echo "$$want" >$@
 
-## node-deps: install npm dependencies (npm ci) when package-lock.json changed
+## node-deps: install npm dependencies (npm ci) when the lock or package.json's dependencies changed
 node-deps: node_modules/.install-stamp
 
 ## deps: npm packages, Debian packages (Postgres, Redis, openssl, gnupg), the control plane, stripe-mock, Helm
@@ -49,8 +49,9 @@ deps:
 image: node-deps
 	bash hack/image/build.sh
 
-## release: sign the image digest and record a `deployment` receipt in the ledger; needs
-## DATABASE_URL (the ledger's Postgres) and REMEMBRANCER_KEY_DIR (`remembrancer keygen --dir DIR`)
+## release: sign and timestamp the image digest and record a `deployment` receipt in the ledger;
+## needs DATABASE_URL (the ledger's Postgres), REMEMBRANCER_KEY_DIR (`remembrancer keygen --dir`),
+## REMEMBRANCER_TSA_URL and REMEMBRANCER_TSA_CA (see hack/image/release.sh)
 release: image
 	bash hack/image/release.sh
 

@@ -83,6 +83,17 @@ export class KubeLookups implements AdmissionLookups {
     return l;
   }
 
+  /**
+   * Starts the informers without waiting for their first lists: the server listens at once and
+   * /readyz reports "caches not synced" until they are (a missing CRD or permission shows there
+   * instead of a closed port).
+   */
+  static begin(client: KubeClient, logger?: Logger): KubeLookups {
+    const l = new KubeLookups(client, logger);
+    for (const i of l.all) void i.start();
+    return l;
+  }
+
   /** Stops every informer. */
   async stop(): Promise<void> {
     await Promise.all(this.all.map((i) => i.stop()));

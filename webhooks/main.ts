@@ -106,7 +106,11 @@ async function serve(mode: Mode): Promise<void> {
     ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
     fieldManager: "vaultmesh-webhooks",
   });
-  const lookups = await KubeLookups.start(client, logger);
+  // In a cluster the Service routes only to ready pods, so the server may listen before its
+  // caches are synced; a local server registers its configurations right away, so it waits.
+  const lookups = mode.local
+    ? await KubeLookups.start(client, logger)
+    : KubeLookups.begin(client, logger);
   const gpuJobCreators = list(values["gpu-job-creators"]);
   const source = mode.local
     ? new DirectoryCertificates({ dir: mode.certDir, logger })

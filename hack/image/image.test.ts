@@ -62,6 +62,19 @@ function inImage(cmd: readonly string[], user = "65532:65532"): SpawnSyncReturns
   );
 }
 
+/** Every file and directory under `dir` (not following links), with its mode. */
+function walk(dir: string, prefix = ""): { file: string; mode: number }[] {
+  const found: { file: string; mode: number }[] = [];
+  for (const name of readdirSync(join(dir, prefix))) {
+    const rel = `${prefix}/${name}`;
+    const st = lstatSync(join(dir, rel));
+    if (st.isSymbolicLink()) continue;
+    found.push({ file: rel, mode: st.mode });
+    if (st.isDirectory()) found.push(...walk(dir, rel));
+  }
+  return found;
+}
+
 /** ELF facts the check needs: machine and whether it is dynamically linked; undefined if not ELF. */
 function elfInfo(file: string): { machine: number; dynamic: boolean } | undefined {
   const fd = openSync(file, "r");
@@ -133,7 +146,7 @@ describe("image config", () => {
     );
   });
 
-  it("runs as 65532:65532 in /app with the shared PATH, and no root user anywhere", () => {
+  it("runs as 65532:65532 in /app with the shared PATH, and nothing can regain root", () => {
     const digest = readFileSync(join(out, "digest"), "utf8").trim();
     const manifest = json(blob(digest)) as { config: { digest: string } };
     const config = json(blob(manifest.config.digest)) as {
@@ -147,6 +160,11 @@ describe("image config", () => {
     });
     expect(config.created).toBe("1970-01-01T00:00:00Z");
     expect(readFileSync(join(rootfs, "etc", "passwd"), "utf8")).toMatch(/^nonroot:x:65532:65532:/m);
+    // No setuid or setgid file, and nothing the user may write outside /tmp.
+    const risky = walk(rootfs).filter(
+      ({ file, mode }) => (mode & 0o6000) !== 0 || ((mode & 0o002) !== 0 && file !== "/tmp"),
+    );
+    expect(risky).toEqual([]);
   });
 });
 

@@ -5,6 +5,7 @@
  * idempotent by receipt digest. Tree heads are published (OpenPGP + RFC 3161) in batches by
  * `publish`, never per receipt.
  */
+import { describeError, isOutage } from "../dependency-health/index.ts";
 import { canonicalBytes, fromHex, parseDigest, sha256, toHex } from "./canonical-json.ts";
 import { formatCheckpoint, signNote } from "./checkpoint.ts";
 import type { Ed25519Signer } from "./ed25519.ts";
@@ -219,9 +220,12 @@ export class Ledger {
   /** Publishes every `intervalMs` while new tree heads appear; returns a stop function. */
   startPublishing(intervalMs: number): () => void {
     const timer = setInterval(() => {
-      this.publish().catch((err: unknown) =>
-        this.#opts.logger.error({ err }, "tree head publication failed"),
-      );
+      this.publish().catch((err: unknown) => {
+        // The database or the TSA away is an outage, retried at the next tick (ADR 0071).
+        if (isOutage(err)) {
+          this.#opts.logger.warn({ err: describeError(err) }, "tree head publication postponed");
+        } else this.#opts.logger.error({ err }, "tree head publication failed");
+      });
     }, intervalMs);
     timer.unref();
     return () => clearInterval(timer);
