@@ -12,9 +12,11 @@ have_postgres || missing+=(postgresql)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v gpg >/dev/null || missing+=(gnupg)
 command -v openssl >/dev/null || missing+=(openssl)
+# skopeo reads the image layout and docker-archive `make image` writes (an independent check).
+command -v skopeo >/dev/null || missing+=(skopeo)
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "deps: postgres, redis-server, gpg and openssl are present"
+  echo "deps: postgres, redis-server, gpg, openssl and skopeo are present"
   exit 0
 fi
 

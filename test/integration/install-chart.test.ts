@@ -223,7 +223,7 @@ beforeAll(
         namespace: { create: true },
         // One replica each: every pod shares the host's loopback, and two replicas of a
         // Deployment would bind the same container port (ADR 0066).
-        operator: { replicas: 1 },
+        operator: { replicas: 1, extraEnv: [{ name: "VAULTMESH_LEDGER_TIMESTAMPING", value: "true" }] }, // TEMP
         webhook: { replicas: 1 },
         tsa: { url: tsa.url, caSecretRef: { name: "vaultmesh-tsa-ca", key: "ca.crt" } },
       },

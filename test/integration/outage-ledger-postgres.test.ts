@@ -108,6 +108,21 @@ describe("the ledger's Postgres stops with -m immediate", () => {
       async () => (await snapshot(client, ns)).workloads.filter(isDone).length === 4,
       60000,
     );
+    // Quiescent: every Receipt verified against the ledger, so the pool now holds idle
+    // connections — the ones whose unhandled `error` used to end the process.
+    await waitFor(
+      "the first receipts to be verified",
+      async () => {
+        const rs = (await snapshot(client, ns)).receipts;
+        return (
+          rs.length === 4 &&
+          rs.every((r) =>
+            r.status?.conditions?.some((c) => c.type === "Verified" && c.status === "True"),
+          )
+        );
+      },
+      60000,
+    );
     // Workloads finishing while the database is away, then the crash itself.
     await createAll("during", 4, "2s");
     await server.crash();
