@@ -43,6 +43,7 @@ deps:
 	@$(TIMED) "stripe-mock build" bash hack/stripe-mock/build.sh >/dev/null
 	@$(TIMED) "helm build" bash hack/helm/build.sh >/dev/null
 	@$(TIMED) "argocd-lua build" bash hack/argocd-lua/build.sh >/dev/null
+	@$(TIMED) "tlog-verifiers build" bash hack/tlog-verifiers/build.sh >/dev/null
 
 ## image: the OCI image without a daemon (ADR 0060): .cache/image/{oci/,vaultmesh.tar,rootfs/,digest};
 ## skipped when no input changed

@@ -7,7 +7,7 @@
  */
 import type pg from "pg";
 import { bytesEqual, parseDigest, toHex } from "./canonical-json.ts";
-import { parseCheckpoint, parseNote, verifyNote } from "./checkpoint.ts";
+import { parseCheckpoint, parseNote, readSignedCheckpoint } from "./checkpoint.ts";
 import { Frontier, hashLeaf, type Hash } from "./merkle.ts";
 import { canonicalParts, parseReceipt, verifyReceiptSignatures } from "./receipt.ts";
 import { allTreeHeads, entriesRange, nodeCounts, nodesPage } from "./store/pg-log-queries.ts";
@@ -86,11 +86,7 @@ function headProblem(
     return `tree head ${head.treeSize}: signed checkpoint differs from the root recomputed from entries`;
   }
   if (trust) {
-    const name = trust.origin ?? cp.origin;
-    const v = verifyNote(
-      head.checkpoint,
-      trust.ed25519.map((k) => ({ name, publicKey: k.publicKey })),
-    );
+    const v = readSignedCheckpoint(head.checkpoint, trust).signature;
     if (!v.ok) return `tree head ${head.treeSize}: ${v.reason}`;
   }
   return undefined;

@@ -164,6 +164,30 @@ describe("ProviderClient against the simulator on loopback", () => {
     }
   });
 
+  it.each([
+    { name: "declared", headers: { "content-length": "2048" } },
+    { name: "streamed without a length", headers: {} },
+  ])("refuses a response body over the limit ($name)", async ({ headers }) => {
+    const html = `<html>${"x".repeat(2000)}</html>`;
+    const huge = (() =>
+      Promise.resolve(
+        new Response(
+          new ReadableStream({
+            start(c) {
+              c.enqueue(new TextEncoder().encode(html));
+              c.close();
+            },
+          }),
+          { status: 502, headers },
+        ),
+      )) as typeof fetch;
+    const err = await failure(client({ fetch: huge, maxResponseBytes: 1024 }).get("x"));
+    expect([err.code, err.retryable, err.status]).toEqual(["response_too_large", false, 502]);
+    expect(err.message).toMatch(
+      /^GET http:\/\/127\.0\.0\.1:\d+\/v1\/jobs\/x: response body over 1024 bytes/,
+    );
+  });
+
   it("refuses a response that does not follow the protocol", async () => {
     const junk = (() =>
       Promise.resolve(new Response(JSON.stringify({ id: "x" }), { status: 200 }))) as typeof fetch;

@@ -30,6 +30,12 @@ export interface ProviderClientOptions {
   readonly backoffMs?: number;
   /** Longest delay honoured from a Retry-After header, in ms. @default 5000 */
   readonly maxRetryAfterMs?: number;
+  /**
+   * Largest response body read, in bytes: a provider that answers more (an HTML error page
+   * of a proxy, a runaway stream) fails the call with `response_too_large` instead of
+   * filling the operator's memory. @default 1048576
+   */
+  readonly maxResponseBytes?: number;
   /** fetch implementation. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
   /** Waits between retries. @default setTimeout */
@@ -40,7 +46,10 @@ export interface ProviderClientOptions {
 
 /** The details of a ProviderError. */
 export interface ProviderErrorDetails {
-  /** Protocol error code, or `timeout`, `network`, `aborted`, `invalid_response`. */
+  /**
+   * Protocol error code, or `timeout`, `network`, `aborted`, `invalid_response`,
+   * `response_too_large`.
+   */
   readonly code: string;
   /** Whether the same call may succeed later. */
   readonly retryable: boolean;
@@ -111,6 +120,7 @@ export class ProviderClient {
   readonly #retries: number;
   readonly #backoffMs: number;
   readonly #maxRetryAfterMs: number;
+  readonly #maxResponseBytes: number;
   readonly #fetch: typeof fetch;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #now: () => number;
@@ -132,6 +142,7 @@ export class ProviderClient {
     this.#retries = options.retries ?? 2;
     this.#backoffMs = options.backoffMs ?? 200;
     this.#maxRetryAfterMs = options.maxRetryAfterMs ?? 5000;
+    this.#maxResponseBytes = options.maxResponseBytes ?? 1_048_576;
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#sleep = options.sleep ?? defaultSleep;
     this.#now = options.now ?? (() => performance.now());
@@ -217,8 +228,9 @@ export class ProviderClient {
         ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
         signal,
       });
-      text = await res.text();
+      text = await readLimited(what, res, this.#maxResponseBytes);
     } catch (err) {
+      if (err instanceof ProviderError) throw err;
       throw transportError(what, err, timeout.aborted, this.#timeoutMs);
     }
     const json = parseJson(text);
@@ -237,6 +249,32 @@ export class ProviderClient {
     }
     return { value: parsed.data, status: res.status };
   }
+}
+
+// The body as text, refusing one larger than `max` bytes (declared or streamed).
+async function readLimited(what: string, res: Response, max: number): Promise<string> {
+  const tooLarge = (): ProviderError =>
+    new ProviderError(`${what}: response body over ${max} bytes (HTTP ${res.status})`, {
+      code: "response_too_large",
+      retryable: false,
+      status: res.status,
+    });
+  if (Number(res.headers.get("content-length") ?? "0") > max) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (!res.body) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > max) {
+      await res.body.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 function parseJson(text: string): unknown {

@@ -12,7 +12,12 @@ import {
 /** A fetch-compatible function (injectable for tests). */
 export type FetchLike = (
   url: string,
-  init: { method: string; headers: Record<string, string>; body: Uint8Array },
+  init: {
+    method: string;
+    headers: Record<string, string>;
+    body: Uint8Array;
+    signal?: AbortSignal;
+  },
 ) => Promise<{
   ok: boolean;
   status: number;
@@ -31,6 +36,41 @@ export interface RequestTimestampOptions {
   /** PEM CA certificates to verify the token's signature against; when absent only the
    * status, imprint and nonce are checked (the caller verifies later, e.g. offline). */
   readonly trustedPem?: readonly string[];
+  /** Time limit of the whole exchange, in ms: a TSA that hangs is an outage. @default 10000 */
+  readonly timeoutMs?: number;
+  /** Largest reply accepted, in bytes (a token is a few KB). @default 262144 */
+  readonly maxReplyBytes?: number;
+}
+
+// POSTs the request and reads the reply, within the time and size limits; every failure is a
+// TsaRequestError (the publisher retries at its next tick).
+async function postRequest(
+  url: string,
+  body: Uint8Array,
+  opts: RequestTimestampOptions,
+): Promise<Uint8Array> {
+  const max = opts.maxReplyBytes ?? 262_144;
+  const tooLarge = (): TsaRequestError =>
+    new TsaRequestError(`TSA reply is over ${max} bytes: not a TimeStampResp`);
+  let der: Uint8Array;
+  try {
+    const res = await (opts.fetch ?? fetch)(url, {
+      method: "POST",
+      headers: { "content-type": "application/timestamp-query" },
+      body,
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
+    });
+    if (!res.ok) throw new TsaRequestError(`TSA ${url} answered HTTP ${res.status}`);
+    if (Number(res.headers.get("content-length") ?? "0") > max) throw tooLarge();
+    der = new Uint8Array(await res.arrayBuffer());
+  } catch (err) {
+    if (err instanceof TsaRequestError) throw err;
+    throw new TsaRequestError(`cannot reach TSA ${url}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  if (der.byteLength > max) throw tooLarge();
+  return der;
 }
 
 /** Obtains a time-stamp token (DER TimeStampResp) over `data` from the TSA at `url`. */
@@ -40,19 +80,7 @@ export async function requestTimestamp(
   opts: RequestTimestampOptions = {},
 ): Promise<{ der: Uint8Array; check?: TimestampCheck }> {
   const req = buildTimeStampRequest(data);
-  const doFetch = opts.fetch ?? fetch;
-  let res: Awaited<ReturnType<FetchLike>>;
-  try {
-    res = await doFetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/timestamp-query" },
-      body: req.der,
-    });
-  } catch (err) {
-    throw new TsaRequestError(`cannot reach TSA ${url}: ${(err as Error).message}`);
-  }
-  if (!res.ok) throw new TsaRequestError(`TSA ${url} answered HTTP ${res.status}`);
-  const der = new Uint8Array(await res.arrayBuffer());
+  const der = await postRequest(url, req.der, opts);
   let parsed;
   try {
     parsed = parseTimeStampResponse(der);

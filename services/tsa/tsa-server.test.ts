@@ -90,4 +90,49 @@ describe("TSA server", () => {
       TsaRequestError,
     );
   });
+
+  it.each<[string, FetchLike, RegExp]>([
+    [
+      "an HTML error page",
+      () =>
+        Promise.resolve({
+          ok: true,
+          status: 200,
+          headers: { get: () => "text/html" },
+          arrayBuffer: () => Promise.resolve(new TextEncoder().encode("<html>502</html>").buffer),
+        }),
+      /^TSA reply is malformed: /,
+    ],
+    [
+      "a huge reply",
+      () =>
+        Promise.resolve({
+          ok: true,
+          status: 200,
+          headers: { get: (n: string) => (n === "content-length" ? "10000000" : null) },
+          arrayBuffer: () => Promise.reject(new Error("must not be read")),
+        }),
+      /^TSA reply is over 262144 bytes: not a TimeStampResp$/,
+    ],
+    [
+      "a TSA that never answers",
+      (_url, init) =>
+        new Promise((_resolve, reject) =>
+          init.signal?.addEventListener("abort", () => reject(init.signal?.reason as Error)),
+        ),
+      /^cannot reach TSA http:\/\/tsa\.test\/: /,
+    ],
+    [
+      "a connection reset",
+      () => Promise.reject(Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" })),
+      /^cannot reach TSA http:\/\/tsa\.test\/: read ECONNRESET$/,
+    ],
+  ])("the client turns %s into a TsaRequestError with a reason", async (_name, bad, want) => {
+    const err = await requestTimestamp("http://tsa.test/", data, {
+      fetch: bad,
+      timeoutMs: 50,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TsaRequestError);
+    expect((err as Error).message).toMatch(want);
+  });
 });

@@ -225,6 +225,8 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
         await proc.kill("SIGKILL", 0); // already gone; reaps the child
       },
       async restart() {
+        if (!proc.exited())
+          throw new Error(`postgres on port ${port} is running: crash() it first`);
         proc = launch(port, logFile);
         await ready(proc, url, port);
       },

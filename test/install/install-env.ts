@@ -6,8 +6,9 @@
  * charts/vaultmesh; kubectl against the dedicated cluster; and an inventory of every object
  * in the cluster, to tell what an uninstall left behind.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -135,6 +136,69 @@ export async function readAudit(file: string): Promise<AuditEvent[]> {
     .split("\n")
     .filter((l) => l.trim() !== "")
     .map((l) => JSON.parse(l) as AuditEvent);
+}
+
+/** The requests of the release's ServiceAccounts the API server refused (403), one line each. */
+export async function refusedRequests(file: string): Promise<string[]> {
+  const lines = (await readAudit(file))
+    .filter((e) => e.responseStatus?.code === 403)
+    .map((e) => {
+      const o = e.objectRef ?? {};
+      const resource = `${o.apiGroup ? `${o.apiGroup}/` : ""}${o.resource ?? e.requestURI}${o.subresource ? `/${o.subresource}` : ""}`;
+      const where = `${o.namespace ? ` in ${o.namespace}` : ""}${o.name ? ` (${o.name})` : ""}`;
+      return `${e.user.username} ${e.verb} ${resource}${where}`;
+    });
+  return [...new Set(lines)];
+}
+
+/**
+ * Holds a machine-wide lock while the install test runs: its pods listen on fixed container
+ * ports of the host's loopback (ADR 0066), so two runs on one machine (two `make test`s) take
+ * turns instead of colliding. The lock is a `flock` child holding the file; it is released when
+ * `release()` is called or this process dies (the child's stdin closes).
+ */
+export async function machineLock(path: string, timeoutMs: number): Promise<{ release(): void }> {
+  const child = spawn(
+    "flock",
+    ["--timeout", String(Math.ceil(timeoutMs / 1000)), path, "sh", "-c", "echo locked; exec cat"],
+    {
+      stdio: ["pipe", "pipe", "pipe"],
+    },
+  );
+  let err = "";
+  child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once("data", () => resolve());
+    child.once("exit", (code) =>
+      reject(
+        new Error(
+          `another install test held ${path} for ${timeoutMs / 1000}s (flock exit ${code}${err ? `: ${err.trim()}` : ""})`,
+        ),
+      ),
+    );
+    child.once("error", (e) =>
+      reject(new Error(`flock: ${e.message} (apt-get install -y util-linux)`)),
+    );
+  });
+  child.unref();
+  return { release: () => void child.stdin.end() };
+}
+
+/** Fails naming the port when something on this machine already listens on one of `ports`. */
+export async function checkPortsFree(ports: ReadonlyMap<number, string>): Promise<void> {
+  for (const [port, owner] of ports) {
+    await new Promise<void>((resolve, reject) => {
+      const s = createServer();
+      s.once("error", (e) =>
+        reject(
+          new Error(
+            `port ${port} (${owner}) is in use on this machine (${e.message}); the install test runs the chart's pods on the host's loopback with their container ports (ADR 0066)`,
+          ),
+        ),
+      );
+      s.listen({ host: "0.0.0.0", port }, () => s.close(() => resolve()));
+    });
+  }
 }
 
 /** The development TSA (services/tsa) on a loopback port, as an external dependency. */

@@ -73,6 +73,10 @@ describe("the VaultMesh CRDs", () => {
   });
 
   it("apply the samples cleanly, and `kubectl get` shows the printer columns", async () => {
+    // The samples come after an install: the vault-law policy ConfigMap of the Akash sample
+    // lives in the install namespace (ADR 0068), which an install creates.
+    const ns = await kubectl(["create", "namespace", "vaultmesh-system"]);
+    expect(ns.code === 0 || ns.stderr.includes("AlreadyExists")).toBe(true);
     const apply = await kubectl(["apply", "-k", samples]);
     expect(apply.stderr).toBe("");
     expect(apply.code).toBe(0);

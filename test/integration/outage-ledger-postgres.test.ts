@@ -80,7 +80,6 @@ afterAll(async () => {
   await operator?.exited;
   await client.delete(Resources.Treaty, { name: treatyName });
   await client.delete(Resources.Namespace, { name: ns });
-  await server?.restart().catch(() => undefined); // when a failed test left it crashed
   await server?.stop();
   client.close();
 });

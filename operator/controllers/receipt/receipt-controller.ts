@@ -9,6 +9,7 @@
  */
 import type { Receipt } from "../../../crds/index.ts";
 import { Resources } from "../../../services/kube/index.ts";
+import { DependencyUnavailableError } from "../../../services/dependency-health/index.ts";
 import type { Ledger } from "../../../services/ledger/ledger.ts";
 import type { SignedTreeHead } from "../../../services/ledger/tree-head.ts";
 import type { TrustBundle } from "../../../services/ledger/trust-bundle.ts";
@@ -81,9 +82,18 @@ export function createReceiptController(
     for: receipts,
     workers: deps.workers ?? 2,
     ...(deps.resyncMs !== undefined ? { resyncMs: deps.resyncMs } : {}),
-    reconcile: (req) => reconcile(req.namespace, req.name),
+    // While the ledger is away its Receipts keep their last verdict (it cannot have changed:
+    // the log is append-only) and are looked at again soon, not after the error backoff.
+    reconcile: (req) =>
+      reconcile(req.namespace, req.name).catch((err: unknown) => {
+        if (err instanceof DependencyUnavailableError) return { requeueAfterMs: LEDGER_RETRY_MS };
+        throw err;
+      }),
   });
 }
+
+/** How soon a Receipt is checked again while the ledger is away. */
+const LEDGER_RETRY_MS = 5000;
 
 // Unused when the receipt is not logged: its Timestamped condition says NotInLedger.
 const NO_STAMP: TimestampEvidence = { kind: "pending" };

@@ -88,22 +88,27 @@ export async function startTenantStack(
   let database: TenantDatabase | undefined;
   if (cfg.databaseUrl) {
     if (cfg.databaseMigrateUrl) {
-      // In the background, retried while the database is away: the rest of the operator
-      // (routing, placement) must not wait for it (ADR 0071).
+      // Before the first reconcile when the database answers; while it is away, retried in
+      // the background: the rest of the operator must not wait for it (ADR 0071).
       const stop = new AbortController();
-      const done = migrateWhenReachable(
-        cfg.databaseMigrateUrl,
-        decodeURIComponent(new URL(cfg.databaseUrl).username),
-        reporter("arrakis-postgres-owner", "the Arrakis schema migration waits"),
-        deps.log,
-        stop.signal,
-      ).catch((err: unknown) =>
-        deps.log.error({ err: describeError(err) }, "arrakis schema migration failed"),
-      );
-      closers.push(async () => {
-        stop.abort();
-        await done;
-      });
+      const ownerUrl = cfg.databaseMigrateUrl;
+      const appRole = decodeURIComponent(new URL(cfg.databaseUrl).username);
+      const migrateOnce = (): Promise<boolean> =>
+        tryMigrate(
+          ownerUrl,
+          appRole,
+          reporter("arrakis-postgres-owner", "the Arrakis schema migration waits"),
+          deps.log,
+        );
+      if (!(await migrateOnce())) {
+        const done = retryUntil(migrateOnce, stop.signal).catch((err: unknown) =>
+          deps.log.error({ err: describeError(err) }, "arrakis schema migration failed"),
+        );
+        closers.push(async () => {
+          stop.abort();
+          await done;
+        });
+      }
     }
     const pool = new pg.Pool({
       connectionString: cfg.databaseUrl,
@@ -191,31 +196,36 @@ export async function startTenantStack(
   };
 }
 
-// Migrates the Arrakis schema with the owner role, trying again every 2 s while the database
-// is away; other errors (a bad migration, a wrong role) end it.
-async function migrateWhenReachable(
+// Migrates the Arrakis schema with the owner role: true when done, false while the database
+// is away; other errors (a bad migration, a wrong role) are thrown.
+async function tryMigrate(
   url: string,
   appRole: string,
   dep: DependencyReporter,
   log: Logger,
-  signal: AbortSignal,
-): Promise<void> {
+): Promise<boolean> {
+  const owner = guardPgPool(
+    new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 5000 }),
+    dep,
+  );
+  try {
+    const r = await migrate(owner, { appRole });
+    log.info({ applied: r.applied, version: r.version }, "arrakis schema migrated");
+    return true;
+  } catch (err) {
+    const reason = outageReason(err);
+    if (!reason) throw err;
+    dep.down(reason, err);
+    return false;
+  } finally {
+    await owner.end();
+  }
+}
+
+// Calls `attempt` every 2 s until it returns true or `signal` aborts.
+async function retryUntil(attempt: () => Promise<boolean>, signal: AbortSignal): Promise<void> {
   while (!signal.aborted) {
-    const owner = guardPgPool(
-      new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 5000 }),
-      dep,
-    );
-    try {
-      const r = await migrate(owner, { appRole });
-      log.info({ applied: r.applied, version: r.version }, "arrakis schema migrated");
-      return;
-    } catch (err) {
-      const reason = outageReason(err);
-      if (!reason) throw err;
-      dep.down(reason, err);
-    } finally {
-      await owner.end();
-    }
     await sleep(2000, undefined, { signal }).catch(() => undefined);
+    if (signal.aborted || (await attempt())) return;
   }
 }
