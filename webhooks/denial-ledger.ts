@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import pg from "pg";
 import type { Logger } from "pino";
+import { DependencyHealth, guardPgPool } from "../services/dependency-health/index.ts";
 import { fixedClock, systemClock } from "../services/ledger/clock.ts";
 import { ed25519Signer, type Ed25519Signer } from "../services/ledger/ed25519.ts";
 import { Ledger } from "../services/ledger/ledger.ts";
@@ -57,8 +58,13 @@ export function openDenialLedger(
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     query_timeout: QUERY_TIMEOUT_MS,
   });
-  // An idle client's connection error must not crash the server: the next append fails instead.
-  pool.on("error", (err) => deps.logger.warn({ err: err.message }, "ledger connection lost"));
+  // A lost connection, idle or checked out, must not crash the server: the next append fails
+  // instead and the denial stays queued (ADR 0071).
+  const health = new DependencyHealth({ clock: systemClock, logger: deps.logger });
+  guardPgPool(
+    pool,
+    health.register("ledger-postgres", { whileDown: "denial receipts queue and are retried" }),
+  );
   const logger = deps.logger.child({ component: "ledger" });
   let opening: Promise<Ledger> | undefined;
   const ledger = (): Promise<Ledger> => {

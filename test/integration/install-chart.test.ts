@@ -50,6 +50,9 @@ import {
 } from "../install/install-env.ts";
 
 const log = (m: string): void => void process.stderr.write(`[install] ${m}\n`);
+// Sync wave 1 (config/samples): the tenant (GPUWorkload admission wants it Ready), its
+// namespace, the in-cluster treaty and the workload. The Akash treaty and the FederationPeer
+// stay out: their endpoints are not on loopback, and nothing here may dial out.
 const SAMPLES = [
   "namespace-tenant-acme.yaml",
   "treaty-in-cluster-a10g.yaml",
@@ -424,7 +427,7 @@ describe("the Helm chart, synced wave by wave and run from the image", () => {
       );
       installed = true;
     },
-    10 * 60 * 1000,
+    15 * 60 * 1000,
   );
 
   it("runs every container from the image as its UID, with a read-only root and no capabilities", async () => {
