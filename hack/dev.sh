@@ -75,6 +75,11 @@ lap "services (Postgres, Redis, stripe-mock, TSA, stand-ins)"
 # While the control plane comes up: the ledger's keys (they sign receipts and tree heads) and
 # its publisher, which has the development TSA time-stamp the newest tree head every second.
 keys="$dev/keys"
+# Keys made before each ledger had its own origin (ADR 0081) name the old shared one, which a
+# fresh ledger no longer signs under: make new ones.
+if grep -q '"origin": "vaultmesh.cloud/remembrancer"' "$keys/trust.json" 2>/dev/null; then
+  rm -f "$keys"/*
+fi
 [ -f "$keys/ed25519.key" ] || node bin/remembrancer.js keygen --dir "$keys" >/dev/null
 stop_product
 nohup node bin/remembrancer.js serve --port 0 --db "$DATABASE_URL" --key-dir "$keys" \

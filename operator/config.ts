@@ -58,6 +58,8 @@ export interface OperatorConfig {
    * so unstamped Receipts are Pending and polled rather than NoTimestampAuthority. @default false
    */
   readonly ledgerTimestamping: boolean;
+  /** The log origin to take when this process opens a fresh ledger first (ADR 0081). */
+  readonly ledgerOrigin?: string | undefined;
   /** How often a Receipt waiting for its timestamp is looked at again. @default 30000 */
   readonly timestampPendingRequeueMs?: number | undefined;
 }
@@ -95,6 +97,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv, hostname: string): Operato
     providerPollMs: num(env.VAULTMESH_PROVIDER_POLL_MS, 2000),
     ledgerConnectTimeoutMs: num(env.VAULTMESH_LEDGER_CONNECT_TIMEOUT_MS, 5000),
     ledgerTimestamping: env.VAULTMESH_LEDGER_TIMESTAMPING === "true",
+    ledgerOrigin: env.VAULTMESH_LEDGER_ORIGIN || undefined,
     timestampPendingRequeueMs: env.VAULTMESH_TIMESTAMP_PENDING_REQUEUE_MS
       ? num(env.VAULTMESH_TIMESTAMP_PENDING_REQUEUE_MS, 30000)
       : undefined,

@@ -48,6 +48,7 @@ const ledger = LedgerConnection.start({
   clock: systemClock,
   logger: log.child({ component: "ledger" }),
   signer: ed25519Signer(readFileSync(cfg.signingKeyFile, "utf8")),
+  ...(cfg.ledgerOrigin ? { origin: cfg.ledgerOrigin } : {}),
   dependency: health.register("ledger-postgres", {
     whileDown: "completions wait for their receipt (ReceiptPending); routing and placement go on",
   }),

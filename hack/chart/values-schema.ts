@@ -250,7 +250,10 @@ const ledger = z
       .string()
       .max(253)
       .default("")
-      .describe("Log origin of signed tree heads; the remembrancer default when empty."),
+      .describe(
+        "Log origin (checkpoint name) the ledger takes when first opened, e.g. ledger.example.com/vaultmesh; " +
+          "empty: derived from the signing key. Fixed afterwards: a different value stops the publisher (docs/ledger.md).",
+      ),
     publisher: z
       .strictObject({
         publishEverySeconds: z

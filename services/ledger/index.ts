@@ -5,7 +5,6 @@
  */
 export {
   Ledger,
-  DEFAULT_ORIGIN,
   type AppendResult,
   type InclusionProof,
   type LedgerEntry,

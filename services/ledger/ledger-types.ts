@@ -12,15 +12,16 @@ import type { EntryRow } from "./store/pg-rows.ts";
 import type { SignedTreeHead, Timestamper } from "./tree-head.ts";
 import type { TrustBundle } from "./trust-bundle.ts";
 
-/** Default checkpoint origin (and note key name). */
-export const DEFAULT_ORIGIN = "vaultmesh.cloud/remembrancer";
-
 /** Dependencies and settings of a {@link Ledger}. */
 export interface LedgerOptions {
   readonly pool: pg.Pool;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** @default DEFAULT_ORIGIN */
+  /**
+   * The configured checkpoint origin (and note key name). Taken only at genesis; afterwards it
+   * must equal the recorded one or the ledger refuses to open. Unset: the recorded one, or at
+   * genesis one derived from the signer's key (ADR 0081).
+   */
   readonly origin?: string;
   /** Signs receipts and checkpoints; required to append. */
   readonly signer?: Ed25519Signer;

@@ -10,8 +10,8 @@ import { canonicalBytes, fromHex, parseDigest, sha256, toHex } from "./canonical
 import { formatCheckpoint, signNote } from "./checkpoint.ts";
 import type { Ed25519Signer } from "./ed25519.ts";
 import { GroupCommitter } from "./group-commit.ts";
+import { identifyLedger, recordedOrigin } from "./ledger-identity.ts";
 import {
-  DEFAULT_ORIGIN,
   toEntry,
   type AppendResult,
   type InclusionProof,
@@ -36,7 +36,6 @@ import { stampCheckpoint, toSignedTreeHead, type SignedTreeHead } from "./tree-h
 import { emptyTrust, mergeTrust, type TrustBundle } from "./trust-bundle.ts";
 
 export {
-  DEFAULT_ORIGIN,
   toEntry,
   type AppendResult,
   type InclusionProof,
@@ -53,35 +52,51 @@ interface Slot {
 
 /** The Remembrancer ledger over Postgres. */
 export class Ledger {
-  readonly origin: string;
   readonly store: PgLogStore;
   readonly #opts: LedgerOptions;
   readonly #committer: GroupCommitter<PendingLeaf, Slot>;
+  #origin: string | undefined;
 
-  private constructor(opts: LedgerOptions) {
+  private constructor(opts: LedgerOptions, origin: string | undefined) {
     this.#opts = opts;
-    this.origin = opts.origin ?? DEFAULT_ORIGIN;
+    this.#origin = origin;
     this.store = new PgLogStore(opts.pool, { cacheTree: opts.cacheTree ?? false });
     this.#committer = new GroupCommitter((items) => this.#commit(items), opts.maxBatch ?? 1024);
   }
 
-  /** Opens the ledger, applying schema migrations first unless told not to. */
+  /**
+   * Opens the ledger, applying schema migrations first unless told not to, and settles its
+   * origin (ADR 0081): the recorded one, or on first open the configured or key-derived one,
+   * recorded now. Throws `LedgerOriginError` when the configured origin is not the ledger's.
+   */
   static async open(opts: LedgerOptions): Promise<Ledger> {
     if (opts.migrate !== false) await migrate(opts.pool);
-    const ledger = new Ledger(opts);
+    const identity = await identifyLedger(opts.pool, {
+      ...(opts.origin ? { configured: opts.origin } : {}),
+      ...(opts.signer ? { logPublicKey: opts.signer.publicKey } : {}),
+      now: opts.clock.now(),
+    });
+    const ledger = new Ledger(opts, identity.origin);
     await ledger.#recordKeys();
     await ledger.store.warmCache();
     return ledger;
   }
 
+  /**
+   * The checkpoint origin this log signs under, fixed at genesis. Undefined only for a ledger
+   * opened without a signing key before any process recorded one.
+   */
+  get origin(): string | undefined {
+    return this.#origin;
+  }
+
   async #commit(items: readonly PendingLeaf[]): Promise<Slot[]> {
     const signer = this.#requireSigner();
+    // Opened with a signer, the ledger always has an origin (derived from its key if need be).
+    const origin = this.#origin;
+    if (origin === undefined) throw new Error("this ledger has no origin: open it with a signer");
     const signHead = (size: number, root: Hash): string =>
-      signNote(
-        formatCheckpoint({ origin: this.origin, size, root, extensions: [] }),
-        this.origin,
-        signer,
-      );
+      signNote(formatCheckpoint({ origin, size, root, extensions: [] }), origin, signer);
     const started = performance.now();
     const out = await this.store.appendBatch(items, signHead, this.#opts.clock.now());
     this.#opts.logger.debug(
@@ -269,9 +284,11 @@ export class Ledger {
     const extra = this.#opts.trust ?? emptyTrust();
     const rows = await q.allKeys(this.#opts.pool);
     const of = (kind: q.KeyRow["kind"]): q.KeyRow[] => rows.filter((r) => r.kind === kind);
+    // A reader that opened before genesis learns the origin once a signer has recorded it.
+    this.#origin ??= await recordedOrigin(this.#opts.pool);
     const recorded: TrustBundle = {
       ...emptyTrust(),
-      origin: this.origin,
+      ...(this.#origin ? { origin: this.#origin } : {}),
       ed25519: of("ed25519").map((r) => ({ keyId: r.keyId, publicKey: r.publicKey })),
       openpgp: of("openpgp").map((r) => r.publicKey),
       tsa: of("tsa").map((r) => r.publicKey),

@@ -217,11 +217,15 @@ export async function startTsa(): Promise<TestTsa> {
   return { url, caPem: responder.caCertificatePem, stop: () => app.close() };
 }
 
-/** Renders the chart with `values` (a JSON-compatible object, written as a values file). */
+/**
+ * Renders the chart with `values` (written as a values file), then any `extraValueFiles`
+ * (later files win, as with `helm -f a -f b`).
+ */
 export async function helmTemplate(
   helm: string,
   values: unknown,
   workDir: string,
+  extraValueFiles: readonly string[] = [],
 ): Promise<string> {
   const file = join(workDir, "values.json");
   await writeFile(file, JSON.stringify(values, null, 2));
@@ -233,6 +237,7 @@ export async function helmTemplate(
     RELEASE_NAMESPACE,
     "-f",
     file,
+    ...extraValueFiles.flatMap((f) => ["-f", f]),
   ]);
   if (r.code !== 0) throw new Error(`helm template failed:\n${r.stderr}`);
   return r.stdout;

@@ -16,13 +16,7 @@ import { repoRoot } from "../../hack/cluster/cluster.ts";
 import { readImageConfig } from "../../hack/install/image-config.ts";
 import { startPodSupervisor, type PodSupervisor } from "../../hack/install/pod-supervisor.ts";
 import { startServiceProxy, type ServiceProxy } from "../../hack/install/service-proxy.ts";
-import {
-  parseManifests,
-  syncWaves,
-  withoutWave,
-  type ManifestObject,
-  type Wave,
-} from "../../hack/install/waves.ts";
+import { parseManifests, syncWaves, withoutWave, type Wave } from "../../hack/install/waves.ts";
 import type { Condition, GPUWorkload, Receipt } from "../../crds/index.ts";
 import {
   KubeClient,
@@ -31,11 +25,10 @@ import {
   type KubeObject,
 } from "../../services/kube/index.ts";
 import { startPostgres, type PostgresServer, type TestDatabase } from "../harness/postgres.ts";
-import { waitFor } from "../harness/kube.ts";
+import { containerPorts, InstallRun } from "../install/install-run.ts";
 import {
   buildScript,
   checkPortsFree,
-  command,
   helmTemplate,
   inventory,
   machineLock,
@@ -44,7 +37,6 @@ import {
   RELEASE_NAMESPACE as NS,
   startInstallCluster,
   startTsa,
-  tail,
   type InstallCluster,
   type TestTsa,
 } from "../install/install-env.ts";
@@ -69,6 +61,7 @@ let db: TestDatabase | undefined;
 let tsa: TestTsa | undefined;
 let supervisor: PodSupervisor | undefined;
 let proxy: ServiceProxy | undefined;
+let install: InstallRun | undefined;
 let workDir = "";
 let runDir = "";
 let waves: Wave[] = [];
@@ -85,139 +78,6 @@ const cond = (
   o: { status?: { conditions?: Condition[] } } | undefined,
   type: string,
 ): Condition | undefined => o?.status?.conditions?.find((c) => c.type === type);
-
-/** The pods' logs, for a failure message. */
-async function podLogs(): Promise<string> {
-  const parts: string[] = [];
-  for (const h of supervisor?.history ?? []) {
-    const text = tail(await readFile(h.logFile, "utf8").catch(() => "(no log)"), 40);
-    parts.push(`--- ${h.name}\n${text.replace(/^(.{600}).+$/gm, "$1…")}`);
-  }
-  for (const [name, why] of supervisor?.failures ?? [])
-    parts.push(`--- ${name} did not start: ${why}`);
-  return parts.join("\n");
-}
-
-/** The container ports of the rendered Deployments, with who uses them. */
-function containerPorts(objects: readonly ManifestObject[]): Map<number, string> {
-  const ports = new Map<number, string>();
-  for (const d of objects.filter((o) => o.kind === "Deployment")) {
-    const spec = d.spec as {
-      template: { spec: { containers: { name: string; ports?: { containerPort: number }[] }[] } };
-    };
-    for (const c of spec.template.spec.containers) {
-      for (const p of c.ports ?? [])
-        ports.set(p.containerPort, `Deployment ${d.metadata.name}, container ${c.name}`);
-    }
-  }
-  return ports;
-}
-
-/** What the cluster shows of the install, for a failure message. */
-async function clusterState(): Promise<string> {
-  if (!ic) return "";
-  const table = await ic.kubectl([
-    "get",
-    "treaties,tenants,gpuworkloads,receipts,jobs,pods,leases",
-    "-A",
-    "-o",
-    "wide",
-  ]);
-  const conds = await ic.kubectl([
-    "get",
-    "gpuworkloads,tenants,treaties,receipts",
-    "-A",
-    "-o",
-    'jsonpath={range .items[*]}{.kind}/{.metadata.name}: {range .status.conditions[*]}{.type}={.status} ({.reason}: {.message}); {end}{"\\n"}{end}',
-  ]);
-  const warnings = await ic.kubectl(["get", "events", "-A", "--field-selector=type=Warning"]);
-  return `--- cluster\n${table.stdout}${table.stderr}\n${conds.stdout}${conds.stderr}\n${warnings.stdout}`;
-}
-
-/** waitFor with the pods' logs and the cluster's state in the error. */
-async function waitLogged<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  ms: number,
-): Promise<T> {
-  try {
-    return await waitFor(what, fn, ms);
-  } catch (err) {
-    const refused = ic ? await refusedRequests(ic.auditLog) : [];
-    const rbac = refused.length
-      ? `\n--- refused by RBAC (the chart grants no such verb):\n${refused.join("\n")}`
-      : "";
-    throw new Error(
-      `${(err as Error).message}${rbac}\n${await podLogs()}\n${await clusterState()}`,
-    );
-  }
-}
-
-async function apply(objects: readonly ManifestObject[]): Promise<void> {
-  const r = await ic!.kubectl(
-    [
-      "apply",
-      "--server-side",
-      "--force-conflicts",
-      "--field-manager=vaultmesh-install-test",
-      "-f",
-      "-",
-    ],
-    objects.map((o) => JSON.stringify(o)).join("\n"),
-  );
-  if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr || r.stdout}`);
-}
-
-/** What Argo CD waits for before the next wave: CRDs established, Deployments' pods ready. */
-async function waitHealthy(w: Wave): Promise<void> {
-  const crds = w.objects.filter((o) => o.kind === "CustomResourceDefinition");
-  if (crds.length > 0) {
-    const r = await ic!.kubectl([
-      "wait",
-      "--for=condition=Established",
-      "--timeout=60s",
-      ...crds.map((c) => `crd/${c.metadata.name}`),
-    ]);
-    if (r.code !== 0) throw new Error(`CRDs not established: ${r.stderr}`);
-  }
-  for (const d of w.objects.filter((o) => o.kind === "Deployment")) {
-    const spec = d.spec as { replicas?: number; selector: { matchLabels: Record<string, string> } };
-    const want = spec.replicas ?? 1;
-    const labels = spec.selector.matchLabels;
-    await waitLogged(
-      `Deployment ${d.metadata.name}: ${want} pod(s) running from the image and ready`,
-      async () => {
-        await supervisor!.sync();
-        const mine = [...supervisor!.pods.values()].filter((p) =>
-          Object.entries(labels).every(([k, v]) => p.pod.metadata.labels?.[k] === v),
-        );
-        return mine.length === want && mine.every((p) => p.ready);
-      },
-      90000,
-    );
-  }
-}
-
-/** Applies the sample objects (wave 1), retried like an Argo CD sync while admission refuses. */
-async function applySamples(denials: string[]): Promise<void> {
-  const objects: ManifestObject[] = [];
-  for (const f of SAMPLES) {
-    objects.push(...parseManifests(await readFile(join(repoRoot, "config/samples", f), "utf8")));
-  }
-  await waitLogged(
-    "the samples to be admitted",
-    async () => {
-      try {
-        await apply(objects);
-        return true;
-      } catch (err) {
-        denials.push((err as Error).message);
-        return false;
-      }
-    },
-    90000,
-  );
-}
 
 beforeAll(
   async () => {
@@ -257,6 +117,8 @@ beforeAll(
         tsa: { url: tsa.url, caSecretRef: { name: "vaultmesh-tsa-ca", key: "ca.crt" } },
       },
       workDir,
+      // VAULTMESH_TEST_CHART_VALUES: a values file layered on top, to try other settings.
+      process.env.VAULTMESH_TEST_CHART_VALUES ? [process.env.VAULTMESH_TEST_CHART_VALUES] : [],
     );
     const objects = parseManifests(rendered);
     expect(withoutWave(objects)).toEqual([]);
@@ -278,6 +140,7 @@ beforeAll(
       backends: () => supervisor!.backends(),
       log,
     });
+    install = new InstallRun(ic, admin, supervisor);
     baseline = await inventory(ic.kubectl);
     log(`set-up took ${((Date.now() - t0) / 1000).toFixed(1)}s`);
   },
@@ -298,50 +161,28 @@ afterAll(async () => {
     await rm(workDir, { recursive: true, force: true });
 }, 60000);
 
-/** Creates the Secrets the values reference: the ledger URL, the signing keys, the TSA's CA. */
-async function createReleaseSecrets(): Promise<void> {
-  const keys = join(workDir, "keys");
-  const kg = await command(join(repoRoot, "node_modules/.bin/node"), [
-    join(repoRoot, "bin/remembrancer.js"),
-    "keygen",
-    "--dir",
-    keys,
-  ]);
-  if (kg.code !== 0) throw new Error(`remembrancer keygen: ${kg.stderr}`);
-  const secret = async (name: string, files: Record<string, string>): Promise<void> => {
-    await admin.create(Resources.Secret, {
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name, namespace: NS },
-      stringData: files,
-    });
-  };
-  const { readdir } = await import("node:fs/promises");
-  const keyFiles: Record<string, string> = {};
-  for (const f of await readdir(keys)) keyFiles[f] = await readFile(join(keys, f), "utf8");
-  await secret("vaultmesh-ledger", { url: db!.url });
-  await secret("vaultmesh-signing-key", { "ed25519.key": keyFiles["ed25519.key"] ?? "" });
-  await secret("vaultmesh-ledger-keys", keyFiles);
-  await secret("vaultmesh-tsa-ca", { "ca.crt": tsa!.caPem });
-}
-
 describe("the Helm chart, synced wave by wave and run from the image", () => {
   it(
     "completes the sample GPUWorkload with a Verified, Timestamped Receipt",
     async () => {
+      const run = install!;
       const start = Date.now();
-      const denials: string[] = [];
       for (const w of waves) {
         log(`wave ${w.wave}: ${w.objects.map((o) => `${o.kind}/${o.metadata.name}`).join(", ")}`);
-        await apply(w.objects);
+        await run.apply(w.objects);
         if (w.objects.some((o) => o.kind === "Namespace" && o.metadata.name === NS)) {
-          await createReleaseSecrets();
+          // What the platform's operator creates once the namespace exists (values reference them).
+          await run.createReleaseSecrets({
+            keysDir: join(workDir, "keys"),
+            ledgerUrl: db!.url,
+            tsaCaPem: tsa!.caPem,
+          });
         }
         await proxy!.sync();
-        await waitHealthy(w);
+        await run.waitHealthy(w);
       }
       // The webhook server injects its CA into the configurations applied after it started.
-      await waitLogged(
+      await run.wait(
         "the webhook configurations to carry the CA bundle",
         async () => {
           for (const kind of ["validatingwebhookconfigurations", "mutatingwebhookconfigurations"]) {
@@ -359,9 +200,9 @@ describe("the Helm chart, synced wave by wave and run from the image", () => {
         60000,
       );
       times.webhooksReady = Date.now() - start;
-      await applySamples(denials);
+      const denials = await run.applySamples(SAMPLES);
 
-      const lease = await waitLogged(
+      const lease = await run.wait(
         "the operator's Lease",
         async () => {
           const l = await admin.get<KubeObject & { spec?: { holderIdentity?: string } }>(
@@ -378,7 +219,7 @@ describe("the Helm chart, synced wave by wave and run from the image", () => {
       );
       expect(operatorPods).toContain(lease.spec?.holderIdentity);
 
-      const w = await waitLogged(
+      const w = await run.wait(
         "the sample GPUWorkload to complete with a Receipt",
         async () => {
           const wl = await admin.get<GPUWorkload>(
@@ -393,7 +234,7 @@ describe("the Helm chart, synced wave by wave and run from the image", () => {
         120000,
       );
       const receiptName = w.status?.receiptRef?.name ?? "";
-      await waitLogged(
+      await run.wait(
         `Receipt ${receiptName} Verified`,
         async () => {
           const r = await admin.get<Receipt>(Resources.Receipt, receiptName, WORKLOAD.namespace);
@@ -402,7 +243,7 @@ describe("the Helm chart, synced wave by wave and run from the image", () => {
         60000,
       );
       times.verified = Date.now() - start;
-      const stamped = await waitLogged(
+      const stamped = await run.wait(
         `Receipt ${receiptName} Timestamped (published every 10 s, looked at again every 30 s)`,
         async () => {
           const r = await admin.get<Receipt>(Resources.Receipt, receiptName, WORKLOAD.namespace);
@@ -506,6 +347,7 @@ describe("the Helm chart, synced wave by wave and run from the image", () => {
     "uninstalls to the CRDs and the VaultMesh objects, Receipts kept, nothing of the release left",
     async () => {
       requireInstalled();
+      const run = install!;
       // The workload goes first (its Receipt must outlive it), while the operator still runs.
       const del = await ic!.kubectl([
         "delete",
@@ -527,7 +369,7 @@ describe("the Helm chart, synced wave by wave and run from the image", () => {
         );
         expect(r.stderr).toBe("");
       }
-      await waitLogged(
+      await run.wait(
         `namespace ${NS} gone and every process stopped`,
         async () => {
           await supervisor!.sync();

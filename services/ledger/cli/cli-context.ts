@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import pg from "pg";
 import { DependencyHealth, guardPgPool } from "../../dependency-health/index.ts";
 import { ed25519Signer, type Ed25519Signer } from "../ed25519.ts";
-import { DEFAULT_ORIGIN, Ledger } from "../ledger.ts";
+import { Ledger } from "../ledger.ts";
 import { openPgpSigner, type OpenPgpSigner } from "../openpgp-keys.ts";
 import type { Timestamper } from "../tree-head.ts";
 import { loadTrustFiles, type TrustBundle } from "../trust-bundle.ts";
@@ -32,6 +32,17 @@ export interface LedgerFlags {
   readonly origin?: string;
   readonly trust?: readonly string[];
   readonly json?: boolean;
+}
+
+/**
+ * The origin configured by --origin or REMEMBRANCER_ORIGIN (empty counts as unset). The ledger
+ * only checks it against its recorded origin, or records it at genesis (ADR 0081).
+ */
+export function configuredOrigin(
+  io: CliIO,
+  flags: { readonly origin?: string },
+): string | undefined {
+  return flags.origin || io.env.REMEMBRANCER_ORIGIN || undefined;
 }
 
 /** Resolves a path against the CLI's working directory. */
@@ -147,12 +158,14 @@ export async function openLedger(
   const openpgp = sign ? await loadOpenPgp(io, flags) : undefined;
   const timestamper = sign ? await loadTimestamper(io, flags) : undefined;
   const trust = loadTrust(io, flags);
+  const origin = configuredOrigin(io, flags);
   try {
     const ledger = await Ledger.open({
       pool,
       clock: io.clock,
       logger: io.logger,
-      origin: flags.origin ?? io.env.REMEMBRANCER_ORIGIN ?? DEFAULT_ORIGIN,
+      // Only checked against (or, at genesis, recorded as) the ledger's own origin: ADR 0081.
+      ...(origin ? { origin } : {}),
       ...(signer ? { signer } : {}),
       ...(openpgp ? { openpgp } : {}),
       ...(timestamper ? { timestamper } : {}),

@@ -10,13 +10,14 @@ import { signArtifact } from "../artifact.ts";
 import { generateEd25519, rawPublicKey } from "../ed25519.ts";
 import { generateOpenPgpKey } from "../openpgp-keys.ts";
 import { emptyTrust, TRUST_FORMAT } from "../trust-bundle.ts";
-import { DEFAULT_ORIGIN } from "../ledger.ts";
+import { derivedOrigin } from "../../federation/log-origin.ts";
 import { parseTimeStampResponse } from "../../tsa/rfc3161-verify.ts";
 import { requestTimestamp } from "../../tsa/tsa-client.ts";
 import { generateTsaCredentials, type TsaCredentialFiles } from "../../tsa/tsa-certs.ts";
 import { createTsaResponder } from "../../tsa/tsa-responder.ts";
 import { buildTsaServer, listenTsa } from "../../tsa/tsa-server.ts";
 import {
+  configuredOrigin,
   KEY_FILES,
   loadOpenPgp,
   loadSigner,
@@ -56,6 +57,7 @@ async function keygen(
   const ed = generateEd25519();
   const pgp = await generateOpenPgpKey(opts.name, opts.email);
   const raw = rawPublicKey(createPublicKey(ed.publicKeyPem));
+  const publicKey = Buffer.from(raw).toString("base64");
   writeSecret(resolve(dir, KEY_FILES.ed25519Key), ed.privateKeyPem);
   writeFileSync(resolve(dir, KEY_FILES.ed25519Pub), ed.publicKeyPem);
   writeSecret(resolve(dir, KEY_FILES.openpgpKey), pgp.privateKeyArmored);
@@ -63,8 +65,9 @@ async function keygen(
   const trust = {
     ...emptyTrust(),
     format: TRUST_FORMAT,
-    origin: opts.origin ?? io.env.REMEMBRANCER_ORIGIN ?? DEFAULT_ORIGIN,
-    ed25519: [{ keyId: ed.keyId, publicKey: Buffer.from(raw).toString("base64") }],
+    // The origin a ledger started with this key takes (ADR 0081): configured, else derived.
+    origin: configuredOrigin(io, opts) ?? derivedOrigin(publicKey),
+    ed25519: [{ keyId: ed.keyId, publicKey }],
     openpgp: [pgp.publicKeyArmored],
   };
   writeFileSync(resolve(dir, KEY_FILES.trust), `${JSON.stringify(trust, null, 2)}\n`);
@@ -167,7 +170,10 @@ export function registerKeyCommands(program: Command, io: CliIO, setExit: SetExi
     .requiredOption("--dir <dir>", "directory for the keys")
     .option("--name <name>", "OpenPGP user name", "VaultMesh Remembrancer")
     .option("--email <email>", "OpenPGP user email", "remembrancer@vaultmesh.invalid")
-    .option("--origin <origin>", "log origin recorded in the trust bundle")
+    .option(
+      "--origin <origin>",
+      "log origin for the trust bundle (default $REMEMBRANCER_ORIGIN, else derived from the new key)",
+    )
     .option("--force", "replace existing keys")
     .option("--json", "JSON output")
     .action(async (o: Parameters<typeof keygen>[1]) => setExit(await keygen(io, o)));

@@ -177,7 +177,10 @@ export function registerLedgerCommands(program: Command, io: CliIO, setExit: Set
       "time-stamp the new tree head at this TSA (default $REMEMBRANCER_TSA_URL)",
     )
     .option("--tsa-ca <pem>", "CA certificate of that TSA, shipped in proof bundles")
-    .option("--origin <origin>", "log origin (default $REMEMBRANCER_ORIGIN)")
+    .option(
+      "--origin <origin>",
+      "log origin, taken at genesis and checked after (default $REMEMBRANCER_ORIGIN, else derived from the key)",
+    )
     .action(async (o: RecordFlags) => setExit(await record(io, o)));
   db(program.command("export-proof <receipt>"))
     .description(

@@ -91,6 +91,21 @@ CREATE TABLE ledger_keys (
 ${appendOnly("ledger_keys")}
 `,
   },
+  {
+    version: 3,
+    name: "the log's identity: its origin, recorded once (ADR 0081)",
+    sql: `
+-- Exactly one row (the primary key can only be true), written when the ledger is first opened
+-- and never changed: the origin every checkpoint of this log is signed under.
+CREATE TABLE ledger_identity (
+  singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  origin     text NOT NULL CHECK (origin <> ''),
+  source     text NOT NULL CHECK (source IN ('Configured', 'Derived', 'LatestTreeHead')),
+  created_at timestamptz NOT NULL
+);
+${appendOnly("ledger_identity")}
+`,
+  },
 ];
 
 const LOCK_KEY = 0x766d6c67; // "vmlg"
