@@ -18,6 +18,10 @@ import {
   pkiCrypto,
 } from "../services/tsa/tsa-certs.ts";
 import { randomPositiveInteger } from "../services/tsa/der-integer.ts";
+import {
+  keyUsageBits as keyUsage,
+  x509Extension as extension,
+} from "../services/tsa/x509-extensions.ts";
 
 type CryptoKey = webcrypto.CryptoKey;
 
@@ -84,20 +88,6 @@ function name(cn: string): pkijs.RelativeDistinguishedNames {
   return new pkijs.RelativeDistinguishedNames({
     typesAndValues: [attr(OID.organization, "VaultMesh"), attr(OID.commonName, cn)],
   });
-}
-
-function extension(
-  id: string,
-  critical: boolean,
-  value: { toSchema(): asn1js.BaseBlock } | asn1js.BaseBlock,
-): pkijs.Extension {
-  const schema = "toSchema" in value ? value.toSchema() : value;
-  return new pkijs.Extension({ extnID: id, critical, extnValue: schema.toBER(false) });
-}
-
-/** KeyUsage bits, most significant first (digitalSignature = 0x80, keyCertSign = 0x04). */
-function keyUsage(byte: number, unusedBits: number): asn1js.BitString {
-  return new asn1js.BitString({ valueHex: new Uint8Array([byte]).buffer, unusedBits });
 }
 
 /** The bytes of an IP SAN (4 for IPv4, 16 for IPv6). */

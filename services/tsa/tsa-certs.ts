@@ -8,6 +8,7 @@ import type { webcrypto } from "node:crypto";
 import * as pkijs from "pkijs";
 import type { Clock } from "../ledger/clock.ts";
 import { randomPositiveInteger } from "./der-integer.ts";
+import { keyUsageBits as keyUsage, x509Extension as extension } from "./x509-extensions.ts";
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -72,20 +73,6 @@ function commonName(cn: string): pkijs.RelativeDistinguishedNames {
       }),
     ],
   });
-}
-
-function extension(
-  id: string,
-  critical: boolean,
-  value: { toSchema(): asn1js.BaseBlock } | asn1js.BaseBlock,
-): pkijs.Extension {
-  const schema = "toSchema" in value ? value.toSchema() : value;
-  return new pkijs.Extension({ extnID: id, critical, extnValue: schema.toBER(false) });
-}
-
-/** KeyUsage bits, most significant bit first: bit 0 = 0x80 in the first byte. */
-function keyUsage(byte: number, unusedBits: number): asn1js.BitString {
-  return new asn1js.BitString({ valueHex: new Uint8Array([byte]).buffer, unusedBits });
 }
 
 async function keyIdentifier(key: CryptoKey): Promise<Uint8Array> {
