@@ -1,7 +1,9 @@
 // The admission server as a fastify app: one POST route per webhook entry, /healthz, /readyz
-// (with the reasons when not ready) and /metrics. buildServer() does not listen (server.ts
-// does), so tests drive it with app.inject and the bench measures the same code the cluster runs.
+// (with the reasons when not ready, and each dependency's state) and /metrics. buildServer()
+// does not listen (server.ts does), so tests drive it with app.inject and the bench measures
+// the same code the cluster runs.
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
+import { readinessReport, type DependencyStatus } from "../services/dependency-health/index.ts";
 import { VaultLawEvaluator } from "../services/vault-law/evaluator.ts";
 import {
   MalformedReviewError,
@@ -136,6 +138,34 @@ function recordDenial(deps: WebhookDeps, log: WebhookLogger, record: DenialRecor
     );
 }
 
+/** The JSON body of /readyz. */
+export interface ReadyzBody {
+  readonly status: "ready" | "not ready";
+  /** Why not ready: the checks' reasons, then each required dependency that is down. */
+  readonly reasons?: readonly string[];
+  /** One line per dependency, e.g. `[~]ledger-postgres down: Unreachable: … ; degraded: …`. */
+  readonly dependencies?: readonly string[];
+}
+
+/**
+ * The /readyz body for the reasons the server is not ready (caches, certificate…) and its
+ * dependencies' states, through {@link readinessReport}. Pure.
+ */
+export function readyzBody(
+  reasons: readonly string[],
+  statuses: readonly DependencyStatus[],
+): ReadyzBody {
+  const lines = readinessReport([], statuses).text.split("\n");
+  // Every line but the verdict ("readyz check passed/failed") and the trailing empty one.
+  const dependencies = lines.slice(0, statuses.length);
+  const all = [...reasons, ...dependencies.filter((l) => l.startsWith("[-]"))];
+  return {
+    status: all.length === 0 ? "ready" : "not ready",
+    ...(all.length > 0 ? { reasons: all } : {}),
+    ...(dependencies.length > 0 ? { dependencies } : {}),
+  };
+}
+
 function sendError(reply: FastifyReply, code: number, message: string): FastifyReply {
   return reply.code(code).type("application/json").send({ error: message });
 }
@@ -203,13 +233,18 @@ export function buildServer(deps: WebhookDeps, options: ServerOptions = {}): Fas
   app.get("/healthz", (_req, reply) => reply.send({ status: "ok" }));
   // 503 with every reason, e.g. "certificate: secret vaultmesh-system/vaultmesh-webhook-tls: …
   // 403 … forbidden", so `curl -k https://<pod>:9443/readyz` says why a replica is not ready.
+  // Dependencies (the denial ledger's Postgres…) are listed under `dependencies`, one
+  // readinessReport line each: `[~]` for one the server rides out (still ready), `[-]` for a
+  // required one, which is also a reason (ADR 0071).
   app.get("/readyz", (_req, reply) => {
-    const reasons = [
-      ...((deps.lookups.ready?.() ?? true) ? [] : ["caches not synced"]),
-      ...(options.readiness?.() ?? []),
-    ];
-    if (reasons.length === 0) return reply.code(200).send({ status: "ready" });
-    return reply.code(503).send({ status: "not ready", reasons });
+    const r = readyzBody(
+      [
+        ...((deps.lookups.ready?.() ?? true) ? [] : ["caches not synced"]),
+        ...(options.readiness?.() ?? []),
+      ],
+      deps.health?.statuses() ?? [],
+    );
+    return reply.code(r.status === "ready" ? 200 : 503).send(r);
   });
   app.get("/metrics", async (_req, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),

@@ -2,6 +2,7 @@
 // cross-object lookups (an informer cache in a cluster, maps in tests), configuration, a clock,
 // a logger, metrics and an optional hook that records denials in the ledger.
 import type { GPUWorkload, Tenant, Treaty } from "../crds/index.ts";
+import type { DependencyStatus } from "../services/dependency-health/index.ts";
 import type { ModuleSource, VaultLawEvaluator } from "../services/vault-law/evaluator.ts";
 import type { OwnedMeta } from "./policies/pod.ts";
 import type { FieldError } from "./policies/field-errors.ts";
@@ -111,4 +112,10 @@ export interface WebhookDeps {
    * VAULTMESH_RECORD_DENIALS=true (denial-recorder.ts, ADR 0048).
    */
   readonly recordDenial?: (denial: DenialRecord) => Promise<void> | void;
+  /**
+   * The server's dependencies (services/dependency-health's DependencyHealth fits; main.ts
+   * creates one and registers the denial ledger's Postgres there). /readyz lists each one; only
+   * a required one that is down makes it 503 (ADR 0071). @default none listed
+   */
+  readonly health?: { statuses(): DependencyStatus[] };
 }

@@ -14,7 +14,9 @@ import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
+import type { DependencyHealth } from "../services/dependency-health/index.ts";
 import { createKubeClient, type KubeClient } from "../services/kube/index.ts";
+import { systemClock } from "../services/ledger/clock.ts";
 import { CaBundleInjector } from "./ca-injector.ts";
 import { DirectoryCertificates, isServed, type CertificateSource } from "./certificate-source.ts";
 import { generateServingCertificate, writeCertificateFiles } from "./certs.ts";
@@ -23,7 +25,7 @@ import { denialLedgerSettings } from "./denial-settings.ts";
 import { KubeLookups } from "./kube-lookups.ts";
 import { ManagedCertificates } from "./managed-certificates.ts";
 import { CONFIGURATION_NAMES, renderWebhookConfigurations } from "./manifests.ts";
-import { WebhookMetrics } from "./metrics.ts";
+import { WebhookMetrics, webhookDependencyHealth } from "./metrics.ts";
 import { DEFAULT_OPERATOR_SERVICE_ACCOUNT } from "./policies/receipt.ts";
 import { applyWebhookConfigurations, deleteWebhookConfigurations } from "./registration.ts";
 import { ServeFlagError, resolveServeSettings, type ServeSettings } from "./serve-settings.ts";
@@ -73,11 +75,15 @@ const list = (s: string): string[] =>
     .filter((x) => x !== "");
 
 // The ledger's modules (pg among them) load only when denials are recorded.
-async function openDenials(metrics: WebhookMetrics): Promise<DenialLedger | undefined> {
+async function openDenials(
+  metrics: WebhookMetrics,
+  health: DependencyHealth,
+): Promise<DenialLedger | undefined> {
   const settings = denialLedgerSettings(process.env);
   if (!settings) return undefined;
   const { openDenialLedger } = await import("./denial-ledger.ts");
-  const denials = openDenialLedger(settings, { logger, metrics });
+  // A denial whose append meets an outage waits in the queue for the database (ADR 0071).
+  const denials = openDenialLedger(settings, { logger, metrics, health, retryOutages: {} });
   logger.info({ queueSize: settings.queueSize }, "recording denials as PolicyDenied receipts");
   return denials;
 }
@@ -101,7 +107,9 @@ type Mode =
 
 async function serve(mode: Mode): Promise<void> {
   const metrics = new WebhookMetrics();
-  const denials = await openDenials(metrics);
+  // One registry of the server's dependencies: /readyz lists them, /metrics exports them.
+  const health = webhookDependencyHealth(metrics, { clock: systemClock, logger });
+  const denials = await openDenials(metrics, health);
   const client = await createKubeClient({
     ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
     fieldManager: "vaultmesh-webhooks",
@@ -143,6 +151,7 @@ async function serve(mode: Mode): Promise<void> {
       lookups,
       logger,
       metrics,
+      health,
       config: {
         operatorServiceAccount: values["operator-service-account"],
         ...(gpuJobCreators.length > 0 ? { gpuJobCreators } : {}),

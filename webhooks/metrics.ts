@@ -3,6 +3,11 @@
 // requests refused before any policy ran, what became of the policy.denied receipts, and when
 // the served certificate expires.
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import {
+  DependencyHealth,
+  registerDependencyMetrics,
+  type HealthLogger,
+} from "../services/dependency-health/index.ts";
 
 /** Buckets of the decision-time histogram, in seconds: 25 µs to 1 s. */
 export const DECISION_BUCKETS: readonly number[] = [
@@ -67,4 +72,18 @@ export class WebhookMetrics {
       registers: [registry],
     });
   }
+}
+
+/**
+ * The webhook server's one {@link DependencyHealth} (main.ts creates it; the denial ledger
+ * registers its Postgres there), with `vaultmesh_dependency_up` and
+ * `vaultmesh_dependency_outages_total` on `metrics.registry`.
+ */
+export function webhookDependencyHealth(
+  metrics: WebhookMetrics,
+  deps: { readonly clock: { now(): Date }; readonly logger: HealthLogger },
+): DependencyHealth {
+  const health = new DependencyHealth(deps);
+  registerDependencyMetrics(health, metrics.registry);
+  return health;
 }

@@ -48,6 +48,10 @@ const UNREACHABLE_MESSAGES = [
   "Connection terminated due to connection timeout",
   "connect ETIMEDOUT",
   "fetch failed",
+  // ioredis: a command queued while it reconnects, given up after maxRetriesPerRequest; a
+  // command refused because the connection is down and the offline queue is off.
+  "Reached the max retries per request limit",
+  "Stream isn't writeable and enableOfflineQueue options is false",
 ];
 
 interface ErrorLike {

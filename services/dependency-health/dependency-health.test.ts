@@ -63,6 +63,18 @@ describe("outageReason", () => {
       e: Object.assign(new TypeError("fetch failed"), { cause: err("x", "ECONNRESET") }),
       want: OutageReason.Unreachable,
     },
+    {
+      name: "ioredis gave up on a queued command",
+      e: err(
+        'Reached the max retries per request limit (which is 1). Refer to "maxRetriesPerRequest" option for details.',
+      ),
+      want: OutageReason.Unreachable,
+    },
+    {
+      name: "ioredis offline queue off",
+      e: err("Stream isn't writeable and enableOfflineQueue options is false"),
+      want: OutageReason.Unreachable,
+    },
     { name: "unique violation", e: err("duplicate key value", "23505"), want: undefined },
     { name: "a bug", e: new TypeError("x is undefined"), want: undefined },
     { name: "not an error", e: "boom", want: undefined },

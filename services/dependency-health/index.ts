@@ -17,6 +17,7 @@ export {
   readinessReport,
   type DependencyReporter,
   type DependencyStatus,
+  type HealthLogger,
   type ReadinessCheck,
   type ReadinessReport,
 } from "./dependency-health.ts";

@@ -236,6 +236,14 @@ export class ProviderClient {
     const json = parseJson(text);
     const p = await schemas();
     if (!res.ok) throw httpError(what, res, p.ErrorBodySchema.safeParse(json));
+    if (json === undefined) {
+      // A proxy's or a login page's HTML, a truncated body: say so rather than "at (root)".
+      const type = res.headers.get("content-type") ?? "none";
+      throw new ProviderError(
+        `${what}: invalid response: not JSON (HTTP ${res.status}, content-type ${type}, ${Buffer.byteLength(text)} bytes)`,
+        { code: "invalid_response", retryable: false, status: res.status },
+      );
+    }
     const parsed = call.schema(p).safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

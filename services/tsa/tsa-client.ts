@@ -23,7 +23,17 @@ export type FetchLike = (
   status: number;
   headers: { get(name: string): string | null };
   arrayBuffer(): Promise<ArrayBuffer>;
+  /** The body as a stream (fetch's Response has one): read chunk by chunk, within the limit. */
+  body?: BodyStream | null;
 }>;
+
+/** The part of a ReadableStream the client reads. */
+export interface BodyStream {
+  getReader(): {
+    read(): Promise<{ done: boolean; value?: Uint8Array }>;
+    cancel(reason?: unknown): Promise<void>;
+  };
+}
 
 /** Thrown when the TSA cannot be reached or answers with something other than a token. */
 export class TsaRequestError extends Error {
@@ -60,9 +70,23 @@ async function postRequest(
       body,
       signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
     });
-    if (!res.ok) throw new TsaRequestError(`TSA ${url} answered HTTP ${res.status}`);
-    if (Number(res.headers.get("content-length") ?? "0") > max) throw tooLarge();
-    der = new Uint8Array(await res.arrayBuffer());
+    if (!res.ok) {
+      await res.body
+        ?.getReader()
+        .cancel()
+        .catch(() => undefined);
+      throw new TsaRequestError(`TSA ${url} answered HTTP ${res.status}`);
+    }
+    if (Number(res.headers.get("content-length") ?? "0") > max) {
+      await res.body
+        ?.getReader()
+        .cancel()
+        .catch(() => undefined);
+      throw tooLarge();
+    }
+    der = res.body
+      ? await readAtMost(res.body, max, tooLarge)
+      : new Uint8Array(await res.arrayBuffer());
   } catch (err) {
     if (err instanceof TsaRequestError) throw err;
     throw new TsaRequestError(`cannot reach TSA ${url}: ${(err as Error).message}`, {
@@ -71,6 +95,30 @@ async function postRequest(
   }
   if (der.byteLength > max) throw tooLarge();
   return der;
+}
+
+// Reads a streamed body, giving up (and cancelling the stream) as soon as it passes `max`
+// bytes: a reply without a length is not read whole into memory first.
+async function readAtMost(
+  body: BodyStream,
+  max: number,
+  tooLarge: () => TsaRequestError,
+): Promise<Uint8Array> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (!value) continue;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return new Uint8Array(Buffer.concat(chunks));
 }
 
 /** Obtains a time-stamp token (DER TimeStampResp) over `data` from the TSA at `url`. */
@@ -85,9 +133,10 @@ export async function requestTimestamp(
   try {
     parsed = parseTimeStampResponse(der);
   } catch (err) {
-    if (err instanceof TimestampFormatError)
-      throw new TsaRequestError(`TSA reply is malformed: ${err.message}`);
-    throw err;
+    // Whatever the parser trips on (its own format error, or a decoder's RangeError on a
+    // truncated length), the reply is not a TimeStampResp: one error type, with the reason.
+    const why = err instanceof TimestampFormatError ? err.message : String(err);
+    throw new TsaRequestError(`TSA reply is malformed: ${why}`, { cause: err });
   }
   if (parsed.status !== 0 && parsed.status !== 1) {
     throw new TsaRequestError(

@@ -112,6 +112,47 @@ export function noticeMessage(n: WorkloadNotice): RESTPostAPIChannelMessageJSONB
   };
 }
 
+/**
+ * A Discord call that failed: the route's name, the HTTP status when Discord (or a proxy)
+ * answered, and the reason — an answer that is not what the API promises (an HTML page, a
+ * message without an id) included. The Tenant controller shows it on the `Discord` condition
+ * and retries with backoff.
+ */
+export class DiscordCallError extends Error {
+  override readonly name = "DiscordCallError";
+  /** HTTP status, when there was an answer. */
+  readonly status: number | undefined;
+  constructor(message: string, status?: number, cause?: unknown) {
+    super(message, { cause });
+    this.status = status;
+  }
+}
+
+// Runs one REST call, naming it in any failure (@discordjs/rest's own messages are bare:
+// "Internal Server Error", or a TypeError from the socket).
+async function call<T>(what: string, fn: () => Promise<unknown>): Promise<T> {
+  try {
+    return (await fn()) as T;
+  } catch (err) {
+    const status = (err as { status?: unknown }).status;
+    const code = typeof status === "number" ? status : undefined;
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new DiscordCallError(
+      `Discord ${what}: ${code !== undefined ? `HTTP ${code} ` : ""}${reason}`,
+      code,
+      err,
+    );
+  }
+}
+
+// What an unexpected answer looks like in a message: @discordjs/rest hands back anything that
+// is not application/json as an ArrayBuffer (an HTML page, a proxy's error).
+function shapeOf(v: unknown): string {
+  if (v instanceof ArrayBuffer) return `${v.byteLength} bytes that are not JSON`;
+  if (Array.isArray(v)) return "a list";
+  return v === null ? "null" : typeof v;
+}
+
 /** Discord operations for tenants. */
 export class TenantDiscord {
   /** REST calls made since construction. */
@@ -129,32 +170,45 @@ export class TenantDiscord {
   async registerCommands(guildId: string): Promise<boolean> {
     const route = Routes.applicationGuildCommands(this.#applicationId, guildId);
     this.calls++;
-    const live = (await this.#rest.get(route)) as Partial<APIApplicationCommand>[];
-    if (commandsMatch(live)) return false;
+    const live = await call<unknown>("GET guild commands", () => this.#rest.get(route));
+    if (!Array.isArray(live)) {
+      throw new DiscordCallError(
+        `Discord GET guild commands: expected a list of commands, got ${shapeOf(live)}`,
+      );
+    }
+    if (commandsMatch(live as Partial<APIApplicationCommand>[])) return false;
     this.calls++;
-    await this.#rest.put(route, { body: SLASH_COMMANDS });
+    await call("PUT guild commands", () => this.#rest.put(route, { body: SLASH_COMMANDS }));
     return true;
   }
 
   /** Removes the bot's commands from the guild (teardown); a guild the bot left is done. */
   async unregisterCommands(guildId: string): Promise<void> {
     this.calls++;
-    await this.#rest
-      .put(Routes.applicationGuildCommands(this.#applicationId, guildId), { body: [] })
-      .catch((err: unknown) => {
-        // The bot was removed from the guild, or the guild is gone: nothing left to remove.
-        const status = (err as { status?: number }).status;
-        if (status === 403 || status === 404) return undefined;
-        throw err;
-      });
+    await call("PUT guild commands (remove)", () =>
+      this.#rest.put(Routes.applicationGuildCommands(this.#applicationId, guildId), { body: [] }),
+    ).catch((err: unknown) => {
+      // The bot was removed from the guild, or the guild is gone: nothing left to remove.
+      const status = (err as DiscordCallError).status;
+      if (status === 403 || status === 404) return undefined;
+      throw err;
+    });
   }
 
   /** Posts a workload notice to the channel; returns the message id. */
   async postWorkloadNotice(channelId: string, notice: WorkloadNotice): Promise<string> {
     this.calls++;
-    const msg = (await this.#rest.post(Routes.channelMessages(channelId), {
-      body: noticeMessage(notice),
-    })) as { id: string };
-    return msg.id;
+    const msg = await call<unknown>("POST channel message", () =>
+      this.#rest.post(Routes.channelMessages(channelId), { body: noticeMessage(notice) }),
+    );
+    const id = (msg as { id?: unknown } | null)?.id;
+    // Without an id the notice cannot be marked as posted: an error, retried (the message
+    // nonce keeps a retry from posting it twice), never a silent success.
+    if (typeof id !== "string" || id === "") {
+      throw new DiscordCallError(
+        `Discord POST channel message: expected a message with an id, got ${shapeOf(msg)}`,
+      );
+    }
+    return id;
   }
 }

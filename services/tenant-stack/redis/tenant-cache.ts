@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
+import { describeError, isOutage } from "../../dependency-health/index.ts";
 
 /** Commands a tenant user may run, after `-@all`. Order matters: later rules win. */
 export const TENANT_COMMAND_RULES: readonly string[] = [
@@ -55,12 +56,57 @@ export interface TenantLimits {
 /** The outcome of one rate-limited request. */
 export interface RateDecision {
   readonly allowed: boolean;
-  /** Requests left in the current minute (0 when refused). */
+  /** Requests left in the current minute (0 when refused or not counted). */
   readonly remaining: number;
+  /** The tenant's limit (0 when unknown: not stored, or Redis did not answer). */
   readonly limit: number;
-  /** Why a request was refused. */
-  readonly reason?: "RateLimited" | "Suspended" | "UnknownTenant";
+  /**
+   * Why a request was refused — or `LimiterUnavailable`: Redis did not answer, and the request
+   * was let through without being counted (fail open, ADR 0072).
+   */
+  readonly reason?: "RateLimited" | "Suspended" | "UnknownTenant" | "LimiterUnavailable";
+  /** With `LimiterUnavailable`: what went wrong (redacted), for the caller's log and metric. */
+  readonly degraded?: string;
 }
+
+/** Options of {@link TenantCache.consumeRateLimit}. */
+export interface RateLimitOptions {
+  /**
+   * Longest wait for Redis, in ms: past it the request fails open. ioredis queues a command
+   * while it reconnects, so without a bound a stopped Redis would hold every API request.
+   * @default RATE_LIMIT_TIMEOUT_MS
+   */
+  readonly timeoutMs?: number;
+}
+
+/** The default {@link RateLimitOptions.timeoutMs}: an API request waits at most this long. */
+export const RATE_LIMIT_TIMEOUT_MS = 250;
+
+/** Thrown inside {@link TenantCache.consumeRateLimit} when Redis did not answer in time. */
+class LimiterTimeout extends Error {
+  override readonly name = "LimiterTimeout";
+}
+
+/** `p`, or a LimiterTimeout after `ms` (the timer never holds the process open). */
+async function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new LimiterTimeout(`redis did not answer within ${ms} ms`)),
+      ms,
+    );
+    timer.unref();
+  });
+  // The command may still fail after the timeout: nobody waits for it any more.
+  p.catch(() => undefined);
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const isInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v);
 
 /** Redis username of tenant `name`. */
 export const redisUser = (name: string): string => `tenant-${name}`;
@@ -206,12 +252,43 @@ export class TenantCache {
     return { requestsPerMinute: Number(cur.requestsPerMinute), suspended: cur.suspended === "1" };
   }
 
-  /** Counts one API request of the tenant against its per-minute limit (for the bridge). */
-  async consumeRateLimit(name: string, nowMs: number): Promise<RateDecision> {
+  /**
+   * Counts one API request of the tenant against its per-minute limit (for the bridge).
+   * Fails open (ADR 0072): when Redis is away or does not answer within `timeoutMs`, the
+   * request is allowed, uncounted, with reason `LimiterUnavailable` — a rate limiter's outage
+   * must not become every tenant's API outage. Any other error (a refused script, an ACL
+   * error) and a reply of the wrong shape are thrown: those are bugs, not outages.
+   */
+  async consumeRateLimit(
+    name: string,
+    nowMs: number,
+    opts: RateLimitOptions = {},
+  ): Promise<RateDecision> {
     const minute = Math.floor(nowMs / 60_000);
-    const [limit, n, suspended] = (await this.#write((r) =>
-      r.eval(RATE_SCRIPT, 2, limitsKey(name), windowKey(name, minute), 120_000),
-    )) as [number, number, number];
+    let reply: unknown;
+    try {
+      reply = await within(
+        this.#write((r) =>
+          r.eval(RATE_SCRIPT, 2, limitsKey(name), windowKey(name, minute), 120_000),
+        ),
+        opts.timeoutMs ?? RATE_LIMIT_TIMEOUT_MS,
+      );
+    } catch (err) {
+      if (!(err instanceof LimiterTimeout) && !isOutage(err)) throw err;
+      return {
+        allowed: true,
+        remaining: 0,
+        limit: 0,
+        reason: "LimiterUnavailable",
+        degraded: describeError(err),
+      };
+    }
+    if (!Array.isArray(reply) || reply.length !== 3 || !reply.every(isInt)) {
+      throw new Error(
+        `redis: the rate-limit script returned ${JSON.stringify(reply)?.slice(0, 100)}; expected [limit, count, suspended]`,
+      );
+    }
+    const [limit, n, suspended] = reply as [number, number, number];
     if (limit < 0) return { allowed: false, remaining: 0, limit: 0, reason: "UnknownTenant" };
     if (suspended === 1) return { allowed: false, remaining: 0, limit, reason: "Suspended" };
     if (n > limit) return { allowed: false, remaining: 0, limit, reason: "RateLimited" };
