@@ -1,8 +1,9 @@
 /**
  * The ledger's HTTP proof API, Certificate-Transparency style: the latest signed tree head,
  * entries by range, inclusion proofs by leaf hash, consistency proofs between sizes, and
- * receipts and proof bundles by digest. Read-only; `buildProofApi(deps)` returns the fastify
- * app (tests use `app.inject`).
+ * receipts and proof bundles by digest. Read-only, except the optional c2sp.org/tlog-witness
+ * endpoint under /v1/witness (ADR 0083); `buildProofApi(deps)` returns the fastify app (tests
+ * use `app.inject`).
  */
 import fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "pino";
@@ -12,6 +13,8 @@ import {
   readinessReport,
   type DependencyStatus,
 } from "../dependency-health/index.ts";
+import type { WitnessService } from "../federation/witness-service.ts";
+import { WITNESS_MAX_BODY_BYTES } from "../federation/witness-protocol.ts";
 import { exportBundle, ReceiptNotFoundError } from "./bundle.ts";
 import type { Ledger } from "./ledger.ts";
 
@@ -21,6 +24,11 @@ export interface ProofApiDeps {
   readonly logger?: Logger;
   /** The dependencies /readyz reports (the ledger database); none listed when omitted. */
   readonly health?: { statuses(): DependencyStatus[] };
+  /**
+   * The c2sp.org/tlog-witness endpoint (`POST /v1/witness/add-checkpoint`, and
+   * `GET /v1/witness/checkpoint?origin=` for monitors); not served when omitted (ADR 0083).
+   */
+  readonly witness?: Pick<WitnessService, "addCheckpoint" | "latest">;
 }
 
 /** Most entries one `GET /v1/entries` returns. */
@@ -48,20 +56,26 @@ export function buildProofApi(deps: ProofApiDeps): FastifyInstance {
   const app = fastify({ loggerInstance: deps.logger }) as unknown as FastifyInstance;
 
   // Every error body is {error: sentence}; validation errors name the parameter.
-  app.setErrorHandler((err: { validation?: unknown; message: string }, req, reply) => {
-    if (err.validation) return reply.code(400).send({ error: err.message });
-    if (isOutage(err)) {
-      // The database is away (ADR 0071): a retryable answer, not an internal error.
-      const why = describeError(err);
-      req.log.warn({ err: why }, "proof API request failed: ledger database unavailable");
-      return reply
-        .code(503)
-        .header("retry-after", "5")
-        .send({ error: `ledger database unavailable: ${why}` });
-    }
-    req.log.error({ err }, "proof API request failed");
-    return reply.code(500).send({ error: "internal error" });
-  });
+  app.setErrorHandler(
+    (err: { validation?: unknown; statusCode?: number; message: string }, req, reply) => {
+      if (err.validation) return reply.code(400).send({ error: err.message });
+      // fastify's own client errors (a body over the limit: 413, an unreadable body: 400).
+      if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+        return reply.code(err.statusCode).send({ error: err.message });
+      }
+      if (isOutage(err)) {
+        // The database is away (ADR 0071): a retryable answer, not an internal error.
+        const why = describeError(err);
+        req.log.warn({ err: why }, "proof API request failed: ledger database unavailable");
+        return reply
+          .code(503)
+          .header("retry-after", "5")
+          .send({ error: `ledger database unavailable: ${why}` });
+      }
+      req.log.error({ err }, "proof API request failed");
+      return reply.code(500).send({ error: "internal error" });
+    },
+  );
 
   // Liveness: the process serves. Readiness: its database answers (each dependency listed).
   app.get("/healthz", (_req, reply) => reply.send({ ok: true }));
@@ -169,5 +183,49 @@ export function buildProofApi(deps: ProofApiDeps): FastifyInstance {
     },
   );
 
+  if (deps.witness) registerWitness(app, deps.witness);
   return app;
+}
+
+/** The witness routes, in their own context: request bodies are read as raw bytes. */
+function registerWitness(
+  app: FastifyInstance,
+  witness: NonNullable<ProofApiDeps["witness"]>,
+): void {
+  void app.register(
+    (w, _opts, done) => {
+      // tlog-witness bodies are text/plain; read every type as bytes, checked by the parser.
+      w.removeAllContentTypeParsers();
+      w.addContentTypeParser(
+        "*",
+        { parseAs: "buffer", bodyLimit: WITNESS_MAX_BODY_BYTES },
+        (_r, b, next) => next(null, b),
+      );
+      w.post("/add-checkpoint", { bodyLimit: WITNESS_MAX_BODY_BYTES }, async (req, reply) => {
+        const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        const r = await witness.addCheckpoint(body);
+        return reply.code(r.status).type(r.contentType).send(r.body);
+      });
+      w.get<{ Querystring: { origin: string } }>(
+        "/checkpoint",
+        {
+          schema: {
+            querystring: {
+              type: "object",
+              required: ["origin"],
+              properties: { origin: { type: "string", minLength: 1, maxLength: 1024 } },
+            },
+          },
+        },
+        async (req, reply) => {
+          const latest = await witness.latest(req.query.origin);
+          if (!latest)
+            return notFound(reply, "this witness has cosigned no checkpoint of that origin");
+          return reply.type("text/plain; charset=utf-8").send(latest.note);
+        },
+      );
+      done();
+    },
+    { prefix: "/v1/witness" },
+  );
 }

@@ -10,9 +10,16 @@ import {
   outageReason,
   startProbe,
 } from "../../dependency-health/index.ts";
+import { createWitness, WitnessKeyError } from "../../federation/cosignature.ts";
+import {
+  parseWitnessTrust,
+  WitnessService,
+  WitnessTrustError,
+} from "../../federation/witness-service.ts";
+import { ed25519Signer } from "../ed25519.ts";
 import type { Ledger } from "../ledger.ts";
 import { buildProofApi } from "../proof-api.ts";
-import { LEDGER_DATABASE, openLedger, type LedgerFlags } from "./cli-context.ts";
+import { LEDGER_DATABASE, openLedger, readInput, type LedgerFlags } from "./cli-context.ts";
 import { EXIT, UsageError, type CliIO } from "./cli-io.ts";
 import type { SetExit } from "./cli-keys.ts";
 
@@ -20,6 +27,50 @@ interface ServeFlags extends LedgerFlags {
   readonly port: string;
   readonly host: string;
   readonly publishEvery: string;
+  readonly witnessTrust?: string;
+  readonly witnessKey?: string;
+  readonly witnessName?: string;
+}
+
+/**
+ * The tlog-witness endpoint from --witness-trust, --witness-key and --witness-name (ADR 0083):
+ * undefined without --witness-trust; a usage error naming the file or line at fault otherwise.
+ */
+async function loadWitness(
+  io: CliIO,
+  f: ServeFlags,
+  ledger: Ledger,
+): Promise<WitnessService | undefined> {
+  if (!f.witnessTrust) {
+    if (f.witnessKey || f.witnessName)
+      throw new UsageError("--witness-key/--witness-name need --witness-trust FILE");
+    return undefined;
+  }
+  if (!f.witnessKey) throw new UsageError("--witness-trust needs --witness-key PEM");
+  const name = f.witnessName ?? (ledger.origin && `${ledger.origin}/witness`);
+  if (!name) throw new UsageError("--witness-name: required while the ledger has no origin");
+  // Every Ed25519 key this ledger has signed with: the witness key must be none of them.
+  const { rows } = await ledger.store.pool.query<{ public_key: string }>(
+    "SELECT public_key FROM ledger_keys WHERE kind = 'ed25519'",
+  );
+  try {
+    const logs = parseWitnessTrust(
+      readInput(io, f.witnessTrust, "witness trust file").toString("utf8"),
+      ledger.origin,
+    );
+    const signer = ed25519Signer(readInput(io, f.witnessKey, "witness key").toString("utf8"));
+    const logKeys = [
+      ...rows.map((r) => r.public_key),
+      ...[...logs.values()].flatMap((l) => l.publicKeys),
+    ];
+    const witness = createWitness(name, signer, logKeys);
+    return new WitnessService({ pool: ledger.store.pool, witness, logs, clock: io.clock });
+  } catch (err) {
+    if (err instanceof WitnessTrustError) throw new UsageError(`${f.witnessTrust}: ${err.message}`);
+    if (err instanceof WitnessKeyError) throw new UsageError(`--witness-key: ${err.message}`);
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`${f.witnessKey}: ${(err as Error).message}`);
+  }
 }
 
 async function serve(io: CliIO, f: ServeFlags): Promise<number> {
@@ -34,7 +85,19 @@ async function serve(io: CliIO, f: ServeFlags): Promise<number> {
   const opened = await openWhenReachable(io, f, publishing, health);
   if (!opened) return EXIT.ok; // stopped while waiting for the database
   const { ledger, close } = opened;
-  const app = buildProofApi({ ledger, logger: io.logger, health });
+  let witness: WitnessService | undefined;
+  try {
+    witness = await loadWitness(io, f, ledger);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const app = buildProofApi({
+    ledger,
+    logger: io.logger,
+    health,
+    ...(witness ? { witness } : {}),
+  });
   // Probed, so /readyz tells the truth even when no request and no publication touches it.
   const stopProbe = startProbe(
     health.register(LEDGER_DATABASE),
@@ -47,6 +110,7 @@ async function serve(io: CliIO, f: ServeFlags): Promise<number> {
     io.stdout(
       `proof API listening on ${url}${publishing ? `, publishing tree heads every ${every}s` : ""}\n`,
     );
+    if (witness) io.stdout(`witness ${witness.vkey} at ${url}/v1/witness/add-checkpoint\n`);
     await new Promise<void>((done) => {
       if (io.signal) io.signal.addEventListener("abort", () => done(), { once: true });
       else for (const s of ["SIGINT", "SIGTERM"] as const) process.once(s, () => done());
@@ -101,5 +165,14 @@ export function registerServeCommand(program: Command, io: CliIO, setExit: SetEx
     .option("--tsa <url>", "TSA to time-stamp published tree heads")
     .option("--tsa-ca <pem>", "CA certificate of that TSA")
     .option("--publish-every <seconds>", "publication interval (0 = never)", "10")
+    .option(
+      "--witness-trust <file>",
+      "serve the tlog-witness endpoint for the peer logs of FILE (one origin+hash+key vkey a line)",
+    )
+    .option(
+      "--witness-key <pem>",
+      "Ed25519 private key the witness cosigns with (never the log key)",
+    )
+    .option("--witness-name <name>", "the witness's key name (default <origin>/witness)")
     .action(async (o: ServeFlags) => setExit(await serve(io, o)));
 }

@@ -106,6 +106,26 @@ CREATE TABLE ledger_identity (
 ${appendOnly("ledger_identity")}
 `,
   },
+  {
+    version: 4,
+    name: "checkpoints this ledger cosigned as a witness, per peer origin (ADR 0083)",
+    sql: `
+-- The witness's trusted ("golden") checkpoint of each peer log is its row with the highest seq:
+-- append-only history, one row per newly cosigned size. seq is the previous seq + 1, chosen
+-- inside the transaction that holds the origin's lock, so two writers that somehow both got
+-- past the lock collide on the primary key instead of both being cosigned.
+CREATE TABLE ledger_witness_checkpoints (
+  origin      text NOT NULL CHECK (origin <> ''),
+  seq         bigint NOT NULL CHECK (seq >= 1),
+  tree_size   bigint NOT NULL CHECK (tree_size >= 0),
+  root_hash   bytea NOT NULL CHECK (octet_length(root_hash) = 32),
+  note        text NOT NULL,
+  cosigned_at timestamptz NOT NULL,
+  PRIMARY KEY (origin, seq)
+);
+${appendOnly("ledger_witness_checkpoints")}
+`,
+  },
 ];
 
 const LOCK_KEY = 0x766d6c67; // "vmlg"
