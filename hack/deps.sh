@@ -15,6 +15,14 @@ command -v openssl >/dev/null || missing+=(openssl)
 # skopeo reads the image layout and docker-archive `make image` writes (an independent check).
 command -v skopeo >/dev/null || missing+=(skopeo)
 
+# `make image` fetches its pinned packages with `apt-get download`, which needs package lists: on
+# a machine that never fetched them (as root), fetch them once.
+if ! compgen -G "/var/lib/apt/lists/*_Packages*" >/dev/null && [ "$(id -u)" -eq 0 ] &&
+  command -v apt-get >/dev/null; then
+  echo "deps: no apt package lists yet (make image downloads pinned .debs): apt-get update"
+  apt-get update -qq
+fi
+
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "deps: postgres, redis-server, gpg, openssl and skopeo are present"
   exit 0
