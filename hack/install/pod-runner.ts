@@ -8,13 +8,12 @@
  * process in its own mount, PID and UTS namespaces, chrooted into the image with the UID, GID
  * and read-only root the spec asks for. Networking is the host's loopback (ADR 0066).
  */
-import { spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { delimiter, join } from "node:path";
-import { groupAlive, stopGroups } from "../cluster/process.ts";
+import { groupAlive, startComponent, stopGroups, type Component } from "../cluster/process.ts";
 import { Resources, type KubeClient, type KubeObject } from "../../services/kube/index.ts";
 import {
   containerOf,
@@ -232,29 +231,22 @@ function probeOnce(url: string): Promise<boolean> {
   });
 }
 
-/** The sandbox process: its process group leader, whether it runs, and its exit. */
-interface Sandbox {
-  readonly pid: number;
-  readonly exited: Promise<string>;
-  isRunning(): boolean;
-}
-
 /**
  * Starts `sh script` in new mount, PID and UTS namespaces with exactly the container's
- * environment, in its own process group. setpriv's parent-death signal kills unshare if this
- * process dies (even by SIGKILL); unshare's --kill-child then sends the sandbox's PID 1 the
- * SIGTERM that stops the container with its grace period.
+ * environment, in its own process group (hack/cluster's startComponent). setpriv's parent-death
+ * signal kills unshare if this process dies (even by SIGKILL); unshare's --kill-child then sends
+ * the sandbox's PID 1 the SIGTERM that stops the container with its grace period.
  */
 function spawnSandbox(
   tools: Record<SandboxTool | "sh", string>,
   script: string,
   logFile: string,
   env: Record<string, string>,
-): Sandbox {
-  const fd = openSync(logFile, "a");
-  const child = spawn(
-    tools.setpriv,
-    [
+): Component {
+  return startComponent({
+    name: "sandbox",
+    bin: tools.setpriv,
+    args: [
       "--pdeathsig=SIGKILL",
       "--",
       tools.unshare,
@@ -267,21 +259,10 @@ function spawnSandbox(
       tools.sh,
       script,
     ],
-    { detached: true, stdio: ["ignore", fd, fd], env },
-  );
-  closeSync(fd);
-  let running = true;
-  const exited = new Promise<string>((resolve) => {
-    child.on("exit", (code, signal) => {
-      running = false;
-      resolve(signal ?? String(code));
-    });
-    child.on("error", (err) => {
-      running = false;
-      resolve(err.message);
-    });
+    log: logFile,
+    lifeline: false,
+    env,
   });
-  return { pid: child.pid ?? -1, exited, isRunning: () => running };
 }
 
 /** Starts the container of `opts.pod`; throws naming the field when the spec cannot be honoured. */
