@@ -35,14 +35,7 @@ export interface DocBlock {
 }
 
 /** Languages whose blocks must carry a marker: commands and manifests are never untested. */
-export const MARKED_LANGUAGES: readonly string[] = [
-  "sh",
-  "bash",
-  "shell",
-  "console",
-  "yaml",
-  "yml",
-];
+const MARKED_LANGUAGES: readonly string[] = ["sh", "bash", "shell", "console", "yaml", "yml"];
 
 const MARKER = /^<!--\s*test:\s*(\S+)(?:\s+(.*?))?\s*-->\s*$/;
 const FENCE = /^(```+|~~~+)\s*([\w-]*)/;
@@ -144,7 +137,7 @@ export function orderProblems(blocks: readonly DocBlock[]): string[] {
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** The regular expression of one expected line: `…` matches anything, whitespace runs match any. */
-export function linePattern(expected: string): RegExp {
+function linePattern(expected: string): RegExp {
   const parts = expected
     .trim()
     .split("…")

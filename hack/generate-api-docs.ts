@@ -8,9 +8,10 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { ALL_CRDS, type CelRule, type CrdDefinition } from "../crds/index.ts";
 import { crdOpenApiSchema, type Schema } from "./generate-crds.ts";
+import { runGenerator } from "./generated-files.ts";
 
 /** Directory (relative to the repository root) of the concept pages. */
-export const CONCEPTS_DIR = "docs/concepts";
+const CONCEPTS_DIR = "docs/concepts";
 
 /** Line that opens the generated part of a page. */
 export const BEGIN_MARKER =
@@ -19,7 +20,7 @@ export const BEGIN_MARKER =
 export const END_MARKER = "<!-- END GENERATED: api-reference -->";
 
 /** File name of a kind's concept page: the kind in lower case. */
-export function conceptPage(def: CrdDefinition): string {
+function conceptPage(def: CrdDefinition): string {
   return `${CONCEPTS_DIR}/${def.kind.toLowerCase()}.md`;
 }
 
@@ -247,18 +248,12 @@ export async function generateApiDocs(
 }
 
 if (import.meta.main) {
-  const root = path.resolve(import.meta.dirname, "..");
-  if (process.argv.includes("--check")) {
-    const files = await stalePages(root);
-    if (files.length > 0) {
-      console.error(
-        `the API reference of these pages is stale or hand-edited; run make generate:\n  ${files.join("\n  ")}`,
-      );
-      process.exit(1);
-    }
-    console.log("concept pages' API reference is up to date");
-  } else {
-    const written = await generateApiDocs(root);
-    console.log(`wrote the API reference of ${written.length} concept pages in ${CONCEPTS_DIR}/`);
-  }
+  await runGenerator({
+    stale: stalePages,
+    generate: generateApiDocs,
+    staleMessage: "the API reference of these pages is stale or hand-edited",
+    currentMessage: "concept pages' API reference is up to date",
+    wroteMessage: (written) =>
+      `wrote the API reference of ${written.length} concept pages in ${CONCEPTS_DIR}/`,
+  });
 }

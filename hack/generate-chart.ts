@@ -3,18 +3,14 @@
 // hack/chart/chart-files.ts). The chart's CRD templates are written by hack/generate-crds.ts.
 // `npm run generate` / `make generate` runs it; with --check it writes nothing and exits 1 when a
 // file is stale or hand-edited (`make verify`).
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { chartFiles } from "./chart/chart-files.ts";
+import { differingFiles, runGenerator } from "./generated-files.ts";
 
 /** Lists the generated chart files under `root` that differ from what their sources render. */
 export async function staleChartFiles(root: string): Promise<string[]> {
-  const differing: string[] = [];
-  for (const [file, text] of chartFiles()) {
-    const current = await readFile(path.join(root, file), "utf8").catch(() => undefined);
-    if (current !== text) differing.push(file);
-  }
-  return differing;
+  return await differingFiles(root, chartFiles());
 }
 
 /** Writes every generated chart file under `root`; returns their paths. */
@@ -28,18 +24,11 @@ export async function generateChart(root: string): Promise<string[]> {
 }
 
 if (import.meta.main) {
-  const root = path.resolve(import.meta.dirname, "..");
-  if (process.argv.includes("--check")) {
-    const files = await staleChartFiles(root);
-    if (files.length > 0) {
-      console.error(
-        `chart files are stale or hand-edited; run make generate:\n  ${files.join("\n  ")}`,
-      );
-      process.exit(1);
-    }
-    console.log("generated chart files are up to date");
-  } else {
-    const written = await generateChart(root);
-    console.log(`wrote ${written.join(", ")}`);
-  }
+  await runGenerator({
+    stale: staleChartFiles,
+    generate: generateChart,
+    staleMessage: "chart files are stale or hand-edited",
+    currentMessage: "generated chart files are up to date",
+    wroteMessage: (written) => `wrote ${written.join(", ")}`,
+  });
 }

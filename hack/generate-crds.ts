@@ -4,12 +4,13 @@
 // runs it; `make verify` regenerates and diffs. With --check it writes nothing and exits 1 when
 // a generated file is stale or hand-edited. The output is deterministic: keys are emitted
 // in a fixed order, properties alphabetically.
-import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import YAML from "yaml";
 import { z } from "zod";
 import { ALL_CRDS, type CelRule, type CrdDefinition } from "../crds/index.ts";
 import { chartCrdTemplate } from "./chart/chart-files.ts";
+import { differingFiles, runGenerator } from "./generated-files.ts";
 
 /** A JSON Schema / OpenAPI schema node. */
 export type Schema = { [key: string]: unknown };
@@ -29,7 +30,7 @@ export const KUSTOMIZATION = "crds/kustomization.yaml";
 export const CHART_CRD_DIR = "charts/vaultmesh/templates/crds";
 
 /** The chart's CRD templates: file name → template text. */
-export function chartCrds(crds: Map<string, string>): Map<string, string> {
+function chartCrds(crds: Map<string, string>): Map<string, string> {
   return new Map([...crds].map(([name, text]) => [name, chartCrdTemplate(text)]));
 }
 
@@ -404,28 +405,17 @@ export async function stale(root: string): Promise<string[]> {
     const names = await readdir(path.join(root, dir)).catch(() => [] as string[]);
     for (const name of names) if (name.endsWith(".yaml")) found.add(`${dir}/${name}`);
   }
-  const differing: string[] = [];
-  for (const [file, text] of want) {
-    const current = await readFile(path.join(root, file), "utf8").catch(() => undefined);
-    if (current !== text) differing.push(file);
-  }
+  const differing = await differingFiles(root, want);
   const leftOver = [...found].filter((f) => !want.has(f));
   return [...differing, ...leftOver].sort();
 }
 
 if (import.meta.main) {
-  const root = path.resolve(import.meta.dirname, "..");
-  if (process.argv.includes("--check")) {
-    const files = await stale(root);
-    if (files.length > 0) {
-      console.error(
-        `generated files are stale or hand-edited; run make generate:\n  ${files.join("\n  ")}`,
-      );
-      process.exit(1);
-    }
-    console.log("generated CRDs are up to date");
-  } else {
-    const written = await generate(root);
-    console.log(`wrote ${written.length} CRDs to ${CRD_DIR}/ and ${CHART_CRD_DIR}/`);
-  }
+  await runGenerator({
+    stale,
+    generate,
+    staleMessage: "generated files are stale or hand-edited",
+    currentMessage: "generated CRDs are up to date",
+    wroteMessage: (written) => `wrote ${written.length} CRDs to ${CRD_DIR}/ and ${CHART_CRD_DIR}/`,
+  });
 }

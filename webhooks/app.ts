@@ -12,7 +12,13 @@ import {
   type AdmissionDecision,
   type AdmissionRequest,
 } from "./admission.ts";
-import type { DenialRecord, WebhookConfig, WebhookDeps, WebhookLogger } from "./deps.ts";
+import {
+  silentLogger,
+  type DenialRecord,
+  type WebhookConfig,
+  type WebhookDeps,
+  type WebhookLogger,
+} from "./deps.ts";
 import { WEBHOOK_ENDPOINTS, type WebhookEndpoint } from "./endpoints.ts";
 import type { HandlerContext } from "./handlers.ts";
 import { WebhookMetrics } from "./metrics.ts";
@@ -36,8 +42,6 @@ export interface ServerOptions {
   readonly readiness?: () => readonly string[];
 }
 
-const silent: WebhookLogger = { info() {}, warn() {}, error() {}, debug() {} };
-
 /** Fills in the defaults of {@link WebhookConfig}. */
 export function resolveConfig(c: Partial<WebhookConfig> = {}): WebhookConfig {
   const operatorServiceAccount = c.operatorServiceAccount ?? DEFAULT_OPERATOR_SERVICE_ACCOUNT;
@@ -58,7 +62,7 @@ export function makeDecider(endpoint: WebhookEndpoint, deps: WebhookDeps): Decid
   const config = resolveConfig(deps.config);
   const vaultLaw = deps.vaultLaw ?? new VaultLawEvaluator(deps.lookups.getPolicyModule);
   const clock = deps.clock ?? ((): Date => new Date());
-  const log = deps.logger ?? silent;
+  const log = deps.logger ?? silentLogger;
   const metrics = deps.metrics;
   return async (req) => {
     const start = process.hrtime.bigint();
@@ -174,7 +178,7 @@ function sendError(reply: FastifyReply, code: number, message: string): FastifyR
 export function buildServer(deps: WebhookDeps, options: ServerOptions = {}): FastifyInstance {
   const metrics = deps.metrics ?? new WebhookMetrics();
   const full: WebhookDeps = { ...deps, metrics };
-  const log = deps.logger ?? silent;
+  const log = deps.logger ?? silentLogger;
   const app = Fastify({
     logger: false,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,

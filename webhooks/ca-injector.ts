@@ -5,7 +5,7 @@
 // trusts our CA is not written, so replicas never ping-pong writes.
 import { Informer, type KubeClient } from "../services/kube/index.ts";
 import { splitPemCertificates } from "./cert-checks.ts";
-import type { WebhookLogger } from "./deps.ts";
+import { silentLogger, type WebhookLogger } from "./deps.ts";
 import { CONFIGURATION_NAMES, type WebhookConfiguration } from "./manifests.ts";
 import { WebhookConfigurationResources, injectCaBundle } from "./registration.ts";
 
@@ -56,8 +56,6 @@ export function caBundleInjected(
   });
 }
 
-const silent: WebhookLogger = { info() {}, warn() {}, error() {}, debug() {} };
-
 /** Watches the configurations and writes the CA into them whenever it is missing or stale. */
 export class CaBundleInjector {
   private readonly o: CaBundleInjectorOptions;
@@ -74,7 +72,7 @@ export class CaBundleInjector {
 
   constructor(opts: CaBundleInjectorOptions) {
     this.o = opts;
-    this.log = opts.logger ?? silent;
+    this.log = opts.logger ?? silentLogger;
     this.backoffMs = opts.minBackoffMs ?? 200;
     this.watched = (opts.targets ?? DEFAULT_INJECTION_TARGETS).map((target) => {
       const informer = new Informer<WebhookConfiguration>(

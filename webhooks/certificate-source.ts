@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createSecureContext } from "node:tls";
 import { CERT_FILES } from "./certs.ts";
-import type { WebhookLogger } from "./deps.ts";
+import { silentLogger, type WebhookLogger } from "./deps.ts";
 
 /** A certificate to serve, PEM. */
 export interface ServedCertificate {
@@ -49,8 +49,6 @@ export function checkPair(c: ServedCertificate): void {
   createSecureContext({ cert: c.cert, key: c.key });
 }
 
-const silent: WebhookLogger = { info() {}, warn() {}, error() {}, debug() {} };
-
 /** Options of {@link DirectoryCertificates}. */
 export interface DirectoryCertificatesOptions {
   /** Directory holding tls.crt and tls.key (and ca.crt for injection). */
@@ -77,7 +75,7 @@ export class DirectoryCertificates implements CertificateSource {
 
   constructor(opts: DirectoryCertificatesOptions) {
     this.opts = opts;
-    this.log = opts.logger ?? silent;
+    this.log = opts.logger ?? silentLogger;
   }
 
   current(): ServedCertificate | { readonly notReady: string } {

@@ -94,6 +94,9 @@ export interface WebhookLogger {
   debug(obj: object, msg?: string): void;
 }
 
+/** The logger of a component given none: says nothing. */
+export const silentLogger: WebhookLogger = { info() {}, warn() {}, error() {}, debug() {} };
+
 /** Everything {@link buildServer} takes. */
 export interface WebhookDeps {
   readonly lookups: AdmissionLookups;

@@ -43,7 +43,7 @@ import {
   validityFrom,
   type CertificateAuthority,
 } from "./certs.ts";
-import type { WebhookLogger } from "./deps.ts";
+import { silentLogger, type WebhookLogger } from "./deps.ts";
 
 /** A Secret as this module reads and writes it. */
 export interface SecretObject extends KubeObject {
@@ -91,7 +91,6 @@ const ServiceResource: ResourceType = {
 };
 const MANAGED_BY = MANAGED_SECRET_LABELS["app.kubernetes.io/managed-by"];
 const MAX_WRITE_ATTEMPTS = 5;
-const silent: WebhookLogger = { info() {}, warn() {}, error() {}, debug() {} };
 
 interface Loaded extends ServedCertificate {
   readonly caCert: string;
@@ -142,7 +141,7 @@ export class ManagedCertificates implements CertificateSource {
   constructor(opts: ManagedCertificatesOptions) {
     this.o = opts;
     this.clock = opts.clock ?? ((): Date => new Date());
-    this.log = opts.logger ?? silent;
+    this.log = opts.logger ?? silentLogger;
     this.dnsNames = serviceDnsNames(opts.serviceName, opts.namespace);
     this.backoffMs = opts.minBackoffMs ?? 500;
     // One object: a field selector keeps the watch (and the RBAC it needs) to the Secret's name.

@@ -76,7 +76,7 @@ export interface PodProcess {
 }
 
 /** The processes whose process group is `pgid`, read from /proc. */
-export function processGroup(pgid: number): PodProcess[] {
+function processGroup(pgid: number): PodProcess[] {
   const out: PodProcess[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -106,7 +106,7 @@ const TOOLS: readonly SandboxTool[] = [
 ];
 
 /** Absolute paths of the host tools the sandbox needs, or an error naming the missing one. */
-export function hostTools(): Record<SandboxTool | "sh", string> {
+function hostTools(): Record<SandboxTool | "sh", string> {
   const dirs = [
     ...(process.env.PATH ?? "").split(delimiter),
     "/usr/sbin",

@@ -34,17 +34,6 @@ export function guardPgPool<P extends Emitter>(pool: P, dep: DependencyReporter)
 }
 
 /**
- * Guards a single pg.Client (one not from a pool). Returns the client; call `dep.up()` after
- * its `connect()` resolves.
- */
-export function guardPgClient<C extends Emitter>(client: C, dep: DependencyReporter): C {
-  client.on("error", (err: Error) =>
-    dep.down(outageReason(err) ?? OutageReason.ConnectionLost, err),
-  );
-  return client;
-}
-
-/**
  * Guards an ioredis connection: `error` marks it down (ioredis keeps reconnecting by itself),
  * `ready` marks it up, `end` (no more reconnects) marks it down for good.
  */

@@ -21,5 +21,5 @@ export {
   type ReadinessCheck,
   type ReadinessReport,
 } from "./dependency-health.ts";
-export { guardPgClient, guardPgPool, guardRedis, startProbe } from "./client-guards.ts";
+export { guardPgPool, guardRedis, startProbe } from "./client-guards.ts";
 export { registerDependencyMetrics } from "./dependency-metrics.ts";

@@ -10,7 +10,7 @@ import {
   OriginSource,
   SHARED_LEGACY_ORIGIN,
   type OriginInputs,
-} from "../federation/log-origin.ts";
+} from "./log-origin.ts";
 import { fixedClock } from "./clock.ts";
 import { ed25519Signer, generateEd25519, type Ed25519Signer } from "./ed25519.ts";
 import { Ledger } from "./ledger.ts";

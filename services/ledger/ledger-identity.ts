@@ -1,11 +1,11 @@
 /**
  * The ledger's identity: the checkpoint origin it signs under, fixed once at genesis and
  * recorded in the one-row `ledger_identity` table (docs/adr/0081-log-identity-origin-and-witness-key.md).
- * `resolveLogOrigin` (services/federation/log-origin.ts) decides; this module reads what it
+ * `resolveLogOrigin` (services/ledger/log-origin.ts) decides; this module reads what it
  * needs from the database and records the decision so that every process opening the ledger —
  * operator, webhook, `remembrancer serve`, the CLI — signs under the same origin.
  */
-import { OriginSource, resolveLogOrigin, type OriginInputs } from "../federation/log-origin.ts";
+import { OriginSource, resolveLogOrigin, type OriginInputs } from "./log-origin.ts";
 import type pg from "pg";
 
 type Queryable = Pick<pg.ClientBase, "query">;

@@ -640,9 +640,10 @@ export class GPUWorkloadReconciler {
     err: DependencyUnavailableError,
     now: Date,
   ): { status: GPUWorkloadStatus; result: Result } {
-    const message =
+    const message = (
       `attempt ${finished.attempt} ${finished.outcome === "Succeeded" ? "succeeded" : "failed"}; ` +
-      `waiting for the ledger to record its receipt (${err.reason}: ${err.message})`.slice(0, 1024);
+      `waiting for the ledger to record its receipt (${err.reason}: ${err.message})`
+    ).slice(0, 1024);
     const already = status.conditions?.some(
       (c) => c.type === "Complete" && c.reason === RECEIPT_PENDING,
     );

@@ -10,7 +10,7 @@ import { signArtifact } from "../artifact.ts";
 import { generateEd25519, rawPublicKey } from "../ed25519.ts";
 import { generateOpenPgpKey } from "../openpgp-keys.ts";
 import { emptyTrust, TRUST_FORMAT } from "../trust-bundle.ts";
-import { derivedOrigin } from "../../federation/log-origin.ts";
+import { derivedOrigin } from "../log-origin.ts";
 import { parseTimeStampResponse } from "../../tsa/rfc3161-verify.ts";
 import { requestTimestamp } from "../../tsa/tsa-client.ts";
 import { generateTsaCredentials, type TsaCredentialFiles } from "../../tsa/tsa-certs.ts";

@@ -19,6 +19,7 @@ import {
 import { ed25519Signer } from "../ed25519.ts";
 import type { Ledger } from "../ledger.ts";
 import { buildProofApi } from "../proof-api.ts";
+import { allKeys } from "../store/pg-log-queries.ts";
 import { LEDGER_DATABASE, openLedger, readInput, type LedgerFlags } from "./cli-context.ts";
 import { EXIT, UsageError, type CliIO } from "./cli-io.ts";
 import type { SetExit } from "./cli-keys.ts";
@@ -50,9 +51,7 @@ async function loadWitness(
   const name = f.witnessName ?? (ledger.origin && `${ledger.origin}/witness`);
   if (!name) throw new UsageError("--witness-name: required while the ledger has no origin");
   // Every Ed25519 key this ledger has signed with: the witness key must be none of them.
-  const { rows } = await ledger.store.pool.query<{ public_key: string }>(
-    "SELECT public_key FROM ledger_keys WHERE kind = 'ed25519'",
-  );
+  const ownKeys = (await allKeys(ledger.store.pool)).filter((k) => k.kind === "ed25519");
   try {
     const logs = parseWitnessTrust(
       readInput(io, f.witnessTrust, "witness trust file").toString("utf8"),
@@ -60,7 +59,7 @@ async function loadWitness(
     );
     const signer = ed25519Signer(readInput(io, f.witnessKey, "witness key").toString("utf8"));
     const logKeys = [
-      ...rows.map((r) => r.public_key),
+      ...ownKeys.map((k) => k.publicKey),
       ...[...logs.values()].flatMap((l) => l.publicKeys),
     ];
     const witness = createWitness(name, signer, logKeys);

@@ -6,9 +6,9 @@
  * from the genesis log key. A database signed before the record existed keeps the origin of its
  * latest tree head.
  */
-import { fromBase64 } from "../ledger/canonical-json.ts";
-import { isValidKeyName } from "../ledger/checkpoint.ts";
-import { ed25519KeyId } from "../ledger/ed25519.ts";
+import { fromBase64 } from "./canonical-json.ts";
+import { isValidKeyName } from "./checkpoint.ts";
+import { ed25519KeyId } from "./ed25519.ts";
 
 /** The origin every install shared before ADR 0081; a new log may not take it. */
 export const SHARED_LEGACY_ORIGIN = "vaultmesh.cloud/remembrancer";

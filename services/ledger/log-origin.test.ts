@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
-import { fromBase64 } from "../ledger/canonical-json.ts";
-import { isValidKeyName } from "../ledger/checkpoint.ts";
-import { ed25519KeyId, ed25519Signer, generateEd25519 } from "../ledger/ed25519.ts";
+import { fromBase64 } from "./canonical-json.ts";
+import { isValidKeyName } from "./checkpoint.ts";
+import { ed25519KeyId, ed25519Signer, generateEd25519 } from "./ed25519.ts";
 import {
   derivedOrigin,
   OriginSource,
