@@ -6,7 +6,8 @@
  * re-read when the treaty changes or after `ttlMs`, so a rotated token is picked up.
  */
 import type { Treaty } from "../../../crds/index.ts";
-import { Resources, type KubeClient, type KubeObject } from "../../../services/kube/index.ts";
+import type { KubeClient } from "../../../services/kube/index.ts";
+import { lookupCredentials } from "../../../services/provider-client/credentials.ts";
 import {
   ProviderClient,
   type ProviderClientOptions,
@@ -16,12 +17,6 @@ import {
 export interface ProviderConnector {
   /** The client for `treaty`; throws (naming the Secret, never its value) when credentials are missing. */
   clientFor(treaty: Treaty): Promise<ProviderClient>;
-}
-
-/** A Secret as JSON (data values base64). */
-interface Secret extends KubeObject {
-  data?: Record<string, string>;
-  stringData?: Record<string, string>;
 }
 
 /** Options of the Secret-backed connector. */
@@ -63,14 +58,13 @@ export class SecretProviderConnector implements ProviderConnector {
   private async token(treaty: Treaty): Promise<string | undefined> {
     const ref = treaty.spec.credentialsSecretRef;
     if (!ref) return undefined;
-    const ns = ref.namespace ?? this.o.defaultNamespace;
-    // Without a key, the bearer token is the Secret's `token` entry.
-    const key = ref.key ?? "token";
-    const where = `spec.credentialsSecretRef: Secret ${ns}/${ref.name} key ${key}`;
-    const secret = await this.o.client.get<Secret>(Resources.Secret, ref.name, ns);
-    if (!secret) throw new Error(`${where}: the Secret does not exist`);
-    const raw = secret.data?.[key];
-    if (raw === undefined) throw new Error(`${where}: the Secret has no such key`);
-    return Buffer.from(raw, "base64").toString("utf8").trim();
+    const found = await lookupCredentials(this.o.client, ref, this.o.defaultNamespace);
+    const where = `spec.credentialsSecretRef: Secret ${found.namespace}/${found.name} key ${found.key}`;
+    if (found.found !== "ok") {
+      const why =
+        found.found === "no-secret" ? "the Secret does not exist" : "the Secret has no such key";
+      throw new Error(`${where}: ${why}`);
+    }
+    return Buffer.from(found.raw, "base64").toString("utf8").trim();
   }
 }

@@ -11,6 +11,10 @@ import { writeStatus, type Controller, type Manager, type Result } from "../../r
 import { Labels } from "../gpuworkload/completion-receipt.ts";
 import { workloadCaches, type OperatorScope } from "../gpuworkload/gpuworkload-controller.ts";
 import { periodStart, sumUsage, treatyCompletions } from "../gpuworkload/usage.ts";
+import {
+  credentialsLocation,
+  lookupCredentials,
+} from "../../../services/provider-client/credentials.ts";
 import { ProviderClient } from "../../../services/provider-client/provider-client.ts";
 import {
   accessProblem,
@@ -58,11 +62,6 @@ export interface TreatyControllerDeps {
   readonly credentialsRetryMs?: number;
 }
 
-/** A Secret as the credentials check reads it (values are never kept). */
-interface SecretLike extends KubeObject {
-  data?: Record<string, string>;
-}
-
 const WORKLOADS_BY_TREATY = "byAttemptTreaty";
 const RTT_SAMPLES = 20;
 
@@ -105,20 +104,18 @@ export function createTreatyController(
     const cur = credentialChecks.get(name);
     const due = cur?.check.found === "ok" ? interval : credentialsRetry;
     if (cur && cur.generation === t.metadata.generation && now - cur.at < due) return cur.check;
-    // Without a key, the bearer token is the Secret's `token` entry (as provider-connector.ts).
-    const where = { namespace: ref.namespace ?? credentialsNamespace, name: ref.name };
-    const key = ref.key ?? "token";
     let check: CredentialsCheck;
     try {
-      const secret = await mgr.client.get<SecretLike>(
-        Resources.Secret,
-        where.name,
-        where.namespace,
-      );
-      const found = !secret ? "no-secret" : secret.data?.[key] === undefined ? "no-key" : "ok";
-      check = { ...where, key, found };
+      const {
+        namespace,
+        name: secret,
+        key,
+        found,
+      } = await lookupCredentials(mgr.client, ref, credentialsNamespace);
+      check = { namespace, name: secret, key, found };
     } catch (err) {
-      check = { ...where, key, found: "error", error: (err as Error).message.slice(0, 200) };
+      const where = credentialsLocation(ref, credentialsNamespace);
+      check = { ...where, found: "error", error: (err as Error).message.slice(0, 200) };
     }
     credentialChecks.set(name, { generation: t.metadata.generation, at: now, check });
     return check;
