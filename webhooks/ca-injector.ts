@@ -6,7 +6,7 @@
 import { Informer, type KubeClient } from "../services/kube/index.ts";
 import { splitPemCertificates } from "./cert-checks.ts";
 import { silentLogger, type WebhookLogger } from "./deps.ts";
-import { CONFIGURATION_NAMES, type WebhookConfiguration } from "./manifests.ts";
+import type { WebhookConfiguration } from "./manifests.ts";
 import { WebhookConfigurationResources, injectCaBundle } from "./registration.ts";
 
 /** A configuration to keep injected. */
@@ -15,19 +15,13 @@ export interface InjectionTarget {
   readonly name: string;
 }
 
-/** The two configurations of an installation (config/webhook, the chart). */
-export const DEFAULT_INJECTION_TARGETS: readonly InjectionTarget[] = [
-  { kind: "ValidatingWebhookConfiguration", name: CONFIGURATION_NAMES.validating },
-  { kind: "MutatingWebhookConfiguration", name: CONFIGURATION_NAMES.mutating },
-];
-
 /** Options of {@link CaBundleInjector}. */
 export interface CaBundleInjectorOptions {
   readonly client: KubeClient;
   /** The CA bundle to inject (PEM), undefined while there is none yet. */
   readonly caBundle: () => string | undefined;
-  /** @default DEFAULT_INJECTION_TARGETS */
-  readonly targets?: readonly InjectionTarget[];
+  /** The configurations to keep the CA in (the installation's two, from its settings). */
+  readonly targets: readonly InjectionTarget[];
   readonly logger?: WebhookLogger;
   /** First retry delay after a failed write; doubles up to maxBackoffMs. @default 200 */
   readonly minBackoffMs?: number;
@@ -74,7 +68,7 @@ export class CaBundleInjector {
     this.o = opts;
     this.log = opts.logger ?? silentLogger;
     this.backoffMs = opts.minBackoffMs ?? 200;
-    this.watched = (opts.targets ?? DEFAULT_INJECTION_TARGETS).map((target) => {
+    this.watched = opts.targets.map((target) => {
       const informer = new Informer<WebhookConfiguration>(
         opts.client,
         WebhookConfigurationResources[target.kind],
