@@ -216,6 +216,14 @@ describe("the GPUWorkload controller", () => {
     s.spec.inCluster = { ...s.spec.inCluster!, nodeSelector: { role: "gpu", pool: "nowhere" } };
     await addTreaty(s);
     await addTreaty(treaty(backup).inCluster("a10g", 2).obj());
+    // Only a Ready treaty is routed to: both must be, or hopper may start on the backup.
+    for (const t of [stuck, backup]) {
+      await waitFor(`treaty ${t} to be Ready`, async () => {
+        const x = await client.get<Treaty>(Resources.Treaty, t);
+        const ready = x?.status?.conditions?.find((c) => c.type === "Ready");
+        return ready?.status === "True" ? x : undefined;
+      });
+    }
     await client.create(
       Resources.GPUWorkload,
       gpuWorkload("hopper", ns).strategy("cheapest").completeAfter("1s").obj(),
