@@ -136,6 +136,32 @@ async function query(url: string, sql: string): Promise<void> {
   }
 }
 
+/** How long {@link dropDatabase} waits for the database's sessions to end on their own. */
+const DROP_GRACE_MS = 5_000;
+
+// pg-pool's end() resolves once its clients are told to end, not once their sockets are closed;
+// a FORCE drop in that window sends them "terminating connection due to administrator command",
+// which an idle client re-emits on a pool with no error listener and crashes the test process.
+// So wait (bounded) for the database's sessions to go, then drop, forcing only stragglers.
+async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    const deadline = Date.now() + DROP_GRACE_MS;
+    for (;;) {
+      const r = await c.query<{ n: string }>(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        [name],
+      );
+      if (Number(r.rows[0]?.n ?? 0) === 0 || Date.now() >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await c.end();
+  }
+}
+
 function databaseApi(adminUrl: string): (prefix?: string) => Promise<TestDatabase> {
   return async (prefix = "test") => {
     const name = `${sanitize(prefix)}_${randomBytes(4).toString("hex")}`;
@@ -145,7 +171,7 @@ function databaseApi(adminUrl: string): (prefix?: string) => Promise<TestDatabas
     return {
       name,
       url: u.toString(),
-      drop: () => query(adminUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
+      drop: () => dropDatabase(adminUrl, name),
     };
   };
 }
