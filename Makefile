@@ -44,6 +44,7 @@ deps:
 	@$(TIMED) "helm build" bash hack/helm/build.sh >/dev/null
 	@$(TIMED) "argocd-lua build" bash hack/argocd-lua/build.sh >/dev/null
 	@$(TIMED) "tlog-verifiers build" bash hack/tlog-verifiers/build.sh >/dev/null
+	@$(TIMED) "tdev-witness build" bash hack/tdev-witness/build.sh >/dev/null
 
 ## image: the OCI image without a daemon (ADR 0060): .cache/image/{oci/,vaultmesh.tar,rootfs/,digest};
 ## skipped when no input changed
@@ -105,7 +106,7 @@ dev-down: node-deps
 
 ## bench: every benchmark in bench/ (JSON on stdout); never part of `make test`
 bench: deps
-	@for b in routing ledger admission scheduling tenants; do echo "# bench:$$b" >&2; $(NPM) run --silent bench:$$b; done
+	@for b in routing ledger admission scheduling tenants federation; do echo "# bench:$$b" >&2; $(NPM) run --silent bench:$$b; done
 
 clean: cluster-down
 	rm -rf .cache

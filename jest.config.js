@@ -37,7 +37,10 @@ const config = {
     {
       ...common,
       displayName: "integration",
-      testMatch: ["<rootDir>/test/integration/**/*.test.ts"],
+      testMatch: [
+        "<rootDir>/test/integration/**/*.test.ts",
+        "<rootDir>/test/chaos/**/*.test.ts",
+      ],
       globalSetup: "<rootDir>/test/harness/global-setup.ts",
       globalTeardown: "<rootDir>/test/harness/global-teardown.ts",
     },

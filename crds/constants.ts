@@ -39,6 +39,15 @@ export const SHA256_HEX_PATTERN = /^[0-9a-f]{64}$/;
 /** An http(s) URL without whitespace. */
 export const HTTP_URL_PATTERN = /^https?:\/\/[^\s/?#]+([/?#][^\s]*)?$/;
 
+/** A signed-note key name (a log origin, a witness name): non-empty, no whitespace, no `+`. */
+export const NOTE_KEY_NAME_PATTERN = /^[^\s+]+$/;
+
+/**
+ * A C2SP cosignature/v1 verifier key: `<name>+<8 hex key hash>+<base64 of 0x04 || 32-byte
+ * Ed25519 key>` (the base64 of a 0x04 first byte starts with `B`).
+ */
+export const COSIGNER_VKEY_PATTERN = /^[^\s+]+\+[0-9a-f]{8}\+B[A-Za-z0-9+/]{43}$/;
+
 /** GPU types VaultMesh prices and schedules; an unknown type is refused by the apiserver. */
 export const GPU_TYPES = [
   "t4",
@@ -95,6 +104,7 @@ export const RECEIPT_TYPES = [
   "PolicyDenied",
   "DeploymentRecorded",
   "FederationSynced",
+  "FederationInconsistent",
   "TenantDeleted",
 ] as const;
 

@@ -3,6 +3,8 @@
 import { z } from "zod";
 import {
   API_VERSION,
+  COSIGNER_VKEY_PATTERN,
+  NOTE_KEY_NAME_PATTERN,
   SHA256_HEX_PATTERN,
   HTTP_URL_PATTERN,
   SIGNATURE_ALGORITHMS,
@@ -67,8 +69,26 @@ export const FederationPeerSpecSchema = z
           .max(65536)
           .optional()
           .describe("PEM CA certificates for the peer's TLS endpoint; system roots when omitted."),
+        origin: z
+          .string()
+          .min(1)
+          .max(255)
+          .regex(NOTE_KEY_NAME_PATTERN)
+          .describe(
+            "The peer log's origin (first line of its checkpoints), pinned: a checkpoint of any other origin is refused, and so is our own.",
+          ),
+        witnessKey: z
+          .string()
+          .min(1)
+          .max(512)
+          .regex(COSIGNER_VKEY_PATTERN)
+          .describe(
+            "C2SP cosignature/v1 verifier key of the peer's witness (`<name>+<8 hex>+<base64(0x04 || key)>`), as `remembrancer federation init` prints it: what the peer's cosignatures of our checkpoints must verify against.",
+          ),
       })
-      .describe("What the peer is trusted by: its signing keys and TLS roots."),
+      .describe(
+        "What the peer is trusted by: its log origin, its Ed25519 signing keys (checkpoints and receipts), its witness key and TLS roots.",
+      ),
     syncIntervalSeconds: z
       .int()
       .min(10)
@@ -89,16 +109,58 @@ export const FederationPeerStatusSchema = z
   .object({
     observedGeneration: ObservedGenerationSchema.optional(),
     conditions: ConditionsSchema.optional().describe(
-      "Reachable (endpoint answers), Consistent (peer's log extends what we saw before), Synced (merged root signed by both), Ready.",
+      "Reachable (the peer's proof and witness API answer), Consistent (the peer's log extends the checkpoint we trusted; False for good once it forked or rolled back), Synced (we cosigned the peer's checkpoint and the peer cosigned ours), Ready.",
     ),
-    peerTreeSize: CountSchema.optional().describe("Size of the peer's tree at the last sync."),
-    peerRoot: rootHash("Peer's Merkle root at the last sync"),
-    localRoot: rootHash("Local Merkle root at the last sync"),
-    mergedRoot: rootHash("Merged Merkle root both sides signed"),
+    peerTreeSize: CountSchema.optional().describe(
+      "Size of the peer's checkpoint we last verified and cosigned.",
+    ),
+    peerRoot: rootHash("Root of the peer's checkpoint we last verified and cosigned"),
+    localTreeSize: CountSchema.optional().describe(
+      "Size of our checkpoint the peer last cosigned.",
+    ),
+    localRoot: rootHash("Root of our checkpoint the peer last cosigned"),
+    peerCosignedAt: TimestampSchema.optional().describe(
+      "Timestamp of the peer witness's latest cosignature of our checkpoint.",
+    ),
+    mergedRoot: rootHash(
+      "Merged root of the last synced pair: the RFC 6962 root over the two checkpoint bodies, ordered by origin",
+    ),
     lastSyncTime: TimestampSchema.optional().describe("When the last successful sync finished."),
+    lastAttemptTime: TimestampSchema.optional().describe("When the last sync round ended."),
+    nextSyncTime: TimestampSchema.optional().describe(
+      "When the next sync round is due (the interval with jitter).",
+    ),
     lastFederationReceipt: NamespacedObjectReferenceSchema.optional().describe(
       "FederationSynced Receipt of the last sync.",
     ),
+    lastFederationReceiptDigest: z
+      .string()
+      .length(71)
+      .regex(/^sha256:[0-9a-f]{64}$/)
+      .optional()
+      .describe("Digest of that receipt (sha256:<hex>), the same in both ledgers."),
+    inconsistency: z
+      .object({
+        reason: z
+          .string()
+          .min(1)
+          .max(64)
+          .describe("Why the peer is inconsistent: Forked or RolledBack."),
+        detectedAt: TimestampSchema.describe("When the misbehaviour was detected."),
+        receipt: NamespacedObjectReferenceSchema.optional().describe(
+          "The FederationInconsistent Receipt holding the evidence.",
+        ),
+        digest: z
+          .string()
+          .length(71)
+          .regex(/^sha256:[0-9a-f]{64}$/)
+          .optional()
+          .describe("Digest of the FederationInconsistent receipt in our ledger."),
+      })
+      .optional()
+      .describe(
+        "Set once the peer was caught forking or rolling back its log: syncing and cosigning stop and it never clears by itself.",
+      ),
   })
   .describe("Observed state of a FederationPeer.");
 /** Observed state of a FederationPeer. */
@@ -137,13 +199,34 @@ export const FederationPeerCrd: CrdDefinition = defineCrd({
       description: "Peer's ledger API.",
       priority: 1,
     },
+    {
+      name: "Origin",
+      type: "string",
+      jsonPath: ".spec.trustAnchor.origin",
+      description: "Peer log's pinned origin.",
+      priority: 1,
+    },
     conditionColumn("Reachable"),
+    conditionColumn("Consistent"),
     conditionColumn("Synced"),
     {
       name: "Peer Size",
       type: "integer",
       jsonPath: ".status.peerTreeSize",
-      description: "Peer's tree size at the last sync.",
+      description: "Size of the peer's checkpoint we last cosigned.",
+    },
+    {
+      name: "Local Size",
+      type: "integer",
+      jsonPath: ".status.localTreeSize",
+      description: "Size of our checkpoint the peer last cosigned.",
+    },
+    {
+      name: "Merged Root",
+      type: "string",
+      jsonPath: ".status.mergedRoot",
+      description: "Merged root of the last synced pair.",
+      priority: 1,
     },
     {
       name: "Last Sync",

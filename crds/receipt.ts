@@ -63,7 +63,7 @@ export const ReceiptSpecSchema = z
     type: z
       .enum(RECEIPT_TYPES)
       .describe(
-        "What happened: WorkloadCompleted, WorkloadFailed, PolicyDenied, DeploymentRecorded, FederationSynced or TenantDeleted.",
+        "What happened: WorkloadCompleted, WorkloadFailed, PolicyDenied, DeploymentRecorded, FederationSynced, FederationInconsistent or TenantDeleted.",
       ),
     subject: ReceiptSubjectSchema,
     payload: z

@@ -6,6 +6,8 @@
 //   sample treaty AURORA-AKASH-001, accepting the bearer token in T.
 // When both listen it writes DISCORD_API and PROVIDER_SIM_URL to F (shell assignments) and
 // runs until SIGTERM/SIGINT. Logs (one JSON line per request) go to stdout.
+// `--only discord|provider-sim` runs one of them (the chaos suite kills each on its own), and
+// `--discord-port` / `--provider-port` fix their ports (a restart keeps its address).
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
@@ -17,6 +19,9 @@ const { values } = parseArgs({
   options: {
     out: { type: "string" },
     "token-file": { type: "string" },
+    only: { type: "string" },
+    "discord-port": { type: "string", default: "0" },
+    "provider-port": { type: "string", default: "0" },
   },
 });
 const envFile = values.out;
@@ -25,6 +30,21 @@ if (!envFile || !tokenFile) {
   console.error("usage: node hack/dev-stand-ins.ts --out FILE --token-file FILE");
   process.exit(2);
 }
+const only = values.only;
+if (only !== undefined && only !== "discord" && only !== "provider-sim") {
+  console.error(`dev-stand-ins: --only ${only}: expected discord or provider-sim`);
+  process.exit(2);
+}
+const portOf = (flag: string, v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    console.error(`dev-stand-ins: --${flag} ${v}: expected a port 0-65535`);
+    process.exit(2);
+  }
+  return n;
+};
+const discordPort = portOf("discord-port", values["discord-port"]);
+const providerPort = portOf("provider-port", values["provider-port"]);
 const token = readFileSync(tokenFile, "utf8").trim();
 if (token === "") {
   console.error(`dev-stand-ins: --token-file ${tokenFile} is empty; expected a bearer token`);
@@ -32,26 +52,36 @@ if (token === "") {
 }
 
 const log = pino();
-const discord = await startDiscordStandIn();
-const sim = await startProviderSim({
-  clock: systemClock,
-  provider: "akash",
-  tokens: [token],
-  logger: log.child({ component: "provider-sim" }),
-});
+const discord =
+  only === "provider-sim" ? undefined : await startDiscordStandIn({ port: discordPort });
+const sim =
+  only === "discord"
+    ? undefined
+    : await startProviderSim(
+        {
+          clock: systemClock,
+          provider: "akash",
+          tokens: [token],
+          logger: log.child({ component: "provider-sim" }),
+        },
+        { port: providerPort },
+      );
 // The Discord stand-in keeps what it received; log it as it arrives, so the log shows what
 // the bot did (commands registered, notices posted).
 // Logged requests are dropped, so the stand-in's record does not grow for as long as dev runs.
 const tail = setInterval(() => {
-  for (const r of discord.requests.splice(0, discord.requests.length)) {
+  for (const r of discord?.requests.splice(0, discord.requests.length) ?? []) {
     log.info({ component: "discord", method: r.method, path: r.path, body: r.body }, "request");
   }
 }, 500);
 
 // Written whole, then renamed: a reader never sees half the file.
-writeFileSync(`${envFile}.tmp`, `DISCORD_API=${discord.api}\nPROVIDER_SIM_URL=${sim.url}\n`);
+writeFileSync(
+  `${envFile}.tmp`,
+  (discord ? `DISCORD_API=${discord.api}\n` : "") + (sim ? `PROVIDER_SIM_URL=${sim.url}\n` : ""),
+);
 renameSync(`${envFile}.tmp`, envFile);
-log.info({ component: "dev-stand-ins", discord: discord.api, providerSim: sim.url }, "listening");
+log.info({ component: "dev-stand-ins", discord: discord?.api, providerSim: sim?.url }, "listening");
 
 let stopping = false;
 const stop = (signal: string): void => {
@@ -59,7 +89,7 @@ const stop = (signal: string): void => {
   stopping = true;
   log.info({ signal }, "stopping");
   clearInterval(tail);
-  void Promise.all([discord.stop(), sim.close()]).then(() => process.exit(0));
+  void Promise.all([discord?.stop(), sim?.close()]).then(() => process.exit(0));
 };
 process.on("SIGTERM", () => stop("SIGTERM"));
 process.on("SIGINT", () => stop("SIGINT"));

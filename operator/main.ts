@@ -15,6 +15,8 @@ import {
   workloadCaches,
 } from "./controllers/gpuworkload/gpuworkload-controller.ts";
 import { SecretProviderConnector } from "./controllers/gpuworkload/provider-connector.ts";
+import { createFederationPeerController } from "./controllers/federationpeer/federationpeer-controller.ts";
+import { federationEnv } from "./controllers/federationpeer/federationpeer-env.ts";
 import { createReceiptController } from "./controllers/receipt/receipt-controller.ts";
 import { tenantStackConfigFromEnv } from "./controllers/tenant/tenant-env.ts";
 import { createTreatyController } from "./controllers/treaty/treaty-controller.ts";
@@ -71,10 +73,11 @@ const mgr = new Manager({
         },
       }
     : {}),
-  // Like client-go: a replica that lost the lease exits and restarts as a clean standby.
+  // Unlike client-go, a replica that lost the lease stays up as a standby (its controllers are
+  // stopped, in-flight reconciles drained) and campaigns again: an API server outage longer
+  // than the renew deadline must not end the process (ADR 0075).
   onLostLeadership: () => {
-    log.error("leadership lost; exiting");
-    process.exit(1);
+    log.warn("leadership lost; standing by and campaigning again");
   },
 });
 const scope = { namespace: cfg.watchNamespace, treatySelector: cfg.treatySelector };
@@ -110,6 +113,24 @@ createReceiptController(mgr, {
   ...(cfg.timestampPendingRequeueMs !== undefined
     ? { pendingRequeueMs: cfg.timestampPendingRequeueMs }
     : {}),
+});
+// Federation: a sync round per FederationPeer and interval, cosigned with the witness key.
+const federation = (() => {
+  try {
+    return federationEnv(process.env);
+  } catch (err) {
+    log.fatal((err as Error).message);
+    process.exit(2);
+  }
+})();
+createFederationPeerController(mgr, {
+  clock: systemClock,
+  ledger: () => ledger.ready(),
+  signer: ed25519Signer(readFileSync(cfg.signingKeyFile, "utf8")),
+  witnessKey: federation.witnessKey,
+  peerSelector: federation.peerSelector,
+  receiptNamespace: cfg.operatorNamespace,
+  ...(federation.roundTimeoutMs ? { roundTimeoutMs: federation.roundTimeoutMs } : {}),
 });
 // The Tenant stack's clients (pg, Redis, Stripe, Discord) load only when it runs here.
 const tenantCfg = tenantStackConfigFromEnv(process.env);

@@ -26,6 +26,15 @@ export interface ClusterState {
   readonly pids: Record<string, number>;
   readonly ownerPid: number;
   readonly binDir: string;
+  /** How each component was launched, so one can be started again (the chaos suite). */
+  readonly specs: Record<string, ComponentSpec>;
+}
+
+/** A component's command line and log: what {@link restartComponent} needs. */
+export interface ComponentSpec {
+  readonly bin: string;
+  readonly args: readonly string[];
+  readonly log: string;
 }
 
 /** A running local control plane. */
@@ -162,15 +171,16 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
   await mkdir(join(dir, "pki"), { recursive: true });
   await mkdir(join(dir, "logs"), { recursive: true });
   const started: Component[] = [];
+  const specs: Record<string, ComponentSpec> = {};
   const bin = (b: string): string => join(binDir, b);
   const spawnC = (n: string, args: string[]): Component => {
-    const c = startComponent({
-      name: n,
+    const spec = {
       bin: bin(n),
       args: [...args, ...(opts.extraArgs?.[n] ?? [])],
       log: join(dir, "logs", `${n}.log`),
-      lifeline,
-    });
+    };
+    specs[n] = spec;
+    const c = startComponent({ name: n, ...spec, lifeline });
     started.push(c);
     return c;
   };
@@ -309,6 +319,7 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
       pids,
       ownerPid: process.pid,
       binDir,
+      specs,
     };
     await writeFile(join(dir, "state.json"), JSON.stringify(state, null, 2));
     log(
@@ -319,6 +330,16 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
     await stopGroups(started.map((c) => c.pid));
     throw err;
   }
+}
+
+/**
+ * Starts one component of a running cluster again from its recorded spec (after it was killed),
+ * in its own process group, dying with this process; the caller waits for its readiness.
+ */
+export function restartComponent(state: Pick<ClusterState, "specs">, name: string): Component {
+  const spec = state.specs[name];
+  if (!spec) throw new Error(`cluster has no component ${name}`);
+  return startComponent({ name, ...spec, lifeline: true });
 }
 
 /** Stops every component of a cluster and removes its directory. Safe to call twice. */

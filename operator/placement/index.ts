@@ -2,6 +2,7 @@
 // observer and usage arithmetic the GPUWorkload controller uses. Import from here.
 export {
   buildJob,
+  type JobManifest,
   jobLabels,
   jobName,
   trimToLabel,

@@ -6,7 +6,11 @@ import { createHash } from "node:crypto";
 import type { V1Container, V1EnvVar, V1Job, V1Toleration } from "@kubernetes/client-node";
 import { API_VERSION, GROUP } from "../../crds/constants.ts";
 import type { GPUWorkload, InClusterPool, Treaty } from "../../crds/index.ts";
+import type { KubeObjectMeta } from "../../services/kube/index.ts";
 import type { Placement } from "../routing/index.ts";
+
+/** A Job as sent to the API server: JSON (no Date timestamps), a `KubeObject`. */
+export type JobManifest = Omit<V1Job, "metadata"> & { metadata: KubeObjectMeta };
 
 /** Labels on a workload's Jobs and their Pods. */
 export const JOB_LABELS = {
@@ -84,7 +88,7 @@ export function buildJob(
   treaty: BuildableTreaty,
   attempt: number,
   options: BuildJobOptions = {},
-): V1Job {
+): JobManifest {
   const pool = treaty.spec.inCluster;
   if (pool === undefined) {
     throw new Error(

@@ -1,7 +1,8 @@
 // The router (operator/routing): pure treaty eligibility, scoring and ranking for GPUWorkloads.
 // Import from here; the files behind it are split by concern.
+export { IneligibleReason, QUOTA_REASONS } from "./ineligibility.ts";
 export { MAX_REASON_LENGTH } from "./reason-format.ts";
-export { describeDecision, MAX_STATUS_CANDIDATES, route } from "./router.ts";
+export { describeDecision, MAX_STATUS_CANDIDATES, route, statusCandidates } from "./router.ts";
 export type {
   Candidate,
   Placement,
@@ -10,6 +11,7 @@ export type {
   RoutableTreaty,
   RouteDecision,
   RouteInput,
+  StatusCandidate,
   RoutingStrategy,
   TenantConstraints,
   TreatyUsage,

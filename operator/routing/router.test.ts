@@ -2,7 +2,10 @@ import { describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
 import {
   describeDecision,
+  IneligibleReason,
+  IneligibleReason as R,
   route,
+  statusCandidates,
   type RoutableCondition,
   type RoutableSpec,
   type RoutableTreaty,
@@ -80,6 +83,7 @@ describe("route: hard constraints", () => {
     workload: Partial<RoutableSpec>,
     more: Partial<RouteInput>,
     wantReasons: string[],
+    wantCodes: IneligibleReason[],
   ];
   const tenant = (t: TenantConstraints): Partial<RouteInput> => ({ tenant: t });
   it.each<Row>([
@@ -90,6 +94,7 @@ describe("route: hard constraints", () => {
       {},
       {},
       ["reputation 0.82 below treaty floor 0.90"],
+      [R.ReputationBelowFloor],
     ],
     [
       "reputation just below the floor (more decimals)",
@@ -98,6 +103,7 @@ describe("route: hard constraints", () => {
       {},
       {},
       ["reputation 0.8951 below treaty floor 0.9000"],
+      [R.ReputationBelowFloor],
     ],
     [
       "a region the treaty does not serve",
@@ -106,6 +112,7 @@ describe("route: hard constraints", () => {
       { regions: ["eu-west"] },
       {},
       ["region eu-west not in treaty regions [us-east, us-west]"],
+      [R.RegionNotServed],
     ],
     [
       "several regions the treaty does not serve",
@@ -114,6 +121,7 @@ describe("route: hard constraints", () => {
       { regions: ["eu-west", "ap-south"] },
       {},
       ["regions [eu-west, ap-south] not in treaty regions [us-east, us-west]"],
+      [R.RegionNotServed],
     ],
     [
       "treaty regions outside the tenant's allowedRegions",
@@ -122,6 +130,7 @@ describe("route: hard constraints", () => {
       {},
       tenant({ allowedRegions: ["eu-west"] }),
       ["treaty regions [us-east, us-west] not in tenant's allowedRegions [eu-west]"],
+      [R.RegionNotAllowed],
     ],
     [
       "workload regions served but not allowed to the tenant",
@@ -130,6 +139,7 @@ describe("route: hard constraints", () => {
       { regions: ["us-east", "eu-west"] },
       tenant({ allowedRegions: ["eu-west"] }),
       ["regions [us-east] served by the treaty not in tenant's allowedRegions [eu-west]"],
+      [R.RegionNotAllowed],
     ],
     [
       "a GPU type the treaty does not price",
@@ -138,6 +148,7 @@ describe("route: hard constraints", () => {
       { gpu: { type: "h100", count: 1 } },
       {},
       ["gpu type h100 not priced by this treaty"],
+      [R.GpuTypeNotPriced],
     ],
     [
       "a price above maxPricePerHour",
@@ -146,6 +157,7 @@ describe("route: hard constraints", () => {
       { maxPricePerHour: 1 },
       {},
       ["price $1.20/h exceeds maxPricePerHour $1.00"],
+      [R.PriceAboveMax],
     ],
     [
       "the concurrent-jobs quota reached",
@@ -154,6 +166,7 @@ describe("route: hard constraints", () => {
       {},
       {},
       ["treaty at maxConcurrentJobs 10/10"],
+      [R.MaxConcurrentJobs],
     ],
     [
       "the GPU-hours quota reached",
@@ -162,6 +175,7 @@ describe("route: hard constraints", () => {
       {},
       {},
       ["treaty GPU-hours 500/500 this period"],
+      [R.GpuHoursExhausted],
     ],
     [
       "the GPU-hours quota passed by a fraction",
@@ -170,6 +184,7 @@ describe("route: hard constraints", () => {
       {},
       {},
       ["treaty GPU-hours 500.25/500 this period"],
+      [R.GpuHoursExhausted],
     ],
     [
       "an Expired condition",
@@ -178,6 +193,7 @@ describe("route: hard constraints", () => {
       {},
       {},
       ["treaty not Ready: Expired"],
+      [R.NotReady],
     ],
     [
       "Ready False",
@@ -186,6 +202,7 @@ describe("route: hard constraints", () => {
       {},
       {},
       ["treaty not Ready: EndpointUnreachable"],
+      [R.NotReady],
     ],
     [
       "a provider without an endpoint (Ready False EndpointMissing)",
@@ -205,6 +222,7 @@ describe("route: hard constraints", () => {
       [
         "treaty not Ready: EndpointMissing: spec.endpoint is not set: external provider akash cannot be reached",
       ],
+      [R.NotReady],
     ],
     [
       "a missing credentials Secret (Ready False CredentialsMissing)",
@@ -224,6 +242,7 @@ describe("route: hard constraints", () => {
       [
         "treaty not Ready: CredentialsMissing: spec.credentialsSecretRef: Secret vaultmesh-system/akash does not exist",
       ],
+      [R.NotReady],
     ],
     [
       "no conditions yet",
@@ -232,6 +251,7 @@ describe("route: hard constraints", () => {
       {},
       {},
       ["treaty not Ready: no Ready condition yet"],
+      [R.NotReady],
     ],
     [
       "an expiryDate passed by the clock (conditions stale)",
@@ -240,6 +260,7 @@ describe("route: hard constraints", () => {
       {},
       {},
       ["treaty not Ready: Expired (expiryDate 2026-03-01)"],
+      [R.NotReady],
     ],
     [
       "an effectiveDate after the clock",
@@ -248,6 +269,7 @@ describe("route: hard constraints", () => {
       {},
       {},
       ["treaty not Ready: not in force until effectiveDate 2026-03-02"],
+      [R.NotReady],
     ],
     [
       "a Degraded condition",
@@ -261,8 +283,9 @@ describe("route: hard constraints", () => {
       {},
       {},
       ["treaty Degraded: SloBreached"],
+      [R.Degraded],
     ],
-    ["suspension", { suspended: true }, {}, {}, {}, ["treaty suspended"]],
+    ["suspension", { suspended: true }, {}, {}, {}, ["treaty suspended"], [R.Suspended]],
     [
       "a treaty outside the tenant's allowedTreaties",
       {},
@@ -270,6 +293,7 @@ describe("route: hard constraints", () => {
       {},
       tenant({ allowedTreaties: ["other"] }),
       ["treaty not in tenant's allowedTreaties"],
+      [R.TreatyNotAllowed],
     ],
     [
       "an empty tenant allowedTreaties (fails closed)",
@@ -278,6 +302,7 @@ describe("route: hard constraints", () => {
       {},
       tenant({ allowedTreaties: [] }),
       ["treaty not in tenant's allowedTreaties"],
+      [R.TreatyNotAllowed],
     ],
     [
       "a provider outside allowedProviders",
@@ -286,6 +311,7 @@ describe("route: hard constraints", () => {
       { routing: { allowedProviders: ["ionet", "render"] } },
       {},
       ["provider akash not in allowedProviders [ionet, render]"],
+      [R.ProviderNotAllowed],
     ],
     [
       "a treaty already attempted",
@@ -294,6 +320,7 @@ describe("route: hard constraints", () => {
       {},
       { excluding: ["t"] },
       ["treaty already attempted by this workload (failover)"],
+      [R.AlreadyAttempted],
     ],
     [
       "a treatyRef pinning another treaty",
@@ -302,6 +329,7 @@ describe("route: hard constraints", () => {
       { routing: { treatyRef: { name: "other" } } },
       {},
       ["routing.treatyRef pins the workload to treaty other"],
+      [R.PinnedToOther],
     ],
     [
       "several failures, workload reasons first",
@@ -317,8 +345,16 @@ describe("route: hard constraints", () => {
         "reputation 0.50 below treaty floor 0.90",
         "treaty at maxConcurrentJobs 12/10",
       ],
+      [
+        R.TreatyNotAllowed,
+        R.GpuTypeNotPriced,
+        R.RegionNotServed,
+        R.Suspended,
+        R.ReputationBelowFloor,
+        R.MaxConcurrentJobs,
+      ],
     ],
-  ])("refuses %s", (...[, spec, status, workload, more, wantReasons]: Row) => {
+  ])("refuses %s", (...[, spec, status, workload, more, wantReasons, wantCodes]: Row) => {
     const d = route(input([treaty("t", spec, status)], workload, more));
     expect(d.chosen).toBeUndefined();
     expect(d.candidates.find((c) => c.treaty === "t")).toEqual({
@@ -326,6 +362,7 @@ describe("route: hard constraints", () => {
       provider: "akash",
       eligible: false,
       reasons: wantReasons,
+      codes: wantCodes,
     });
   });
 
@@ -377,6 +414,24 @@ describe("route: hard constraints", () => {
       ["a", ["routing.treatyRef pins the workload to treaty m"]],
       ["z", ["routing.treatyRef pins the workload to treaty m"]],
     ]);
+    expect(d.candidates.map((c) => c.codes)).toEqual([
+      [R.PinnedTreatyMissing],
+      [R.PinnedToOther],
+      [R.PinnedToOther],
+    ]);
+  });
+
+  it("writes status candidates without codes, at most MAX_STATUS_CANDIDATES", () => {
+    const many = Array.from({ length: 70 }, (_, i) => treaty(`t${String(i).padStart(2, "0")}`));
+    const d = route(input(many, { gpu: { type: "h100", count: 1 } }));
+    const want = d.candidates.slice(0, 64).map((c) => ({
+      treaty: c.treaty,
+      provider: c.provider,
+      eligible: c.eligible,
+      reasons: c.reasons,
+    }));
+    expect(d.candidates[0]?.codes).toEqual([R.GpuTypeNotPriced]);
+    expect(statusCandidates(d)).toEqual(want);
   });
 
   it("lists an ineligible pinned treaty before the others", () => {

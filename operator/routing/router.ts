@@ -1,9 +1,11 @@
 // The router: checks every treaty against the workload's hard constraints, scores the eligible
 // ones, and returns the choice with every candidate ranked and explained. Pure: the clock is an
 // input, nothing is read or written elsewhere, and the same input gives the same output.
+import { IneligibleReason } from "./ineligibility.ts";
 import { clip, usdPerHour } from "./reason-format.ts";
 import type {
   Candidate,
+  StatusCandidate,
   RouteDecision,
   RouteInput,
   RoutingStrategy,
@@ -213,6 +215,7 @@ function partition(snapshot: TreatySnapshot, ctx: EligibilityContext): Partition
       treaty: ctx.pinned,
       eligible: false,
       reasons: [clip(`routing.treatyRef names treaty ${ctx.pinned}, which does not exist`)],
+      codes: [IneligibleReason.PinnedTreatyMissing],
     });
   }
   const bests = {
@@ -241,8 +244,19 @@ function withQuotas(
   const memo = memoized ? facts.overQuotaFor(base, active, hours) : undefined;
   if (memo !== undefined) return memo;
   const reasons = base === null ? [] : base.reasons!.slice();
-  for (const r of quotaReasons(facts, usage) ?? []) reasons.push(r);
-  const verdict = { treaty: facts.name, provider: facts.provider, eligible: false, reasons };
+  const codes = base === null ? [] : base.codes!.slice();
+  const quota = quotaReasons(facts, usage);
+  if (quota !== undefined) {
+    for (const r of quota.reasons) reasons.push(r);
+    for (const c of quota.codes) codes.push(c);
+  }
+  const verdict = {
+    treaty: facts.name,
+    provider: facts.provider,
+    eligible: false,
+    reasons,
+    codes,
+  };
   if (memoized) facts.rememberOverQuota(base, active, hours, verdict);
   return verdict;
 }
@@ -258,13 +272,15 @@ function baseVerdict(facts: TreatyFacts, ctx: EligibilityContext, price: number)
     const memo = facts.verdictFor(shape);
     if (memo !== undefined) return memo;
   }
-  const reasons = workloadReasons(facts, ctx, price);
+  const found = workloadReasons(facts, ctx, price);
   let verdict: Candidate | null;
-  if (reasons === undefined) {
+  if (found === undefined) {
     verdict = facts.stateCandidate ?? null;
   } else {
+    const { reasons, codes } = found;
     for (const r of facts.stateReasons) reasons.push(r);
-    verdict = { treaty: facts.name, provider: facts.provider, eligible: false, reasons };
+    for (const c of facts.stateCodes) codes.push(c);
+    verdict = { treaty: facts.name, provider: facts.provider, eligible: false, reasons, codes };
   }
   if (shape !== undefined) facts.rememberVerdict(shape, verdict);
   return verdict;
@@ -279,6 +295,18 @@ function byRank(a: RankedCandidate, b: RankedCandidate): number {
 
 function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The decision's candidates as `status.candidates` holds them: the first
+ * MAX_STATUS_CANDIDATES, without their reason codes (the API has no field for them).
+ */
+export function statusCandidates(decision: RouteDecision): StatusCandidate[] {
+  return decision.candidates.slice(0, MAX_STATUS_CANDIDATES).map(toStatusCandidate);
+}
+
+function toStatusCandidate({ codes: _codes, ...c }: Candidate): StatusCandidate {
+  return c;
 }
 
 /**

@@ -1,8 +1,9 @@
 // Inputs and outputs of the router. The input types are structural subsets of the API types
 // (a GPUWorkloadSpec, a Tenant's spec and Treaty objects are assignable to them as they are),
-// so callers pass informer objects without copying; the output candidates have exactly the
-// shape of `status.candidates` and can be written there unchanged.
+// so callers pass informer objects without copying; the output candidates have the shape of
+// `status.candidates` plus the reason codes (`statusCandidates` drops them for the status).
 import type { z } from "zod";
+import type { IneligibleReason } from "./ineligibility.ts";
 import type {
   CandidateSchema,
   PlacementSchema,
@@ -15,8 +16,13 @@ export type RoutingStrategy = (typeof ROUTING_STRATEGIES)[number];
 /** A workload profile: batch, steady or bursty. */
 export type WorkloadProfile = (typeof WORKLOAD_PROFILES)[number];
 
-/** One treaty the router considered, shaped exactly like an entry of `status.candidates`. */
-export type Candidate = z.infer<typeof CandidateSchema>;
+/** An entry of `status.candidates`. */
+export type StatusCandidate = z.infer<typeof CandidateSchema>;
+/**
+ * One treaty the router considered: an entry of `status.candidates` with, when ineligible,
+ * the code of each of its reasons (`codes[i]` is the code of `reasons[i]`).
+ */
+export type Candidate = StatusCandidate & { readonly codes?: readonly IneligibleReason[] };
 /** Where a workload was routed, shaped exactly like `status.placement`. */
 export type Placement = z.infer<typeof PlacementSchema>;
 

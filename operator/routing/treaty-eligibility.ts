@@ -3,6 +3,7 @@
 // treaty-facts.ts; these checks run for every treaty on every decision and allocate nothing
 // unless one fails.
 import { GPU_TYPES } from "../../crds/constants.ts";
+import { addReason, IneligibleReason, type ReasonList } from "./ineligibility.ts";
 import { clip, fixed2, list, quantity, usdPerHour } from "./reason-format.ts";
 import { INEXACT, regionMask } from "./region-mask.ts";
 import type { RoutableTreaty, RouteInput, TreatyUsage } from "./routing-types.ts";
@@ -136,18 +137,26 @@ export function priceOf(facts: TreatyFacts, ctx: EligibilityContext): number {
 export function quotaReasons(
   facts: TreatyFacts,
   usage: TreatyUsage | undefined,
-): string[] | undefined {
+): ReasonList | undefined {
   const active = usage?.activeJobs ?? facts.activeJobs;
   const hours = usage?.gpuHoursThisPeriod ?? facts.gpuHoursThisPeriod;
-  let reasons: string[] | undefined;
+  let out: ReasonList | undefined;
   if (active >= facts.maxConcurrentJobs) {
-    (reasons ??= []).push(`treaty at maxConcurrentJobs ${active}/${facts.maxConcurrentJobs}`);
+    out = addReason(
+      out,
+      IneligibleReason.MaxConcurrentJobs,
+      `treaty at maxConcurrentJobs ${active}/${facts.maxConcurrentJobs}`,
+    );
   }
   if (hours >= facts.maxGpuHoursPerMonth) {
     const max = quantity(facts.maxGpuHoursPerMonth);
-    (reasons ??= []).push(`treaty GPU-hours ${quantity(hours)}/${max} this period`);
+    out = addReason(
+      out,
+      IneligibleReason.GpuHoursExhausted,
+      `treaty GPU-hours ${quantity(hours)}/${max} this period`,
+    );
   }
-  return reasons;
+  return out;
 }
 
 // The last day computed by utcDay, as [start, end) in epoch ms: decisions come in bursts
@@ -195,52 +204,85 @@ export function servesRegion(facts: TreatyFacts, ctx: EligibilityContext): boole
 
 /**
  * The workload's reasons against a treaty (pin, failover, allow-lists, GPU type, price,
- * region), not the treaty's own state ones; undefined when there are none.
+ * region) with their codes, not the treaty's own state ones; undefined when there are none.
  */
 export function workloadReasons(
   facts: TreatyFacts,
   ctx: EligibilityContext,
   price: number,
-): string[] | undefined {
+): ReasonList | undefined {
   const { name } = facts;
-  if (ctx.pinned !== undefined && name !== ctx.pinned) return [ctx.pinnedReason];
-  let reasons: string[] | undefined;
+  if (ctx.pinned !== undefined && name !== ctx.pinned) {
+    return addReason(undefined, IneligibleReason.PinnedToOther, ctx.pinnedReason);
+  }
+  let out: ReasonList | undefined;
   if (ctx.excluding?.includes(name)) {
-    (reasons ??= []).push("treaty already attempted by this workload (failover)");
+    out = addReason(
+      out,
+      IneligibleReason.AlreadyAttempted,
+      "treaty already attempted by this workload (failover)",
+    );
   }
   if (ctx.tenantTreaties !== undefined && !ctx.tenantTreaties.includes(name)) {
-    (reasons ??= []).push("treaty not in tenant's allowedTreaties");
+    out = addReason(
+      out,
+      IneligibleReason.TreatyNotAllowed,
+      "treaty not in tenant's allowedTreaties",
+    );
   }
   if (ctx.allowedProviders !== undefined && !ctx.allowedProviders.includes(facts.provider)) {
-    (reasons ??= []).push(
+    out = addReason(
+      out,
+      IneligibleReason.ProviderNotAllowed,
       clip(`provider ${facts.provider} not in allowedProviders ${ctx.allowedProvidersText}`),
     );
   }
   if (Number.isNaN(price)) {
-    (reasons ??= []).push(ctx.notPricedReason);
+    out = addReason(out, IneligibleReason.GpuTypeNotPriced, ctx.notPricedReason);
   } else if (ctx.maxPricePerHour !== undefined && price > ctx.maxPricePerHour) {
-    (reasons ??= []).push("price " + usdPerHour(price) + ctx.exceedsSuffix);
+    out = addReason(
+      out,
+      IneligibleReason.PriceAboveMax,
+      "price " + usdPerHour(price) + ctx.exceedsSuffix,
+    );
   }
-  if (!servesRegion(facts, ctx)) (reasons ??= []).push(regionReason(facts, ctx));
-  return reasons;
+  if (!servesRegion(facts, ctx)) {
+    const r = regionReason(facts, ctx);
+    out = addReason(out, r.code, r.text);
+  }
+  return out;
 }
 
 /** Explains why no region fits: the workload's regions, or the tenant's allow-list. */
-function regionReason(facts: TreatyFacts, ctx: EligibilityContext): string {
+function regionReason(
+  facts: TreatyFacts,
+  ctx: EligibilityContext,
+): { readonly code: IneligibleReason; readonly text: string } {
   const want = ctx.wantRegions;
   const tenantText = ctx.tenantRegionsText;
   if (want === undefined) {
-    return clip(`treaty regions ${facts.regionsText} not in tenant's allowedRegions ${tenantText}`);
+    return {
+      code: IneligibleReason.RegionNotAllowed,
+      text: clip(
+        `treaty regions ${facts.regionsText} not in tenant's allowedRegions ${tenantText}`,
+      ),
+    };
   }
   const regions = facts.treaty.spec.regions;
   let anyServed = false;
   for (const r of want) if (regions.includes(r)) anyServed = true;
   if (!anyServed) {
     const what = want.length === 1 ? `region ${want[0]}` : `regions ${ctx.wantRegionsText}`;
-    return clip(`${what} not in treaty regions ${facts.regionsText}`);
+    return {
+      code: IneligibleReason.RegionNotServed,
+      text: clip(`${what} not in treaty regions ${facts.regionsText}`),
+    };
   }
   const served = want.filter((r) => regions.includes(r));
-  return clip(
-    `regions ${list(served)} served by the treaty not in tenant's allowedRegions ${tenantText}`,
-  );
+  return {
+    code: IneligibleReason.RegionNotAllowed,
+    text: clip(
+      `regions ${list(served)} served by the treaty not in tenant's allowedRegions ${tenantText}`,
+    ),
+  };
 }

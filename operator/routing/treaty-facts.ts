@@ -5,12 +5,14 @@
 // treaty changes.
 import { GPU_TYPES, IN_CLUSTER_PROVIDER, TREATY_READY_REASONS } from "../../crds/constants.ts";
 import { KeyedMemo, KeyIds } from "./memo-keys.ts";
+import { addReason, IneligibleReason, type ReasonList } from "./ineligibility.ts";
 import { clip, fixed2, fixedPair, list } from "./reason-format.ts";
 import { regionMask } from "./region-mask.ts";
 import type { Candidate, RoutableCondition, RoutableTreaty } from "./routing-types.ts";
 import { availabilityOf, latencyOf, reputationOf } from "./treaty-scoring.ts";
 
 const NO_REASONS: readonly string[] = Object.freeze([]);
+const NO_CODES: readonly IneligibleReason[] = Object.freeze([]);
 /** Ready reasons whose message names what is missing to reach the provider. */
 const ACCESS_REASONS: ReadonlySet<string> = new Set([
   TREATY_READY_REASONS.EndpointMissing,
@@ -61,6 +63,8 @@ export class TreatyFacts {
   readonly inCluster: boolean;
   /** Reasons from the treaty's own state (suspended, not Ready, reputation), frozen. */
   readonly stateReasons: readonly string[];
+  /** The codes of stateReasons, index by index. */
+  readonly stateCodes: readonly IneligibleReason[];
   /**
    * The treaty's candidate when only its own state makes it ineligible: the same for every
    * workload, so made once and frozen (shared between decisions).
@@ -101,17 +105,19 @@ export class TreatyFacts {
     this.name = treaty.metadata.name ?? "";
     this.provider = spec.provider;
     this.inCluster = spec.provider === IN_CLUSTER_PROVIDER;
-    const reasons = stateReasons(treaty, today);
-    this.stateReasons = reasons.length === 0 ? NO_REASONS : Object.freeze(reasons);
+    const state = stateReasons(treaty, today);
+    this.stateReasons = state === undefined ? NO_REASONS : Object.freeze(state.reasons);
+    this.stateCodes = state === undefined ? NO_CODES : Object.freeze(state.codes);
     this.stateCandidate =
-      reasons.length === 0
+      state === undefined
         ? undefined
-        : (Object.freeze({
+        : Object.freeze({
             treaty: this.name,
             provider: this.provider,
             eligible: false,
-            reasons: this.stateReasons,
-          }) as Candidate);
+            reasons: state.reasons,
+            codes: state.codes,
+          });
     this.regionMask = regionMask(spec.regions);
     this.latencyMs = latencyOf(treaty, this.inCluster);
     this.reputation = reputationOf(treaty);
@@ -139,6 +145,7 @@ export class TreatyFacts {
   rememberVerdict(shapeId: number, verdict: Candidate | null): void {
     if (verdict !== null && !Object.isFrozen(verdict)) {
       Object.freeze(verdict.reasons);
+      Object.freeze(verdict.codes);
       Object.freeze(verdict);
     }
     (this.#verdicts ??= new KeyedMemo(SHAPE_IDS)).set(shapeId, verdict);
@@ -164,6 +171,7 @@ export class TreatyFacts {
     verdict: Candidate,
   ): void {
     Object.freeze(verdict.reasons);
+    Object.freeze(verdict.codes);
     Object.freeze(verdict);
     const memo = (this.#overQuota ??= new Map());
     if (memo.size >= MAX_OVER_QUOTA) memo.clear();
@@ -211,23 +219,27 @@ function pricesByGpuIndex(pricing: RoutableTreaty["spec"]["pricing"]): number[] 
 
 /**
  * Reasons from the treaty's own state at `today` — suspended, not Ready, reputation below the
- * floor — in that order; empty when routable. Quotas are checked per decision (they move with
- * every placement): see quotaReasons in treaty-eligibility.ts.
+ * floor — in that order, with their codes; undefined when routable. Quotas are checked per
+ * decision (they move with every placement): see quotaReasons in treaty-eligibility.ts.
  */
-export function stateReasons(treaty: RoutableTreaty, today: string): string[] {
-  const reasons: string[] = [];
+export function stateReasons(treaty: RoutableTreaty, today: string): ReasonList | undefined {
+  let out: ReasonList | undefined;
   const { spec, status } = treaty;
-  if (spec.suspended === true) reasons.push("treaty suspended");
-  const notReady = readiness(treaty, today);
-  if (notReady !== undefined) reasons.push(notReady);
+  if (spec.suspended === true) out = addReason(out, IneligibleReason.Suspended, "treaty suspended");
+  const notReady = readinessReason(treaty, today);
+  if (notReady !== undefined) out = addReason(out, notReady.code, notReady.text);
   const floor = spec.reputationFloor ?? 0;
   // No reputation yet means no evidence against the treaty: it passes the floor (a new
   // treaty must be routable to earn evidence) and is scored at the floor (see ADR 0030).
   if (status?.reputation !== undefined && status.reputation < floor) {
     const [rep, min] = fixedPair(status.reputation, floor);
-    reasons.push(`reputation ${rep} below treaty floor ${min}`);
+    out = addReason(
+      out,
+      IneligibleReason.ReputationBelowFloor,
+      `reputation ${rep} below treaty floor ${min}`,
+    );
   }
-  return reasons;
+  return out;
 }
 
 /**
@@ -236,31 +248,47 @@ export function stateReasons(treaty: RoutableTreaty, today: string): string[] {
  * Treaty controller last ran is not chosen. Degraded (SLO breached) counts as not routable.
  */
 export function readiness(treaty: RoutableTreaty, today: string): string | undefined {
+  return readinessReason(treaty, today)?.text;
+}
+
+/** {@link readiness} with its code: NotReady, or Degraded for a Ready but Degraded treaty. */
+export function readinessReason(
+  treaty: RoutableTreaty,
+  today: string,
+): { readonly code: IneligibleReason; readonly text: string } | undefined {
+  const notReady = (text: string): { code: IneligibleReason; text: string } => ({
+    code: IneligibleReason.NotReady,
+    text,
+  });
   const { effectiveDate, expiryDate } = treaty.spec;
   if (effectiveDate !== undefined && effectiveDate > today) {
-    return `treaty not Ready: not in force until effectiveDate ${effectiveDate}`;
+    return notReady(`treaty not Ready: not in force until effectiveDate ${effectiveDate}`);
   }
   if (expiryDate !== undefined && expiryDate <= today) {
-    return `treaty not Ready: Expired (expiryDate ${expiryDate})`;
+    return notReady(`treaty not Ready: Expired (expiryDate ${expiryDate})`);
   }
   let ready: RoutableCondition | undefined;
   let degradedReason: string | undefined;
   for (const c of treaty.status?.conditions ?? []) {
-    if (c.type === "Expired" && c.status === "True") return "treaty not Ready: Expired";
+    if (c.type === "Expired" && c.status === "True") return notReady("treaty not Ready: Expired");
     if (c.type === "Ready") {
       ready = c;
     } else if (c.type === "Degraded" && c.status === "True") {
       degradedReason = c.reason ?? "SLO breached";
     }
   }
-  if (ready === undefined) return "treaty not Ready: no Ready condition yet";
+  if (ready === undefined) return notReady("treaty not Ready: no Ready condition yet");
   if (ready.status !== "True") {
     const reason = ready.reason ?? ready.status;
     // A provider that cannot be reached as configured: say what is missing.
-    return ACCESS_REASONS.has(reason) && ready.message
-      ? clip(`treaty not Ready: ${reason}: ${ready.message}`)
-      : clip(`treaty not Ready: ${reason}`);
+    return notReady(
+      ACCESS_REASONS.has(reason) && ready.message
+        ? clip(`treaty not Ready: ${reason}: ${ready.message}`)
+        : clip(`treaty not Ready: ${reason}`),
+    );
   }
-  if (degradedReason !== undefined) return clip(`treaty Degraded: ${degradedReason}`);
+  if (degradedReason !== undefined) {
+    return { code: IneligibleReason.Degraded, text: clip(`treaty Degraded: ${degradedReason}`) };
+  }
   return undefined;
 }

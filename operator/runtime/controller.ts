@@ -11,6 +11,7 @@ import {
   ownerReferencesOf,
   silentLogger,
   splitKey,
+  type ChangeHandler,
   type Informer,
   type KubeObject,
   type Logger,
@@ -47,25 +48,39 @@ export interface ControllerMetrics {
   queueDepth(controller: string, depth: number): void;
 }
 
-/** A secondary watch: changes of `informer`'s objects enqueue the keys `map` returns. */
-export interface WatchSpec {
-  readonly informer: Informer<KubeObject>;
-  readonly map: (obj: KubeObject) => readonly string[];
+/** What a watch reads: the change stream of an informer (an `Informer<T>` fits). */
+export interface WatchSource<T extends KubeObject> {
+  on(handler: ChangeHandler<T>): void;
+}
+
+/**
+ * A secondary watch: changes of `informer`'s objects enqueue the keys `map` returns. Typed by
+ * the watched kind, so `map` and `when` read its fields without casts.
+ */
+export interface WatchSpec<T extends KubeObject = KubeObject> {
+  readonly informer: WatchSource<T>;
+  readonly map: (obj: T) => readonly string[];
   /**
    * Which changes matter (e.g. spec or conditions changed, not a counter in status); all
    * when omitted. Filtering here keeps one busy object from re-queueing many keys.
    */
-  readonly when?: (type: "add" | "update" | "delete", obj: KubeObject, old?: KubeObject) => boolean;
+  readonly when?: (type: "add" | "update" | "delete", obj: T, old?: T) => boolean;
 }
 
-/** Everything a {@link Controller} needs. */
-export interface ControllerOptions<T extends KubeObject> {
+/**
+ * A list of watches of different kinds, one {@link WatchSpec} per element of `W` (inferred
+ * from the informers: `[{ informer: jobs, map: (job) => … }]` types `job` as a Job).
+ */
+export type WatchSpecs<W extends readonly KubeObject[]> = {
+  readonly [K in keyof W]: WatchSpec<W[K]>;
+};
+
+/** Everything a {@link Controller} needs but its secondary watches. */
+export interface ControllerSettings<T extends KubeObject> {
   /** Name used in logs and metrics (e.g. "gpuworkload"). */
   readonly name: string;
   /** Informer of the primary kind; its changes enqueue the object's own key. */
   readonly for: Informer<T>;
-  /** Secondary watches (children, referenced objects). */
-  readonly watches?: readonly WatchSpec[];
   readonly reconcile: ReconcileFn;
   /** Concurrent workers (each on a different key). @default 2 */
   readonly workers?: number;
@@ -77,6 +92,15 @@ export interface ControllerOptions<T extends KubeObject> {
   readonly logger?: Logger;
   readonly metrics?: ControllerMetrics;
   readonly timers?: Timers;
+}
+
+/** Everything a {@link Controller} needs, with its secondary watches (children, references). */
+export interface ControllerOptions<
+  T extends KubeObject,
+  W extends readonly KubeObject[] = readonly KubeObject[],
+> extends ControllerSettings<T> {
+  /** Secondary watches (children, referenced objects), one kind each. */
+  readonly watches?: WatchSpecs<W>;
 }
 
 /** Maps an owned object to its controller owner's key (`namespace/name`) of `kind`. */
@@ -93,27 +117,30 @@ export function ownerKeys(kind: string): (obj: KubeObject) => string[] {
 export class Controller<T extends KubeObject = KubeObject> {
   readonly name: string;
   readonly queue: WorkQueue;
-  private readonly opts: ControllerOptions<T>;
+  private readonly opts: ControllerSettings<T>;
   private readonly log: Logger;
   private readonly timers: Timers;
   private running = false;
   private workers: Promise<void>[] = [];
   private resyncHandle: unknown;
 
-  constructor(opts: ControllerOptions<T>) {
+  constructor(opts: ControllerSettings<T>) {
     this.name = opts.name;
     this.opts = opts;
     this.log = opts.logger ?? silentLogger;
     this.timers = opts.timers ?? realTimers;
     this.queue = this.newQueue();
     opts.for.on((_t, obj) => this.enqueue(objectKey(obj)));
-    for (const w of opts.watches ?? []) {
-      w.informer.on((type, obj, old) => {
-        if (w.when && !w.when(type, obj, old)) return;
-        for (const k of w.map(obj)) this.enqueue(k);
-        if (old && old !== obj) for (const k of w.map(old)) this.enqueue(k);
-      });
-    }
+  }
+
+  /** Adds a secondary watch: changes of its informer's objects enqueue the keys it maps to. */
+  watch<U extends KubeObject>(w: WatchSpec<U>): this {
+    w.informer.on((type, obj, old) => {
+      if (w.when && !w.when(type, obj, old)) return;
+      for (const k of w.map(obj)) this.enqueue(k);
+      if (old && old !== obj) for (const k of w.map(old)) this.enqueue(k);
+    });
+    return this;
   }
 
   private newQueue(): WorkQueue {

@@ -21,6 +21,12 @@ import { Controller, type ControllerMetrics, type ControllerOptions } from "./co
 import { KubeEventRecorder, type EventRecorder } from "./events.ts";
 import { LeaderElector, type LeaderElectionOptions } from "./leader-election.ts";
 
+/** What the manager does with every informer, whatever its kind. */
+type SharedInformer = Pick<Informer<KubeObject>, "start" | "stop" | "hasSynced" | "size">;
+
+/** What the manager does with every controller, whatever its kind. */
+export type Runnable = Pick<Controller, "name" | "start" | "stop">;
+
 /** Options of a {@link Manager}. */
 export interface ManagerOptions {
   readonly client: KubeClient;
@@ -30,7 +36,10 @@ export interface ManagerOptions {
   readonly leaderElection?: Omit<LeaderElectionOptions, "logger">;
   /** Component name on Events. @default "vaultmesh-operator" */
   readonly component?: string;
-  /** Called when leadership is lost after being held (main.ts exits, as client-go does). */
+  /**
+   * Called when leadership is lost after being held; the controllers are already stopped and
+   * the elector campaigns again (ADR 0075: main.ts logs it and stays up as a standby).
+   */
   readonly onLostLeadership?: () => void;
 }
 
@@ -40,8 +49,9 @@ export class Manager {
   readonly log: Logger;
   readonly events: EventRecorder & { flush?(): Promise<void> };
   readonly metrics: ManagerOptions["metrics"];
-  private readonly informers = new Map<string, Informer<KubeObject>>();
-  private readonly controllers: Controller<KubeObject>[] = [];
+  // Informers of every kind, each stored under its type's key; read back typed by informer<T>.
+  private readonly informers = new Map<string, SharedInformer>();
+  private readonly controllers: Runnable[] = [];
   private readonly elector: LeaderElector | undefined;
   private readonly opts: ManagerOptions;
   private started = false;
@@ -74,31 +84,40 @@ export class Manager {
       opts.labelSelector ?? "",
       opts.fieldSelector ?? "",
     ].join("|");
+    // The key names the type, so the informer under it holds objects of that type: T.
     let inf = this.informers.get(key) as Informer<T> | undefined;
     if (!inf) {
       const { indexers: _ignored, ...rest } = opts;
       inf = new Informer<T>(this.client, type, { logger: this.log, ...rest });
-      this.informers.set(key, inf as unknown as Informer<KubeObject>);
+      this.informers.set(key, inf);
       if (this.started) void inf.start();
     }
     for (const [name, fn] of Object.entries(opts.indexers ?? {})) inf.addIndexer(name, fn);
     return inf;
   }
 
-  /** Builds a controller with the manager's logger and metrics, and registers it. */
-  controller<T extends KubeObject>(opts: ControllerOptions<T>): Controller<T> {
+  /**
+   * Builds a controller with the manager's logger and metrics, and registers it. Let `T` and
+   * the watched kinds be inferred from `for` and `watches` (each watch's `map` then reads its
+   * own kind's fields).
+   */
+  controller<T extends KubeObject, W extends readonly KubeObject[] = readonly KubeObject[]>(
+    opts: ControllerOptions<T, W>,
+  ): Controller<T> {
+    const { watches, ...settings } = opts;
     const c = new Controller<T>({
       logger: this.log,
       ...(this.metrics ? { metrics: this.metrics } : {}),
-      ...opts,
+      ...settings,
     });
+    for (const w of watches ?? []) c.watch(w);
     this.add(c);
     return c;
   }
 
   /** Registers a controller; it runs while this process leads. */
-  add<T extends KubeObject>(c: Controller<T>): void {
-    this.controllers.push(c as unknown as Controller<KubeObject>);
+  add(c: Runnable): void {
+    this.controllers.push(c);
     if (this.leading) c.start();
   }
 

@@ -119,6 +119,29 @@ describe("DependencyHealth", () => {
   });
 });
 
+describe("DependencyHealth.onReturn", () => {
+  it("fires on each return after an outage, never on the first connection or for another dependency", () => {
+    const h = newHealth();
+    const redis = h.register("redis");
+    const pg = h.register("pg");
+    let returns = 0;
+    h.onReturn("redis", () => returns++);
+    redis.up();
+    pg.down(OutageReason.ConnectionLost, err("gone"));
+    pg.up();
+    expect(returns).toBe(0);
+    redis.down(OutageReason.Unreachable, err("refused", "ECONNREFUSED"));
+    redis.down(OutageReason.ConnectionLost, err("reset", "ECONNRESET"));
+    expect(returns).toBe(0);
+    redis.up();
+    redis.up();
+    expect(returns).toBe(1);
+    redis.down(OutageReason.Unreachable, err("refused", "ECONNREFUSED"));
+    redis.up();
+    expect(returns).toBe(2);
+  });
+});
+
 describe("readinessReport", () => {
   const status = (over: Partial<DependencyStatus>): DependencyStatus => ({
     name: "db",

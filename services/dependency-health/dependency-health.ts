@@ -94,6 +94,20 @@ export class DependencyHealth {
     this.#listeners.push(fn);
   }
 
+  /**
+   * Calls `fn` each time the dependency `name` comes back after being down (not on its first
+   * connection): work that failed while it was away is retried at once, not at the end of its
+   * backoff, and state a server may have lost (a Redis without persistence) is written again.
+   */
+  onReturn(name: string, fn: () => void): void {
+    let down = this.#deps.get(name)?.state === DependencyState.Down;
+    this.onChange((s) => {
+      if (s.name !== name) return;
+      if (s.state === DependencyState.Up && down) fn();
+      down = s.state === DependencyState.Down;
+    });
+  }
+
   /** Every registered dependency, by name. */
   statuses(): DependencyStatus[] {
     return [...this.#deps.values()].sort((a, b) => a.name.localeCompare(b.name));

@@ -46,6 +46,8 @@ export const WitnessReason = {
   ProofFromEmptyTree: "ProofFromEmptyTree",
   BadConsistencyProof: "BadConsistencyProof",
   SameSizeOtherRoot: "SameSizeOtherRoot",
+  /** The origin is quarantined: a fork or rollback of it was recorded (ADR 0084). */
+  Quarantined: "Quarantined",
 } as const;
 export type WitnessReason = (typeof WitnessReason)[keyof typeof WitnessReason];
 
@@ -59,6 +61,7 @@ const STATUS: Record<WitnessReason, 400 | 403 | 404 | 409 | 422> = {
   ProofFromEmptyTree: 422,
   BadConsistencyProof: 422,
   SameSizeOtherRoot: 422,
+  Quarantined: 403,
 };
 
 /** A parsed add-checkpoint request. */

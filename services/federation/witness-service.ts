@@ -10,6 +10,7 @@ import { toBase64 } from "../ledger/canonical-json.ts";
 import { CheckpointFormatError, ED25519_NOTE_ALG, parseVerifierKey } from "../ledger/checkpoint.ts";
 import type { Clock } from "../ledger/clock.ts";
 import type { Witness } from "./cosignature.ts";
+import { lockWitnessOrigin, misbehaviourOf } from "./peer-store.ts";
 import {
   decideAddCheckpoint,
   noteOrigin,
@@ -20,9 +21,6 @@ import {
   type WitnessedLog,
   type WitnessRefusal,
 } from "./witness-protocol.ts";
-
-/** Advisory lock class of the witness (two-key form, "vmwt"); the origin's hash is the key. */
-const WITNESS_LOCK_CLASS = 0x766d7774;
 
 /** Thrown for an unusable trust file; the message names the line and what was expected. */
 export class WitnessTrustError extends Error {
@@ -137,10 +135,17 @@ export class WitnessService {
     try {
       await client.query("BEGIN");
       try {
-        await client.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [
-          WITNESS_LOCK_CLASS,
-          origin,
-        ]);
+        await lockWitnessOrigin(client, origin);
+        // A peer caught forking or rolling back is never cosigned again (ADR 0084).
+        if (await misbehaviourOf(client, origin)) {
+          await client.query("ROLLBACK");
+          return {
+            status: 403,
+            contentType: TEXT,
+            body: `log origin ${JSON.stringify(origin.slice(0, 100))} is quarantined: a fork or rollback of it was recorded\n`,
+            reason: WitnessReason.Quarantined,
+          };
+        }
         const row = await latestRow(client, origin);
         const now = this.#o.clock.now();
         const decision = decideAddCheckpoint(

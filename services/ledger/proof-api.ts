@@ -13,6 +13,8 @@ import {
   readinessReport,
   type DependencyStatus,
 } from "../dependency-health/index.ts";
+import type { FederationReceiptService } from "../federation/federation-receipt-service.ts";
+import { registerFederationReceipts } from "../federation/federation-receipt-routes.ts";
 import type { WitnessService } from "../federation/witness-service.ts";
 import { WITNESS_MAX_BODY_BYTES } from "../federation/witness-protocol.ts";
 import { exportBundle, ReceiptNotFoundError } from "./bundle.ts";
@@ -29,6 +31,11 @@ export interface ProofApiDeps {
    * `GET /v1/witness/checkpoint?origin=` for monitors); not served when omitted (ADR 0083).
    */
   readonly witness?: Pick<WitnessService, "addCheckpoint" | "latest">;
+  /**
+   * The federation receipt proposals of peers (`POST /v1/federation/receipts`, ADR 0088); not
+   * served when omitted.
+   */
+  readonly federation?: Pick<FederationReceiptService, "accept">;
 }
 
 /** Most entries one `GET /v1/entries` returns. */
@@ -184,6 +191,7 @@ export function buildProofApi(deps: ProofApiDeps): FastifyInstance {
   );
 
   if (deps.witness) registerWitness(app, deps.witness);
+  if (deps.federation) registerFederationReceipts(app, deps.federation);
   return app;
 }
 

@@ -8,6 +8,7 @@ import {
   IDEMPOTENCY_KEY_PATTERN,
   PROTOCOL_PREFIX,
 } from "./protocol-constants.ts";
+import { readAtMost } from "../read-at-most.ts";
 import type { Health, JobRequest, ProviderJob } from "./protocol.ts";
 
 /** The protocol's zod schemas, loaded on the first answer (zod stays out of an operator
@@ -267,22 +268,7 @@ async function readLimited(what: string, res: Response, max: number): Promise<st
       retryable: false,
       status: res.status,
     });
-  if (Number(res.headers.get("content-length") ?? "0") > max) {
-    await res.body?.cancel().catch(() => undefined);
-    throw tooLarge();
-  }
-  if (!res.body) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength;
-    if (size > max) {
-      await res.body.cancel().catch(() => undefined);
-      throw tooLarge();
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.from(await readAtMost(res, max, tooLarge)).toString("utf8");
 }
 
 function parseJson(text: string): unknown {

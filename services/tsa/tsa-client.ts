@@ -2,6 +2,7 @@
  * An RFC 3161 client: hashes data, POSTs a TimeStampReq to a TSA URL and checks that the
  * reply answers this request (granted, same imprint, same nonce) before returning its DER.
  */
+import { readAtMost, type CappedBodyStream } from "../read-at-most.ts";
 import { buildTimeStampRequest, TimestampFormatError } from "./rfc3161-request.ts";
 import {
   parseTimeStampResponse,
@@ -28,12 +29,7 @@ export type FetchLike = (
 }>;
 
 /** The part of a ReadableStream the client reads. */
-export interface BodyStream {
-  getReader(): {
-    read(): Promise<{ done: boolean; value?: Uint8Array }>;
-    cancel(reason?: unknown): Promise<void>;
-  };
-}
+export type BodyStream = CappedBodyStream;
 
 /** Thrown when the TSA cannot be reached or answers with something other than a token. */
 export class TsaRequestError extends Error {
@@ -77,16 +73,9 @@ async function postRequest(
         .catch(() => undefined);
       throw new TsaRequestError(`TSA ${url} answered HTTP ${res.status}`);
     }
-    if (Number(res.headers.get("content-length") ?? "0") > max) {
-      await res.body
-        ?.getReader()
-        .cancel()
-        .catch(() => undefined);
-      throw tooLarge();
-    }
-    der = res.body
-      ? await readAtMost(res.body, max, tooLarge)
-      : new Uint8Array(await res.arrayBuffer());
+    // A declared length over the cap is refused before reading either way.
+    der = await readAtMost(res, max, tooLarge);
+    if (!res.body) der = new Uint8Array(await res.arrayBuffer());
   } catch (err) {
     if (err instanceof TsaRequestError) throw err;
     throw new TsaRequestError(`cannot reach TSA ${url}: ${(err as Error).message}`, {
@@ -95,30 +84,6 @@ async function postRequest(
   }
   if (der.byteLength > max) throw tooLarge();
   return der;
-}
-
-// Reads a streamed body, giving up (and cancelling the stream) as soon as it passes `max`
-// bytes: a reply without a length is not read whole into memory first.
-async function readAtMost(
-  body: BodyStream,
-  max: number,
-  tooLarge: () => TsaRequestError,
-): Promise<Uint8Array> {
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (!value) continue;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return new Uint8Array(Buffer.concat(chunks));
 }
 
 /** Obtains a time-stamp token (DER TimeStampResp) over `data` from the TSA at `url`. */

@@ -53,8 +53,8 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(body === undefined ? "" : JSON.stringify(body));
 }
 
-/** Starts the stand-in on a free loopback port. */
-export async function startDiscordStandIn(): Promise<DiscordStandIn> {
+/** Starts the stand-in on a loopback port: `port`, or a free one (0). */
+export async function startDiscordStandIn(opts: { port?: number } = {}): Promise<DiscordStandIn> {
   const requests: RecordedRequest[] = [];
   const commands = new Map<string, unknown[]>();
   let failing: number | undefined;
@@ -100,7 +100,7 @@ export async function startDiscordStandIn(): Promise<DiscordStandIn> {
       return send(res, 404, { message: "Unknown route", code: 0 });
     })().catch((err: unknown) => send(res, 500, { message: String(err) }));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, "127.0.0.1", resolve));
   const addr = server.address();
   const port = typeof addr === "object" && addr !== null ? addr.port : 0;
   return {

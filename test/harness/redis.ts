@@ -20,6 +20,10 @@ export interface RedisServer {
   readonly port: number;
   /** Stops the server and removes its directory. */
   stop(): Promise<void>;
+  /** SIGKILLs the server (no persistence: its data goes with it), keeping port and directory. */
+  crash(): Promise<void>;
+  /** Starts a crashed server again on the same port. */
+  restart(): Promise<void>;
 }
 
 /** Sends one inline command and resolves with the first reply line. */
@@ -54,10 +58,8 @@ export async function startRedis(timeoutMs = 15_000): Promise<RedisServer> {
   const bin = redisBinary();
   const dir = mkdtempSync(join(tmpdir(), "vaultmesh-redis-"));
   let lastError: unknown;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
-    const logFile = join(dir, `redis-${port}.log`);
-    const proc = startLoggedProcess({
+  const launch = (port: number, logFile: string): ReturnType<typeof startLoggedProcess> =>
+    startLoggedProcess({
       command: bin,
       args: [
         "--port",
@@ -75,13 +77,19 @@ export async function startRedis(timeoutMs = 15_000): Promise<RedisServer> {
       ],
       logFile,
     });
+  const ready = (proc: ReturnType<typeof launch>, port: number): Promise<void> =>
+    waitUntilReady(
+      proc,
+      async () => (await redisCommand(port, "PING")) === "+PONG",
+      `redis-server on port ${port}`,
+      timeoutMs,
+    );
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    const logFile = join(dir, `redis-${port}.log`);
+    let proc = launch(port, logFile);
     try {
-      await waitUntilReady(
-        proc,
-        async () => (await redisCommand(port, "PING")) === "+PONG",
-        `redis-server on port ${port}`,
-        timeoutMs,
-      );
+      await ready(proc, port);
     } catch (err) {
       lastError = err;
       if (proc.exited() && portConflict(logFile)) continue;
@@ -95,6 +103,15 @@ export async function startRedis(timeoutMs = 15_000): Promise<RedisServer> {
       async stop() {
         await proc.kill("SIGTERM");
         rmSync(dir, { recursive: true, force: true });
+      },
+      async crash() {
+        await proc.kill("SIGKILL", 0);
+      },
+      async restart() {
+        if (!proc.exited())
+          throw new Error(`redis-server on port ${port} is running: crash() it first`);
+        proc = launch(port, logFile);
+        await ready(proc, port);
       },
     };
   }

@@ -67,7 +67,9 @@ export async function startStripeMock(opts: StartStripeMockOptions = {}): Promis
     const logFile = join(dir, `stripe-mock-${port}.log`);
     const proc = startLoggedProcess({
       command: bin,
-      args: ["-http-addr", `127.0.0.1:${port}`],
+      // HTTPS on a socket in its own directory: by default stripe-mock also listens on
+      // *:12112, so two of them (parallel test files, a restart) would collide there.
+      args: ["-http-addr", `127.0.0.1:${port}`, "-https-unix", join(dir, `https-${port}.sock`)],
       logFile,
     });
     const url = `http://127.0.0.1:${port}`;

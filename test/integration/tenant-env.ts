@@ -194,9 +194,12 @@ export async function startInProcessTenantOperator(
 }
 
 /** Spawns operator/main.ts running the Tenant controller for `stack` (other controllers scoped away). */
-export function spawnTenantOperator(stack: TenantTestStack): OperatorProcess {
+export function spawnTenantOperator(
+  stack: TenantTestStack,
+  extraEnv: Record<string, string> = {},
+): OperatorProcess {
   return spawnOperator({
-    ...stack.env(),
+    ...stack.env(extraEnv),
     VAULTMESH_LEADER_ELECT: "false",
     VAULTMESH_WATCH_NAMESPACE: `${stack.id}-none`,
     VAULTMESH_TREATY_SELECTOR: `${TENANT_TEST_LABEL}-none=${stack.id}`,

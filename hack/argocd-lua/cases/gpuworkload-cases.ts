@@ -21,9 +21,10 @@ import {
   waitingReason,
   withState,
 } from "../../../operator/controllers/gpuworkload/gpuworkload-status.ts";
+import type { WorkloadReason } from "../../../operator/controllers/gpuworkload/gpuworkload-reasons.ts";
 import { computeTreatyStatus } from "../../../operator/controllers/treaty/treaty-status.ts";
 import { observeJob } from "../../../operator/placement/index.ts";
-import { describeDecision, route } from "../../../operator/routing/index.ts";
+import { describeDecision, route, statusCandidates } from "../../../operator/routing/index.ts";
 import { ed25519Signer } from "../../../services/ledger/ed25519.ts";
 import { createReceipt } from "../../../services/ledger/receipt.ts";
 import {
@@ -67,12 +68,12 @@ function inClusterTreaty(): ReturnType<typeof TreatySchema.parse> {
 function routed(wl: GPUWorkload): {
   status: GPUWorkloadStatus;
   message: string;
-  reason: string;
+  reason: WorkloadReason;
 } {
   const decision = route({ spec: wl.spec, treaties: [inClusterTreaty()], now: NOW });
   return {
     status: {
-      candidates: decision.candidates,
+      candidates: statusCandidates(decision),
       ...(decision.placement ? { placement: decision.placement } : {}),
     },
     message: describeDecision(decision),

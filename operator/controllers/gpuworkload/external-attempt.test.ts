@@ -3,14 +3,11 @@
 import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import type { FastifyInstance } from "fastify";
 import type { GPUWorkload, GPUWorkloadStatus, Treaty } from "../../../crds/index.ts";
-import type { KubeClient } from "../../../services/kube/index.ts";
 import { ProviderClient } from "../../../services/provider-client/index.ts";
 import { buildServer, type SimFaults } from "../../../services/provider-sim/index.ts";
 import { gpuWorkload, treaty } from "../../../test/builders/objects.ts";
-import { ExternalAttempts, type ExternalStep } from "./external-attempt.ts";
-import { treatyUnfit } from "./gpuworkload-reconciler.ts";
-
-type Attempt = NonNullable<GPUWorkloadStatus["attempts"]>[number];
+import { ExternalAttempts, provisionWait, type ExternalStep } from "./external-attempt.ts";
+import { treatyUnfit, type Attempt } from "./in-cluster-attempt.ts";
 
 const T0 = Date.parse("2026-03-01T12:00:00Z");
 let t = T0;
@@ -83,7 +80,8 @@ beforeEach(() => {
     sleep: () => Promise.resolve(),
   });
   ext = new ExternalAttempts({
-    client: undefined as unknown as KubeClient, // no env from Secrets in these workloads
+    // No env from Secrets in these workloads: nothing is read.
+    client: { get: () => Promise.reject(new Error("no Secret is read in these tests")) },
     providers: { clientFor: () => Promise.resolve(client) },
     unfit: treatyUnfit,
     provisionTimeoutMs: 600_000,
@@ -152,8 +150,31 @@ describe("ExternalAttempts", () => {
     faults.down = true;
     // Started (status.startTime set): an unreachable provider is retried, never failed over.
     await expect(step(cur, { ...placed, startTime: "x" })).rejects.toThrow(/503/);
-    // Not started: fail over.
+    // Not seen to start: it may be running there, so it is waited for within the treaty's
+    // provision time (60 s) — failing over now could run it twice …
+    await expect(step(cur)).rejects.toThrow(/503/);
+    // … and past it, cancelled as far as we can and failed over.
+    t = T0 + 61_000;
     expect(await step(cur)).toMatchObject({ kind: "abandon" });
+  });
+
+  it.each([
+    { name: "within the treaty's provision time", ageS: 59, slo: 60, wantWait: true },
+    { name: "past the treaty's provision time", ageS: 60, slo: 60, wantWait: false },
+    { name: "no slo: the operator's default", ageS: 599, slo: undefined, wantWait: true },
+    { name: "no slo, past the default", ageS: 600, slo: undefined, wantWait: false },
+  ])("provisionWait: $name", ({ ageS, slo, wantWait }) => {
+    const x = treaty("p").external("p", "http://p.invalid", 0.5).obj();
+    if (slo !== undefined) x.spec.slo = { availability: 0.99, maxProvisionTimeSeconds: slo };
+    const w = provisionWait(x, attempt, undefined, new Date(T0 + ageS * 1000), {
+      provisionTimeoutMs: 600_000,
+    });
+    expect(w.ageMs < w.limitMs).toBe(wantWait);
+  });
+
+  it("provisionWait: an attempt with no start time counts as past any limit", () => {
+    const w = provisionWait(wantTreaty, {}, undefined, new Date(T0), { provisionTimeoutMs: 1 });
+    expect(w.ageMs).toBe(Infinity);
   });
 
   it("never puts the token in what it reports", async () => {

@@ -20,9 +20,12 @@ import {
   type ProviderClient,
 } from "../../../services/provider-client/provider-client.ts";
 import type { FinishedAttempt } from "./completion-receipt.ts";
+import { MAX_MESSAGE_LENGTH } from "./gpuworkload-reasons.ts";
+import type { Attempt } from "./in-cluster-attempt.ts";
 import type { ProviderConnector } from "./provider-connector.ts";
 
-type Attempt = NonNullable<GPUWorkloadStatus["attempts"]>[number];
+/** How often a provider's job is polled (the default). */
+export const DEFAULT_PROVIDER_POLL_MS = 2_000;
 
 /** What the reconciler does after one look at an external attempt. */
 export type ExternalStep =
@@ -37,7 +40,8 @@ export type ExternalStep =
 
 /** Dependencies of ExternalAttempts. */
 export interface ExternalAttemptDeps {
-  readonly client: KubeClient;
+  /** Reads the Secrets the workload's env refers to. */
+  readonly client: Pick<KubeClient, "get">;
   readonly providers: ProviderConnector;
   /** Why a treaty can no longer take a workload that has not started, or undefined. */
   readonly unfit: (treaty: Treaty | undefined, name: string) => string | undefined;
@@ -45,6 +49,23 @@ export interface ExternalAttemptDeps {
   readonly pollMs?: number;
   /** Queued longer than this fails over when the treaty has no slo.maxProvisionTimeSeconds. */
   readonly provisionTimeoutMs: number;
+}
+
+/**
+ * How long an attempt has waited for its provider job to start (from the attempt's start, else
+ * the job's creation; unknown counts as past any limit) and how long it may: the treaty's
+ * `slo.maxProvisionTimeSeconds`, else the operator's default. Pure.
+ */
+export function provisionWait(
+  treaty: Treaty,
+  cur: Pick<Attempt, "startTime">,
+  jobCreatedAt: string | undefined,
+  now: Date,
+  d: Pick<ExternalAttemptDeps, "provisionTimeoutMs">,
+): { readonly ageMs: number; readonly limitMs: number } {
+  const limitMs = (treaty.spec.slo?.maxProvisionTimeSeconds ?? 0) * 1000 || d.provisionTimeoutMs;
+  const since = Date.parse(cur.startTime ?? jobCreatedAt ?? "");
+  return { ageMs: Number.isNaN(since) ? Infinity : now.getTime() - since, limitMs };
 }
 
 const errText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -101,7 +122,15 @@ export class ExternalAttempts {
       } catch (err) {
         const lost = err instanceof ProviderError && err.code === "not_found";
         if (started && !lost) throw err;
-        if (!lost) await cancelQuietly(client, cur.externalId);
+        if (!lost) {
+          // Submitted but not seen to start: it may be running there now. Failing over at the
+          // first failed poll would run it twice (ADR 0023), so an unreachable provider is
+          // waited for (retried with backoff) like a queued job, until the provision time
+          // limit; past it the job is cancelled as far as we can and the attempt abandoned.
+          const { ageMs, limitMs } = provisionWait(treaty, cur, undefined, now, this.d);
+          if (ageMs < limitMs) throw err;
+          await cancelQuietly(client, cur.externalId);
+        }
         return {
           kind: "abandon",
           reason: `provider ${cur.provider} job ${cur.externalId}: ${errText(err)}`,
@@ -123,13 +152,11 @@ export class ExternalAttempts {
     },
   ): Promise<ExternalStep> {
     const { treaty, cur, now } = at;
-    const poll = this.d.pollMs ?? 2000;
+    const poll = this.d.pollMs ?? DEFAULT_PROVIDER_POLL_MS;
     const where = `provider ${treaty.spec.provider} job ${job.id}`;
     switch (job.state) {
       case "queued": {
-        const limitMs =
-          (treaty.spec.slo?.maxProvisionTimeSeconds ?? 0) * 1000 || this.d.provisionTimeoutMs;
-        const age = now.getTime() - Date.parse(cur.startTime ?? job.createdAt);
+        const { ageMs: age, limitMs } = provisionWait(treaty, cur, job.createdAt, now, this.d);
         const why =
           at.gone ??
           (age >= limitMs
@@ -151,7 +178,7 @@ export class ExternalAttempts {
             kind: "abandon",
             reason: `${where} ${job.state} before it started: ${job.reason}: ${job.message}`.slice(
               0,
-              1024,
+              MAX_MESSAGE_LENGTH,
             ),
           };
         }

@@ -11,7 +11,6 @@ import {
   ownerReferencesOf,
   Resources,
   type Informer,
-  type KubeObject,
 } from "../../../services/kube/index.ts";
 import { ownerKeys, type Controller, type Manager } from "../../runtime/index.ts";
 import { Labels } from "./completion-receipt.ts";
@@ -28,6 +27,8 @@ import { jobIndexers, jobIsLive, receiptIndexers } from "./usage.ts";
 const WAITING = "waiting";
 const PENDING_ON_TREATY = "pendingOnTreaty";
 const BY_UID = "byUid";
+/** Concurrent GPUWorkload reconciles. */
+const DEFAULT_WORKERS = 4;
 
 /** What the caller provides; the caches come from the Manager. */
 export type GPUWorkloadControllerDeps = Pick<
@@ -121,40 +122,40 @@ export function createGPUWorkloadController(
     reconciler.observed(objectKey(w), w.metadata.resourceVersion, type === "delete"),
   );
   const toJob = ownerKeys("GPUWorkload");
-  return mgr.controller<GPUWorkload>({
+  return mgr.controller({
     name: "gpuworkload",
     for: c.workloads,
-    workers: deps.workers ?? 4,
+    workers: deps.workers ?? DEFAULT_WORKERS,
     ...(deps.resyncMs !== undefined ? { resyncMs: deps.resyncMs } : {}),
     reconcile: (req) => reconciler.reconcile(req),
     watches: [
       {
-        informer: c.jobs as never,
-        map: (o: KubeObject) => [...toJob(o), ...(jobIsLive(o as Job) ? [] : waiting())],
+        informer: c.jobs,
+        map: (job) => [...toJob(job), ...(jobIsLive(job) ? [] : waiting())],
       },
       {
-        informer: c.pods as never,
-        map: (o: KubeObject) =>
-          keys(c.workloads.byIndex(BY_UID, o.metadata?.labels?.[Labels.workloadUid] ?? "")),
+        informer: c.pods,
+        map: (pod) =>
+          keys(c.workloads.byIndex(BY_UID, pod.metadata.labels?.[Labels.workloadUid] ?? "")),
       },
       {
-        informer: c.treaties as never,
+        informer: c.treaties,
         // Routability changes (spec, conditions), not status counters the Treaty controller
         // rewrites on every workload change: those would re-queue every pending workload.
-        when: (type, o, old) => type !== "update" || treatyRoutabilityChanged(o, old),
-        map: (o: KubeObject) => [
+        when: (type, t, old) => type !== "update" || treatyRoutabilityChanged(t, old),
+        map: (t) => [
           ...waiting(),
-          ...keys(c.workloads.byIndex(PENDING_ON_TREATY, o.metadata?.name ?? "")),
+          ...keys(c.workloads.byIndex(PENDING_ON_TREATY, t.metadata.name ?? "")),
         ],
       },
       {
-        informer: c.tenants as never,
+        informer: c.tenants,
         map: () => waiting(),
       },
       {
-        informer: c.receipts as never,
-        map: (o: KubeObject) => {
-          const uid = o.metadata?.labels?.[Labels.receiptFor];
+        informer: c.receipts,
+        map: (r) => {
+          const uid = r.metadata.labels?.[Labels.receiptFor];
           return uid ? keys(c.workloads.byIndex(BY_UID, uid)) : [];
         },
       },
@@ -163,12 +164,10 @@ export function createGPUWorkloadController(
 }
 
 /** True when a Treaty change can change routing or failover: its spec or its conditions. */
-export function treatyRoutabilityChanged(obj: KubeObject, old?: KubeObject): boolean {
+export function treatyRoutabilityChanged(obj: Treaty, old?: Treaty): boolean {
   if (!old) return true;
-  if (obj.metadata?.generation !== old.metadata?.generation) return true;
-  const conds = (o: KubeObject): string =>
-    JSON.stringify(
-      ((o as Treaty).status?.conditions ?? []).map((c) => [c.type, c.status, c.reason]),
-    );
+  if (obj.metadata.generation !== old.metadata.generation) return true;
+  const conds = (o: Treaty): string =>
+    JSON.stringify((o.status?.conditions ?? []).map((c) => [c.type, c.status, c.reason]));
   return conds(obj) !== conds(old);
 }

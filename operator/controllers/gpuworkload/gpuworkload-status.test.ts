@@ -1,35 +1,122 @@
 import { describe, expect, it } from "@jest/globals";
-import { RECEIPT_PENDING, stateConditions, waitingReason } from "./gpuworkload-status.ts";
+import type { GPUWorkloadStatus } from "../../../crds/index.ts";
+import {
+  DependencyUnavailableError,
+  OutageReason,
+} from "../../../services/dependency-health/index.ts";
+import { KubeApiError } from "../../../services/kube/index.ts";
+import { IneligibleReason as R } from "../../routing/index.ts";
+import { RECONCILED, ReconcileFailure, WorkloadReason } from "./gpuworkload-reasons.ts";
+import {
+  RECEIPT_PENDING,
+  stateConditions,
+  waitingReason,
+  withFailure,
+  withoutFailure,
+} from "./gpuworkload-status.ts";
 
 describe("waitingReason", () => {
-  it.each([
-    { name: "no treaties", cands: [], want: "NoTreaty" },
+  it.each<{ name: string; cands: { codes: R[]; reasons?: string[] }[]; want: WorkloadReason }>([
+    { name: "no treaties", cands: [], want: WorkloadReason.NoTreaty },
     {
       name: "no treaty prices the GPU type",
-      cands: [
-        { eligible: false, reasons: ["gpu type h100 not priced by this treaty"] },
-        {
-          eligible: false,
-          reasons: ["treaty suspended", "gpu type h100 not priced by this treaty"],
-        },
-      ],
-      want: "GpuTypeNotOffered",
+      cands: [{ codes: [R.GpuTypeNotPriced] }, { codes: [R.Suspended, R.GpuTypeNotPriced] }],
+      want: WorkloadReason.GpuTypeNotOffered,
+    },
+    {
+      name: "one treaty prices it (pinned elsewhere)",
+      cands: [{ codes: [R.GpuTypeNotPriced] }, { codes: [R.PinnedToOther] }],
+      want: WorkloadReason.NoEligibleTreaty,
     },
     {
       name: "a treaty that fits but for its quota",
-      cands: [
-        { eligible: false, reasons: ["treaty at maxConcurrentJobs 4/4"] },
-        { eligible: false, reasons: ["treaty suspended"] },
-      ],
-      want: "QuotaExhausted",
+      cands: [{ codes: [R.MaxConcurrentJobs] }, { codes: [R.Suspended] }],
+      want: WorkloadReason.QuotaExhausted,
+    },
+    {
+      name: "a treaty that fits but for both quotas",
+      cands: [{ codes: [R.MaxConcurrentJobs, R.GpuHoursExhausted] }],
+      want: WorkloadReason.QuotaExhausted,
+    },
+    {
+      name: "a quota and something else on the same treaty",
+      cands: [{ codes: [R.Suspended, R.GpuHoursExhausted] }],
+      want: WorkloadReason.NoEligibleTreaty,
     },
     {
       name: "anything else",
-      cands: [{ eligible: false, reasons: ["price $2.00/h exceeds maxPricePerHour $1.00/h"] }],
-      want: "NoEligibleTreaty",
+      cands: [{ codes: [R.PriceAboveMax] }],
+      want: WorkloadReason.NoEligibleTreaty,
+    },
+    {
+      // Codes decide, never the text: a text that reads like a quota does not count.
+      name: "reason texts without codes",
+      cands: [{ codes: [], reasons: ["treaty at maxConcurrentJobs 4/4"] }],
+      want: WorkloadReason.NoEligibleTreaty,
     },
   ])("$name → $want", ({ cands, want }) => {
     expect(waitingReason(cands)).toBe(want);
+  });
+});
+
+describe("withFailure / withoutFailure", () => {
+  const now = new Date("2026-03-01T12:00:00Z");
+  const before: GPUWorkloadStatus = {
+    observedGeneration: 3,
+    conditions: [
+      {
+        type: "Ready",
+        status: "True",
+        reason: "Running",
+        message: "running",
+        lastTransitionTime: "2026-03-01T11:00:00Z",
+      },
+    ],
+  };
+
+  it.each([
+    {
+      name: "an API error",
+      err: new KubeApiError(403, "Forbidden", 'jobs.batch "x" is forbidden: exceeded quota'),
+      wantReason: ReconcileFailure.ApiError,
+      wantMessage: /exceeded quota/,
+    },
+    {
+      name: "a dependency away",
+      err: new DependencyUnavailableError(
+        "ledger",
+        OutageReason.Unreachable,
+        "connect ECONNREFUSED",
+      ),
+      wantReason: ReconcileFailure.DependencyUnavailable,
+      wantMessage: /ledger unavailable \(Unreachable\)/,
+    },
+    {
+      name: "anything else",
+      err: new Error("treaty t vanished from the cache"),
+      wantReason: ReconcileFailure.ReconcileFailed,
+      wantMessage: /^treaty t vanished from the cache$/,
+    },
+    {
+      name: "a very long message",
+      err: new Error("x".repeat(5000)),
+      wantReason: ReconcileFailure.ReconcileFailed,
+      wantMessage: /^x{1023}…$/,
+    },
+  ])("$name → Reconciled False $wantReason", ({ err, wantReason, wantMessage }) => {
+    const got = withFailure(before, err, now);
+    const c = got.conditions?.find((x) => x.type === RECONCILED);
+    expect(c).toMatchObject({ status: "False", reason: wantReason });
+    expect(c?.message).toMatch(wantMessage);
+    // The rest as it was: this pass did not finish observing the workload.
+    expect(got.observedGeneration).toBe(3);
+    expect(got.conditions?.find((x) => x.type === "Ready")).toEqual(before.conditions?.[0]);
+  });
+
+  it("is removed by a pass that succeeds, leaving the rest", () => {
+    const failed = withFailure(before, new Error("boom"), now);
+    expect(withoutFailure(failed)).toEqual(before);
+    expect(withoutFailure(before)).toBe(before);
   });
 });
 
@@ -39,7 +126,7 @@ describe("stateConditions", () => {
     { kind: "placed" as const, wantReady: "False" },
     { kind: "running" as const, wantReady: "True" },
   ])("$kind → Ready $wantReady", ({ kind, wantReady }) => {
-    const cs = stateConditions({ kind, reason: "R", message: "m" });
+    const cs = stateConditions({ kind, reason: WorkloadReason.NoEligibleTreaty, message: "m" });
     expect(cs.find((c) => c.type === "Ready")?.status).toBe(wantReady);
     expect(cs.find((c) => c.type === "Admitted")?.status).toBe("True");
   });

@@ -1,14 +1,33 @@
 /**
  * Pure status computation for GPUWorkload: the conditions for each state the reconciler can
- * observe, and the reason summarising why routing found nothing. No I/O; table-tested.
+ * observe, the reason summarising why routing found nothing, and the condition a failed
+ * reconcile leaves. No I/O; table-tested.
  */
 import type { Condition, GPUWorkload, GPUWorkloadStatus } from "../../../crds/index.ts";
-import { setConditions, type ConditionInput } from "../../runtime/index.ts";
+import { KubeApiError } from "../../../services/kube/index.ts";
+import { DependencyUnavailableError } from "../../../services/dependency-health/index.ts";
+import { IneligibleReason, QUOTA_REASONS } from "../../routing/index.ts";
+import {
+  removeCondition,
+  setCondition,
+  setConditions,
+  type ConditionInput,
+} from "../../runtime/index.ts";
+import {
+  MAX_MESSAGE_LENGTH,
+  RECONCILED,
+  ReconcileFailure,
+  WorkloadReason,
+} from "./gpuworkload-reasons.ts";
 
 /** The state of a workload as the reconciler observed it this pass. */
 export type WorkloadState =
-  | { readonly kind: "waiting"; readonly reason: string; readonly message: string }
-  | { readonly kind: "placed"; readonly message: string; readonly pendingReason?: string }
+  | { readonly kind: "waiting"; readonly reason: WorkloadReason; readonly message: string }
+  | {
+      readonly kind: "placed";
+      readonly message: string;
+      readonly pendingReason?: WorkloadReason;
+    }
   | { readonly kind: "running"; readonly message: string }
   | {
       readonly kind: "finished";
@@ -23,20 +42,20 @@ export type WorkloadState =
     };
 
 /** Reason of Complete, Failed and Ready while a finished attempt waits for its receipt. */
-export const RECEIPT_PENDING = "ReceiptPending";
+export const RECEIPT_PENDING = WorkloadReason.ReceiptPending;
 
 /** The conditions for `state` (Admitted, Routed, Running, Complete, Failed, Ready). */
 export function stateConditions(state: WorkloadState): ConditionInput[] {
   const admitted: ConditionInput = {
     type: "Admitted",
     status: "True",
-    reason: "Admitted",
+    reason: WorkloadReason.Admitted,
     message: "accepted by the API server",
   };
   const notDone = (t: "Complete" | "Failed"): ConditionInput => ({
     type: t,
     status: "False",
-    reason: "NotFinished",
+    reason: WorkloadReason.NotFinished,
     message: "",
   });
   switch (state.kind) {
@@ -44,7 +63,7 @@ export function stateConditions(state: WorkloadState): ConditionInput[] {
       return [
         admitted,
         { type: "Routed", status: "False", reason: state.reason, message: state.message },
-        { type: "Running", status: "False", reason: "NotPlaced", message: "" },
+        { type: "Running", status: "False", reason: WorkloadReason.NotPlaced, message: "" },
         notDone("Complete"),
         notDone("Failed"),
         { type: "Ready", status: "False", reason: state.reason, message: state.message },
@@ -52,24 +71,29 @@ export function stateConditions(state: WorkloadState): ConditionInput[] {
     case "placed":
       return [
         admitted,
-        { type: "Routed", status: "True", reason: "Routed", message: state.message },
+        { type: "Routed", status: "True", reason: WorkloadReason.Routed, message: state.message },
         {
           type: "Running",
           status: "False",
-          reason: state.pendingReason ?? "Pending",
+          reason: state.pendingReason ?? WorkloadReason.Pending,
           message: "waiting for the job to start",
         },
         notDone("Complete"),
         notDone("Failed"),
-        { type: "Ready", status: "False", reason: state.pendingReason ?? "Placed", message: "" },
+        {
+          type: "Ready",
+          status: "False",
+          reason: state.pendingReason ?? WorkloadReason.Placed,
+          message: "",
+        },
       ];
     case "running":
       return [
         admitted,
-        { type: "Running", status: "True", reason: "Running", message: state.message },
+        { type: "Running", status: "True", reason: WorkloadReason.Running, message: state.message },
         notDone("Complete"),
         notDone("Failed"),
-        { type: "Ready", status: "True", reason: "Running", message: state.message },
+        { type: "Ready", status: "True", reason: WorkloadReason.Running, message: state.message },
       ];
     case "recording":
       return [
@@ -87,19 +111,19 @@ export function stateConditions(state: WorkloadState): ConditionInput[] {
         {
           type: "Complete",
           status: ok ? "True" : "False",
-          reason: ok ? "Succeeded" : "Failed",
+          reason: ok ? WorkloadReason.Succeeded : WorkloadReason.Failed,
           message: ok ? state.message : "",
         },
         {
           type: "Failed",
           status: ok ? "False" : "True",
-          reason: ok ? "Succeeded" : "JobFailed",
+          reason: ok ? WorkloadReason.Succeeded : WorkloadReason.JobFailed,
           message: ok ? "" : state.message,
         },
         {
           type: "Ready",
           status: ok ? "True" : "False",
-          reason: ok ? "Succeeded" : "Failed",
+          reason: ok ? WorkloadReason.Succeeded : WorkloadReason.Failed,
           message: state.message,
         },
       ];
@@ -125,20 +149,56 @@ export function withState(
 }
 
 /**
- * The reason for "no eligible treaty": GpuTypeNotOffered when no treaty prices the GPU type,
- * QuotaExhausted when every treaty that otherwise fits is at a quota, else NoEligibleTreaty.
+ * The reason for "no eligible treaty", from the candidates' reason codes: GpuTypeNotOffered
+ * when no treaty prices the GPU type, QuotaExhausted when some treaty fails on quotas alone,
+ * NoTreaty when there is none, else NoEligibleTreaty.
  */
 export function waitingReason(
-  candidates: readonly { eligible: boolean; reasons?: string[] | undefined }[],
-): string {
-  if (candidates.length === 0) return "NoTreaty";
-  const rs = candidates.map((c) => c.reasons ?? []);
-  if (rs.every((r) => r.some((x) => x.includes("not priced by this treaty")))) {
-    return "GpuTypeNotOffered";
+  candidates: readonly { readonly codes?: readonly IneligibleReason[] | undefined }[],
+): WorkloadReason {
+  if (candidates.length === 0) return WorkloadReason.NoTreaty;
+  const codes = candidates.map((c) => c.codes ?? []);
+  if (codes.every((cs) => cs.includes(IneligibleReason.GpuTypeNotPriced))) {
+    return WorkloadReason.GpuTypeNotOffered;
   }
-  const quota = (x: string): boolean => x.includes("maxConcurrentJobs") || x.includes("GPU-hours");
-  if (rs.some((r) => r.length > 0 && r.every(quota))) return "QuotaExhausted";
-  return "NoEligibleTreaty";
+  if (codes.some((cs) => cs.length > 0 && cs.every((c) => QUOTA_REASONS.has(c)))) {
+    return WorkloadReason.QuotaExhausted;
+  }
+  return WorkloadReason.NoEligibleTreaty;
+}
+
+/** The `Reconciled` reason of a reconcile that failed with `err`. */
+export function failureReason(err: unknown): ReconcileFailure {
+  if (err instanceof DependencyUnavailableError) return ReconcileFailure.DependencyUnavailable;
+  if (err instanceof KubeApiError) return ReconcileFailure.ApiError;
+  return ReconcileFailure.ReconcileFailed;
+}
+
+/** The message of a failed reconcile: the error's message, cut to the length kept. */
+export function failureMessage(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.length <= MAX_MESSAGE_LENGTH ? text : `${text.slice(0, MAX_MESSAGE_LENGTH - 1)}…`;
+}
+
+/**
+ * The status after a reconcile that failed with `err`: `Reconciled` False naming the failure
+ * (reason from {@link failureReason}, the error's message); every other condition and
+ * `observedGeneration` as they were, since this pass did not finish observing the workload.
+ */
+export function withFailure(status: GPUWorkloadStatus, err: unknown, now: Date): GPUWorkloadStatus {
+  const failed: ConditionInput = {
+    type: RECONCILED,
+    status: "False",
+    reason: failureReason(err),
+    message: failureMessage(err),
+  };
+  return { ...status, conditions: setCondition(status.conditions, failed, undefined, now) };
+}
+
+/** The status after a reconcile that succeeded: no `Reconciled` failure left. */
+export function withoutFailure(status: GPUWorkloadStatus): GPUWorkloadStatus {
+  if (!status.conditions?.some((c) => c.type === RECONCILED)) return status;
+  return { ...status, conditions: removeCondition(status.conditions, RECONCILED) };
 }
 
 /** True when the workload has finished (Complete or Failed) and its receipt is recorded. */

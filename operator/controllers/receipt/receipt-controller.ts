@@ -77,7 +77,7 @@ export function createReceiptController(
     if (res.requeueAfterMs === undefined) return;
     return { requeueAfterMs: deps.pendingRequeueMs ?? res.requeueAfterMs };
   };
-  return mgr.controller<Receipt>({
+  return mgr.controller({
     name: "receipt",
     for: receipts,
     workers: deps.workers ?? 2,

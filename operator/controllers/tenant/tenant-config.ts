@@ -165,6 +165,7 @@ export async function startTenantStack(
     tenantSelector: cfg.tenantSelector,
     ...(cfg.workers !== undefined ? { workers: cfg.workers } : {}),
   });
+  requeueOnReturn(health, handle);
   let webhookUrl: string | undefined;
   if (stripe && cfg.stripe?.webhookSecretFile && cfg.stripe.webhookAddr) {
     const tenants = mgr.informer<Tenant>(Resources.Tenant, {
@@ -194,6 +195,15 @@ export async function startTenantStack(
       for (const c of closers.reverse()) await c().catch(() => undefined);
     },
   };
+}
+
+// Tenants whose Database or Cache component failed while its server was away are reconciled
+// the moment it answers again, not at the end of their backoff (up to a minute); a Redis
+// without persistence that restarted empty gets every ACL user and limit back (ADR 0075).
+function requeueOnReturn(health: DependencyHealth, handle: TenantControllerHandle): void {
+  for (const name of ["arrakis-postgres", "redis"]) {
+    health.onReturn(name, () => handle.requeueAll());
+  }
 }
 
 // Migrates the Arrakis schema with the owner role: true when done, false while the database

@@ -5,7 +5,12 @@
  * its tenant, so drift is corrected within one reconcile.
  */
 import type { GPUWorkload, Receipt, Tenant } from "../../../crds/index.ts";
-import { Resources, type KubeObject, type ObjectCache } from "../../../services/kube/index.ts";
+import {
+  Resources,
+  type Informer,
+  type KubeObject,
+  type ObjectCache,
+} from "../../../services/kube/index.ts";
 import { TENANT_LABEL } from "../../../services/tenant-stack/kube/names.ts";
 import {
   DEFAULT_NETWORK_CONFIG,
@@ -43,6 +48,8 @@ export interface TenantControllerHandle {
   readonly controller: Controller<Tenant>;
   readonly applier: TenantApplier;
   readonly secrets: TenantSecrets;
+  /** Reconciles every tenant now (a dependency came back: ADR 0075). */
+  requeueAll(): void;
 }
 
 /** Creates the Tenant controller and registers it with `mgr`. */
@@ -60,7 +67,7 @@ export function createTenantController(
     Resources.Tenant,
     deps.tenantSelector ? { labelSelector: deps.tenantSelector } : {},
   );
-  const children: Record<string, ObjectCache<KubeObject>> = {};
+  const children: Record<string, Informer<KubeObject>> = {};
   for (const [kind, type] of Object.entries(TenantChildTypes)) {
     children[kind] = mgr.informer<KubeObject>(type, { labelSelector: TENANT_LABEL });
   }
@@ -83,7 +90,7 @@ export function createTenantController(
   });
   // Only tenants this controller owns: a selector-scoped instance ignores the others' children.
   const mine = (names: string[]): string[] => names.filter((n) => tenants.get(n) !== undefined);
-  const controller = mgr.controller<Tenant>({
+  const controller = mgr.controller({
     name: "tenant",
     for: tenants,
     workers: deps.workers ?? 4,
@@ -91,12 +98,19 @@ export function createTenantController(
     reconcile: (req) => reconciler.reconcile(req),
     watches: [
       ...Object.values(children).map((informer) => ({
-        informer: informer as never,
+        informer,
         map: (o: KubeObject) => mine(tenantOfObject(o)),
       })),
-      { informer: workloads as never, map: (o: KubeObject) => mine(tenantOfObject(o)) },
-      { informer: receipts as never, map: (o: KubeObject) => mine(tenantOfObject(o)) },
+      { informer: workloads, map: (w: GPUWorkload) => mine(tenantOfObject(w)) },
+      { informer: receipts, map: (r: Receipt) => mine(tenantOfObject(r)) },
     ],
   });
-  return { controller, applier, secrets };
+  return {
+    controller,
+    applier,
+    secrets,
+    requeueAll: () => {
+      for (const t of tenants.list()) controller.enqueue(t.metadata.name ?? "");
+    },
+  };
 }

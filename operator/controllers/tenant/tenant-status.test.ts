@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
+import { gpuWorkload } from "../../../test/builders/objects.ts";
 import type { Tenant } from "../../../crds/index.ts";
 import { redact } from "./tenant-context.ts";
 import {
@@ -121,7 +122,7 @@ describe("gpusInUse", () => {
     deleting = false,
   ): Parameters<typeof gpusInUse>[0][number] => ({
     metadata: { name: "w", ...(deleting ? { deletionTimestamp: "2026-01-01T00:00:00Z" } : {}) },
-    spec: { gpu: { type: "h100", count } } as never,
+    spec: gpuWorkload("w", "tenant-acme").gpu("h100", count).obj().spec,
     status: done
       ? {
           conditions: [

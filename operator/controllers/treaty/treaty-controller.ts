@@ -6,7 +6,7 @@
  */
 import { IN_CLUSTER_PROVIDER, TREATY_READY_REASONS } from "../../../crds/constants.ts";
 import type { GPUWorkload, Treaty } from "../../../crds/index.ts";
-import { Resources, type KubeObject } from "../../../services/kube/index.ts";
+import { Resources } from "../../../services/kube/index.ts";
 import { writeStatus, type Controller, type Manager, type Result } from "../../runtime/index.ts";
 import { Labels } from "../gpuworkload/completion-receipt.ts";
 import { workloadCaches, type OperatorScope } from "../gpuworkload/gpuworkload-controller.ts";
@@ -218,22 +218,21 @@ export function createTreatyController(
     return waits.length > 0 ? { requeueAfterMs: Math.min(...waits) } : undefined;
   };
 
-  const byName = (o: KubeObject): string[] => {
-    const w = o as GPUWorkload;
-    return [...new Set((w.status?.attempts ?? []).map((a) => a.treaty))];
-  };
-  return mgr.controller<Treaty>({
+  const byName = (w: GPUWorkload): string[] => [
+    ...new Set((w.status?.attempts ?? []).map((a) => a.treaty)),
+  ];
+  return mgr.controller({
     name: "treaty",
     for: c.treaties,
     workers: 1,
     ...(deps.resyncMs !== undefined ? { resyncMs: deps.resyncMs } : {}),
     reconcile: (req) => reconcile(req.name),
     watches: [
-      { informer: workloads as never, map: byName },
+      { informer: workloads, map: byName },
       {
-        informer: c.receipts as never,
-        map: (o) => {
-          const t = o.metadata?.labels?.[Labels.receiptTreaty];
+        informer: c.receipts,
+        map: (r) => {
+          const t = r.metadata.labels?.[Labels.receiptTreaty];
           return t ? [t] : [];
         },
       },

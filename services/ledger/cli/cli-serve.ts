@@ -12,6 +12,10 @@ import {
 } from "../../dependency-health/index.ts";
 import { createWitness, WitnessKeyError } from "../../federation/cosignature.ts";
 import {
+  FederationReceiptService,
+  peersFromWitnessTrust,
+} from "../../federation/federation-receipt-service.ts";
+import {
   parseWitnessTrust,
   WitnessService,
   WitnessTrustError,
@@ -41,7 +45,8 @@ async function loadWitness(
   io: CliIO,
   f: ServeFlags,
   ledger: Ledger,
-): Promise<WitnessService | undefined> {
+  signing: boolean,
+): Promise<{ witness: WitnessService; federation?: FederationReceiptService } | undefined> {
   if (!f.witnessTrust) {
     if (f.witnessKey || f.witnessName)
       throw new UsageError("--witness-key/--witness-name need --witness-trust FILE");
@@ -63,7 +68,23 @@ async function loadWitness(
       ...[...logs.values()].flatMap((l) => l.publicKeys),
     ];
     const witness = createWitness(name, signer, logKeys);
-    return new WitnessService({ pool: ledger.store.pool, witness, logs, clock: io.clock });
+    const pool = ledger.store.pool;
+    return {
+      witness: new WitnessService({ pool, witness, logs, clock: io.clock }),
+      // Peers' FederationSynced proposals, checked against the same pinned logs and appended
+      // with the log key, so only a server that has it takes them (ADR 0088).
+      ...(signing
+        ? {
+            federation: new FederationReceiptService({
+              ledger,
+              pool,
+              witnessKey: witness.vkey,
+              peers: peersFromWitnessTrust(logs),
+              clock: io.clock,
+            }),
+          }
+        : {}),
+    };
   } catch (err) {
     if (err instanceof WitnessTrustError) throw new UsageError(`${f.witnessTrust}: ${err.message}`);
     if (err instanceof WitnessKeyError) throw new UsageError(`--witness-key: ${err.message}`);
@@ -84,9 +105,9 @@ async function serve(io: CliIO, f: ServeFlags): Promise<number> {
   const opened = await openWhenReachable(io, f, publishing, health);
   if (!opened) return EXIT.ok; // stopped while waiting for the database
   const { ledger, close } = opened;
-  let witness: WitnessService | undefined;
+  let witnessing: Awaited<ReturnType<typeof loadWitness>>;
   try {
-    witness = await loadWitness(io, f, ledger);
+    witnessing = await loadWitness(io, f, ledger, publishing);
   } catch (err) {
     await close();
     throw err;
@@ -95,8 +116,9 @@ async function serve(io: CliIO, f: ServeFlags): Promise<number> {
     ledger,
     logger: io.logger,
     health,
-    ...(witness ? { witness } : {}),
+    ...(witnessing ?? {}),
   });
+  const witness = witnessing?.witness;
   // Probed, so /readyz tells the truth even when no request and no publication touches it.
   const stopProbe = startProbe(
     health.register(LEDGER_DATABASE),

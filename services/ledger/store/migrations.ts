@@ -126,6 +126,38 @@ CREATE TABLE ledger_witness_checkpoints (
 ${appendOnly("ledger_witness_checkpoints")}
 `,
   },
+  {
+    version: 5,
+    name: "federation peers: their cosignatures of our checkpoints, misbehaviour records (ADR 0084)",
+    sql: `
+-- Our own checkpoints as a peer's witness cosigned them: one row per newly cosigned size of
+-- ours, per peer origin; the latest is the row with the highest seq. note is our checkpoint
+-- with the peer's cosignature line; cosigned_at is that cosignature's own timestamp (seconds).
+CREATE TABLE ledger_peer_cosignatures (
+  origin      text NOT NULL CHECK (origin <> ''),
+  seq         bigint NOT NULL CHECK (seq >= 1),
+  tree_size   bigint NOT NULL CHECK (tree_size >= 0),
+  root_hash   bytea NOT NULL CHECK (octet_length(root_hash) = 32),
+  note        text NOT NULL,
+  cosigned_at bigint NOT NULL CHECK (cosigned_at >= 0),
+  received_at timestamptz NOT NULL,
+  PRIMARY KEY (origin, seq)
+);
+-- A peer log caught forking or rolling back: while a row exists for its origin, this ledger's
+-- witness cosigns nothing of it (pulled or pushed). Append-only, so it never clears by itself.
+-- evidence is the MisbehaviourEvidence JSON (both signed notes and the failing proof).
+CREATE TABLE ledger_federation_misbehaviour (
+  origin      text NOT NULL CHECK (origin <> ''),
+  seq         bigint NOT NULL CHECK (seq >= 1),
+  kind        text NOT NULL CHECK (kind IN ('Forked', 'RolledBack')),
+  evidence    jsonb NOT NULL,
+  detected_at timestamptz NOT NULL,
+  PRIMARY KEY (origin, seq)
+);
+${appendOnly("ledger_peer_cosignatures")}
+${appendOnly("ledger_federation_misbehaviour")}
+`,
+  },
 ];
 
 const LOCK_KEY = 0x766d6c67; // "vmlg"

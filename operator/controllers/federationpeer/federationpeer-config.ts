@@ -1,0 +1,119 @@
+/**
+ * What a FederationPeer's spec pins, as a sync round needs it (services/federation/peer-sync.ts
+ * `PeerConfig`): the endpoint, the peer log's origin, its log vkeys — C2SP type 0x01 keys named
+ * by the origin, made from the spec's Ed25519 PEM keys — and its witness vkey. Pure: a spec that
+ * cannot be used gives a refusal naming the field, which the controller reports as
+ * `InvalidTrustAnchor` instead of syncing.
+ */
+import { createPublicKey } from "node:crypto";
+import type { FederationPeer } from "../../../crds/index.ts";
+import {
+  COSIGNATURE_V1_ALG,
+  parseVerifierKey,
+  verifierKey,
+} from "../../../services/ledger/checkpoint.ts";
+import type { PeerConfig } from "../../../services/federation/peer-sync.ts";
+
+/** A usable pinning of a peer, or why the spec cannot be used. */
+export type PeerPinning =
+  | {
+      readonly ok: true;
+      readonly config: PeerConfig;
+      /** Raw Ed25519 keys of the peer's log (base64): never usable as our witness key. */
+      readonly logPublicKeys: readonly string[];
+    }
+  | { readonly ok: false; readonly field: string; readonly message: string };
+
+/** The raw 32-byte key (base64) of an Ed25519 SPKI PEM; throws for anything else. */
+export function rawEd25519FromPem(pem: string): string {
+  const key = createPublicKey(pem);
+  if (key.asymmetricKeyType !== "ed25519") {
+    throw new Error(`a ${key.asymmetricKeyType ?? "unknown"} key, expected Ed25519`);
+  }
+  const x = key.export({ format: "jwk" }).x;
+  if (!x) throw new Error("no public key material");
+  return Buffer.from(x, "base64url").toString("base64");
+}
+
+/**
+ * The sync configuration of `peer` for a ledger of origin `ownOrigin`. Refuses a peer whose
+ * pinned origin is ours (it would be indistinguishable from us), a spec without an Ed25519 key,
+ * a key that does not parse, and a witness key that is not a cosignature/v1 vkey or that is one
+ * of the peer's log keys.
+ */
+export function peerPinning(peer: FederationPeer, ownOrigin: string | undefined): PeerPinning {
+  const ta = peer.spec.trustAnchor;
+  if (ownOrigin !== undefined && ta.origin === ownOrigin) {
+    return {
+      ok: false,
+      field: "spec.trustAnchor.origin",
+      message: `${ta.origin} is this ledger's own origin; a peer must have its own`,
+    };
+  }
+  if (ta.caBundle !== undefined) {
+    // The witness client speaks through the global fetch, which takes no per-peer roots yet.
+    return {
+      ok: false,
+      field: "spec.trustAnchor.caBundle",
+      message:
+        "a per-peer CA bundle is not supported by the sync yet: use a certificate of a system root (NODE_EXTRA_CA_CERTS)",
+    };
+  }
+  const logPublicKeys: string[] = [];
+  for (const [i, k] of ta.keys.entries()) {
+    if (k.algorithm !== "Ed25519") continue; // OpenPGP keys sign tree heads, never checkpoints.
+    try {
+      logPublicKeys.push(rawEd25519FromPem(k.publicKey));
+    } catch (err) {
+      return {
+        ok: false,
+        field: `spec.trustAnchor.keys[${i}].publicKey`,
+        message: (err as Error).message,
+      };
+    }
+  }
+  if (logPublicKeys.length === 0) {
+    return {
+      ok: false,
+      field: "spec.trustAnchor.keys",
+      message: "no Ed25519 key: checkpoints are signed with Ed25519",
+    };
+  }
+  let witness;
+  try {
+    witness = parseVerifierKey(ta.witnessKey);
+  } catch (err) {
+    return { ok: false, field: "spec.trustAnchor.witnessKey", message: (err as Error).message };
+  }
+  if (witness.alg !== COSIGNATURE_V1_ALG) {
+    return {
+      ok: false,
+      field: "spec.trustAnchor.witnessKey",
+      message: "not a cosignature/v1 key (type 0x04)",
+    };
+  }
+  const witnessRaw = Buffer.from(witness.publicKey).toString("base64");
+  if (logPublicKeys.includes(witnessRaw)) {
+    return {
+      ok: false,
+      field: "spec.trustAnchor.witnessKey",
+      message: "the witness key is one of the peer's log keys; a witness needs its own key",
+    };
+  }
+  let logVkeys: string[];
+  try {
+    logVkeys = logPublicKeys.map((k) => verifierKey(ta.origin, Buffer.from(k, "base64")));
+  } catch (err) {
+    return { ok: false, field: "spec.trustAnchor.origin", message: (err as Error).message };
+  }
+  return {
+    ok: true,
+    logPublicKeys,
+    config: {
+      url: peer.spec.endpoint.replace(/\/+$/, ""),
+      origin: ta.origin,
+      logVkeys,
+      witnessVkeys: [ta.witnessKey],
+    },
+  };
+}

@@ -1,0 +1,284 @@
+// Peer sync between two real ledgers (two databases, two proof APIs with witness endpoints on
+// loopback) syncing both ways while both append; and the pure misbehaviour-evidence checker.
+import { afterAll, beforeAll, describe, expect, it, jest } from "@jest/globals";
+import type { FastifyInstance } from "fastify";
+import pg from "pg";
+import { pino } from "pino";
+import { startPostgres, type PostgresServer } from "../../test/harness/postgres.ts";
+import { fromBase64, toBase64 } from "../ledger/canonical-json.ts";
+import { formatCheckpoint, signNote, verifierKey } from "../ledger/checkpoint.ts";
+import { systemClock } from "../ledger/clock.ts";
+import { ed25519Signer, generateEd25519, type Ed25519Signer } from "../ledger/ed25519.ts";
+import { Ledger } from "../ledger/ledger.ts";
+import {
+  consistencyRanges,
+  Frontier,
+  hashLeaf,
+  mapLookup,
+  nodeKey,
+  resolveProof,
+  type Hash,
+} from "../ledger/merkle.ts";
+import { buildProofApi } from "../ledger/proof-api.ts";
+import { createWitness, verifyCosignedCheckpoint, type Witness } from "./cosignature.ts";
+import {
+  checkMisbehaviourEvidence,
+  PeerSyncReason,
+  syncPeer,
+  type MisbehaviourEvidence,
+  type PeerConfig,
+  type PeerSyncDeps,
+} from "./peer-sync.ts";
+import { parseWitnessTrust, WitnessService } from "./witness-service.ts";
+
+jest.setTimeout(120_000);
+
+interface Node {
+  readonly origin: string;
+  readonly key: Ed25519Signer;
+  readonly witness: Witness;
+  readonly pool: pg.Pool;
+  readonly ledger: Ledger;
+  readonly api: FastifyInstance;
+  readonly url: string;
+  readonly deps: PeerSyncDeps;
+  readonly vkey: string;
+}
+
+let server: PostgresServer;
+let a: Node;
+let b: Node;
+
+async function node(origin: string, peerVkey: () => string): Promise<Node> {
+  const pool = new pg.Pool({ connectionString: (await server.createDatabase("fed")).url, max: 8 });
+  pool.on("error", () => undefined);
+  const key = ed25519Signer(generateEd25519().privateKeyPem);
+  const witness = createWitness(
+    `${origin}/witness`,
+    ed25519Signer(generateEd25519().privateKeyPem),
+    [key.publicKey],
+  );
+  const ledger = await Ledger.open({
+    pool,
+    clock: systemClock,
+    logger: pino({ level: "silent" }),
+    signer: key,
+    origin,
+  });
+  await append(ledger, 3);
+  // The witness endpoint's trust is read lazily: both nodes' keys exist only after both start.
+  const service = {
+    addCheckpoint: (body: Uint8Array) =>
+      new WitnessService({
+        pool,
+        witness,
+        logs: parseWitnessTrust(`${peerVkey()}\n`, origin),
+        clock: systemClock,
+      }).addCheckpoint(body),
+    latest: (o: string) =>
+      new WitnessService({ pool, witness, logs: new Map(), clock: systemClock }).latest(o),
+  };
+  const api = buildProofApi({ ledger, witness: service });
+  const url = await api.listen({ host: "127.0.0.1", port: 0 });
+  return {
+    origin,
+    key,
+    witness,
+    pool,
+    ledger,
+    api,
+    url,
+    deps: { pool, ledger, witness, clock: systemClock },
+    vkey: verifierKey(origin, fromBase64(key.publicKey)),
+  };
+}
+
+async function append(l: Ledger, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    await l.append({ type: "t", subject: `s-${Math.random()}`, payload: { i } });
+  }
+  await l.flush();
+}
+
+const peerOf = (n: Node): PeerConfig => ({
+  url: n.url,
+  origin: n.origin,
+  logVkeys: [n.vkey],
+  witnessVkeys: [n.witness.vkey],
+  client: { timeoutMs: 5000 },
+});
+
+beforeAll(async () => {
+  server = await startPostgres();
+  a = await node("a.test/ledger", () => b.vkey);
+  b = await node("b.test/ledger", () => a.vkey);
+});
+afterAll(async () => {
+  for (const n of [a, b]) {
+    await n.api.close();
+    await n.pool.end();
+  }
+  await server.stop();
+});
+
+const size = async (n: Node): Promise<number> => (await n.ledger.latestTreeHead())!.treeSize;
+
+describe("peer sync between two ledgers", () => {
+  it("syncs both ways: each cosigns the other, each keeps the other's cosignature of itself", async () => {
+    const ab = await syncPeer(a.deps, peerOf(b));
+    expect(ab).toMatchObject({ reason: PeerSyncReason.Synced, synced: true, consistent: true });
+    expect(ab.trusted?.size).toBe(await size(b));
+    expect(ab.peerCosignedUs?.size).toBe(await size(a));
+    // A's checkpoint carries B's witness cosignature, which verifies under B's pinned key.
+    const cosigned = verifyCosignedCheckpoint(
+      ab.peerCosignedUs!.note,
+      { origin: a.origin, publicKeys: [a.key.publicKey] },
+      [{ name: b.witness.name, publicKey: b.witness.publicKey }],
+      new Date(),
+    );
+    expect(cosigned).toMatchObject({ ok: true, cosignatures: [{ name: b.witness.name }] });
+    // A's golden checkpoint of B carries A's cosignature.
+    const golden = verifyCosignedCheckpoint(
+      ab.trusted!.note,
+      { origin: b.origin, publicKeys: [b.key.publicKey] },
+      [{ name: a.witness.name, publicKey: a.witness.publicKey }],
+      new Date(),
+    );
+    expect(golden).toMatchObject({ ok: true, cosignatures: [{ name: a.witness.name }] });
+
+    const ba = await syncPeer(b.deps, peerOf(a));
+    expect(ba).toMatchObject({ reason: PeerSyncReason.Synced, synced: true });
+    expect(ba.trusted?.size).toBe(await size(a));
+    expect(ba.peerCosignedUs?.size).toBe(await size(b));
+  });
+
+  it("keeps syncing while both append, rounds of both sides running at the same time", async () => {
+    for (let round = 0; round < 4; round++) {
+      const [ab, ba] = await Promise.all([
+        syncPeer(a.deps, peerOf(b)),
+        syncPeer(b.deps, peerOf(a)),
+        append(a.ledger, 2),
+        append(b.ledger, 3),
+      ]);
+      expect([ab.reason, ba.reason]).toEqual([PeerSyncReason.Synced, PeerSyncReason.Synced]);
+    }
+    // Quiet now: one more round each and both views are the other's latest.
+    const ab = await syncPeer(a.deps, peerOf(b));
+    const ba = await syncPeer(b.deps, peerOf(a));
+    expect([ab.trusted?.size, ba.trusted?.size]).toEqual([await size(b), await size(a)]);
+    expect([ab.peerCosignedUs?.size, ba.peerCosignedUs?.size]).toEqual([
+      await size(a),
+      await size(b),
+    ]);
+    // Append-only history: golden sizes only grow, per origin.
+    const { rows } = await a.pool.query<{ tree_size: string }>(
+      "SELECT tree_size::text FROM ledger_witness_checkpoints WHERE origin = $1 ORDER BY seq",
+      [b.origin],
+    );
+    const sizes = rows.map((r) => Number(r.tree_size));
+    expect(sizes).toEqual([...sizes].sort((x, y) => x - y));
+    expect(new Set(sizes).size).toBe(sizes.length);
+  });
+});
+
+// --- the evidence checker (pure) ---
+
+const ORIGIN = "log.test/x";
+const logKey = ed25519Signer(generateEd25519().privateKeyPem);
+const otherKey = ed25519Signer(generateEd25519().privateKeyPem);
+const vkey = verifierKey(ORIGIN, fromBase64(logKey.publicKey));
+
+function tree(leaf: (i: number) => string): {
+  root: (n: number) => Hash;
+  proof: (m: number, n: number) => string[];
+} {
+  const f = new Frontier();
+  const nodes = new Map<string, Hash>();
+  const roots: Hash[] = [f.root()];
+  for (let i = 0; i < 32; i++) {
+    for (const x of f.append(hashLeaf(new TextEncoder().encode(leaf(i))))) {
+      nodes.set(nodeKey(x), x.hash);
+    }
+    roots.push(f.root());
+  }
+  return {
+    root: (n) => roots[n]!,
+    proof: (m, n) => resolveProof(consistencyRanges(m, n), mapLookup(nodes)).map(toBase64),
+  };
+}
+const main = tree((i) => `e${i}`);
+const fork = tree((i) => (i < 3 ? `e${i}` : `f${i}`));
+const note = (t: typeof main, n: number, key = logKey): string =>
+  signNote(
+    formatCheckpoint({ origin: ORIGIN, size: n, root: t.root(n), extensions: [] }),
+    ORIGIN,
+    key,
+  );
+
+const ev = (e: Partial<MisbehaviourEvidence>): MisbehaviourEvidence => ({
+  kind: "Forked",
+  origin: ORIGIN,
+  logVkeys: [vkey],
+  trustedNote: note(main, 8),
+  offeredNote: note(fork, 8),
+  detectedAt: "2026-12-03T00:00:00.000Z",
+  detail: "test",
+  ...e,
+});
+
+describe("checkMisbehaviourEvidence", () => {
+  it.each<[string, MisbehaviourEvidence, boolean]>([
+    ["same size, two roots", ev({}), true],
+    ["same size, same root", ev({ offeredNote: note(main, 8) }), false],
+    [
+      "larger, failing proof",
+      ev({
+        offeredNote: note(fork, 12),
+        proof: { first: 8, second: 12, hashes: fork.proof(8, 12) },
+      }),
+      true,
+    ],
+    [
+      "larger, valid proof",
+      ev({
+        offeredNote: note(main, 12),
+        proof: { first: 8, second: 12, hashes: main.proof(8, 12) },
+      }),
+      false,
+    ],
+    ["larger, no proof", ev({ offeredNote: note(fork, 12) }), false],
+    [
+      "proof for other sizes",
+      ev({
+        offeredNote: note(fork, 12),
+        proof: { first: 4, second: 12, hashes: fork.proof(4, 12) },
+      }),
+      false,
+    ],
+    ["rolled back, no proof", ev({ kind: "RolledBack", offeredNote: note(main, 5) }), true],
+    [
+      "rolled back, valid proof (a replay)",
+      ev({
+        kind: "RolledBack",
+        offeredNote: note(main, 5),
+        proof: { first: 5, second: 8, hashes: main.proof(5, 8) },
+      }),
+      false,
+    ],
+    ["rolled back but larger", ev({ kind: "RolledBack", offeredNote: note(main, 12) }), false],
+    ["offered note by another key", ev({ offeredNote: note(fork, 8, otherKey) }), false],
+    ["the fork kind for a same-size rollback", ev({ kind: "RolledBack" }), false],
+  ])("%s", (_name, evidence, wantOk) => {
+    expect(checkMisbehaviourEvidence(evidence, [vkey]).ok).toBe(wantOk);
+  });
+
+  it("checks against the checker's own pinned key, not the evidence's", () => {
+    const forged = ev({
+      logVkeys: [verifierKey(ORIGIN, fromBase64(otherKey.publicKey))],
+      trustedNote: note(main, 8, otherKey),
+      offeredNote: note(fork, 8, otherKey),
+    });
+    expect(checkMisbehaviourEvidence(forged, [vkey]).ok).toBe(false);
+    expect(checkMisbehaviourEvidence(forged, forged.logVkeys).ok).toBe(true);
+  });
+});

@@ -1,0 +1,242 @@
+/**
+ * Shared pieces of the per-dependency outage tests (issue 10, test/integration/outage-*.test.ts):
+ * reading an operator child process's /readyz and /healthz, asserting it is still alive, timing
+ * an outage and its recovery (printed as one JSON line per figure, and appended to the file
+ * `VAULTMESH_OUTAGE_FIGURES` names, for docs/operations.md — never asserted), and appending a
+ * completion receipt to a tenant's namespace as the GPUWorkload controller would, and a TCP
+ * proxy that can be taken away (connection refused) and brought back on the same port: the
+ * network path to a third party that keeps its state while we cannot reach it.
+ */
+import { appendFileSync } from "node:fs";
+import { get as httpGet } from "node:http";
+import { connect, createServer, type Server, type Socket } from "node:net";
+import type { Receipt } from "../../crds/index.ts";
+import {
+  receiptResource,
+  type CompletionPayload,
+} from "../../operator/controllers/gpuworkload/completion-receipt.ts";
+import { Resources, type KubeClient } from "../../services/kube/index.ts";
+import { makeWorkload } from "../builders/webhook-objects.ts";
+import { waitFor } from "../harness/kube.ts";
+import type { OperatorProcess } from "./operator-env.ts";
+import type { TenantTestStack } from "./tenant-env.ts";
+
+/** A GET without keep-alive (no socket outlives the test). */
+export function getText(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet({ host: "127.0.0.1", port, path, agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+  });
+}
+
+/** The port of an operator child process's /metrics /healthz /readyz server. */
+export async function operatorHttpPort(op: OperatorProcess): Promise<number> {
+  return await waitFor(
+    "the operator's HTTP port",
+    () => {
+      const m = /"port":(\d+)[^\n]*serving \/metrics/.exec(op.output());
+      return Promise.resolve(m ? Number(m[1]) : undefined);
+    },
+    60_000,
+  );
+}
+
+/** Waits until the operator's /readyz body matches `re`; returns the body. */
+export async function waitForReadyz(port: number, re: RegExp, timeoutMs = 60_000): Promise<string> {
+  return await waitFor(
+    `/readyz to match ${String(re)}`,
+    async () => {
+      const r = await getText(port, "/readyz");
+      return re.test(r.body) ? r.body : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/**
+ * The process is still running, never printed Node's "Unhandled 'error' event", and its
+ * liveness endpoint answers ok (a dependency outage must not fail liveness).
+ */
+export async function expectAlive(op: OperatorProcess, port?: number): Promise<void> {
+  if (op.child.exitCode !== null || op.child.signalCode !== null) {
+    throw new Error(
+      `the operator exited (${op.child.exitCode ?? op.child.signalCode}):\n${tail(op)}`,
+    );
+  }
+  if (/Unhandled 'error' event|unhandledRejection|Uncaught/.test(op.output())) {
+    throw new Error(`the operator printed an unhandled error:\n${tail(op)}`);
+  }
+  if (port !== undefined) {
+    const h = await getText(port, "/healthz");
+    if (h.status !== 200) throw new Error(`/healthz answered ${h.status}: ${h.body}`);
+  }
+}
+
+/** `vaultmesh_reconcile_errors_total{controller}` of an operator process. */
+export async function reconcileErrors(port: number, controller: string): Promise<number> {
+  const m = new RegExp(
+    `^vaultmesh_reconcile_errors_total\\{controller="${controller}"\\} (\\d+)`,
+    "m",
+  ).exec((await getText(port, "/metrics")).body);
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * Holds an outage until `controller` has failed `n` more reconciles (so the retries have backed
+ * off the way a real outage makes them) — a condition, not a sleep.
+ */
+export async function waitForRetries(port: number, controller: string, n: number): Promise<void> {
+  const from = await reconcileErrors(port, controller);
+  await waitFor(
+    `${n} failed ${controller} reconciles`,
+    async () => (await reconcileErrors(port, controller)) >= from + n,
+    120_000,
+  );
+}
+
+const tail = (op: OperatorProcess): string => op.output().split("\n").slice(-30).join("\n");
+
+/** Times one outage: when the dependency went away and when it was back. */
+export class OutageClock {
+  readonly dependency: string;
+  #down = 0;
+  #back = 0;
+  constructor(dependency: string) {
+    this.dependency = dependency;
+  }
+  /** The dependency just went away. */
+  down(): void {
+    this.#down = Date.now();
+  }
+  /** The dependency answers again. */
+  back(): void {
+    this.#back = Date.now();
+  }
+  /**
+   * Prints (and appends to `VAULTMESH_OUTAGE_FIGURES`) how long the outage lasted and how long
+   * after the dependency's return `what` happened. A figure for docs/operations.md, never an
+   * assertion.
+   */
+  recovered(what: string, extra: Record<string, unknown> = {}): number {
+    const recoveryMs = Date.now() - this.#back;
+    const line = JSON.stringify({
+      dependency: this.dependency,
+      what,
+      outageMs: this.#back - this.#down,
+      recoveryMs,
+      ...extra,
+    });
+    process.stderr.write(`[outage] ${line}\n`);
+    const file = process.env.VAULTMESH_OUTAGE_FIGURES;
+    if (file) appendFileSync(file, `${line}\n`);
+    return recoveryMs;
+  }
+}
+
+/**
+ * Appends a completion receipt for a made-up workload `name` of `namespace` to the stack's
+ * ledger and creates its Receipt resource (what the GPUWorkload controller does when a
+ * workload finishes): the Tenant controller then meters it to Stripe and announces it in
+ * Discord. Returns the Receipt.
+ */
+export async function addCompletionReceipt(
+  stack: TenantTestStack,
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  gpuSeconds: number,
+): Promise<Receipt> {
+  const uid = crypto.randomUUID();
+  const payload: CompletionPayload = {
+    workloadUid: uid,
+    namespace,
+    name,
+    attempt: 1,
+    outcome: "Succeeded",
+    treaty: "pool",
+    provider: "in-cluster",
+    region: "local",
+    gpuType: "a10g",
+    gpuCount: 1,
+    pricePerHour: 1.2,
+    jobName: `${name}-a1`,
+    startTime: new Date(Date.now() - gpuSeconds * 1000).toISOString(),
+    completionTime: new Date().toISOString(),
+    provisionSeconds: 1,
+    gpuSeconds,
+    cost: (gpuSeconds / 3600) * 1.2,
+  };
+  const appended = await stack.ledger.ledger.append({
+    type: "WorkloadCompleted",
+    subject: { apiVersion: "vaultmesh.cloud/v1alpha1", kind: "GPUWorkload", namespace, name, uid },
+    payload,
+  });
+  const workload = makeWorkload(name, namespace);
+  workload.metadata.uid = uid;
+  return await client.create(
+    Resources.Receipt,
+    receiptResource(workload, appended.receipt, payload),
+  );
+}
+
+/** A loopback TCP proxy to a server that can be stopped and started on the same port. */
+export interface TcpProxy {
+  readonly port: number;
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  /** Refuses new connections and cuts the open ones (resets them). */
+  stop(): Promise<void>;
+  /** Accepts connections again on the same port. */
+  start(): Promise<void>;
+}
+
+/** Starts a TCP proxy on a free loopback port forwarding to `127.0.0.1:targetPort`. */
+export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+  const open = new Set<Socket>();
+  const track = (s: Socket): void => {
+    open.add(s);
+    s.on("close", () => open.delete(s));
+    s.on("error", () => s.destroy());
+  };
+  let server: Server | undefined;
+  let port = 0;
+  const listen = async (): Promise<void> => {
+    const srv = createServer((client) => {
+      const upstream = connect({ host: "127.0.0.1", port: targetPort });
+      track(client);
+      track(upstream);
+      client.on("close", () => upstream.destroy());
+      upstream.on("close", () => client.destroy());
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve, reject) => {
+      srv.once("error", reject);
+      srv.listen(port, "127.0.0.1", () => resolve());
+    });
+    const addr = srv.address();
+    port = typeof addr === "object" && addr !== null ? addr.port : port;
+    server = srv;
+  };
+  await listen();
+  return {
+    get port() {
+      return port;
+    },
+    get url() {
+      return `http://127.0.0.1:${port}`;
+    },
+    async stop() {
+      const srv = server;
+      server = undefined;
+      for (const s of open) s.resetAndDestroy();
+      await new Promise<void>((r) => (srv ? srv.close(() => r()) : r()));
+    },
+    start: listen,
+  };
+}
