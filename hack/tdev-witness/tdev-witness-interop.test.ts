@@ -132,8 +132,8 @@ function flipFirstSignature(note: string): string {
 }
 
 describe("(a) the transparency-dev witness client pushes to our witness endpoint", () => {
-  // Three Go-made log keys: each test witnesses its own log; "unknown" is not in the trust file.
-  const logs = ["go.test/growing", "go.test/refused", "go.test/unknown"];
+  // Go-made log keys: each test witnesses its own log; "unknown" is not in the trust file.
+  const logs = ["go.test/growing", "go.test/refused", "go.test/unknown", "go.test/feeder"];
   const keys: Record<string, { skey: string; vkey: string }> = {};
   const tree = memoryLog(80);
   let endpoint = "";
@@ -147,7 +147,7 @@ describe("(a) the transparency-dev witness client pushes to our witness endpoint
     dirs.push(dir);
     writeFileSync(
       path.join(dir, "trust.txt"),
-      `${keys[logs[0]!]!.vkey}\n${keys[logs[1]!]!.vkey}\n`,
+      [logs[0]!, logs[1]!, logs[3]!].map((l) => `${keys[l]!.vkey}\n`).join(""),
     );
     writeFileSync(path.join(dir, "witness.pem"), generateEd25519().privateKeyPem);
     const dbUrl = (await server.createDatabase("tdev_ours")).url;
@@ -210,6 +210,27 @@ describe("(a) the transparency-dev witness client pushes to our witness endpoint
       { kind: "verify", note: await served.text(), vkey: keys[o]!.vkey, cosigners: [witnessVkey] },
     ]);
     expect(checked).toMatchObject({ ok: true, size: "70", root: toBase64(tree.root(70)) });
+  });
+
+  it("a feeder's long run: 15 checkpoints, each pushed from the last, are all cosigned", async () => {
+    const o = logs[3]!;
+    const sizes = Array.from({ length: 15 }, (_, i) => 5 * (i + 1));
+    const notes = await go(
+      sizes.map((size) => ({
+        kind: "sign",
+        skey: keys[o]!.skey,
+        text: body(o, size, tree.root(size)),
+      })),
+    );
+    const results = await go(
+      sizes.map((size, i) => {
+        const old = i === 0 ? 0 : sizes[i - 1]!;
+        return push(o, notes[i]!.signedNote!, old, old === 0 ? [] : tree.proof(old, size));
+      }),
+    );
+    expect(results.map((r) => [r.size, r.refusal ?? r.error ?? "cosigned"])).toEqual(
+      sizes.map((size) => [String(size), "cosigned"]),
+    );
   });
 
   it("each refusal reaches the client as its own error, and the trusted checkpoint stays", async () => {

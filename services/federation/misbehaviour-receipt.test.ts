@@ -189,7 +189,7 @@ describe("verifyMisbehaviourPayload", () => {
       { ...p, trusted: { ...p.trusted, note: lines.join("\n") } },
       [LOG_VKEY],
     );
-    expect(r.checks.find((c) => !c.ok)?.link).toBe("trusted checkpoint log signature");
+    expect(r.checks.find((c) => !c.ok)?.link).toBe("trusted checkpoint cosignature");
   });
 });
 

@@ -4,21 +4,14 @@ import { afterAll, beforeAll, describe, expect, it, jest } from "@jest/globals";
 import type { FastifyInstance } from "fastify";
 import pg from "pg";
 import { pino } from "pino";
+import { merkleLog } from "../../test/builders/merkle-log.ts";
 import { startPostgres, type PostgresServer } from "../../test/harness/postgres.ts";
 import { fromBase64, toBase64 } from "../ledger/canonical-json.ts";
 import { formatCheckpoint, signNote, verifierKey } from "../ledger/checkpoint.ts";
 import { systemClock } from "../ledger/clock.ts";
 import { ed25519Signer, generateEd25519, type Ed25519Signer } from "../ledger/ed25519.ts";
 import { Ledger } from "../ledger/ledger.ts";
-import {
-  consistencyRanges,
-  Frontier,
-  hashLeaf,
-  mapLookup,
-  nodeKey,
-  resolveProof,
-  type Hash,
-} from "../ledger/merkle.ts";
+import type { Hash } from "../ledger/merkle.ts";
 import { buildProofApi } from "../ledger/proof-api.ts";
 import { createWitness, verifyCosignedCheckpoint, type Witness } from "./cosignature.ts";
 import {
@@ -188,24 +181,12 @@ const logKey = ed25519Signer(generateEd25519().privateKeyPem);
 const otherKey = ed25519Signer(generateEd25519().privateKeyPem);
 const vkey = verifierKey(ORIGIN, fromBase64(logKey.publicKey));
 
-function tree(leaf: (i: number) => string): {
-  root: (n: number) => Hash;
-  proof: (m: number, n: number) => string[];
-} {
-  const f = new Frontier();
-  const nodes = new Map<string, Hash>();
-  const roots: Hash[] = [f.root()];
-  for (let i = 0; i < 32; i++) {
-    for (const x of f.append(hashLeaf(new TextEncoder().encode(leaf(i))))) {
-      nodes.set(nodeKey(x), x.hash);
-    }
-    roots.push(f.root());
-  }
-  return {
-    root: (n) => roots[n]!,
-    proof: (m, n) => resolveProof(consistencyRanges(m, n), mapLookup(nodes)).map(toBase64),
-  };
-}
+const tree = (
+  leaf: (i: number) => string,
+): { root: (n: number) => Hash; proof: (m: number, n: number) => string[] } => {
+  const log = merkleLog(leaf, 32);
+  return { root: (n) => log.root(n), proof: (m, n) => log.proof(m, n).map(toBase64) };
+};
 const main = tree((i) => `e${i}`);
 const fork = tree((i) => (i < 3 ? `e${i}` : `f${i}`));
 const note = (t: typeof main, n: number, key = logKey): string =>

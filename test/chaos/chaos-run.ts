@@ -14,8 +14,15 @@ import {
   finished,
   type InvariantResult,
   type World,
+  type WorldSnapshot,
 } from "./invariants.ts";
-import { LoadGenerator, loadWorkload, tenantNamespace, type LoadCounts } from "./load.ts";
+import {
+  DENY_PREFIX,
+  LoadGenerator,
+  loadWorkload,
+  tenantNamespace,
+  type LoadCounts,
+} from "./load.ts";
 import { httpGet } from "./processes.ts";
 import { FAULT_TARGETS, startStack, type ChaosStack, type FaultTarget } from "./stack.ts";
 
@@ -173,107 +180,157 @@ function percentile(xs: readonly number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
 }
 
+/** Creates the first tenants, waits until they are Ready and a first workload completed. */
+async function warmUp(stack: ChaosStack, load: LoadGenerator, o: ChaosOptions): Promise<string> {
+  const client = stack.client;
+  for (let i = 0; i < o.tenants; i++) {
+    while (!(await load.addTenant())) await sleep(500);
+  }
+  const first = [...load.tenants];
+  const by = Date.now() + 120_000;
+  while (!(await tenantsReady(client, first).catch(() => false))) {
+    if (Date.now() > by) throw new Error("chaos: tenants not Ready within 120 s");
+    await sleep(500);
+  }
+  const ns = tenantNamespace(first[0] ?? "");
+  if (!(await probe(client, ns, "probe-0", stack.readyzUrls, Date.now() + 120_000))) {
+    const state = await probeState(client, ns, "probe-0", stack.readyzUrls);
+    throw new Error(`chaos: the first probe workload did not complete: ${state}`);
+  }
+  return ns;
+}
+
+/** Plays one fault: kill, hold, bring back, measure the recovery. */
+async function playFault(
+  stack: ChaosStack,
+  f: Fault,
+  probeAt: { readonly name: string; readonly ns: string },
+  o: ChaosOptions,
+  kills: Record<string, number>,
+): Promise<FaultRecord> {
+  for (const t of KILL_ORDER.filter((k) => f.includes(k))) {
+    await stack.kill(t);
+    kills[t] = (kills[t] ?? 0) + 1;
+  }
+  const down = Date.now();
+  await sleep(o.outageMs);
+  // Recovery counts from the moment the components are started again (their start-up included).
+  const back = Date.now();
+  for (const t of RESTORE_ORDER.filter((k) => f.includes(k))) await stack.restore(t);
+  const deadline = back + o.recoveryTimeoutMs;
+  const ok = await probe(stack.client, probeAt.ns, probeAt.name, stack.readyzUrls, deadline);
+  return {
+    fault: faultLabel(f),
+    outageMs: back - down,
+    recoveryMs: ok ? Date.now() - back : undefined,
+  };
+}
+
+/** The faults of one round: every single (short form), or singles and 11 pairs (long form). */
+function roundFaults(o: ChaosOptions, round: number): Fault[] {
+  const seed = (o.seed ?? 1) + round;
+  if (o.mode === "short") return faultSchedule("singles", seed);
+  return [...faultSchedule("singles", seed), ...faultSchedule("pairs", seed).slice(0, 11)];
+}
+
+/** Plays rounds of faults under load until the schedule (short) or the time (long) is done. */
+async function playSchedule(
+  stack: ChaosStack,
+  load: LoadGenerator,
+  probeNs: string,
+  o: ChaosOptions,
+): Promise<{ faults: FaultRecord[]; kills: Record<string, number> }> {
+  const log = o.log ?? (() => {});
+  const faults: FaultRecord[] = [];
+  const kills: Record<string, number> = {};
+  const end = Date.now() + (o.minutes ?? 0) * 60_000;
+  const over = (): boolean => o.mode === "long" && Date.now() > end;
+  let lastTenant = Date.now();
+  for (let round = 0; !over(); round++) {
+    for (const f of roundFaults(o, round)) {
+      if (over()) break;
+      if (o.tenantEveryMs && Date.now() - lastTenant > o.tenantEveryMs) {
+        lastTenant = Date.now();
+        await load.addTenant();
+      }
+      const probeAt = { name: `probe-${faults.length + 1}`, ns: probeNs };
+      const rec = await playFault(stack, f, probeAt, o, kills);
+      faults.push(rec);
+      const how = rec.recoveryMs === undefined ? "NOT within the bound" : `in ${rec.recoveryMs} ms`;
+      log(`fault ${rec.fault}: down ${rec.outageMs} ms, recovered ${how}`);
+    }
+    if (o.mode === "short") break;
+  }
+  return { faults, kills };
+}
+
+type WorkloadFigures = ChaosReport["workloads"];
+
+function workloadFigures(s: WorldSnapshot): WorkloadFigures {
+  const work = s.workloads.filter((x) => !(x.metadata.name ?? "").startsWith(DENY_PREFIX));
+  const placedOn = (x: GPUWorkload): string | undefined => x.status?.placement?.provider;
+  return {
+    total: work.length,
+    finished: work.filter(finished).length,
+    inCluster: work.filter((x) => placedOn(x) === "in-cluster").length,
+    provider: work.filter((x) => placedOn(x) !== undefined && placedOn(x) !== "in-cluster").length,
+  };
+}
+
+/**
+ * Lets the world converge (receipts land, usage is metered) and checks the invariants: polls
+ * until they hold or the bound passes, then adds verify-audit and the process exits.
+ */
+async function settle(
+  w: World,
+): Promise<{ results: InvariantResult[]; workloads: WorkloadFigures }> {
+  const by = Date.now() + 180_000;
+  let results: InvariantResult[] = [];
+  let workloads: WorkloadFigures = { total: 0, finished: 0, inCluster: 0, provider: 0 };
+  for (;;) {
+    const s = await readWorld(w).catch(() => undefined);
+    if (s) {
+      results = worldInvariants(s, w);
+      workloads = workloadFigures(s);
+    }
+    if ((s && results.every((r) => r.ok)) || Date.now() > by) break;
+    await sleep(3000);
+  }
+  if (results.length === 0) {
+    results.push({ name: "the world could be read", ok: false, detail: "apiserver or Postgres" });
+  }
+  results.push(await ledgerAudit(w), noProcessExited(w));
+  return { results, workloads };
+}
+
+function recoveryFigures(faults: readonly FaultRecord[]): ChaosReport["recovery"] {
+  const recovery: ChaosReport["recovery"] = {};
+  for (const label of new Set(faults.map((f) => f.fault))) {
+    const fs = faults.filter((f) => f.fault === label);
+    const ms = fs.flatMap((f) => (f.recoveryMs === undefined ? [] : [f.recoveryMs]));
+    recovery[label] = {
+      n: fs.length,
+      p50Ms: percentile(ms, 0.5),
+      maxMs: ms.length ? Math.max(...ms) : 0,
+      failed: fs.length - ms.length,
+    };
+  }
+  return recovery;
+}
+
 /** Runs the suite; the stack is stopped before it returns. */
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const log = o.log ?? (() => {});
   const t0 = Date.now();
   const stack: ChaosStack = await startStack({ log });
-  const faults: FaultRecord[] = [];
-  const kills: Record<string, number> = {};
-  let load: LoadGenerator | undefined;
+  const load = new LoadGenerator(stack.client, o.tickMs);
   try {
-    const client = stack.client;
-    load = new LoadGenerator(client, o.tickMs);
-    for (let i = 0; i < o.tenants; i++) {
-      while (!(await load.addTenant())) await sleep(500);
-    }
-    const first = [...load.tenants];
-    const waitTenants = Date.now() + 120_000;
-    while (!(await tenantsReady(client, first).catch(() => false))) {
-      if (Date.now() > waitTenants) throw new Error("chaos: tenants not Ready within 120 s");
-      await sleep(500);
-    }
-    const probeNs = tenantNamespace(first[0] ?? "");
-    let probes = 0;
-    if (
-      !(await probe(client, probeNs, `probe-${probes++}`, stack.readyzUrls, Date.now() + 120_000))
-    )
-      throw new Error(
-        `chaos: the first probe workload did not complete: ${await probeState(client, probeNs, "probe-0", stack.readyzUrls)}`,
-      );
+    const probeNs = await warmUp(stack, load, o);
     log(`tenants Ready and a workload completed after ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     load.start();
-    const end = Date.now() + (o.minutes ?? 0) * 60_000;
-    let lastTenant = Date.now();
-    let round = 0;
-    for (;;) {
-      const schedule =
-        o.mode === "short"
-          ? faultSchedule("singles", o.seed ?? 1)
-          : [
-              ...faultSchedule("singles", (o.seed ?? 1) + round),
-              ...faultSchedule("pairs", (o.seed ?? 1) + round).slice(0, 11),
-            ];
-      for (const f of schedule) {
-        if (o.mode === "long" && Date.now() > end) break;
-        if (o.tenantEveryMs && Date.now() - lastTenant > o.tenantEveryMs) {
-          lastTenant = Date.now();
-          await load.addTenant();
-        }
-        const label = faultLabel(f);
-        for (const t of KILL_ORDER.filter((k) => f.includes(k))) {
-          await stack.kill(t);
-          kills[t] = (kills[t] ?? 0) + 1;
-        }
-        const down = Date.now();
-        await sleep(o.outageMs);
-        for (const t of RESTORE_ORDER.filter((k) => f.includes(k))) await stack.restore(t);
-        const back = Date.now();
-        const ok = await probe(
-          client,
-          probeNs,
-          `probe-${probes++}`,
-          stack.readyzUrls,
-          back + o.recoveryTimeoutMs,
-        );
-        const rec: FaultRecord = {
-          fault: label,
-          outageMs: back - down,
-          recoveryMs: ok ? Date.now() - back : undefined,
-        };
-        faults.push(rec);
-        log(
-          `fault ${label}: down ${rec.outageMs} ms, recovered ${ok ? `in ${rec.recoveryMs} ms` : "NOT within the bound"}`,
-        );
-      }
-      round++;
-      if (o.mode === "short" || Date.now() > end) break;
-    }
+    const { faults, kills } = await playSchedule(stack, load, probeNs, o);
     await load.stop();
-    // Settle: the world converges (receipts land, usage is metered); poll until the invariants
-    // hold or the bound passes, then report what holds.
-    const w: World = { ...stack, tenants: load.tenants };
-    const settleBy = Date.now() + 180_000;
-    let results: InvariantResult[] = [];
-    let snapshotWorkloads = { total: 0, finished: 0, inCluster: 0, provider: 0 };
-    for (;;) {
-      const s = await readWorld(w).catch(() => undefined);
-      if (s) {
-        results = worldInvariants(s, w);
-        const work = s.workloads.filter((x) => !(x.metadata.name ?? "").startsWith("deny-"));
-        snapshotWorkloads = {
-          total: work.length,
-          finished: work.filter(finished).length,
-          inCluster: work.filter((x) => x.status?.placement?.provider === "in-cluster").length,
-          provider: work.filter(
-            (x) => x.status?.placement && x.status.placement.provider !== "in-cluster",
-          ).length,
-        };
-        if (results.every((r) => r.ok) || Date.now() > settleBy) break;
-      } else if (Date.now() > settleBy) break;
-      await sleep(3000);
-    }
-    results.push(await ledgerAudit(w), noProcessExited(w));
+    const { results, workloads } = await settle({ ...stack, tenants: load.tenants });
     const unrecovered = faults.filter((f) => f.recoveryMs === undefined).map((f) => f.fault);
     results.push({
       name: "every fault recovered",
@@ -283,31 +340,19 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           ? `${faults.length} faults`
           : `not recovered: ${unrecovered.join(", ")}`,
     });
-    const recovery: ChaosReport["recovery"] = {};
-    for (const label of new Set(faults.map((f) => f.fault))) {
-      const fs = faults.filter((f) => f.fault === label);
-      const ms = fs.flatMap((f) => (f.recoveryMs === undefined ? [] : [f.recoveryMs]));
-      recovery[label] = {
-        n: fs.length,
-        p50Ms: percentile(ms, 0.5),
-        maxMs: ms.length ? Math.max(...ms) : 0,
-        failed: fs.length - ms.length,
-      };
-    }
     return {
       mode: o.mode,
       seconds: Math.round((Date.now() - t0) / 1000),
-      workloads: snapshotWorkloads,
+      workloads,
       load: load.counts,
       kills,
-      recovery,
+      recovery: recoveryFigures(faults),
       faults,
       invariants: results,
       ok: results.every((r) => r.ok),
     };
   } finally {
-    await load?.stop();
-    if (process.env.VAULTMESH_CHAOS_KEEP !== "1") await stack.stop();
-    else log(`kept the stack's files in ${stack.dir}`);
+    await load.stop();
+    await stack.stop();
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The chaos suite's steady load: Tenants (billed, with Discord), GPUWorkloads pinned to the
- * tainted GPU pool or to the provider simulator, and requests the admission webhooks must deny
+ * tainted GPU pool or routed to the cheapest treaty, the provider simulator (failing over to the
+ * pool), and requests the admission webhooks must deny
  * (over the tenant's GPU quota). Creates that fail while a component is down are counted, not
  * retried under the same name: what was created is read back from the world at the end.
  */
@@ -8,7 +9,7 @@ import type { GPUWorkload, Tenant } from "../../crds/index.ts";
 import { API_VERSION } from "../../crds/index.ts";
 import { KubeApiError, Resources, type KubeClient } from "../../services/kube/index.ts";
 import { gpuWorkload } from "../builders/objects.ts";
-import { POOL_TREATY, SIM_TREATY } from "./stack.ts";
+import { POOL_TREATY } from "./stack.ts";
 
 /** Prefix of the names of requests that must be denied. */
 export const DENY_PREFIX = "deny-";
@@ -62,7 +63,9 @@ export function loadWorkload(
 ): GPUWorkload {
   const b = gpuWorkload(name, namespace).gpu("a10g", 1);
   if (where === "pool") return b.treatyRef(POOL_TREATY).completeAfter(runFor).obj();
-  return b.treatyRef(SIM_TREATY).obj();
+  // Not pinned: the provider is the cheapest treaty, the pool its failover. (Pinned to a provider
+  // that lost the job, a workload has no treaty left and waits for ever — see ADR 0073.)
+  return b.strategy("cheapest").completeAfter(runFor).obj();
 }
 
 /** Drives the load until stopped. */

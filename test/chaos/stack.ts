@@ -32,7 +32,7 @@ import { treaty } from "../builders/objects.ts";
 import { startPostgres, type PostgresServer } from "../harness/postgres.ts";
 import { startRedis, type RedisServer } from "../harness/redis.ts";
 import { startStripeMock, type StripeMock } from "../harness/stripe-mock.ts";
-import { ChaosProcess, httpGet, nodeLaunch, pidAlive, type UnexpectedExit } from "./processes.ts";
+import { ChaosProcess, httpGet, nodeLaunch, type UnexpectedExit } from "./processes.ts";
 import { startStripeRecorder, type StripeRecorder } from "./stripe-recorder.ts";
 
 const run = promisify(execFile);
@@ -55,7 +55,7 @@ export const FAULT_TARGETS = [
 /** A component the fault schedule can kill. */
 export type FaultTarget = (typeof FAULT_TARGETS)[number];
 
-/** Names of the two treaties every workload is pinned to. */
+/** Names of the two treaties: the tainted GPU pool and the provider simulator. */
 export const POOL_TREATY = "chaos-pool";
 export const SIM_TREATY = "chaos-sim";
 const LEASE_NAMESPACE = "default";
@@ -112,7 +112,8 @@ async function kubectlIn(bin: string, kubeconfig: string, args: string[]): Promi
 
 /** Treaties: the tainted GPU pool and the provider simulator (token from a Secret). */
 function treaties(simUrl: string): Treaty[] {
-  const pool = treaty(POOL_TREATY).inCluster("a10g", 0.6).obj();
+  // The pool costs more than the provider: unpinned workloads go to the provider first.
+  const pool = treaty(POOL_TREATY).inCluster("a10g", 0.9).obj();
   const sim = treaty(SIM_TREATY).external("akash", simUrl, 0.85).regions("us-west").obj();
   sim.spec.credentialsSecretRef = {
     name: "chaos-provider",

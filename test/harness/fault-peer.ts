@@ -26,15 +26,7 @@ import {
   generateEd25519,
   type Ed25519Signer,
 } from "../../services/ledger/ed25519.ts";
-import {
-  consistencyRanges,
-  Frontier,
-  hashLeaf,
-  mapLookup,
-  nodeKey,
-  resolveProof,
-  type Hash,
-} from "../../services/ledger/merkle.ts";
+import { merkleLog, type MerkleLog } from "../builders/merkle-log.ts";
 import { createWitness, type Witness } from "../../services/federation/cosignature.ts";
 import {
   decideAddCheckpoint,
@@ -112,27 +104,6 @@ export interface FaultPeer {
 }
 
 const MAX_LEAVES = 64;
-const encoder = new TextEncoder();
-
-/** An RFC 6962 log of `MAX_LEAVES` leaves: roots and consistency proofs for every size. */
-function tree(leafText: (i: number) => string): {
-  root(size: number): Hash;
-  proof(m: number, n: number): Hash[];
-} {
-  const f = new Frontier();
-  const nodes = new Map<string, Hash>();
-  const roots: Hash[] = [f.root()];
-  for (let i = 0; i < MAX_LEAVES; i++) {
-    for (const node of f.append(hashLeaf(encoder.encode(leafText(i))))) {
-      nodes.set(nodeKey(node), node.hash);
-    }
-    roots.push(f.root());
-  }
-  return {
-    root: (size) => roots[size]!,
-    proof: (m, n) => resolveProof(consistencyRanges(m, n), mapLookup(nodes)),
-  };
-}
 
 /** Flips the lowest bit of the last byte of the first signature line's blob. */
 function flipSignatureBit(note: string): string {
@@ -150,8 +121,8 @@ interface PeerState {
   readonly key: Ed25519Signer;
   readonly stranger: Ed25519Signer;
   readonly witness: Witness;
-  readonly main: ReturnType<typeof tree>;
-  readonly fork: ReturnType<typeof tree>;
+  readonly main: MerkleLog;
+  readonly fork: MerkleLog;
   fault: Fault;
   size: number;
   /** The witness's golden checkpoint of the caller's log, and the cosignatures it gave. */
@@ -165,7 +136,7 @@ interface PeerState {
 function servedLog(
   s: PeerState,
   view: "A" | "B",
-): { t: ReturnType<typeof tree>; size: number; provable: number } {
+): { t: MerkleLog; size: number; provable: number } {
   const n = s.size;
   switch (s.fault) {
     case Fault.ForkSameSize:
@@ -319,9 +290,9 @@ export async function startFaultPeer(options: FaultPeerOptions): Promise<FaultPe
     key,
     stranger: ed25519Signer(generateEd25519().privateKeyPem),
     witness: createWitness(`${options.origin}/witness`, witnessKey, [key.publicKey]),
-    main: tree((i) => `entry ${i}`),
+    main: merkleLog((i) => `entry ${i}`, MAX_LEAVES),
     // Agrees with the real log on the first 2 leaves only.
-    fork: tree((i) => (i < 2 ? `entry ${i}` : `fork ${i}`)),
+    fork: merkleLog((i) => (i < 2 ? `entry ${i}` : `fork ${i}`), MAX_LEAVES),
     fault: Fault.Honest,
     size: options.size ?? 8,
     golden: undefined,

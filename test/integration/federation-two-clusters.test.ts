@@ -202,6 +202,27 @@ async function federationReceiptDigests(side: Side): Promise<Map<string, Receipt
   );
 }
 
+/** Runs the remembrancer CLI; never throws on a non-zero exit. */
+async function remembrancer(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(
+      "node_modules/.bin/node",
+      ["bin/remembrancer.js", ...args],
+      { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return {
+      code: typeof e.code === "number" ? e.code : 1,
+      stdout: e.stdout ?? "",
+      stderr: e.stderr ?? "",
+    };
+  }
+}
+
 /** `kubectl get fedpeer NAME` on `side` shows every default column filled. */
 async function expectColumnsFilled(side: Side, name: string): Promise<void> {
   const out = await kubectlOn(side, ["get", "fedpeer", name]);
@@ -381,6 +402,28 @@ describe("two federated installs", () => {
         return r?.status?.conditions?.some((c) => c.type === "Verified" && c.status === "True");
       });
     }
+
+    // The seed's file deliverable: the dual-signed receipt with both proof bundles, verified
+    // offline by the CLI.
+    const file = join(a.dir, "federation-receipt.json");
+    const exported = await remembrancer([
+      "federation",
+      "export",
+      "--db",
+      a.db.url,
+      "--key-dir",
+      join(a.dir, "keys"),
+      "--digest",
+      digest,
+      "--peer",
+      b.url!,
+      "--out",
+      file,
+    ]);
+    expect(exported).toMatchObject({ code: 0 });
+    const verified = await remembrancer(["federation", "verify", file]);
+    expect(verified.stdout).toContain(`✅ Federation sync verified: ${digest}`);
+    expect(verified.code).toBe(0);
 
     // kubectl's columns are filled on both clusters.
     await expectColumnsFilled(a, `peer-b-${RUN}`);

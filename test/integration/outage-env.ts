@@ -73,7 +73,9 @@ export async function expectAlive(op: OperatorProcess, port?: number): Promise<v
     throw new Error(`the operator printed an unhandled error:\n${tail(op)}`);
   }
   if (port !== undefined) {
-    const h = await getText(port, "/healthz");
+    const h = await getText(port, "/healthz").catch((err: unknown) => {
+      throw new Error(`the operator does not answer /healthz (${String(err)}):\n${tail(op)}`);
+    });
     if (h.status !== 200) throw new Error(`/healthz answered ${h.status}: ${h.body}`);
   }
 }

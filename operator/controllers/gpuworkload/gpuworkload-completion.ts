@@ -5,11 +5,11 @@
  * once) and is retried; the same facts give the same receipt, so the append lands once when
  * it returns (ADR 0071). A deleted Receipt view is rebuilt from the ledger the same way.
  */
-import { ReceiptConditionType } from "../../../crds/constants.ts";
+import { GPUWorkloadConditionType, ReceiptConditionType } from "../../../crds/constants.ts";
 import type { GPUWorkload, GPUWorkloadStatus, Receipt } from "../../../crds/index.ts";
 import { isAlreadyExists, Resources } from "../../../services/kube/index.ts";
 import { DependencyUnavailableError } from "../../../services/dependency-health/index.ts";
-import { rfc3339, writeStatus } from "../../runtime/index.ts";
+import { findCondition, rfc3339, writeStatus } from "../../runtime/index.ts";
 import {
   completionReceiptFor,
   finishedJob,
@@ -106,9 +106,9 @@ function receiptPending(
     `attempt ${finished.attempt} ${finished.outcome === "Succeeded" ? "succeeded" : "failed"}; ` +
     `waiting for the ledger to record its receipt (${err.reason}: ${err.message})`
   ).slice(0, MAX_MESSAGE_LENGTH);
-  const already = s.status.conditions?.some(
-    (c) => c.type === "Complete" && c.reason === WorkloadReason.ReceiptPending,
-  );
+  const already =
+    findCondition(s.status.conditions, GPUWorkloadConditionType.Complete)?.reason ===
+    WorkloadReason.ReceiptPending;
   if (!already) recordEvent(s, "Warning", WorkloadEventReason.ReceiptPending, message);
   s.state = { kind: "recording", outcome: finished.outcome, message };
   s.requeueAfterMs = RECEIPT_RETRY_MS;

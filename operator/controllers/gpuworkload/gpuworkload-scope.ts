@@ -4,7 +4,7 @@
  * are computed from, and the Events to record once the status is written. Phases update the
  * scope; the reconciler writes it (gpuworkload-reconciler.ts).
  */
-import { IN_CLUSTER_PROVIDER } from "../../../crds/constants.ts";
+import { GPUWorkloadConditionType, IN_CLUSTER_PROVIDER } from "../../../crds/constants.ts";
 import type {
   GPUWorkload,
   GPUWorkloadStatus,
@@ -13,7 +13,7 @@ import type {
   Treaty,
 } from "../../../crds/index.ts";
 import type { KubeClient, Logger, ObjectCache } from "../../../services/kube/index.ts";
-import { rfc3339, type EventRecorder } from "../../runtime/index.ts";
+import { findCondition, rfc3339, type EventRecorder } from "../../runtime/index.ts";
 import type { CompletionReceiptInput, LedgerReceipt } from "./completion-receipt.ts";
 import type { ExternalAttempts } from "./external-attempt.ts";
 import { Labels } from "./completion-receipt.ts";
@@ -111,7 +111,7 @@ export const isExternal = (a: Attempt | undefined): boolean =>
 
 /** The message of the workload's Routed condition, if any. */
 export function routedMessage(status: GPUWorkloadStatus): string | undefined {
-  return status.conditions?.find((c) => c.type === "Routed")?.message;
+  return findCondition(status.conditions, GPUWorkloadConditionType.Routed)?.message;
 }
 
 /** Queues an Event about the scope's workload. */

@@ -3,11 +3,14 @@
  * observe, the reason summarising why routing found nothing, and the condition a failed
  * reconcile leaves. No I/O; table-tested.
  */
+import { GPUWorkloadConditionType as C } from "../../../crds/constants.ts";
 import type { Condition, GPUWorkload, GPUWorkloadStatus } from "../../../crds/index.ts";
 import { KubeApiError } from "../../../services/kube/index.ts";
 import { DependencyUnavailableError } from "../../../services/dependency-health/index.ts";
 import { IneligibleReason, QUOTA_REASONS } from "../../routing/index.ts";
 import {
+  findCondition,
+  isTrue,
   removeCondition,
   setCondition,
   setConditions,
@@ -47,12 +50,12 @@ export const RECEIPT_PENDING = WorkloadReason.ReceiptPending;
 /** The conditions for `state` (Admitted, Routed, Running, Complete, Failed, Ready). */
 export function stateConditions(state: WorkloadState): ConditionInput[] {
   const admitted: ConditionInput = {
-    type: "Admitted",
+    type: C.Admitted,
     status: "True",
     reason: WorkloadReason.Admitted,
     message: "accepted by the API server",
   };
-  const notDone = (t: "Complete" | "Failed"): ConditionInput => ({
+  const notDone = (t: typeof C.Complete | typeof C.Failed): ConditionInput => ({
     type: t,
     status: "False",
     reason: WorkloadReason.NotFinished,
@@ -62,26 +65,26 @@ export function stateConditions(state: WorkloadState): ConditionInput[] {
     case "waiting":
       return [
         admitted,
-        { type: "Routed", status: "False", reason: state.reason, message: state.message },
-        { type: "Running", status: "False", reason: WorkloadReason.NotPlaced, message: "" },
-        notDone("Complete"),
-        notDone("Failed"),
-        { type: "Ready", status: "False", reason: state.reason, message: state.message },
+        { type: C.Routed, status: "False", reason: state.reason, message: state.message },
+        { type: C.Running, status: "False", reason: WorkloadReason.NotPlaced, message: "" },
+        notDone(C.Complete),
+        notDone(C.Failed),
+        { type: C.Ready, status: "False", reason: state.reason, message: state.message },
       ];
     case "placed":
       return [
         admitted,
-        { type: "Routed", status: "True", reason: WorkloadReason.Routed, message: state.message },
+        { type: C.Routed, status: "True", reason: WorkloadReason.Routed, message: state.message },
         {
-          type: "Running",
+          type: C.Running,
           status: "False",
           reason: state.pendingReason ?? WorkloadReason.Pending,
           message: "waiting for the job to start",
         },
-        notDone("Complete"),
-        notDone("Failed"),
+        notDone(C.Complete),
+        notDone(C.Failed),
         {
-          type: "Ready",
+          type: C.Ready,
           status: "False",
           reason: state.pendingReason ?? WorkloadReason.Placed,
           message: "",
@@ -90,38 +93,38 @@ export function stateConditions(state: WorkloadState): ConditionInput[] {
     case "running":
       return [
         admitted,
-        { type: "Running", status: "True", reason: WorkloadReason.Running, message: state.message },
-        notDone("Complete"),
-        notDone("Failed"),
-        { type: "Ready", status: "True", reason: WorkloadReason.Running, message: state.message },
+        { type: C.Running, status: "True", reason: WorkloadReason.Running, message: state.message },
+        notDone(C.Complete),
+        notDone(C.Failed),
+        { type: C.Ready, status: "True", reason: WorkloadReason.Running, message: state.message },
       ];
     case "recording":
       return [
         admitted,
-        { type: "Running", status: "False", reason: state.outcome, message: "" },
-        { type: "Complete", status: "False", reason: RECEIPT_PENDING, message: state.message },
-        { type: "Failed", status: "False", reason: RECEIPT_PENDING, message: state.message },
-        { type: "Ready", status: "False", reason: RECEIPT_PENDING, message: state.message },
+        { type: C.Running, status: "False", reason: state.outcome, message: "" },
+        { type: C.Complete, status: "False", reason: RECEIPT_PENDING, message: state.message },
+        { type: C.Failed, status: "False", reason: RECEIPT_PENDING, message: state.message },
+        { type: C.Ready, status: "False", reason: RECEIPT_PENDING, message: state.message },
       ];
     case "finished": {
       const ok = state.outcome === "Succeeded";
       return [
         admitted,
-        { type: "Running", status: "False", reason: state.outcome, message: "" },
+        { type: C.Running, status: "False", reason: state.outcome, message: "" },
         {
-          type: "Complete",
+          type: C.Complete,
           status: ok ? "True" : "False",
           reason: ok ? WorkloadReason.Succeeded : WorkloadReason.Failed,
           message: ok ? state.message : "",
         },
         {
-          type: "Failed",
+          type: C.Failed,
           status: ok ? "False" : "True",
           reason: ok ? WorkloadReason.Succeeded : WorkloadReason.JobFailed,
           message: ok ? "" : state.message,
         },
         {
-          type: "Ready",
+          type: C.Ready,
           status: ok ? "True" : "False",
           reason: ok ? WorkloadReason.Succeeded : WorkloadReason.Failed,
           message: state.message,
@@ -197,19 +200,18 @@ export function withFailure(status: GPUWorkloadStatus, err: unknown, now: Date):
 
 /** The status after a reconcile that succeeded: no `Reconciled` failure left. */
 export function withoutFailure(status: GPUWorkloadStatus): GPUWorkloadStatus {
-  if (!status.conditions?.some((c) => c.type === RECONCILED)) return status;
+  if (!findCondition(status.conditions, RECONCILED)) return status;
   return { ...status, conditions: removeCondition(status.conditions, RECONCILED) };
 }
 
 /** True when the workload has finished (Complete or Failed) and its receipt is recorded. */
 export function isFinished(wl: GPUWorkload): boolean {
-  const done = (wl.status?.conditions ?? []).some(
-    (c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True",
-  );
+  const conditions = wl.status?.conditions;
+  const done = isTrue(conditions, C.Complete) || isTrue(conditions, C.Failed);
   return done && wl.status?.receiptRef !== undefined;
 }
 
 /** True when the workload waits for a treaty (Routed False). */
 export function isWaiting(wl: GPUWorkload): boolean {
-  return (wl.status?.conditions ?? []).some((c) => c.type === "Routed" && c.status === "False");
+  return findCondition(wl.status?.conditions, C.Routed)?.status === "False";
 }

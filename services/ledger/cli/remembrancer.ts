@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { pino } from "pino";
 import { systemClock } from "../clock.ts";
+import { registerFederationCommands } from "./cli-federation.ts";
 import { registerKeyCommands } from "./cli-keys.ts";
 import { registerLedgerCommands } from "./cli-ledger.ts";
 import { registerServeCommand } from "./cli-serve.ts";
@@ -26,6 +27,7 @@ export async function runCli(args: readonly string[], io: CliIO): Promise<number
   registerLedgerCommands(program, io, setExit);
   registerVerifyCommands(program, io, setExit);
   registerServeCommand(program, io, setExit);
+  registerFederationCommands(program, io, setExit);
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync([...args], { from: "user" });
