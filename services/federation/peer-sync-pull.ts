@@ -78,7 +78,8 @@ async function judgeOlder(
   r: Round,
   f: FetchedCheckpoint,
   trusted: { size: number; root: Hash; note: string },
-): Promise<RoundResult> {
+  overtaken: boolean,
+): Promise<RoundResult | undefined> {
   const n = f.checkpoint.size;
   const proof = await peerProof(r, n, trusted.size);
   const check =
@@ -90,6 +91,8 @@ async function judgeOlder(
       root2: trusted.root,
       proof,
     });
+  // Not older than what we trusted when we asked: a push of a newer one overtook this round.
+  if (check?.ok && overtaken) return undefined;
   if (check?.ok) {
     return checked(
       PeerSyncReason.Replayed,
@@ -111,11 +114,12 @@ async function judgeOlder(
 async function judge(
   r: Round,
   f: FetchedCheckpoint,
+  floor: number,
 ): Promise<RoundResult | undefined | typeof STALE> {
   const golden = await r.witness.latest(r.peer.origin);
   const n = f.checkpoint.size;
   const g = golden?.size ?? 0;
-  if (golden && n < g) return await judgeOlder(r, f, golden);
+  if (golden && n < g) return await judgeOlder(r, f, golden, n >= floor);
   let proof: Hash[] = [];
   if (golden && n > g && g > 0) {
     const p = await peerProof(r, g, n);
@@ -215,6 +219,8 @@ async function crossCheck(r: Round): Promise<RoundResult | undefined> {
 /** The pull half: fetch, check, cosign (and cross-check); undefined when it succeeded. */
 export async function pull(r: Round): Promise<RoundResult | undefined> {
   const recorded = await misbehaviourOf(r.deps.pool, r.peer.origin);
+  // The trusted size before asking: only a checkpoint older than this one is a replay.
+  const floor = (await r.witness.latest(r.peer.origin))?.size ?? 0;
   let f: FetchedCheckpoint;
   try {
     f = await r.client.checkpoint(r.signal);
@@ -227,7 +233,7 @@ export async function pull(r: Round): Promise<RoundResult | undefined> {
   if (refused) return refused;
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const judged = await judge(r, f);
+      const judged = await judge(r, f, floor);
       if (judged === undefined) return await crossCheck(r);
       if (judged !== STALE) return judged;
     }

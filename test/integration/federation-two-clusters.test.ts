@@ -6,7 +6,7 @@
 // resource on each cluster; and `kubectl get fedpeer` shows the columns filled.
 import { afterAll, beforeAll, describe, expect, it, jest } from "@jest/globals";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -55,6 +55,12 @@ interface Side {
 }
 
 let second: Cluster;
+/** The development TSA (`remembrancer tsa serve`): the proof bundles carry RFC 3161 tokens. */
+const tsa: { url: string; ca: string; child?: ChildProcess; out: string } = {
+  url: "",
+  ca: "",
+  out: "",
+};
 let server: PostgresServer;
 const sides: Side[] = [];
 let appending = true;
@@ -62,22 +68,29 @@ let appender: Promise<void> | undefined;
 
 async function openSide(name: "a" | "b", kubeconfig: string): Promise<Side> {
   const dir = mkdtempSync(join(tmpdir(), `vaultmesh-fed-${name}-`));
-  mkdirSync(join(dir, "keys"));
-  const log = generateEd25519();
+  // Ed25519 (log and receipts) and OpenPGP (published tree heads) keys and a trust bundle
+  // naming the origin derived from the new Ed25519 key, as an operator of the ledger makes them.
+  const keygen = await remembrancer(["keygen", "--dir", join(dir, "keys")]);
+  expect(keygen).toMatchObject({ code: 0 });
+  const logKeyPem = readFileSync(join(dir, "keys", "ed25519.key"), "utf8");
   const witness = generateEd25519();
-  writeFileSync(join(dir, "keys", "ed25519.key"), log.privateKeyPem, { mode: 0o600 });
   writeFileSync(join(dir, "witness.pem"), witness.privateKeyPem, { mode: 0o600 });
   const db = await server.createDatabase(`fed_${name}`);
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  const signer = ed25519Signer(logKeyPem);
   // Genesis here records the origin (derived from the log key, distinct per install).
   const ledger = await Ledger.open({
     pool,
     clock: systemClock,
     logger: pino({ level: "silent" }),
-    signer: ed25519Signer(log.privateKeyPem),
+    signer,
   });
   await ledger.append({ type: "test.genesis", subject: `side-${name}`, payload: { side: name } });
   const origin = ledger.origin!;
+  const trust = JSON.parse(readFileSync(join(dir, "keys", "trust.json"), "utf8")) as {
+    origin?: string;
+  };
+  expect(trust.origin).toBe(origin);
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(kubeconfig);
   return {
@@ -89,9 +102,9 @@ async function openSide(name: "a" | "b", kubeconfig: string): Promise<Side> {
     pool,
     ledger,
     origin,
-    logKeyPem: log.privateKeyPem,
-    logPublicPem: log.publicKeyPem,
-    logKeyId: log.keyId,
+    logKeyPem,
+    logPublicPem: readFileSync(join(dir, "keys", "ed25519.pub"), "utf8"),
+    logKeyId: signer.keyId,
     witnessVkey: verifierKey(
       `${origin}/witness`,
       Buffer.from(ed25519Signer(witness.privateKeyPem).publicKey, "base64"),
@@ -99,6 +112,24 @@ async function openSide(name: "a" | "b", kubeconfig: string): Promise<Side> {
     ),
     serveOut: "",
   };
+}
+
+/** Starts `remembrancer tsa serve` in `dir`/tsa. */
+async function startTsa(dir: string): Promise<void> {
+  const child = spawn(
+    "node_modules/.bin/node",
+    ["bin/remembrancer.js", "tsa", "serve", "--port", "0", "--dir", join(dir, "tsa")],
+    { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  tsa.child = child;
+  child.stdout?.on("data", (d: Buffer) => (tsa.out += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (tsa.out += d.toString()));
+  const m = await waitFor("remembrancer tsa serve", () => {
+    if (child.exitCode !== null) throw new Error(`tsa exited: ${tsa.out}`);
+    return Promise.resolve(/TSA listening on (\S+)\n[\s\S]*CA (\S+)/.exec(tsa.out) ?? undefined);
+  });
+  tsa.url = m[1]!;
+  tsa.ca = m[2]!;
 }
 
 /** `remembrancer serve` over the side's database, witnessing `peer`, taking its proposals. */
@@ -121,6 +152,8 @@ async function startServe(side: Side, peer: Side): Promise<void> {
       join(side.dir, "keys"),
       "--publish-every",
       "5",
+      "--tsa",
+      tsa.url,
       "--witness-trust",
       join(side.dir, "trust.txt"),
       "--witness-key",
@@ -276,6 +309,7 @@ beforeAll(async () => {
   expect(kubeConfig().getCurrentCluster()?.server).not.toBe(
     `https://127.0.0.1:${second.apiserverPort}`,
   );
+  await startTsa(dir);
   sides.push(await openSide("a", shared), await openSide("b", second.kubeconfig));
   const [a, b] = sides as [Side, Side];
   expect(a.origin).not.toBe(b.origin);
@@ -327,6 +361,7 @@ afterAll(async () => {
     await s.db.drop().catch(() => undefined);
     rmSync(s.dir, { recursive: true, force: true });
   }
+  tsa.child?.kill("SIGTERM");
   await second?.stop();
   await server?.stop();
 });
@@ -413,6 +448,8 @@ describe("two federated installs", () => {
       a.db.url,
       "--key-dir",
       join(a.dir, "keys"),
+      "--tsa",
+      tsa.url,
       "--digest",
       digest,
       "--peer",
@@ -421,8 +458,19 @@ describe("two federated installs", () => {
       file,
     ]);
     expect(exported).toMatchObject({ code: 0 });
-    const verified = await remembrancer(["federation", "verify", file]);
+    const verified = await remembrancer([
+      "federation",
+      "verify",
+      file,
+      "--trust",
+      join(a.dir, "keys", "trust.json"),
+      "--trust",
+      join(b.dir, "keys", "trust.json"),
+      "--trust",
+      tsa.ca,
+    ]);
     expect(verified.stdout).toContain(`✅ Federation sync verified: ${digest}`);
+    expect(verified.stdout).not.toContain("keys were taken from the file");
     expect(verified.code).toBe(0);
 
     // kubectl's columns are filled on both clusters.
