@@ -11,6 +11,10 @@ import {
   QUALIFIED_NAME_PATTERN,
   QUANTITY_PATTERN,
   GPU_TYPES,
+  IMAGE_REFERENCE_PATTERN,
+  LINE_PATTERN,
+  TEXT_PATTERN,
+  TOKEN_PATTERN,
 } from "./constants.ts";
 
 /** A GPU model (`a10g`, `a100-80gb`, `h100`, …); also the value of the GPU node-pool label. */
@@ -43,6 +47,88 @@ export const RegionSchema = z.string().min(1).max(63).regex(DNS_LABEL_PATTERN);
 export const ObjectNameSchema = z.string().min(1).max(253).regex(DNS_SUBDOMAIN_PATTERN);
 /** The name of a namespace (a DNS label). */
 export const NamespaceNameSchema = z.string().min(1).max(63).regex(DNS_LABEL_PATTERN);
+
+/** The first character of `value` that `pattern` (a whole-string character-class rule) refuses. */
+function firstRefused(value: unknown, pattern: RegExp): string | undefined {
+  if (typeof value !== "string") return undefined;
+  const found = [...value].find((ch) => !pattern.test(ch));
+  if (found === undefined) return undefined;
+  const hex = found.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
+  return `U+${hex} at offset ${value.indexOf(found)}`;
+}
+
+function refusedCharacters(pattern: RegExp, what: string): z.core.$ZodErrorMap {
+  return (iss) => {
+    const found = firstRefused(iss.input, pattern);
+    return `must not contain ${what}${found === undefined ? "" : ` (found ${found})`}`;
+  };
+}
+
+/**
+ * Free text that may span lines (an argument, an env value), at most `max` characters: refuses
+ * control characters other than TAB, LF and CR, and bidirectional embeddings, overrides and
+ * isolates (docs/adr/0093). CRD and zod apply the same pattern.
+ */
+export function textString(max: number): z.ZodString {
+  return z
+    .string()
+    .max(max)
+    .regex(TEXT_PATTERN, {
+      error: refusedCharacters(
+        TEXT_PATTERN,
+        "control characters other than tab and line breaks, or bidirectional overrides",
+      ),
+    });
+}
+
+/**
+ * Single-line text (a display name, an owner name, a key id), at most `max` characters: refuses
+ * every control character (TAB and line breaks included), bidirectional controls and marks,
+ * and the Unicode line and paragraph separators (docs/adr/0093).
+ */
+export function lineString(max: number): z.ZodString {
+  return z
+    .string()
+    .max(max)
+    .regex(LINE_PATTERN, {
+      error: refusedCharacters(
+        LINE_PATTERN,
+        "control characters, line breaks or bidirectional controls",
+      ),
+    });
+}
+
+/**
+ * A non-empty single-line token without whitespace (a policy location, an id), at most `max`
+ * characters; otherwise as {@link lineString}.
+ */
+export function tokenString(max: number): z.ZodString {
+  return z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(TOKEN_PATTERN, {
+      error: refusedCharacters(
+        TOKEN_PATTERN,
+        "whitespace, control characters or bidirectional controls",
+      ),
+    });
+}
+
+/**
+ * A container image reference (`ghcr.io/acme/train:1.4`, `busybox@sha256:<hex>`), checked
+ * against the distribution/reference grammar Docker and containerd parse images with.
+ */
+export const ImageReferenceSchema = z
+  .string()
+  .min(1)
+  .max(1024)
+  .regex(IMAGE_REFERENCE_PATTERN, {
+    error: (iss) => {
+      const found = firstRefused(iss.input, /^[\x21-\x7E]$/);
+      return `must be an image reference [registry[:port]/]repository[:tag][@digest] with a lowercase repository${found === undefined ? "" : ` (found ${found})`}`;
+    },
+  });
 
 /** Status of a condition, as in metav1.Condition. */
 export const ConditionStatusSchema = z

@@ -36,8 +36,6 @@ export const QUANTITY_PATTERN =
 /** Lowercase hex SHA-256 (64 characters), as used for Merkle leaf and root hashes. */
 export const SHA256_HEX_PATTERN = /^[0-9a-f]{64}$/;
 
-/** An http(s) URL without whitespace. */
-export const HTTP_URL_PATTERN = /^https?:\/\/[^\s/?#]+([/?#][^\s]*)?$/;
 
 /** A signed-note key name (a log origin, a witness name): non-empty, no whitespace, no `+`. */
 export const NOTE_KEY_NAME_PATTERN = /^[^\s+]+$/;
@@ -165,3 +163,66 @@ export const TREATY_READY_REASONS = {
   /** An SLO is breached, the reputation is below the floor or the endpoint is unreachable. */
   Degraded: "Degraded",
 } as const;
+
+// Text-field policy (docs/adr/0093-text-fields-at-the-api-boundary.md). The patterns below are
+// written in the subset of regular-expression syntax that JavaScript and RE2 (the apiserver's
+// engine) read alike, except `\uHHHH`, which hack/generate-crds.ts rewrites as RE2's
+// `\x{HHHH}`: zod (webhooks) and the CRD (apiserver) then refuse exactly the same strings.
+
+// C0 controls but TAB, LF and CR; DEL and the C1 controls; the bidirectional embeddings,
+// overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI — the Trojan Source set).
+const FORBIDDEN_IN_TEXT = String.raw`\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069`;
+// Additionally TAB, LF, CR, the line and paragraph separators and the invisible direction
+// marks (ALM, LRM, RLM): a single-line value shown by `kubectl get` has no use for them.
+const FORBIDDEN_IN_LINE = String.raw`${FORBIDDEN_IN_TEXT}\x09\x0A\x0D\u061C\u200E\u200F\u2028\u2029`;
+
+/**
+ * Multi-line free text (arguments, env values): anything but control characters other than
+ * TAB, LF and CR, and the bidirectional embedding, override and isolate characters.
+ */
+export const TEXT_PATTERN = new RegExp(`^[^${FORBIDDEN_IN_TEXT}]*$`);
+
+/**
+ * Single-line text (display names, owner names, key ids, governance references): no control
+ * character at all (TAB and line breaks included), no bidirectional control or mark.
+ */
+export const LINE_PATTERN = new RegExp(`^[^${FORBIDDEN_IN_LINE}]*$`);
+
+// JavaScript's \s, spelled out: RE2's \s is ASCII-only, and both engines must agree.
+const WHITESPACE = String.raw`\x09-\x0D\x20\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF`;
+
+/** A single-line token without whitespace (a policy location), otherwise as {@link LINE_PATTERN}. */
+export const TOKEN_PATTERN = new RegExp(`^[^${FORBIDDEN_IN_LINE}${WHITESPACE}]+$`);
+
+// OCI image reference grammar (github.com/distribution/reference, reference.go):
+//   reference := name [":" tag] ["@" digest];  name := [domain "/"] path
+//   domain    := host [":" port];  host := domain-name | "[" IPv6 "]"
+//   path      := path-component ("/" path-component)*;  path-component := [a-z0-9]+ (separator [a-z0-9]+)*
+//   separator := [_.] | "__" | "-"+;  tag := [\w][\w.-]{0,127}
+//   digest    := algorithm ":" hex{32,};  algorithm := [A-Za-z][A-Za-z0-9]* ([-_+.] [A-Za-z][A-Za-z0-9]*)*
+const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+const IMAGE_HOST = String.raw`(?:${DOMAIN_COMPONENT}(?:\.${DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])`;
+const IMAGE_DOMAIN = `${IMAGE_HOST}(?::[0-9]+)?`;
+const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const IMAGE_NAME = `(?:${IMAGE_DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
+const IMAGE_TAG = String.raw`[\w][\w.-]{0,127}`;
+const IMAGE_DIGEST = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
+
+/**
+ * A container image reference as Docker and containerd parse it (the distribution/reference
+ * grammar): `[domain[:port]/]path[:tag][@digest]`, e.g. `ghcr.io/acme/train:1.4` or
+ * `busybox@sha256:<64 hex>`. The repository path is lowercase; the domain may not be.
+ */
+export const IMAGE_REFERENCE_PATTERN = new RegExp(
+  `^${IMAGE_NAME}(?::${IMAGE_TAG})?(?:@${IMAGE_DIGEST})?$`,
+);
+
+/** An http(s) URL without whitespace, control or bidirectional characters. */
+export const HTTP_URL_PATTERN = new RegExp(
+  `^https?://[^/?#${FORBIDDEN_IN_LINE}${WHITESPACE}]+([/?#][^${FORBIDDEN_IN_LINE}${WHITESPACE}]*)?$`,
+);
+
+/** An e-mail address: `local@domain`, without whitespace, control or bidirectional characters. */
+export const EMAIL_PATTERN = new RegExp(
+  `^[^@${FORBIDDEN_IN_LINE}${WHITESPACE}]+@[^@${FORBIDDEN_IN_LINE}${WHITESPACE}]+$`,
+);

@@ -13,6 +13,7 @@ import {
   type CrdDefinition,
   defineCrd,
   GpuTypeSchema,
+  ImageReferenceSchema,
   LocalObjectReferenceSchema,
   ObjectMetaSchema,
   ObjectNameSchema,
@@ -20,6 +21,7 @@ import {
   QuantitySchema,
   RegionSchema,
   stringSet,
+  textString,
   TimestampSchema,
   uniqueBy,
   UsdSchema,
@@ -34,7 +36,9 @@ export const EnvVarSchema = z
       .max(256)
       .regex(/^[-._a-zA-Z][-._a-zA-Z0-9]*$/)
       .describe("Name of the environment variable."),
-    value: z.string().max(32768).optional().describe("Literal value of the variable."),
+    value: textString(32768)
+      .optional()
+      .describe("Literal value of the variable; tabs and line breaks allowed."),
     valueFrom: z
       .object({
         secretKeyRef: z
@@ -58,19 +62,14 @@ export type EnvVar = z.infer<typeof EnvVarSchema>;
 
 const argList = (what: string): z.ZodArray<z.ZodString> =>
   z
-    .array(z.string().max(4096).describe(`One ${what} element.`))
+    .array(textString(4096).describe(`One ${what} element; tabs and line breaks allowed.`))
     .max(128)
     .meta({ "x-kubernetes-list-type": "atomic" });
 
 /** The container the workload runs. */
 export const WorkloadTemplateSchema = z
   .object({
-    image: z
-      .string()
-      .min(1)
-      .max(1024)
-      .regex(/^[^\s]+$/)
-      .describe("Container image, e.g. ghcr.io/acme/train:1.4 or an image pinned by digest."),
+    image: ImageReferenceSchema.describe("Container image, e.g. ghcr.io/acme/train:1.4 or an image pinned by digest."),
     command: argList("command")
       .optional()
       .describe("Entrypoint array; the image's ENTRYPOINT when omitted."),

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import {
   API_VERSION,
+  EMAIL_PATTERN,
   TENANT_SUSPENSION_REASONS,
   TENANT_PLANS,
   TENANT_NAME_MAX_LENGTH,
@@ -15,6 +16,7 @@ import {
   CountSchema,
   type CrdDefinition,
   defineCrd,
+  lineString,
   NamespacedObjectReferenceSchema,
   ObjectMetaSchema,
   ObjectNameSchema,
@@ -33,15 +35,13 @@ export const TenantOwnerSchema = z
       .enum(["User", "Group"])
       .default("User")
       .describe("Kind of RBAC subject: User or Group. @default User"),
-    name: z
-      .string()
+    name: lineString(256)
       .min(1)
-      .max(256)
       .describe("Kubernetes user or group name (as authenticated by the apiserver)."),
     email: z
       .string()
       .max(254)
-      .regex(/^[^\s@]+@[^\s@]+$/)
+      .regex(EMAIL_PATTERN)
       .optional()
       .describe("Contact e-mail address of the owner."),
   })
@@ -78,7 +78,10 @@ const snowflake = (what: string): z.ZodString =>
 
 const tenantSpecObject = z
   .object({
-    displayName: z.string().min(1).max(128).optional().describe("Human-readable tenant name."),
+    displayName: lineString(128)
+      .min(1)
+      .optional()
+      .describe("Human-readable tenant name (one line of text)."),
     owners: z
       .array(TenantOwnerSchema)
       .max(32)
@@ -100,7 +103,7 @@ const tenantSpecObject = z
         email: z
           .string()
           .max(254)
-          .regex(/^[^\s@]+@[^\s@]+$/)
+          .regex(EMAIL_PATTERN)
           .describe("E-mail address invoices are sent to."),
         stripeCustomerId: z
           .string()

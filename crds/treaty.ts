@@ -19,12 +19,14 @@ import {
   defineCrd,
   FractionSchema,
   GpuTypeSchema,
+  lineString,
   ObjectMetaSchema,
   ObservedGenerationSchema,
   RegionSchema,
   SecretKeyReferenceSchema,
   stringSet,
   TimestampSchema,
+  tokenString,
   uniqueBy,
   UsdSchema,
   withRules,
@@ -128,11 +130,7 @@ export type InClusterPool = z.infer<typeof InClusterPoolSchema>;
 
 const vaultLawObject = z
   .object({
-    policyRef: z
-      .string()
-      .min(1)
-      .max(1024)
-      .regex(/^[^\s]+$/)
+    policyRef: tokenString(1024)
       .optional()
       .describe(
         "Location of the policy module (e.g. policy/wasm/akash-quota-policy.wasm or an oci:// or https:// URI); a governance-only treaty has none.",
@@ -143,10 +141,8 @@ const vaultLawObject = z
       .regex(/^sha256:[0-9a-f]{64}$/)
       .optional()
       .describe("sha256:<hex> digest the policy module must match."),
-    governance: z
-      .string()
+    governance: lineString(256)
       .min(1)
-      .max(256)
       .describe("Governance decision that approved the treaty (e.g. DAO vote #AKASH-001)."),
   })
   .describe('Policy ("vault-law") governing workloads under this treaty.');

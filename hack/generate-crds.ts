@@ -147,6 +147,29 @@ function ordered(node: Schema, where: string): Schema {
   return out;
 }
 
+/**
+ * Rewrites a JavaScript pattern (written without the `u` flag) for RE2, the apiserver's engine:
+ * `\uHHHH` becomes `\x{HHHH}`. Everything else the schemas use reads alike in both dialects.
+ */
+export function toRe2Pattern(source: string): string {
+  let out = "";
+  for (let i = 0; i < source.length; i++) {
+    const ch = source[i]!;
+    if (ch !== "\\") {
+      out += ch;
+      continue;
+    }
+    const hex = /^u([0-9a-fA-F]{4})/.exec(source.slice(i + 1, i + 6))?.[1];
+    if (hex === undefined) {
+      out += source.slice(i, i + 2); // an escape pair, copied whole (so `\\u` stays literal)
+    } else {
+      out += `\\x{${hex.toUpperCase()}}`;
+    }
+    i += hex === undefined ? 1 : 5;
+  }
+  return out;
+}
+
 function convert(input: unknown, defs: Schema, where: string): Schema {
   if (!isObject(input)) fail(where, "schema is not an object");
   let node = resolveRef(input, defs, where);
@@ -155,6 +178,7 @@ function convert(input: unknown, defs: Schema, where: string): Schema {
   else if (node.anyOf !== undefined || node.oneOf !== undefined || node.allOf !== undefined) {
     fail(where, "unions are not structural; use an object with optional fields instead");
   }
+  if (typeof node.pattern === "string") node = { ...node, pattern: toRe2Pattern(node.pattern) };
   if (node.not !== undefined) fail(where, "'not' is not supported");
   if (node.const !== undefined) {
     const { const: value, ...rest } = node;
@@ -326,8 +350,8 @@ const NODE_CHECKS: readonly NodeCheck[] = [
       ? "map has no maxProperties"
       : undefined,
   (n) =>
-    typeof n.pattern === "string" && /\(\?<?[=!]|\\[1-9]|\(\?</.test(n.pattern)
-      ? `pattern ${n.pattern} is not RE2 (lookaround or backreference)`
+    typeof n.pattern === "string" && /\(\?<?[=!]|\\[1-9]|\(\?<|\\u[0-9a-fA-F]{4}/.test(n.pattern)
+      ? `pattern ${n.pattern} is not RE2 (lookaround, backreference or \\u escape)`
       : undefined,
   (n) =>
     Array.isArray(n.enum) && n.enum.some((v) => !["string", "number"].includes(typeof v))

@@ -152,11 +152,13 @@ async function sideChecks(
   pinned: TrustBundle | undefined,
 ): Promise<Check[]> {
   const o = side.origin;
-  const origin = (pinned ?? bundle.keys).origin;
+  // Whose bundle this is: its tree head's origin line and the keys it carries both say.
+  const head = bundle.treeHead.checkpoint;
+  const origin = head.slice(0, Math.max(0, head.indexOf("\n")));
   const checks: Check[] = [
-    origin === o
+    origin === o && bundle.keys.origin === o
       ? pass(`${o}: ledger`, `bundle of the ledger with origin ${o}`)
-      : fail(`${o}: ledger`, `the bundle is from ${String(origin)}, not ${o}`),
+      : fail(`${o}: ledger`, `the bundle is from ${JSON.stringify(origin)}, not ${o}`),
   ];
   const r = await verifyBundle(bundle, pinned);
   for (const c of r.checks) checks.push({ ...c, link: `${o}: ${c.link}` });

@@ -88,7 +88,7 @@ export async function latestPeerCosignature(
     cosigned_at: string;
   }>(
     `SELECT seq::text, tree_size::text, root_hash, note, cosigned_at::text
-       FROM ledger_peer_cosignatures WHERE origin = $1 ORDER BY seq DESC LIMIT 1`,
+       FROM ledger_peer_cosignatures WHERE origin = $1 ORDER BY ledger_peer_cosignatures.seq DESC LIMIT 1`,
     [origin],
   );
   const r = rows[0];

@@ -73,7 +73,10 @@ async function peerProof(r: Round, first: number, second: number): Promise<Hash[
   }
 }
 
-/** A checkpoint older than the trusted one: an old one replayed, or a rollback. */
+/**
+ * A checkpoint older than the trusted one: an old one replayed, a rollback, or (`overtaken`: it
+ * was not older when the round asked) a concurrent push of a newer one, which is no fault.
+ */
 async function judgeOlder(
   r: Round,
   f: FetchedCheckpoint,
@@ -216,8 +219,11 @@ async function crossCheck(r: Round): Promise<RoundResult | undefined> {
   return undefined;
 }
 
-/** The pull half: fetch, check, cosign (and cross-check); undefined when it succeeded. */
-export async function pull(r: Round): Promise<RoundResult | undefined> {
+/**
+ * The pull half: fetch, check, cosign (and cross-check). Reason `Synced` (with `synced` still
+ * false and the peer's checkpoint) when the push half may follow.
+ */
+export async function pull(r: Round): Promise<RoundResult> {
   const recorded = await misbehaviourOf(r.deps.pool, r.peer.origin);
   // The trusted size before asking: only a checkpoint older than this one is a replay.
   const floor = (await r.witness.latest(r.peer.origin))?.size ?? 0;
@@ -234,7 +240,12 @@ export async function pull(r: Round): Promise<RoundResult | undefined> {
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
       const judged = await judge(r, f, floor);
-      if (judged === undefined) return await crossCheck(r);
+      if (judged === undefined) {
+        return (
+          (await crossCheck(r)) ??
+          checked(PeerSyncReason.Synced, "the peer's checkpoint is cosigned", fetchedView(f))
+        );
+      }
       if (judged !== STALE) return judged;
     }
   } catch (err) {

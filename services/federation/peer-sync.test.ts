@@ -146,14 +146,17 @@ describe("peer sync between two ledgers", () => {
   });
 
   it("keeps syncing while both append, rounds of both sides running at the same time", async () => {
-    for (let round = 0; round < 4; round++) {
+    for (let round = 0; round < 8; round++) {
       const [ab, ba] = await Promise.all([
         syncPeer(a.deps, peerOf(b)),
         syncPeer(b.deps, peerOf(a)),
         append(a.ledger, 2),
         append(b.ledger, 3),
       ]);
-      expect([ab.reason, ba.reason]).toEqual([PeerSyncReason.Synced, PeerSyncReason.Synced]);
+      expect([ab.reason, ba.reason, ab.message, ba.message]).toEqual([
+        PeerSyncReason.Synced,
+        PeerSyncReason.Synced,
+      ]);
     }
     // Quiet now: one more round each and both views are the other's latest.
     const ab = await syncPeer(a.deps, peerOf(b));

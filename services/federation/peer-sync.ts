@@ -99,9 +99,8 @@ export async function syncPeer(
     }),
     signal,
   };
-  const failed = await pull(r);
-  if (failed) return await finish(r, failed);
-  const pulled: RoundResult = checked(PeerSyncReason.Synced, "");
+  const pulled = await pull(r);
+  if (pulled.reason !== PeerSyncReason.Synced) return await finish(r, pulled);
   return await finish(r, await push(r, pulled));
 }
 

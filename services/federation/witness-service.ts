@@ -199,7 +199,7 @@ async function latestRow(
 ): Promise<GoldenRow | undefined> {
   const { rows } = await db.query<GoldenRow>(
     `SELECT seq::text, tree_size::text, root_hash, note FROM ledger_witness_checkpoints
-      WHERE origin = $1 ORDER BY seq DESC LIMIT 1`,
+      WHERE origin = $1 ORDER BY ledger_witness_checkpoints.seq DESC LIMIT 1`,
     [origin],
   );
   return rows[0];

@@ -113,7 +113,7 @@ async function kubectlIn(bin: string, kubeconfig: string, args: string[]): Promi
 /** Treaties: the tainted GPU pool and the provider simulator (token from a Secret). */
 function treaties(simUrl: string): Treaty[] {
   // The pool costs more than the provider: unpinned workloads go to the provider first.
-  const pool = treaty(POOL_TREATY).inCluster("a10g", 0.9).obj();
+  const pool = treaty(POOL_TREATY).inCluster("a10g", 2.5).obj();
   const sim = treaty(SIM_TREATY).external("akash", simUrl, 0.85).regions("us-west").obj();
   sim.spec.credentialsSecretRef = {
     name: "chaos-provider",

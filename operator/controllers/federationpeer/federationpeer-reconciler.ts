@@ -10,10 +10,11 @@
  */
 import type { FederationPeer } from "../../../crds/index.ts";
 import { createWitness, type Witness } from "../../../services/federation/cosignature.ts";
-import type {
-  PeerConfig,
-  PeerSyncDeps,
-  PeerSyncOutcome,
+import {
+  PeerConfigError,
+  type PeerConfig,
+  type PeerSyncDeps,
+  type PeerSyncOutcome,
 } from "../../../services/federation/peer-sync.ts";
 import { Resources, type KubeClient, type ObjectCache } from "../../../services/kube/index.ts";
 import type { Ed25519Signer } from "../../../services/ledger/ed25519.ts";
@@ -131,10 +132,15 @@ export class FederationPeerReconciler {
       // A round that ran keeps its verdict; the failure after it (a receipt) is retried next round.
       if (!obs.round) {
         obs.blocked = {
-          reason: FederationPeerReason.RoundFailed,
+          reason:
+            err instanceof PeerConfigError
+              ? FederationPeerReason.InvalidTrustAnchor
+              : FederationPeerReason.RoundFailed,
           message: (err as Error).message.slice(0, 512),
         };
       }
+      // A pinning the round refuses is the spec's to fix: reported, not retried with backoff.
+      if (err instanceof PeerConfigError) failure = undefined;
     }
     const now = this.#d.clock.now();
     const interval = nextSyncDelayMs(peer.spec.syncIntervalSeconds, this.#d.random());

@@ -251,6 +251,71 @@ describe("the federation receipt between two ledgers", () => {
   });
 });
 
+describe("proposing when the peer does not agree", () => {
+  const propose = (url: string, ownNote: string): Promise<ProposalOutcome> =>
+    proposeFederationReceipt(
+      {
+        ledger: a.ledger,
+        pool: a.pool,
+        witnessKey: a.witness.vkey,
+        clock,
+        signer: a.signer,
+        timeoutMs: 5000,
+      },
+      url,
+      { origin: ORIGIN_B, logKeys: [b.logVkey], witnessKey: b.witness.vkey },
+      { ownNote, peerNote: peerRow },
+    );
+  let peerRow: string;
+  let stored: string;
+  beforeAll(async () => {
+    peerRow = (await a.witnessService.latest(ORIGIN_B))!.note;
+    stored = (await b.witnessService.latest(ORIGIN_A))!.note;
+  });
+
+  it("a peer that redirects is not followed", async () => {
+    const { createServer } = await import("node:http");
+    const srv = createServer((_req, res) => res.writeHead(307, { location: urlB }).end());
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    const port = (srv.address() as { port: number }).port;
+    try {
+      expect(await propose(`http://127.0.0.1:${port}`, stored)).toMatchObject({
+        ok: false,
+        reason: "Redirected",
+        status: 307,
+      });
+    } finally {
+      srv.close();
+    }
+  });
+
+  it("an unreachable peer is reported, not thrown", async () => {
+    expect(await propose("http://127.0.0.1:1", stored)).toMatchObject({
+      ok: false,
+      reason: "Unreachable",
+    });
+  });
+
+  it("a checkpoint of ours the peer's witness never stored is refused by the peer (409 NotWitnessed)", async () => {
+    await a.ledger.append({ type: "deploy", subject: "a-late", payload: { late: true } });
+    const head = (await a.ledger.latestTreeHead())!;
+    // Cosigned by B's witness key, but never through B's endpoint: B holds no row of that size.
+    const ownNote = addCosignature(
+      head.checkpoint,
+      b.witness.cosign(parseNote(head.checkpoint).body, 1_780_000_000),
+    );
+    const before = (await b.ledger.latestTreeHead())!.treeSize;
+    expect(await propose(urlB, ownNote)).toMatchObject({
+      ok: false,
+      reason: "Refused",
+      status: 409,
+      peerReason: "NotWitnessed",
+      field: "receipt.payload.sides[0].checkpoint",
+    });
+    expect((await b.ledger.latestTreeHead())!.treeSize).toBe(before);
+  });
+});
+
 describe("remembrancer federation", () => {
   it("init keeps an existing witness key and never uses the log key", async () => {
     const again = await cli("federation", "init", "--key-dir", "a", "--db", a.db);
