@@ -37,6 +37,9 @@ export const QUANTITY_PATTERN =
 export const SHA256_HEX_PATTERN = /^[0-9a-f]{64}$/;
 
 
+/** An http(s) URL without whitespace. */
+export const HTTP_URL_PATTERN = /^https?:\/\/[^\s/?#]+([/?#][^\s]*)?$/;
+
 /** A signed-note key name (a log origin, a witness name): non-empty, no whitespace, no `+`. */
 export const NOTE_KEY_NAME_PATTERN = /^[^\s+]+$/;
 
@@ -215,11 +218,6 @@ const IMAGE_DIGEST = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-
  */
 export const IMAGE_REFERENCE_PATTERN = new RegExp(
   `^${IMAGE_NAME}(?::${IMAGE_TAG})?(?:@${IMAGE_DIGEST})?$`,
-);
-
-/** An http(s) URL without whitespace, control or bidirectional characters. */
-export const HTTP_URL_PATTERN = new RegExp(
-  `^https?://[^/?#${FORBIDDEN_IN_LINE}${WHITESPACE}]+([/?#][^${FORBIDDEN_IN_LINE}${WHITESPACE}]*)?$`,
 );
 
 /** An e-mail address: `local@domain`, without whitespace, control or bidirectional characters. */

@@ -5,7 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { z } from "zod";
-import { ALL_CRDS, QuantitySchema } from "../crds/index.ts";
+import { ALL_CRDS, LINE_PATTERN, QuantitySchema, TEXT_PATTERN } from "../crds/index.ts";
 import { chartCrdTemplate } from "./chart/chart-files.ts";
 import {
   CHART_CRD_DIR,
@@ -18,6 +18,7 @@ import {
   renderAll,
   renderKustomization,
   stale,
+  toRe2Pattern,
   toStructuralSchema,
   type Schema,
 } from "./generate-crds.ts";
@@ -261,6 +262,37 @@ describe("toStructuralSchema", () => {
     expect(() => toStructuralSchema(withExamples, "t")).toThrow(
       "t.t: unsupported schema keyword(s) examples",
     );
+  });
+});
+
+describe("toRe2Pattern", () => {
+  it.each([
+    ["a \\u escape", String.raw`^[^\u202a-\u202E]$`, String.raw`^[^\x{202A}-\x{202E}]$`],
+    ["\\x escapes, kept", String.raw`^[\x00-\x1F]$`, String.raw`^[\x00-\x1F]$`],
+    ["an escaped backslash before u", String.raw`^\\u0041$`, String.raw`^\\u0041$`],
+    ["\\u without four hex digits", String.raw`^\u12$`, String.raw`^\u12$`],
+    ["a class escape", String.raw`^\s\/$`, String.raw`^\s\/$`],
+  ])("rewrites %s", (_what, source, want) => {
+    expect(toRe2Pattern(source)).toBe(want);
+  });
+
+  it("puts the text-field patterns into the CRDs in RE2 form (ADR 0093)", () => {
+    const toJs = (re2: string): string => re2.replace(/\\x\{([0-9A-F]{4})\}/g, "\\u$1");
+    const spec = nodes(openApi("gpuworkloads")).find(([at]) => at === ".spec.template.args[]");
+    const tenant = nodes(openApi("tenants")).find(([at]) => at === ".spec.displayName");
+    expect(spec?.[1].pattern).toMatch(/\\x\{202E\}/);
+    expect(toJs(spec?.[1].pattern as string)).toBe(TEXT_PATTERN.source);
+    expect(toJs(tenant?.[1].pattern as string)).toBe(LINE_PATTERN.source);
+  });
+
+  it("reports a \\u escape left in a pattern", () => {
+    const schema = {
+      type: "object",
+      properties: { a: { description: "d", type: "string", maxLength: 1, pattern: "^\\u202E$" } },
+    };
+    expect(checkStructural(schema, "K")).toEqual([
+      String.raw`K.a: pattern ^\u202E$ is not RE2 (a \u escape; write \x{…})`,
+    ]);
   });
 });
 

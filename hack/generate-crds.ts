@@ -350,8 +350,12 @@ const NODE_CHECKS: readonly NodeCheck[] = [
       ? "map has no maxProperties"
       : undefined,
   (n) =>
-    typeof n.pattern === "string" && /\(\?<?[=!]|\\[1-9]|\(\?<|\\u[0-9a-fA-F]{4}/.test(n.pattern)
-      ? `pattern ${n.pattern} is not RE2 (lookaround, backreference or \\u escape)`
+    typeof n.pattern === "string" && /\(\?<?[=!]|\\[1-9]|\(\?</.test(n.pattern)
+      ? `pattern ${n.pattern} is not RE2 (lookaround or backreference)`
+      : undefined,
+  (n) =>
+    typeof n.pattern === "string" && /(^|[^\\])(\\\\)*\\u[0-9a-fA-F]{4}/.test(n.pattern)
+      ? `pattern ${n.pattern} is not RE2 (a \\u escape; write \\x{…})`
       : undefined,
   (n) =>
     Array.isArray(n.enum) && n.enum.some((v) => !["string", "number"].includes(typeof v))

@@ -23,7 +23,7 @@ import { parseKey, pinnedLogVerifiers, PeerConfigError } from "./misbehaviour-ev
 import { latestPeerCosignature } from "./peer-store.ts";
 import { pull } from "./peer-sync-pull.ts";
 import { push } from "./peer-sync-push.ts";
-import { checked, view, type Pushed, type Round, type RoundResult } from "./peer-sync-round.ts";
+import { view, type Pushed, type Round } from "./peer-sync-round.ts";
 import {
   PeerSyncReason,
   type PeerConfig,

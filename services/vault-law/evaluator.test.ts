@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { describe, expect, it } from "@jest/globals";
+import { describe, expect, it, jest } from "@jest/globals";
 import { VaultLawEvaluator, type VaultLawInput } from "./evaluator.ts";
 import { parseVaultLawRef } from "./policy-ref.ts";
 
@@ -116,6 +116,31 @@ describe("VaultLawEvaluator with the test policy (opa build -t wasm)", () => {
   });
 
   it("compiles a module once and reuses it", async () => {
+    // Compilations are counted where they happen, in the WebAssembly runtime (opa-wasm
+    // compiles by handing bytes to WebAssembly.instantiate), not by the evaluator itself; a
+    // fresh evaluator, so an earlier test's cached module cannot make this pass.
+    const instantiate = jest.spyOn(WebAssembly, "instantiate");
+    try {
+      const fresh = new VaultLawEvaluator(() => Promise.resolve(wasm));
+      const before = reads;
+      for (let i = 0; i < 3; i++) {
+        const verdict = await fresh.evaluate(
+          { policyRef: REF, policyDigest: digest },
+          input({ type: "a10g", count: 1 }),
+        );
+        expect(verdict).toEqual({ ok: true, reasons: [] });
+      }
+      const compilations = instantiate.mock.calls.filter(
+        ([source]) => !(source instanceof WebAssembly.Module),
+      );
+      expect(compilations).toHaveLength(1);
+      expect(reads - before).toBe(0); // the fresh evaluator has its own source
+    } finally {
+      instantiate.mockRestore();
+    }
+  });
+
+  it("reads the bytes on every evaluation (a ConfigMap may change)", async () => {
     const before = reads;
     await evaluator.evaluate(
       { policyRef: REF, policyDigest: digest },
@@ -125,7 +150,7 @@ describe("VaultLawEvaluator with the test policy (opa build -t wasm)", () => {
       { policyRef: REF, policyDigest: digest },
       input({ type: "a10g", count: 1 }),
     );
-    expect(reads - before).toBe(2); // bytes are read (a ConfigMap may change), compiled once
+    expect(reads - before).toBe(2);
   });
 
   it.each<[string, { policyRef: string; policyDigest?: string }, string]>([

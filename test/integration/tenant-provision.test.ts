@@ -103,12 +103,27 @@ describe("provisioning", () => {
       "vaultmesh-allow-ingress",
       "vaultmesh-default-deny",
     ]);
+    // Exactly the owners' two bindings, each naming its role and the owner (a loop over an
+    // empty list would pass, so the list is compared whole).
     const bindings = await client.list<KubeObject>(Resources.RoleBinding, { namespace: ns });
-    for (const rb of bindings.items) {
-      expect(rb.subjects).toEqual([
-        { apiGroup: "rbac.authorization.k8s.io", kind: "User", name: `owner@${a}.example` },
-      ]);
-    }
+    const owner = { apiGroup: "rbac.authorization.k8s.io", kind: "User", name: `owner@${a}.example` };
+    const rbac = "rbac.authorization.k8s.io";
+    expect(
+      bindings.items
+        .map((rb) => [rb.metadata?.name, rb.roleRef, rb.subjects])
+        .sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+    ).toEqual([
+      [
+        TenantObjectNames.adminBinding,
+        { apiGroup: rbac, kind: "ClusterRole", name: "admin" },
+        [owner],
+      ],
+      [
+        TenantObjectNames.ownerBinding,
+        { apiGroup: rbac, kind: "Role", name: TenantObjectNames.ownerRole },
+        [owner],
+      ],
+    ]);
     expect(await client.get(Resources.ServiceAccount, "tenant-workload", ns)).toBeDefined();
 
     // The API key: plaintext only in the Secret, its SHA-256 in the database.

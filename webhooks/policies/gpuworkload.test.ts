@@ -28,6 +28,12 @@ function input(
   };
 }
 
+// A workload whose container template is replaced (the builder only writes a valid one).
+const withTemplate = (template: Record<string, unknown>): unknown => {
+  const w = makeWorkload("w", NS);
+  return { ...w, spec: { ...w.spec, template } };
+};
+
 const fields = (i: GPUWorkloadPolicyInput): string[] =>
   validateGPUWorkload(i).errors.map((e) => e.field);
 
@@ -75,6 +81,16 @@ describe("validateGPUWorkload", () => {
       ["spec.maxRuntimeSeconds"],
     ],
     ["schema: 65 GPUs", { object: makeWorkload("w", NS, { count: 65 }) }, ["spec.gpu.count"]],
+    [
+      "schema: U+202E in an argument (ADR 0093)",
+      { object: withTemplate({ image: "registry.example/train:1", args: ["x", "a\u202Eb"] }) },
+      ["spec.template.args[1]"],
+    ],
+    [
+      "schema: an image outside the reference grammar",
+      { object: withTemplate({ image: "registry.example/Train:1" }) },
+      ["spec.template.image"],
+    ],
     [
       "pinned treaty missing",
       { object: makeWorkload("w", NS, { treatyRef: "nope" }) },
