@@ -52,8 +52,22 @@ if (token === "") {
 }
 
 const log = pino();
+// The Discord stand-in's requests are logged as they arrive, before they are answered (a kill
+// right after an answer must not lose the record: the chaos suite reads this log), and dropped
+// from its memory, so it does not grow for as long as dev runs.
 const discord =
-  only === "provider-sim" ? undefined : await startDiscordStandIn({ port: discordPort });
+  only === "provider-sim"
+    ? undefined
+    : await startDiscordStandIn({
+        port: discordPort,
+        onRequest: (r) => {
+          log.info(
+            { component: "discord", method: r.method, path: r.path, body: r.body },
+            "request",
+          );
+          discord?.requests.splice(0);
+        },
+      });
 const sim =
   only === "discord"
     ? undefined
@@ -66,15 +80,6 @@ const sim =
         },
         { port: providerPort },
       );
-// The Discord stand-in keeps what it received; log it as it arrives, so the log shows what
-// the bot did (commands registered, notices posted).
-// Logged requests are dropped, so the stand-in's record does not grow for as long as dev runs.
-const tail = setInterval(() => {
-  for (const r of discord?.requests.splice(0, discord.requests.length) ?? []) {
-    log.info({ component: "discord", method: r.method, path: r.path, body: r.body }, "request");
-  }
-}, 500);
-
 // Written whole, then renamed: a reader never sees half the file.
 writeFileSync(
   `${envFile}.tmp`,
@@ -88,7 +93,6 @@ const stop = (signal: string): void => {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, "stopping");
-  clearInterval(tail);
   void Promise.all([discord?.stop(), sim?.close()]).then(() => process.exit(0));
 };
 process.on("SIGTERM", () => stop("SIGTERM"));

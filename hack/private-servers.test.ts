@@ -74,4 +74,19 @@ describe("private test servers", () => {
     }
     await expect(redisCommand(server.port, "PING")).rejects.toThrow();
   });
+
+  it("crashes Redis (its data goes with it) and restarts it on the same port", async () => {
+    const server = await startRedis();
+    try {
+      expect(await redisCommand(server.port, "SET k v")).toBe("+OK");
+      await server.crash();
+      await expect(redisCommand(server.port, "PING")).rejects.toThrow();
+      await expect(server.crash().then(() => server.restart())).resolves.toBeUndefined();
+      expect(await redisCommand(server.port, "PING")).toBe("+PONG");
+      expect(await redisCommand(server.port, "EXISTS k")).toBe(":0");
+      await expect(server.restart()).rejects.toThrow(/is running: crash\(\) it first/);
+    } finally {
+      await server.stop();
+    }
+  });
 });

@@ -132,6 +132,7 @@ const FULL_VALUES = {
   },
   networkPolicy: { enabled: true },
   metrics: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } },
+  federation: { enabled: true, witnessName: "ledger.example/witness" },
 };
 
 let scratch = "";
@@ -350,6 +351,71 @@ describe("tenants.enabled=false", () => {
   });
 });
 
+describe("federation.enabled", () => {
+  const witnessVolume = (d: Obj) =>
+    (podSpec(d).volumes ?? []).find((v) => v.name === "witness-key") as
+      { secret?: { secretName?: string; items?: unknown[] } } | undefined;
+
+  it("is off by default: no witness key anywhere", () => {
+    for (const d of deployments(objects(render()))) expect(witnessVolume(d)).toBeUndefined();
+  });
+
+  it("mounts ONE witness key Secret into the operator (env) and the ledger (--witness-key)", () => {
+    const objs = byKey(
+      objects(
+        render([
+          "federation.enabled=true",
+          "federation.witnessKeySecretRef.name=fed-key",
+          "federation.witnessKeySecretRef.key=w.pem",
+          "federation.witnessName=ledger.example/witness",
+        ]),
+      ),
+    );
+    const operator = objs.get(`Deployment/${NS}/vaultmesh-operator`)!;
+    const ledger = objs.get(`Deployment/${NS}/vaultmesh-ledger`)!;
+    for (const d of [operator, ledger]) {
+      expect(witnessVolume(d)?.secret).toEqual({
+        secretName: "fed-key",
+        items: [{ key: "w.pem", path: "witness.key" }],
+      });
+      expect(podSpec(d).containers[0]!.volumeMounts).toContainEqual({
+        name: "witness-key",
+        mountPath: "/etc/vaultmesh/witness",
+        readOnly: true,
+      });
+    }
+    expect(podSpec(operator).containers[0]!.env).toEqual(
+      expect.arrayContaining([
+        { name: "VAULTMESH_WITNESS_KEY_FILE", value: "/etc/vaultmesh/witness/witness.key" },
+        { name: "VAULTMESH_WITNESS_NAME", value: "ledger.example/witness" },
+      ]),
+    );
+    expect(podSpec(ledger).containers[0]!.command).toEqual(
+      expect.arrayContaining([
+        "--witness-trust-db",
+        "--witness-key=/etc/vaultmesh/witness/witness.key",
+        "--witness-name=ledger.example/witness",
+      ]),
+    );
+  });
+
+  it("refuses a witness name with whitespace or '+', naming the value", () => {
+    const r = helmRun([
+      "template",
+      "vaultmesh",
+      chart,
+      "-n",
+      NS,
+      "--set",
+      "federation.enabled=true",
+      "--set",
+      "federation.witnessName=a+b",
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("witnessName");
+  });
+});
+
 describe("pods", () => {
   it.each([
     ["default", undefined],
@@ -410,22 +476,27 @@ describe("pods", () => {
       ...secretUrls,
       "VAULTMESH_STRIPE_API_KEY_FILE",
       "VAULTMESH_DISCORD_TOKEN_FILE",
+      "VAULTMESH_WITNESS_KEY_FILE",
     ]) {
       expect(seen).toContain(v);
     }
   });
 });
 
-describe("parity with config/default", () => {
+// config/federation (ADR 0094) is config/default with the witness key: the chart's federation.enabled.
+describe.each([
+  ["config/default", ["namespace.create=true"]],
+  ["config/federation", ["namespace.create=true", "federation.enabled=true"]],
+])("parity with %s", (configDir, set) => {
   let chartObjs: Map<string, Obj>;
   let configObjs: Map<string, Obj>;
 
   beforeAll(() => {
-    chartObjs = byKey(objects(render(["namespace.create=true"])));
-    const r = spawnSync(kubectl, ["kustomize", path.join(root, "config/default")], {
+    chartObjs = byKey(objects(render(set)));
+    const r = spawnSync(kubectl, ["kustomize", path.join(root, configDir)], {
       encoding: "utf8",
     });
-    if (r.status !== 0) throw new Error(`kubectl kustomize config/default: ${r.stderr}`);
+    if (r.status !== 0) throw new Error(`kubectl kustomize ${configDir}: ${r.stderr}`);
     configObjs = byKey(objects(r.stdout));
   });
 
@@ -433,7 +504,7 @@ describe("parity with config/default", () => {
     expect([...chartObjs.keys()].sort()).toEqual([...configObjs.keys()].sort());
   });
 
-  it("puts a sync wave on every object of config/default", () => {
+  it("puts a sync wave on every object of the kustomization", () => {
     for (const o of configObjs.values()) {
       expect([key(o), o.metadata.annotations?.["argocd.argoproj.io/sync-wave"]]).toEqual([
         key(o),

@@ -272,6 +272,31 @@ const ledger = z
   .prefault({})
   .describe("The Remembrancer ledger.");
 
+const federation = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Federation with other ledgers (docs/federation.md): the operator syncs FederationPeers and cosigns " +
+          "them with the witness key, and the ledger serves the tlog-witness endpoint with the same key, " +
+          "trusting the peers the operator records from the FederationPeers (ADR 0094).",
+      ),
+    witnessKeySecretRef: requiredSecretRef(
+      "vaultmesh-witness-key",
+      "witness.key",
+      "the witness's Ed25519 PKCS#8 PEM private key (`remembrancer federation init` writes witness.key; never the log key)",
+    ),
+    witnessName: z
+      .string()
+      .max(253)
+      .regex(/^([^\s+]+)?$/)
+      .default("")
+      .describe("The witness's key name; empty: <origin>/witness."),
+  })
+  .prefault({})
+  .describe("Federation: the FederationPeer controller's and the ledger's witness key.");
+
 const tsa = z
   .strictObject({
     url: optionalUrl
@@ -475,6 +500,7 @@ export const ChartValuesSchema = z
     operator,
     webhook,
     ledger,
+    federation,
     tsa,
     tenants,
     networkPolicy: z

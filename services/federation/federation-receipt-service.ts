@@ -49,7 +49,10 @@ export interface FederationLedgerDeps {
 
 /** The acceptor: {@link FederationLedgerDeps} and the pinned peers by origin. */
 export interface FederationReceiptServiceOptions extends FederationLedgerDeps {
-  readonly peers: ReadonlyMap<string, FederationIdentity>;
+  /** A map, or a lookup read per proposal (witness-trust-store.ts, ADR 0094). */
+  readonly peers: {
+    get(origin: string): FederationIdentity | undefined | Promise<FederationIdentity | undefined>;
+  };
 }
 
 /** A problem document (RFC 9457) naming the reason constant and the field at fault. */
@@ -117,7 +120,9 @@ export function peersFromWitnessTrust(
  */
 export async function federationCheckView(
   deps: FederationLedgerDeps,
-  peerOf: (origin: string) => FederationIdentity | undefined,
+  peerOf: (
+    origin: string,
+  ) => FederationIdentity | undefined | Promise<FederationIdentity | undefined>,
   payload: FederationSyncedPayload,
 ): Promise<FederationCheckView> {
   const origin = deps.ledger.origin ?? "";
@@ -130,7 +135,7 @@ export async function federationCheckView(
   const witnessed = peer && (await cosignedRow(deps.pool, peer.origin, peer.treeSize));
   return {
     self: { origin, logKeys, witnessKey: deps.witnessKey },
-    peer: peer && peerOf(peer.origin),
+    peer: peer && (await peerOf(peer.origin)),
     witnessed,
     ownTreeHead: head && { treeSize: head.treeSize, rootHash: head.rootHash },
     now: deps.clock.now(),

@@ -27,8 +27,11 @@ import {
   type Checkpoint,
   type NoteKeyVerifier,
 } from "../ledger/checkpoint.ts";
+import type { ProofBundle } from "../ledger/bundle.ts";
 import { verifyConsistency } from "../ledger/merkle-verify.ts";
 import type { ReceiptInput } from "../ledger/receipt.ts";
+import type { TrustBundle } from "../ledger/trust-bundle.ts";
+import { verifyBundle } from "../ledger/verify-bundle.ts";
 import { fail, pass, report, type Check, type VerifyReport } from "../ledger/verify-report.ts";
 import { cosignatureKeyVerifier } from "./cosignature.ts";
 import type { MisbehaviourEvidence } from "./peer-sync.ts";
@@ -379,4 +382,33 @@ export function verifyMisbehaviourPayload(
   if (trusted.cp && offered.cp) checks.push(conflictCheck(payload, trusted.cp, offered.cp));
   else checks.push(fail("conflict", "needs both checkpoints verified"));
   return report(checks, pinnedLogKeys !== undefined);
+}
+
+/**
+ * Verifies a proof bundle of a `FederationInconsistent` receipt offline: every link of the
+ * bundle (verify-full, against `trust` — the recording ledger's pinned bundle — or the keys it
+ * carries), then the evidence ({@link verifyMisbehaviourPayload}, pinned to `peerLogKeys` when
+ * given). Links of the bundle are prefixed `recording ledger: `.
+ */
+export async function verifyMisbehaviourBundle(
+  bundle: ProofBundle,
+  opts: { readonly trust?: TrustBundle; readonly peerLogKeys?: readonly string[] } = {},
+): Promise<VerifyReport> {
+  const ledger = await verifyBundle(bundle, opts.trust);
+  const checks: Check[] = ledger.checks.map((c) => ({ ...c, link: `recording ledger: ${c.link}` }));
+  if (bundle.receipt.type !== FEDERATION_INCONSISTENT) {
+    return report(
+      [...checks, fail("receipt type", `${bundle.receipt.type}, not ${FEDERATION_INCONSISTENT}`)],
+      false,
+    );
+  }
+  let payload: FederationInconsistentPayload;
+  try {
+    payload = parseMisbehaviourPayload(bundle.receipt.payload);
+  } catch (err) {
+    if (!(err instanceof MisbehaviourFormatError)) throw err;
+    return report([...checks, fail("evidence", err.message)], false);
+  }
+  const evidence = verifyMisbehaviourPayload(payload, opts.peerLogKeys);
+  return report([...checks, ...evidence.checks], ledger.pinned && evidence.pinned);
 }

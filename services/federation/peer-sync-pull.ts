@@ -58,6 +58,9 @@ function refuseOffered(r: Round, f: FetchedCheckpoint): RoundResult | undefined 
 
 const STALE = Symbol("stale");
 
+const isNotFound = (err: unknown): boolean =>
+  err instanceof WitnessClientError && err.reason === WitnessClientReason.NotFound;
+
 /** A proof from the peer, or undefined when it says it has none (400/404). */
 async function peerProof(r: Round, first: number, second: number): Promise<Hash[] | undefined> {
   try {
@@ -226,11 +229,16 @@ async function crossCheck(r: Round): Promise<RoundResult | undefined> {
 export async function pull(r: Round): Promise<RoundResult> {
   const recorded = await misbehaviourOf(r.deps.pool, r.peer.origin);
   // The trusted size before asking: only a checkpoint older than this one is a replay.
-  const floor = (await r.witness.latest(r.peer.origin))?.size ?? 0;
+  const before = await r.witness.latest(r.peer.origin);
+  const floor = before?.size ?? 0;
   let f: FetchedCheckpoint;
   try {
     f = await r.client.checkpoint(r.signal);
   } catch (err) {
+    // A new peer ledger has no checkpoint yet (404): nothing to cosign, the push may follow.
+    if (isNotFound(err) && !recorded && !before) {
+      return checked(PeerSyncReason.Synced, "the peer's log is empty: nothing to cosign");
+    }
     const failed = clientFailure(err, "fetching the peer's checkpoint");
     return recorded ? quarantinedOutcome(recorded, failed.reachable) : failed;
   }

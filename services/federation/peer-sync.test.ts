@@ -42,7 +42,7 @@ let server: PostgresServer;
 let a: Node;
 let b: Node;
 
-async function node(origin: string, peerVkey: () => string): Promise<Node> {
+async function node(origin: string, peerVkey: () => string, entries = 3): Promise<Node> {
   const pool = new pg.Pool({ connectionString: (await server.createDatabase("fed")).url, max: 8 });
   pool.on("error", () => undefined);
   const key = ed25519Signer(generateEd25519().privateKeyPem);
@@ -58,7 +58,7 @@ async function node(origin: string, peerVkey: () => string): Promise<Node> {
     signer: key,
     origin,
   });
-  await append(ledger, 3);
+  await append(ledger, entries);
   // The witness endpoint's trust is read lazily: both nodes' keys exist only after both start.
   const service = {
     addCheckpoint: (body: Uint8Array) =>
@@ -143,6 +143,19 @@ describe("peer sync between two ledgers", () => {
     expect(ba).toMatchObject({ reason: PeerSyncReason.Synced, synced: true });
     expect(ba.trusted?.size).toBe(await size(a));
     expect(ba.peerCosignedUs?.size).toBe(await size(b));
+  });
+
+  it("a peer whose log is still empty is not cosigned, and still cosigns us", async () => {
+    const c = await node("c.test/ledger", () => a.vkey, 0);
+    try {
+      const ac = await syncPeer(a.deps, peerOf(c));
+      expect(ac).toMatchObject({ reason: PeerSyncReason.Synced, synced: true });
+      expect(ac.trusted).toBeUndefined();
+      expect(ac.peerCosignedUs?.size).toBe(await size(a));
+    } finally {
+      await c.api.close();
+      await c.pool.end();
+    }
   });
 
   it("keeps syncing while both append, rounds of both sides running at the same time", async () => {

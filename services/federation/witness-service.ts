@@ -79,8 +79,13 @@ export interface WitnessResponse {
 export interface WitnessServiceOptions {
   readonly pool: pg.Pool;
   readonly witness: Witness;
-  /** Trusted peer logs by origin ({@link parseWitnessTrust}). */
-  readonly logs: ReadonlyMap<string, WitnessedLog>;
+  /**
+   * Trusted peer logs by origin: a map ({@link parseWitnessTrust}) or a lookup read per request
+   * (witness-trust-store.ts, ADR 0094).
+   */
+  readonly logs: {
+    get(origin: string): WitnessedLog | undefined | Promise<WitnessedLog | undefined>;
+  };
   readonly clock: Clock;
 }
 
@@ -121,7 +126,7 @@ export class WitnessService {
     const parsed = parseAddCheckpointRequest(body);
     if (!parsed.ok) return refusalResponse(parsed);
     const origin = noteOrigin(parsed.request.note);
-    const log = this.#o.logs.get(origin);
+    const log = await this.#o.logs.get(origin);
     // No lock and no query for an origin we do not witness.
     if (!log) {
       return {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from "@jest/globals";
+import { threadId as mainThreadId } from "node:worker_threads";
 import pg from "pg";
 import { pino } from "pino";
 import {
@@ -187,6 +188,11 @@ describe("Ledger on Postgres", () => {
         ]);
         expect(toHex(hashLeaf(canonicalBytes(r.receipt)))).toBe(r.entry.leafHash);
       }
+      // Each of the 30 receipt signatures was made on a worker, by the worker's own account
+      // of its thread id (tree heads are signed inline, and are not counted).
+      const byThread = [...threaded.signaturesByThread()];
+      expect(byThread).toEqual([[expect.any(Number), 30]]);
+      expect(byThread[0]?.[0]).not.toBe(mainThreadId);
     } finally {
       await threaded.close();
     }

@@ -18,6 +18,11 @@ export interface ThreadedSigner extends Ed25519Signer {
   signAsync(data: Uint8Array): Promise<Uint8Array>;
   /** Stops the workers; pending requests are rejected. */
   close(): Promise<void>;
+  /**
+   * Signatures made so far per signing thread, keyed by the `threadId` each worker reported
+   * for itself (the main thread's is 0; inline `sign` calls are not counted).
+   */
+  signaturesByThread(): ReadonlyMap<number, number>;
 }
 
 /** Starts `threads` signing workers for a PKCS#8 PEM Ed25519 key. */
@@ -29,6 +34,7 @@ export function threadedSigner(privateKeyPem: string, threads = 1): ThreadedSign
     });
   });
   const inflight = new Map<number, Pending[]>();
+  const byThread = new Map<number, number>();
   let queue: Pending[] = [];
   let seq = 0;
   let next = 0;
@@ -39,7 +45,8 @@ export function threadedSigner(privateKeyPem: string, threads = 1): ThreadedSign
     inflight.clear();
   };
   for (const w of workers) {
-    w.on("message", (m: { id: number; sigs: Uint8Array[] }) => {
+    w.on("message", (m: { id: number; sigs: Uint8Array[]; threadId: number }) => {
+      byThread.set(m.threadId, (byThread.get(m.threadId) ?? 0) + m.sigs.length);
       const batch = inflight.get(m.id);
       inflight.delete(m.id);
       batch?.forEach((p, i) => p.resolve(m.sigs[i]!));
@@ -69,6 +76,7 @@ export function threadedSigner(privateKeyPem: string, threads = 1): ThreadedSign
         }
       });
     },
+    signaturesByThread: () => new Map(byThread),
     async close(): Promise<void> {
       failAll(new Error("signer closed"));
       await Promise.all(workers.map((w) => w.terminate()));

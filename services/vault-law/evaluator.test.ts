@@ -10,6 +10,15 @@ const wasm = new Uint8Array(
 );
 const digest = `sha256:${createHash("sha256").update(wasm).digest("hex")}`;
 const REF = "configmap://vaultmesh-system/akash-law";
+// The runtime's WebAssembly object (the project's TypeScript libs do not declare it).
+const wasmRuntime = (
+  globalThis as unknown as {
+    WebAssembly: {
+      instantiate: (source: unknown, imports?: unknown) => Promise<unknown>;
+      Module: abstract new (...args: never[]) => object;
+    };
+  }
+).WebAssembly;
 
 function input(
   gpu: { type: string; count: number },
@@ -119,10 +128,9 @@ describe("VaultLawEvaluator with the test policy (opa build -t wasm)", () => {
     // Compilations are counted where they happen, in the WebAssembly runtime (opa-wasm
     // compiles by handing bytes to WebAssembly.instantiate), not by the evaluator itself; a
     // fresh evaluator, so an earlier test's cached module cannot make this pass.
-    const instantiate = jest.spyOn(WebAssembly, "instantiate");
+    const instantiate = jest.spyOn(wasmRuntime, "instantiate");
     try {
       const fresh = new VaultLawEvaluator(() => Promise.resolve(wasm));
-      const before = reads;
       for (let i = 0; i < 3; i++) {
         const verdict = await fresh.evaluate(
           { policyRef: REF, policyDigest: digest },
@@ -131,10 +139,9 @@ describe("VaultLawEvaluator with the test policy (opa build -t wasm)", () => {
         expect(verdict).toEqual({ ok: true, reasons: [] });
       }
       const compilations = instantiate.mock.calls.filter(
-        ([source]) => !(source instanceof WebAssembly.Module),
+        ([source]) => !(source instanceof wasmRuntime.Module),
       );
       expect(compilations).toHaveLength(1);
-      expect(reads - before).toBe(0); // the fresh evaluator has its own source
     } finally {
       instantiate.mockRestore();
     }

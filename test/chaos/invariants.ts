@@ -280,6 +280,39 @@ export function meterEventsEqualReceipts(s: WorldSnapshot, stripeLog: string): I
   );
 }
 
+/**
+ * Discord notices equal completion receipts by nonce: Discord drops a message whose nonce it
+ * saw moments ago (`enforce_nonce`), so a retried notice is one message; every receipt of a
+ * tenant has one notice, in that tenant's channel.
+ */
+export function noticesEqualReceipts(s: WorldSnapshot, discordLog: string): InvariantResult {
+  const channelOf = new Map(
+    s.tenants.map((t) => [t.spec.discord?.channelId ?? "", tenantNamespace(t.metadata.name ?? "")]),
+  );
+  const posted = new Set<string>();
+  for (const p of discordRequests(discordLog)) {
+    const m = /^\/channels\/(\d+)\/messages$/.exec(p.path ?? "");
+    const nonce = (p.body as { nonce?: unknown } | undefined)?.nonce;
+    if (m && p.method === "POST" && typeof nonce === "string") {
+      posted.add(`${channelOf.get(m[1] ?? "") ?? m[1]}/${nonce}`);
+    }
+  }
+  const want = new Set(
+    s.receipts
+      .filter((r) => completionOf(r))
+      .map((r) => `${r.metadata.namespace}/${r.spec.digest.replace(/^sha256:/, "").slice(0, 25)}`),
+  );
+  const bad = [
+    ...[...want].filter((k) => !posted.has(k)).map((k) => `no notice for receipt ${k}`),
+    ...[...posted].filter((k) => !want.has(k)).map((k) => `notice ${k} has no receipt`),
+  ];
+  return verdict(
+    "Discord notices equal receipts by nonce",
+    bad,
+    `${posted.size} distinct notices, ${want.size} completion receipts`,
+  );
+}
+
 /** The admission webhooks failed closed: no request meant to be denied exists. */
 export function deniedStayDenied(s: WorldSnapshot): InvariantResult {
   const admitted = s.workloads.filter((w) => (w.metadata.name ?? "").startsWith(DENY_PREFIX));
@@ -293,16 +326,22 @@ export function deniedStayDenied(s: WorldSnapshot): InvariantResult {
   );
 }
 
+/** The requests the Discord stand-in logged (hack/dev-stand-ins.ts: one JSON line each). */
+function discordRequests(discordLog: string): { method?: string; path?: string; body?: unknown }[] {
+  if (!existsSync(discordLog)) return [];
+  return readFileSync(discordLog, "utf8")
+    .split("\n")
+    .filter((l) => l.includes('"component":"discord"'))
+    .map((l) => JSON.parse(l) as { method?: string; path?: string; body?: unknown });
+}
+
 /** Counts the Discord messages posted; a post naming another tenant than its channel's is bad. */
 function discordPosts(s: WorldSnapshot, discordLog: string, bad: string[]): number {
   const channelOf = new Map(
     s.tenants.map((t) => [t.spec.discord?.channelId ?? "", t.metadata.name ?? ""]),
   );
-  if (!existsSync(discordLog)) return 0;
   let posts = 0;
-  for (const line of readFileSync(discordLog, "utf8").split("\n")) {
-    if (!line.includes('"component":"discord"')) continue;
-    const rec = JSON.parse(line) as { method?: string; path?: string; body?: unknown };
+  for (const rec of discordRequests(discordLog)) {
     const m = /^\/channels\/(\d+)\/messages$/.exec(rec.path ?? "");
     if (!m || rec.method !== "POST") continue;
     posts++;
@@ -404,6 +443,7 @@ export function worldInvariants(s: WorldSnapshot, w: World): InvariantResult[] {
     everyWorkloadFinished(s),
     usageEqualsReceipts(s),
     meterEventsEqualReceipts(s, w.stripeLog),
+    noticesEqualReceipts(s, w.discordLog),
     deniedStayDenied(s),
     tenantIsolation(s, w.discordLog),
   ];

@@ -53,8 +53,18 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(body === undefined ? "" : JSON.stringify(body));
 }
 
+/** Options of {@link startDiscordStandIn}. */
+export interface DiscordStandInOptions {
+  /** Listen on this loopback port. @default 0 (a free one) */
+  readonly port?: number;
+  /** Called with each request as it is recorded, before it is answered. */
+  readonly onRequest?: (r: RecordedRequest) => void;
+}
+
 /** Starts the stand-in on a loopback port: `port`, or a free one (0). */
-export async function startDiscordStandIn(opts: { port?: number } = {}): Promise<DiscordStandIn> {
+export async function startDiscordStandIn(
+  opts: DiscordStandInOptions = {},
+): Promise<DiscordStandIn> {
   const requests: RecordedRequest[] = [];
   const commands = new Map<string, unknown[]>();
   let failing: number | undefined;
@@ -65,12 +75,14 @@ export async function startDiscordStandIn(opts: { port?: number } = {}): Promise
       const url = new URL(req.url ?? "/", "http://stand-in");
       const path = url.pathname.replace(/^\/api\/v\d+/, "");
       const body = await readJson(req);
-      requests.push({
+      const recorded: RecordedRequest = {
         method: req.method ?? "GET",
         path,
         authorization: req.headers.authorization,
         body,
-      });
+      };
+      requests.push(recorded);
+      opts.onRequest?.(recorded);
       if (holding) await new Promise<void>((r) => held.push(r));
       if (failing !== undefined)
         return send(res, failing, { message: "stand-in failure", code: 0 });

@@ -3,6 +3,9 @@
 // then refuses a new GPUWorkload naming the reason; invoice.payment_succeeded resumes it. Also
 // metered usage: a completion receipt in the tenant's namespace is reported to Stripe once,
 // shows in status.usage and is announced in the tenant's Discord channel.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import Stripe from "stripe";
 import YAML from "yaml";
@@ -13,6 +16,11 @@ import {
 import { KubeClient, Resources, type KubeObject } from "../../services/kube/index.ts";
 import { STRIPE_WEBHOOK_PATH } from "../../services/tenant-stack/stripe/stripe-webhook.ts";
 import { makeWorkload } from "../builders/webhook-objects.ts";
+import {
+  readStripeRecords,
+  startStripeRecorder,
+  type StripeRecorder,
+} from "../chaos/stripe-recorder.ts";
 import { kubeConfig, kubectl, waitFor } from "../harness/kube.ts";
 import { startTestWebhook, type TestWebhook } from "../harness/webhook.ts";
 import {
@@ -30,6 +38,9 @@ import {
 let stack: TenantTestStack;
 let op: InProcessTenantOperator;
 let hook: TestWebhook;
+// What stripe-mock (stateless, no record of its own) was sent: a recording proxy in front.
+let recorder: StripeRecorder;
+let stripeLog = "";
 let client: KubeClient;
 let name = "";
 let ns = "";
@@ -70,7 +81,9 @@ async function tryCreateWorkload(workload: string): Promise<{ code: number; stde
 
 beforeAll(async () => {
   stack = await startTenantTestStack("tbill");
-  op = await startInProcessTenantOperator(stack);
+  stripeLog = join(mkdtempSync(join(tmpdir(), "vaultmesh-tbill-stripe-")), "requests.jsonl");
+  recorder = await startStripeRecorder(stack.stripe.port, stripeLog);
+  op = await startInProcessTenantOperator(stack, { VAULTMESH_STRIPE_API_BASE: recorder.url });
   hook = await startTestWebhook({ prefix: "tbill" });
   client = await KubeClient.create(kubeConfig(), { fieldManager: "vaultmesh-test" });
   name = `${stack.id}-t`;
@@ -92,6 +105,7 @@ afterAll(async () => {
     90_000,
   ).catch(() => undefined);
   await op?.stop();
+  await recorder?.close();
   client?.close();
   await stack?.stop();
 }, 150_000);
@@ -160,9 +174,29 @@ describe("metered usage", () => {
       const r = await client.list<KubeObject>(Resources.Receipt, { namespace: ns });
       return r.items[0]?.metadata?.annotations?.["vaultmesh.cloud/discord-notice"] !== undefined;
     });
+    // Stripe itself received the meter event: the tenant's customer, the GPU-seconds, the
+    // receipt digest as identifier and idempotency key.
+    const meterEvents = (): ReturnType<typeof readStripeRecords> =>
+      readStripeRecords(stripeLog).filter(
+        (r) => r.method === "POST" && r.path === "/v1/billing/meter_events",
+      );
+    const sent = await waitFor("the meter event at Stripe", () =>
+      Promise.resolve(meterEvents()[0]),
+    );
+    expect(sent).toMatchObject({
+      idempotencyKey: appended.receipt.digest,
+      status: 200,
+      body: {
+        identifier: appended.receipt.digest,
+        "payload[stripe_customer_id]": customer,
+        "payload[value]": "5400",
+      },
+    });
     // Later reconciles neither report nor announce it again.
     await op.reconcileOnce(name);
+    await op.reconcileOnce(name);
     expect((await stack.admin.query("SELECT 1 FROM arrakis.usage_reports")).rows).toHaveLength(1);
+    expect(meterEvents()).toHaveLength(1);
     expect(stack.discord.requests.filter((r) => r.method === "POST")).toHaveLength(1);
   });
 });

@@ -116,3 +116,13 @@ tolerations:
       name: {{ .ref.name }}
       key: {{ .ref.key }}
 {{- end -}}
+
+{{/* The witness key Secret (federation.witnessKeySecretRef) as a volume with one file, witness.key. */}}
+{{- define "vaultmesh.witnessKeyVolume" -}}
+- name: witness-key
+  secret:
+    secretName: {{ .Values.federation.witnessKeySecretRef.name }}
+    items:
+      - key: {{ .Values.federation.witnessKeySecretRef.key }}
+        path: witness.key
+{{- end -}}

@@ -12,6 +12,7 @@ import type { Ed25519Signer } from "../../../services/ledger/ed25519.ts";
 import type { Ledger } from "../../../services/ledger/ledger.ts";
 import type { Controller, Manager } from "../../runtime/index.ts";
 import { LedgerFederationReceipts } from "./federationpeer-ledger-receipts.ts";
+import { createWitnessTrustSync, witnessTrustSource } from "./federationpeer-trust.ts";
 import {
   FederationPeerReconciler,
   type FederationPeerReconcilerDeps,
@@ -68,6 +69,16 @@ export function createFederationPeerController(
     }),
     ...(deps.roundTimeoutMs !== undefined ? { roundTimeoutMs: deps.roundTimeoutMs } : {}),
   });
+  // The witness endpoint of our `remembrancer serve --witness-trust-db` trusts these peers (ADR 0094).
+  mgr.add(
+    createWitnessTrustSync(peers, {
+      ledger: deps.ledger,
+      clock: deps.clock,
+      source: witnessTrustSource(deps.peerSelector),
+      logger: mgr.log,
+      ...(deps.resyncMs !== undefined ? { resyncMs: deps.resyncMs } : {}),
+    }),
+  );
   return mgr.controller<FederationPeer>({
     name: "federationpeer",
     for: peers,

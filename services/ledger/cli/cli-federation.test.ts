@@ -527,6 +527,38 @@ describe("remembrancer federation", () => {
     );
   });
 
+  it("serve with a witness and a signing key takes proposals at /v1/federation/receipts", async () => {
+    writeFileSync(join(dir, "a-trust.txt"), `${b.logVkey}\n`);
+    const stopServe = new AbortController();
+    const served = await testCli(dir, () => ({}), stopServe.signal).start(
+      [
+        "serve",
+        "--port",
+        "0",
+        "--db",
+        a.db,
+        "--key-dir",
+        "a",
+        "--witness-trust",
+        "a-trust.txt",
+        "--witness-key",
+        "a/witness.key",
+      ],
+      /proof API listening on (http:\/\/[0-9.:]+)/,
+    );
+    try {
+      const res = await fetch(`${served.match[1]!}/v1/federation/receipts`, {
+        method: "POST",
+        body: "{",
+      });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ reason: "Malformed", field: "body" });
+    } finally {
+      stopServe.abort();
+      expect(await served.done).toBe(0);
+    }
+  });
+
   it.each<[string, string[], RegExp]>([
     ["a missing file", ["verify", "nope.json"], /<file>: no such file nope\.json/],
     ["a file that is not JSON", ["verify", "a/ed25519.pub"], /is not valid JSON/],

@@ -15,11 +15,13 @@ import {
   FederationReceiptService,
   peersFromWitnessTrust,
 } from "../../federation/federation-receipt-service.ts";
+import type { WitnessedLog } from "../../federation/witness-protocol.ts";
 import {
   parseWitnessTrust,
   WitnessService,
   WitnessTrustError,
 } from "../../federation/witness-service.ts";
+import { federationPeersOf, WitnessTrustStore } from "../../federation/witness-trust-store.ts";
 import { ed25519Signer } from "../ed25519.ts";
 import type { Ledger } from "../ledger.ts";
 import { buildProofApi } from "../proof-api.ts";
@@ -33,13 +35,17 @@ interface ServeFlags extends LedgerFlags {
   readonly host: string;
   readonly publishEvery: string;
   readonly witnessTrust?: string;
+  readonly witnessTrustDb?: boolean;
   readonly witnessKey?: string;
   readonly witnessName?: string;
 }
 
 /**
- * The tlog-witness endpoint from --witness-trust, --witness-key and --witness-name (ADR 0083):
- * undefined without --witness-trust; a usage error naming the file or line at fault otherwise.
+ * The tlog-witness endpoint from --witness-trust, --witness-trust-db, --witness-key and
+ * --witness-name (ADR 0083, 0094): undefined without a trust source; a usage error naming the
+ * file or line at fault otherwise. With --witness-trust-db the peer logs are read per request
+ * from ledger_witness_trust (the operator records them from FederationPeers), merged with the
+ * file's.
  */
 async function loadWitness(
   io: CliIO,
@@ -47,28 +53,46 @@ async function loadWitness(
   ledger: Ledger,
   signing: boolean,
 ): Promise<{ witness: WitnessService; federation?: FederationReceiptService } | undefined> {
-  if (!f.witnessTrust) {
+  if (!f.witnessTrust && !f.witnessTrustDb) {
     if (f.witnessKey || f.witnessName)
-      throw new UsageError("--witness-key/--witness-name need --witness-trust FILE");
+      throw new UsageError(
+        "--witness-key/--witness-name need --witness-trust FILE or --witness-trust-db",
+      );
     return undefined;
   }
-  if (!f.witnessKey) throw new UsageError("--witness-trust needs --witness-key PEM");
+  if (!f.witnessKey) {
+    throw new UsageError(
+      `${f.witnessTrust ? "--witness-trust" : "--witness-trust-db"} needs --witness-key PEM`,
+    );
+  }
   const name = f.witnessName ?? (ledger.origin && `${ledger.origin}/witness`);
   if (!name) throw new UsageError("--witness-name: required while the ledger has no origin");
   // Every Ed25519 key this ledger has signed with: the witness key must be none of them.
   const ownKeys = (await allKeys(ledger.store.pool)).filter((k) => k.kind === "ed25519");
   try {
-    const logs = parseWitnessTrust(
-      readInput(io, f.witnessTrust, "witness trust file").toString("utf8"),
-      ledger.origin,
-    );
+    const fileLogs = f.witnessTrust
+      ? parseWitnessTrust(
+          readInput(io, f.witnessTrust, "witness trust file").toString("utf8"),
+          ledger.origin,
+        )
+      : new Map<string, WitnessedLog>();
     const signer = ed25519Signer(readInput(io, f.witnessKey, "witness key").toString("utf8"));
     const logKeys = [
       ...ownKeys.map((k) => k.publicKey),
-      ...[...logs.values()].flatMap((l) => l.publicKeys),
+      ...[...fileLogs.values()].flatMap((l) => l.publicKeys),
     ];
     const witness = createWitness(name, signer, logKeys);
     const pool = ledger.store.pool;
+    const store = f.witnessTrustDb
+      ? new WitnessTrustStore({
+          pool,
+          fileLogs,
+          ownOrigin: ledger.origin,
+          // A pinned key that is ours or our witness's is never a peer's (ADR 0081).
+          excludedKeys: [...ownKeys.map((k) => k.publicKey), witness.publicKey],
+        })
+      : undefined;
+    const logs = store ?? fileLogs;
     return {
       witness: new WitnessService({ pool, witness, logs, clock: io.clock }),
       // Peers' FederationSynced proposals, checked against the same pinned logs and appended
@@ -79,7 +103,7 @@ async function loadWitness(
               ledger,
               pool,
               witnessKey: witness.vkey,
-              peers: peersFromWitnessTrust(logs),
+              peers: store ? federationPeersOf(store) : peersFromWitnessTrust(fileLogs),
               clock: io.clock,
             }),
           }
@@ -189,6 +213,10 @@ export function registerServeCommand(program: Command, io: CliIO, setExit: SetEx
     .option(
       "--witness-trust <file>",
       "serve the tlog-witness endpoint for the peer logs of FILE (one origin+hash+key vkey a line)",
+    )
+    .option(
+      "--witness-trust-db",
+      "serve the tlog-witness endpoint for the peer logs the operator records from FederationPeers in the ledger database (read per request; merged with --witness-trust)",
     )
     .option(
       "--witness-key <pem>",

@@ -158,6 +158,26 @@ ${appendOnly("ledger_peer_cosignatures")}
 ${appendOnly("ledger_federation_misbehaviour")}
 `,
   },
+  {
+    version: 6,
+    name: "peer logs the witness trusts, recorded from FederationPeers (ADR 0094)",
+    sql: `
+-- The pinned log keys of the peers this ledger's witness cosigns, one row per origin and raw
+-- Ed25519 key, grouped by the source that pinned them (the operator's 'FederationPeers': it
+-- replaces its set in one transaction whenever a FederationPeer changes). Not append-only: it
+-- mirrors configuration whose history lives in the cluster; what was cosigned stays in
+-- ledger_witness_checkpoints.
+CREATE TABLE ledger_witness_trust (
+  source     text NOT NULL CHECK (source <> ''),
+  origin     text NOT NULL CHECK (origin <> ''),
+  public_key bytea NOT NULL CHECK (octet_length(public_key) = 32),
+  peer       text NOT NULL CHECK (peer <> ''),
+  pinned_at  timestamptz NOT NULL,
+  PRIMARY KEY (source, origin, public_key, peer)
+);
+CREATE INDEX ledger_witness_trust_origin ON ledger_witness_trust (origin);
+`,
+  },
 ];
 
 const LOCK_KEY = 0x766d6c67; // "vmlg"
