@@ -51,7 +51,8 @@ if (token === "") {
   process.exit(2);
 }
 
-const log = pino();
+// Synchronous writes: a request is in the log before the stand-in answers it.
+const log = pino(pino.destination({ dest: 1, sync: true }));
 // The Discord stand-in's requests are logged as they arrive, before they are answered (a kill
 // right after an answer must not lose the record: the chaos suite reads this log), and dropped
 // from its memory, so it does not grow for as long as dev runs.

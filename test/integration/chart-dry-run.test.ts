@@ -1,7 +1,7 @@
 // Every object the Helm chart renders with all of its Kubernetes-only options on (tenant
-// services, development TSA, denial receipts, NetworkPolicies, a namespace of its own) is
-// accepted by a real apiserver: server-side apply as a dry run with strict field validation, so a
-// misspelt or misplaced field in a template fails here, not at a user's install. (The objects of
+// services, development TSA, denial receipts, NetworkPolicies, federation's witness key, a
+// namespace of its own) is accepted by a real apiserver: server-side apply as a dry run with
+// strict field validation, so a misspelt or misplaced field in a template fails here, not at a user's install. (The objects of
 // cert-manager and the Prometheus Operator need their CRDs and are checked by hack/chart/.)
 import { describe, expect, it } from "@jest/globals";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -26,6 +26,7 @@ const VALUES = {
     discord: { tokenSecretRef: { name: "discord" }, applicationId: "123456789" },
   },
   networkPolicy: { enabled: true, metricsFrom: [{ namespaceSelector: {} }] },
+  federation: { enabled: true, witnessName: "ledger.example/witness" },
 };
 
 describe("charts/vaultmesh", () => {

@@ -279,6 +279,13 @@ describe("steady state", () => {
     });
     const writesBefore = op.counters.kubeWrites.length;
     const before = await world();
+    // The measures see the provisioning that happened (so an unchanged one means something).
+    expect(before).toMatchObject({
+      db: { tenants: [expect.any(String), expect.any(String)] },
+      redis: { "acl|setuser": expect.any(Number) },
+      stripe: expect.any(Number),
+    });
+    expect(before.stripe).toBeGreaterThan(0);
     await op.reconcileOnce(a);
     await op.reconcileOnce(b);
     expect(op.counters.kubeWrites.slice(writesBefore)).toEqual([]);

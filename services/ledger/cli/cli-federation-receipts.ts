@@ -18,8 +18,9 @@ import {
 } from "../../federation/federation-receipt.ts";
 import { peerLedgerStates, type PeerLedgerState } from "../../federation/federation-status.ts";
 import { readAtMost } from "../../read-at-most.ts";
-import { BundleFormatError, parseBundle, type ProofBundle } from "../bundle.ts";
-import { loadTrustFiles, type TrustBundle } from "../trust-bundle.ts";
+import { verifyMisbehaviourBundle } from "../../federation/misbehaviour-receipt.ts";
+import { BUNDLE_FORMAT, BundleFormatError, parseBundle, type ProofBundle } from "../bundle.ts";
+import { loadTrustFiles, mergeTrust, type TrustBundle } from "../trust-bundle.ts";
 import { databaseUrl, openLedger, path, readInput, type LedgerFlags } from "./cli-context.ts";
 import { EXIT, printJson, UsageError, type CliIO } from "./cli-io.ts";
 import type { SetExit } from "./cli-keys.ts";
@@ -41,10 +42,61 @@ function trustBundles(io: CliIO, files: readonly string[] | undefined): TrustBun
   return (files ?? []).map((f) => loadTrustFiles([path(io, f)]));
 }
 
-async function verify(io: CliIO, file: string, f: LedgerFlags): Promise<number> {
+interface VerifyFlags extends LedgerFlags {
+  readonly trustAnchor?: readonly string[];
+}
+
+/** The line `federation verify` prints when a FederationInconsistent bundle's every link holds. */
+export const MISBEHAVIOUR_VERIFIED = "✅ Misbehaviour evidence verified";
+
+/** `verify` of a proof bundle of a FederationInconsistent receipt: the bundle and the evidence. */
+async function verifyEvidence(io: CliIO, value: unknown, f: VerifyFlags): Promise<number> {
+  let bundle: ProofBundle;
+  try {
+    bundle = parseBundle(value);
+  } catch (err) {
+    if (err instanceof BundleFormatError) throw new UsageError(`proof bundle: ${err.message}`);
+    throw err;
+  }
+  const trust = trustBundles(io, f.trust);
+  const own = trust.filter((t) => t.origin === bundle.keys.origin || t.origin === undefined);
+  const r = await verifyMisbehaviourBundle(bundle, {
+    ...(own.some((t) => t.origin) ? { trust: mergeTrust(...own) } : {}),
+    ...(f.trustAnchor?.length ? { peerLogKeys: f.trustAnchor } : {}),
+  });
+  const bad = r.checks.find((c) => !c.ok);
+  if (f.json) {
+    printJson(io, {
+      ok: r.ok,
+      pinned: r.pinned,
+      digest: bundle.receipt.digest,
+      failed: bad?.link ?? null,
+      checks: r.checks,
+    });
+    return r.ok ? EXIT.ok : EXIT.failed;
+  }
+  for (const c of r.checks) io.stdout(`${c.ok ? "✔" : "✘"} ${c.link} — ${c.detail}\n`);
+  if (!r.pinned) {
+    io.stdout(
+      "! keys were taken from the file itself; pass --trust (our ledger) and --trust-anchor (the peer's log key)\n",
+    );
+  }
+  const finding = r.checks.find((c) => c.link === "conflict")?.detail.split(":")[0] ?? "";
+  io.stdout(
+    r.ok
+      ? `${MISBEHAVIOUR_VERIFIED}: ${finding}, ${bundle.receipt.digest}\n`
+      : `❌ Misbehaviour evidence NOT verified: failing link "${bad?.link ?? "no evidence"}" — ${bad?.detail ?? ""}\n`,
+  );
+  return r.ok ? EXIT.ok : EXIT.failed;
+}
+
+async function verify(io: CliIO, file: string, f: VerifyFlags): Promise<number> {
+  const value = readJsonFile(io, file, "federation receipt");
+  if ((value as { format?: unknown } | null)?.format === BUNDLE_FORMAT)
+    return await verifyEvidence(io, value, f);
   let x: FederationExport;
   try {
-    x = parseFederationExport(readJsonFile(io, file, "federation receipt"));
+    x = parseFederationExport(value);
   } catch (err) {
     if (err instanceof FederationReceiptFormatError)
       throw new UsageError(`${file}: ${err.message}`);
@@ -236,7 +288,8 @@ export function registerFederationReceiptCommands(fed: Command, io: CliIO, setEx
   fed
     .command("verify <file>")
     .description(
-      "check a federation receipt file offline: both bundles, equal digests, merged root, every signature and cosignature",
+      "check a FederationSynced export (or the proof bundle of a FederationInconsistent receipt) offline; " +
+        "check a federation receipt file offline: both bundles, equal digests, merged root, every signature and cosignature",
     )
     .option(
       "--trust <file>",
@@ -244,7 +297,12 @@ export function registerFederationReceiptCommands(fed: Command, io: CliIO, setEx
       collect,
     )
     .option("--json", "JSON output")
-    .action(async (file: string, o: LedgerFlags) => {
+    .option(
+      "--trust-anchor <vkey>",
+      "the misbehaving peer's log key, to pin the evidence of a FederationInconsistent bundle (repeatable)",
+      collect,
+    )
+    .action(async (file: string, o: VerifyFlags) => {
       if (!existsSync(path(io, file))) throw new UsageError(`<file>: no such file ${file}`);
       setExit(await verify(io, file, o));
     });
