@@ -37,10 +37,7 @@ const config = {
     {
       ...common,
       displayName: "integration",
-      testMatch: [
-        "<rootDir>/test/integration/**/*.test.ts",
-        "<rootDir>/test/chaos/**/*.test.ts",
-      ],
+      testMatch: ["<rootDir>/test/integration/**/*.test.ts", "<rootDir>/test/chaos/**/*.test.ts"],
       globalSetup: "<rootDir>/test/harness/global-setup.ts",
       globalTeardown: "<rootDir>/test/harness/global-teardown.ts",
     },

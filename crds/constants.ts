@@ -36,7 +36,6 @@ export const QUANTITY_PATTERN =
 /** Lowercase hex SHA-256 (64 characters), as used for Merkle leaf and root hashes. */
 export const SHA256_HEX_PATTERN = /^[0-9a-f]{64}$/;
 
-
 /** An http(s) URL without whitespace. */
 export const HTTP_URL_PATTERN = /^https?:\/\/[^\s/?#]+([/?#][^\s]*)?$/;
 

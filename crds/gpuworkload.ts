@@ -69,7 +69,9 @@ const argList = (what: string): z.ZodArray<z.ZodString> =>
 /** The container the workload runs. */
 export const WorkloadTemplateSchema = z
   .object({
-    image: ImageReferenceSchema.describe("Container image, e.g. ghcr.io/acme/train:1.4 or an image pinned by digest."),
+    image: ImageReferenceSchema.describe(
+      "Container image, e.g. ghcr.io/acme/train:1.4 or an image pinned by digest.",
+    ),
     command: argList("command")
       .optional()
       .describe("Entrypoint array; the image's ENTRYPOINT when omitted."),

@@ -56,7 +56,8 @@ describe("textString (multi-line free text)", () => {
   });
 
   it("names the character it refuses", () => {
-    const want = "must not contain control characters other than tab and line breaks, or bidirectional overrides (found U+202E at offset 4)";
+    const want =
+      "must not contain control characters other than tab and line breaks, or bidirectional overrides (found U+202E at offset 4)";
     expect(issues(text, `evil${RLO}txt.sh`)).toEqual([{ path: "", message: want }]);
   });
 });

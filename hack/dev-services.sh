@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # dev-services.sh up|down|env [NAME]: what `make dev` runs beside the local control plane, on
 # free loopback ports, state and logs under .cache/dev/NAME:
-#   Postgres (ledger + Arrakis schema; role arrakis_app for tenant data) and Redis, from
+#   Postgres (ledger + Arrakis schema; role arrakis_app for tenant data; database ledger_eu of
+#   the sample federation peer's ledger) and Redis, from
 #   Debian's binaries; stripe-mock (hack/stripe-mock); the development TSA (`remembrancer tsa
 #   serve`); the Discord stand-in and the provider simulator (hack/dev-stand-ins.ts).
 # They outlive this script; `down` stops them. `up` and `env` print shell assignments
-# (DATABASE_URL, REDIS_URL, TENANT_DB_URL, STRIPE_API_BASE, STRIPE_KEY_FILE, DISCORD_API,
+# (DATABASE_URL, PEER_DATABASE_URL, REDIS_URL, TENANT_DB_URL, STRIPE_API_BASE, STRIPE_KEY_FILE, DISCORD_API,
 # DISCORD_TOKEN_FILE, PROVIDER_SIM_URL, PROVIDER_TOKEN_FILE, TSA_URL, TSA_CA) for hack/dev.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -103,7 +104,8 @@ up() {
   # superuser nor BYPASSRLS, so row-level security applies to it. The operator migrates the
   # schema as postgres and grants this role (VAULTMESH_TENANT_DB_MIGRATE_URL).
   as_pg "$pgbin/psql" -h 127.0.0.1 -p "$pgport" -U postgres -qAt -v ON_ERROR_STOP=1 \
-    -c "CREATE ROLE arrakis_app LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE" >/dev/null
+    -c "CREATE ROLE arrakis_app LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE" \
+    -c "CREATE DATABASE ledger_eu" >/dev/null
   redis-server --port "$redisport" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
     --dir "$dir/redis" --pidfile "$dir/redis/redis.pid" --logfile "$dir/redis/redis.log"
 
@@ -116,6 +118,8 @@ up() {
   {
     echo "DATABASE_URL=postgres://postgres@127.0.0.1:$pgport/postgres"
     echo "TENANT_DB_URL=postgres://arrakis_app@127.0.0.1:$pgport/postgres"
+    # The database of the second ledger make dev runs as the sample FederationPeer vaultmesh-eu.
+    echo "PEER_DATABASE_URL=postgres://postgres@127.0.0.1:$pgport/ledger_eu"
     echo "REDIS_URL=redis://127.0.0.1:$redisport"
     echo "STRIPE_API_BASE=$stripe_url"
     echo "STRIPE_KEY_FILE=$dir/secrets/stripe-key"

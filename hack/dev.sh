@@ -6,8 +6,10 @@
 #   ledger publisher (`remembrancer serve`)
 #   → admission webhooks and operator ‖ CRDs and the samples (config/samples, the Akash
 #     treaty pointed at the simulator), the GPUWorkload last, through admission
-#   → waits until every sample is Ready and the sample workload's Receipt is Verified and
-#     Timestamped, then prints `kubectl get vaultmesh -A`, where the time went and where to
+#   → a second ledger (its own database, keys and origin) serving as the sample FederationPeer
+#     vaultmesh-eu, which our operator syncs with (docs/federation.md)
+#   → waits until every sample is Ready, the sample workload's Receipt is Verified and
+#     Timestamped and the FederationPeer Synced, then prints `kubectl get vaultmesh -A`, where the time went and where to
 #     look next.
 # `hack/dev.sh --down NAME` stops the processes it started and the services.
 set -euo pipefail
@@ -19,7 +21,7 @@ name=${1:-dev}
 dev="$PWD/.cache/dev/$name"
 logs="$dev/logs"
 # Processes this script starts itself (hack/dev-services.sh owns the services).
-PRODUCT=(operator webhook ledger)
+PRODUCT=(operator webhook ledger ledger-eu)
 
 # Stops them all at once and waits (5 s at most) until they exited: the webhook server
 # deletes its configurations on exit, the operator releases its lease.
@@ -81,11 +83,34 @@ if grep -q '"origin": "vaultmesh.cloud/remembrancer"' "$keys/trust.json" 2>/dev/
   rm -f "$keys"/*
 fi
 [ -f "$keys/ed25519.key" ] || node bin/remembrancer.js keygen --dir "$keys" >/dev/null
+# Federation (docs/federation.md#installing-federation): each ledger's witness key, made by
+# `federation init` beside its log key; the sample peer vaultmesh-eu is a second ledger with its
+# own database, keys and origin.
+peer_keys="$dev/keys-eu"
+if grep -q '"origin": "vaultmesh.cloud/remembrancer"' "$peer_keys/trust.json" 2>/dev/null; then
+  rm -f "$peer_keys"/*
+fi
+[ -f "$peer_keys/ed25519.key" ] || node bin/remembrancer.js keygen --dir "$peer_keys" >/dev/null
+node bin/remembrancer.js federation init --key-dir "$keys" --db "$DATABASE_URL" --json \
+  >"$dev/federation.json"
+node bin/remembrancer.js federation init --key-dir "$peer_keys" --db "$PEER_DATABASE_URL" --json \
+  >"$dev/federation-eu.json"
+field() { node -p "JSON.parse(require('fs').readFileSync('$1', 'utf8')).$2"; }
 stop_product
+# Our ledger's witness trusts the peers our operator records from the FederationPeers.
 nohup node bin/remembrancer.js serve --port 0 --db "$DATABASE_URL" --key-dir "$keys" \
-  --tsa "$TSA_URL" --publish-every 1 >"$logs/ledger.log" 2>&1 &
+  --tsa "$TSA_URL" --publish-every 1 \
+  --witness-trust-db --witness-key "$keys/witness.key" >"$logs/ledger.log" 2>&1 &
 echo $! >"$dev/pids/ledger"
-lap "ledger keys and publisher"
+# The peer runs without an operator: its witness trusts our log from a --witness-trust file.
+field "$dev/federation.json" logKey >"$dev/trust-eu.txt"
+node bin/remembrancer.js record --db "$PEER_DATABASE_URL" --key-dir "$peer_keys" \
+  --type deploy --subject ledger-eu >/dev/null
+nohup node bin/remembrancer.js serve --port 0 --db "$PEER_DATABASE_URL" --key-dir "$peer_keys" \
+  --publish-every 1 --witness-trust "$dev/trust-eu.txt" --witness-key "$peer_keys/witness.key" \
+  >"$logs/ledger-eu.log" 2>&1 &
+echo $! >"$dev/pids/ledger-eu"
+lap "ledger keys and publishers (ours and the peer's)"
 wait "$cluster_pid" || fail "the control plane did not start" "$logs/cluster.log"
 KUBECONFIG=$(grep -o 'KUBECONFIG=[^ ]*' "$dev/cluster.out" | head -1 | cut -d= -f2)
 [ -n "$KUBECONFIG" ] || fail "no KUBECONFIG from hack/cluster-cli.ts up" "$dev/cluster.out"
@@ -101,6 +126,7 @@ nohup node webhooks/main.ts local --name "$name" --port 0 \
 echo $! >"$dev/pids/webhook"
 # The operator, with every component of the tenant stack configured (docs/tenants.md).
 VAULTMESH_LEDGER_URL="$DATABASE_URL" VAULTMESH_SIGNING_KEY_FILE="$keys/ed25519.key" \
+  VAULTMESH_WITNESS_KEY_FILE="$keys/witness.key" \
   POD_NAMESPACE=vaultmesh-system VAULTMESH_LEASE_NAMESPACE=default VAULTMESH_HTTP_ADDR=127.0.0.1:0 \
   VAULTMESH_LEDGER_TIMESTAMPING=true VAULTMESH_TIMESTAMP_PENDING_REQUEUE_MS=1000 \
   VAULTMESH_TENANT_DB_URL="$TENANT_DB_URL" VAULTMESH_TENANT_DB_MIGRATE_URL="$DATABASE_URL" \
@@ -113,6 +139,16 @@ VAULTMESH_LEDGER_URL="$DATABASE_URL" VAULTMESH_SIGNING_KEY_FILE="$keys/ed25519.k
   nohup node --max-semi-space-size=2 --optimize-for-size operator/main.ts >"$logs/operator.log" 2>&1 &
 echo $! >"$dev/pids/operator"
 
+# The sample FederationPeer points at the peer ledger: `federation join` writes it from the
+# identity the peer's `federation init` printed.
+for _ in $(seq 1 100); do
+  peer_url=$(sed -n 's/^proof API listening on \(http[^ ,]*\).*/\1/p' "$logs/ledger-eu.log" | head -1)
+  [ -n "$peer_url" ] && break
+  kill -0 "$(cat "$dev/pids/ledger-eu")" 2>/dev/null || fail "the peer ledger exited" "$logs/ledger-eu.log"
+  sleep 0.2
+done
+[ -n "$peer_url" ] || fail "the peer ledger did not start" "$logs/ledger-eu.log"
+
 "$kubectl" apply --server-side -f crds/generated/ >/dev/null
 "$kubectl" wait --for=condition=Established -f crds/generated/ --timeout=60s >/dev/null
 lap "CRDs"
@@ -124,9 +160,14 @@ lap "CRDs"
 overlay="$dev/samples"
 mkdir -p "$overlay/all" "$overlay/first"
 cp "$PROVIDER_TOKEN_FILE" "$overlay/all/provider-token"
+node bin/remembrancer.js federation join --peer "$peer_url" --name vaultmesh-eu \
+  --key-dir "$keys" --sync-interval 30 \
+  --trust-anchor "$(field "$dev/federation-eu.json" logKey)" \
+  --trust-anchor "$(field "$dev/federation-eu.json" witnessKey)" >"$overlay/all/federationpeer-eu.yaml"
 rel=$(realpath --relative-to="$overlay/all" config/samples)
 cat >"$overlay/all/kustomization.yaml" <<EOF
-# Generated by hack/dev.sh: config/samples with the Akash treaty on the provider simulator.
+# Generated by hack/dev.sh: config/samples with the Akash treaty on the provider simulator and
+# the FederationPeer on the peer ledger (federationpeer-eu.yaml, from \`federation join\`).
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
@@ -150,6 +191,7 @@ patches:
       - op: add
         path: /spec/credentialsSecretRef
         value: {name: akash-credentials, namespace: vaultmesh-system, key: token}
+  - path: federationpeer-eu.yaml
 EOF
 cat >"$overlay/all/namespace.yaml" <<EOF
 # The VaultMesh namespace: vault-law policies and provider credentials live here.
@@ -200,7 +242,8 @@ lap "treaties and tenant Ready"
 # that does not work as written.
 "$kubectl" apply --server-side -k "$overlay/all" >"$logs/samples-apply.log" 2>&1 ||
   fail "the samples do not pass admission" "$logs/samples-apply.log"
-if grep -q -i warning "$logs/samples-apply.log"; then
+# The one expected warning: the peer ledger serves plain http on loopback.
+if grep -i warning "$logs/samples-apply.log" | grep -q -v "spec.endpoint uses plain http"; then
   cat "$logs/samples-apply.log" >&2
   fail "admission warns about the samples"
 fi
@@ -219,6 +262,9 @@ wait_until "the receipt is not Verified" "$logs/operator.log" \
 wait_until "the receipt is not Timestamped (publisher: $logs/ledger.log)" "$logs/operator.log" \
   "receipt/$receipt" -n tenant-acme --for=condition=Timestamped
 lap "receipt Verified and Timestamped"
+wait_until "the sample FederationPeer is not Synced (peer: $logs/ledger-eu.log)" "$logs/operator.log" \
+  federationpeer/vaultmesh-eu --for=condition=Synced
+lap "FederationPeer vaultmesh-eu Synced"
 
 total=$(awk -v a="$t_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 echo
@@ -237,11 +283,14 @@ cat <<EOF
   kubectl get gpuworkload train-llama-lora -n tenant-acme -o yaml   # placement, candidates
   kubectl describe tenant acme                              # one condition per component
   kubectl get treaty -o wide; kubectl get events -A
-logs: $logs/{operator,webhook,ledger,tsa,stand-ins,stripe-mock,cluster}.log
+logs: $logs/{operator,webhook,ledger,ledger-eu,tsa,stand-ins,stripe-mock,cluster}.log
 ledger (its proof API: the first line of ledger.log; every service's address: $dev/env):
   export DATABASE_URL=$DATABASE_URL
   node bin/remembrancer.js list
   node bin/remembrancer.js export-proof $("$kubectl" get receipt "$receipt" -n tenant-acme -o jsonpath='{.spec.digest}') --out receipt.proof.json
   node bin/remembrancer.js verify-full receipt.proof.json --trust $keys/trust.json --trust $TSA_CA
+federation (the peer ledger vaultmesh-eu: $peer_url, database \$PEER_DATABASE_URL):
+  kubectl get fedpeer -o wide
+  node bin/remembrancer.js federation status --cluster
 stop everything: make dev-down
 EOF

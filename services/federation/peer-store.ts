@@ -2,8 +2,9 @@
  * The federation rows of the ledger database besides the witness's golden table (migration 5,
  * ADR 0084): the peers' cosignatures of our checkpoints (`ledger_peer_cosignatures`) and the
  * misbehaviour records that quarantine a peer (`ledger_federation_misbehaviour`). Both are
- * append-only. A misbehaviour record is written under the same per-origin advisory lock as
- * the witness's check-then-persist, so no cosignature of that origin can slip in after it.
+ * append-only. A misbehaviour record is written while the witness's golden table is held in
+ * SHARE mode (no golden insert in flight, none admitted until it commits) and every golden
+ * insert is skipped when a record exists, so no cosignature of that origin can slip in after it.
  */
 import type pg from "pg";
 import type { MisbehaviourEvidence } from "./peer-sync.ts";
@@ -13,7 +14,10 @@ const WITNESS_LOCK_CLASS = 0x766d7774;
 
 type Db = Pick<pg.Pool, "query"> | pg.PoolClient;
 
-/** Takes the witness's transaction-scoped lock on `origin` (inside an open transaction). */
+/**
+ * Takes the transaction-scoped misbehaviour lock on `origin` (inside an open transaction):
+ * two records of one origin are written one after the other, the first one kept.
+ */
 export async function lockWitnessOrigin(client: pg.PoolClient, origin: string): Promise<void> {
   await client.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [
     WITNESS_LOCK_CLASS,
@@ -45,6 +49,11 @@ export async function recordMisbehaviour(
   try {
     await client.query("BEGIN");
     try {
+      // The witness appends golden rows without a lock, each insert skipped while a record
+      // exists (witness-service.ts appendGolden). SHARE mode waits for inserts in flight and
+      // holds new ones until this record is committed; they then see it: no cosignature of
+      // the origin is appended after its record.
+      await client.query("LOCK TABLE ledger_witness_checkpoints IN SHARE MODE");
       await lockWitnessOrigin(client, evidence.origin);
       const earlier = await misbehaviourOf(client, evidence.origin);
       if (!earlier) {

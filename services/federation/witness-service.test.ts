@@ -32,7 +32,12 @@ import {
 } from "../ledger/merkle.ts";
 import { buildProofApi } from "../ledger/proof-api.ts";
 import { createWitness, verifyCosignedCheckpoint } from "./cosignature.ts";
-import { formatAddCheckpointRequest, TLOG_SIZE_CONTENT_TYPE } from "./witness-protocol.ts";
+import { lockWitnessOrigin, recordMisbehaviour } from "./peer-store.ts";
+import {
+  formatAddCheckpointRequest,
+  TLOG_SIZE_CONTENT_TYPE,
+  WitnessReason,
+} from "./witness-protocol.ts";
 import { parseWitnessTrust, WitnessService, WitnessTrustError } from "./witness-service.ts";
 
 // Starting a private Postgres can take seconds on a busy 2-core machine.
@@ -131,14 +136,31 @@ const golden = async (): Promise<{ seq: string; tree_size: string; root: string 
   ).rows.map((r) => ({ seq: r.seq, tree_size: r.tree_size, root: toHex(r.root_hash) }));
 
 const log = { origin: PEER, publicKeys: [peerKey.publicKey] };
+
+/**
+ * Waits until `n` sessions of the test database wait on a lock (seen from `observer`), or
+ * `polls` polls have passed: then the test goes on and its assertions tell what happened.
+ */
+async function lockWaiters(observer: pg.ClientBase, n: number, polls = 500): Promise<void> {
+  for (let i = 0; i < polls; i++) {
+    // pg_stat_activity is read once per transaction unless the snapshot is cleared.
+    await observer.query("SELECT pg_stat_clear_snapshot()");
+    const { rows } = await observer.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+    );
+    if (rows[0]!.n >= n) return;
+    await sleep(20);
+  }
+}
 const witnesses = [{ name: witness.name, publicKey: witness.publicKey }];
 
 /** Verifies a 200 answer's cosignature line over `note` (with the clock's date). */
-function expectCosigned(note: string, line: string): void {
+function expectCosigned(note: string, line: string, origin = PEER): void {
   expect(line).toMatch(/^— own\.test\/witness [A-Za-z0-9+/=]+\n$/);
   const r = verifyCosignedCheckpoint(
     `${note}${line}`,
-    log,
+    { ...log, origin },
     witnesses,
     new Date("2026-12-03T01:00:00Z"),
   );
@@ -272,8 +294,8 @@ describe("POST /v1/witness/add-checkpoint", () => {
     ];
     // A real listener on loopback. To make the requests really overlap, a session of the test
     // holds the table in EXCLUSIVE mode (reads pass, inserts wait) until every pool connection
-    // of the witness is waiting on a lock: without the origin lock, all of them would have read
-    // the same golden checkpoint by then.
+    // of the witness is waiting on a lock: all of them have then read the same golden
+    // checkpoint and decided against it, and all but the first insert hit the primary key.
     const url = await app.listen({ port: 0, host: "127.0.0.1" });
     const locker = new pg.Client({ connectionString: dbUrl });
     await locker.connect();
@@ -289,16 +311,7 @@ describe("POST /v1/witness/add-checkpoint", () => {
         return { view: i % 2, status: r.status, body: await r.text() };
       }),
     );
-    for (;;) {
-      // pg_stat_activity is read once per transaction unless the snapshot is cleared.
-      await locker.query("SELECT pg_stat_clear_snapshot()");
-      const { rows } = await locker.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-      );
-      if (rows[0]!.n >= POOL_MAX) break;
-      await sleep(20);
-    }
+    await lockWaiters(locker, POOL_MAX);
     await locker.query("COMMIT");
     await locker.end();
     const answers = await pending;
@@ -316,6 +329,102 @@ describe("POST /v1/witness/add-checkpoint", () => {
     // The loser's view is now refused as a fork at the same size.
     const loser = ok[0]!.view === 0 ? fork : main;
     expect((await post(request(30, [], checkpoint(30, loser.root(30))))).status).toBe(422);
+  });
+
+  describe("concurrent requests without a test lock", () => {
+    const RACE = "race.test/log";
+    const ROGUE = "rogue.test/log";
+    const vkeyOf = (origin: string) => verifierKey(origin, fromBase64(peerKey.publicKey));
+    let other: WitnessService;
+    const rows = async (origin: string) =>
+      (
+        await pool.query<{ seq: string; tree_size: string; root_hash: Buffer }>(
+          `SELECT seq::text, tree_size::text, root_hash FROM ledger_witness_checkpoints
+            WHERE origin = $1 ORDER BY seq`,
+          [origin],
+        )
+      ).rows.map((r) => ({ seq: r.seq, tree_size: r.tree_size, root: toHex(r.root_hash) }));
+    const add = async (body: string) => {
+      const r = await other.addCheckpoint(new TextEncoder().encode(body));
+      return { status: r.status, body: r.body, reason: r.reason };
+    };
+    beforeAll(() => {
+      other = new WitnessService({
+        pool,
+        witness,
+        logs: parseWitnessTrust(`${vkeyOf(RACE)}\n${vkeyOf(ROGUE)}\n`, OWN),
+        clock: fixedClock("2026-12-03T00:00:00Z", 1000),
+      });
+    });
+
+    it("of 20 concurrent pushes of two views, cosigns one and answers the others 409", async () => {
+      expect((await add(request(0, [], checkpoint(12, main.root(12), peerKey, RACE)))).status).toBe(
+        200,
+      );
+      const notes = [main, fork].map((t) => checkpoint(30, t.root(30), peerKey, RACE));
+      const views = [
+        request(12, main.proof(12, 30), notes[0]!),
+        request(12, fork.proof(12, 30), notes[1]!),
+      ];
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => ({
+          view: i % 2,
+          ...(await add(views[i % 2]!)),
+        })),
+      );
+      const ok = answers.filter((a) => a.status === 200);
+      expect(ok).toHaveLength(1);
+      const stale = answers.filter((a) => a.status === 409);
+      expect(stale).toHaveLength(19);
+      expect(new Set(stale.map((a) => a.body))).toEqual(new Set(["30\n"]));
+      const winner = ok[0]!.view;
+      expectCosigned(notes[winner]!, ok[0]!.body, RACE);
+      expect(await rows(RACE)).toEqual([
+        { seq: "1", tree_size: "12", root: toHex(main.root(12)) },
+        { seq: "2", tree_size: "30", root: toHex((winner === 0 ? main : fork).root(30)) },
+      ]);
+    });
+
+    it("appends nothing for requests decided before a misbehaviour record that commits first", async () => {
+      expect(
+        (await add(request(0, [], checkpoint(12, main.root(12), peerKey, ROGUE)))).status,
+      ).toBe(200);
+      // The test holds the misbehaviour lock of the origin, so recordMisbehaviour stops after
+      // taking the golden table in SHARE mode; the witness requests then read (no record yet),
+      // decide to cosign and wait at their insert. The record commits first: every insert must
+      // see it and append nothing.
+      const locker = await pool.connect();
+      await locker.query("BEGIN");
+      await lockWitnessOrigin(locker, ROGUE);
+      const note = checkpoint(12, main.root(12), peerKey, ROGUE);
+      const recorded = recordMisbehaviour(pool, {
+        kind: "Forked",
+        origin: ROGUE,
+        logVkeys: [vkeyOf(ROGUE)],
+        trustedNote: note,
+        offeredNote: checkpoint(12, fork.root(12), peerKey, ROGUE),
+        detectedAt: "2026-12-03T00:00:00.000Z",
+        detail: "test: a fork at size 12",
+      });
+      await lockWaiters(locker, 1);
+      const pending = Promise.all(
+        Array.from({ length: 12 }, () =>
+          add(request(12, main.proof(12, 30), checkpoint(30, main.root(30), peerKey, ROGUE))),
+        ),
+      );
+      // recordMisbehaviour and every other pool connection (at its insert) wait on a lock.
+      await lockWaiters(locker, POOL_MAX - 1);
+      await locker.query("COMMIT");
+      locker.release();
+      await recorded;
+      const answers = await pending;
+      expect(answers.map((a) => [a.status, a.reason])).toEqual(
+        Array.from({ length: 12 }, () => [403, WitnessReason.Quarantined]),
+      );
+      expect(await rows(ROGUE)).toEqual([
+        { seq: "1", tree_size: "12", root: toHex(main.root(12)) },
+      ]);
+    });
   });
 
   it("the golden table is append-only", async () => {

@@ -3,14 +3,15 @@
  * it trusts (a trust file of C2SP verifier keys), and the atomic check-then-persist of each
  * request against the origin's trusted ("golden") checkpoint in the append-only
  * `ledger_witness_checkpoints` table (ADR 0083). The decision itself is the pure
- * {@link decideAddCheckpoint}; this module adds the transaction and the origin lock around it.
+ * {@link decideAddCheckpoint}; this module reads what it decides against (one statement) and
+ * appends the result (one statement) with the table's (origin, seq) primary key as the
+ * compare-and-swap that makes the two atomic (ADR 0083, "Persisting without a lock").
  */
 import type pg from "pg";
 import { toBase64 } from "../ledger/canonical-json.ts";
 import { CheckpointFormatError, ED25519_NOTE_ALG, parseVerifierKey } from "../ledger/checkpoint.ts";
 import type { Clock } from "../ledger/clock.ts";
 import type { Witness } from "./cosignature.ts";
-import { lockWitnessOrigin, misbehaviourOf } from "./peer-store.ts";
 import {
   decideAddCheckpoint,
   noteOrigin,
@@ -118,9 +119,11 @@ export class WitnessService {
   }
 
   /**
-   * Handles one add-checkpoint request body. Reads the origin's golden checkpoint, decides and
-   * appends the newly cosigned checkpoint in one transaction holding the origin's advisory
-   * lock, so concurrent requests for one origin are decided one after the other.
+   * Handles one add-checkpoint request body: one statement reads the origin's golden checkpoint
+   * and quarantine, the pure decision runs, and a newly cosigned size is appended by one insert
+   * that the (origin, seq) primary key admits only while that golden row is still the latest.
+   * Of concurrent requests decided against one golden row, one appends and is cosigned; the
+   * others are decided again against the new row (409: their old size is no longer the latest).
    */
   async addCheckpoint(body: Uint8Array): Promise<WitnessResponse> {
     const parsed = parseAddCheckpointRequest(body);
@@ -136,58 +139,40 @@ export class WitnessService {
         reason: WitnessReason.UnknownOrigin,
       };
     }
-    const client = await this.#o.pool.connect();
-    try {
-      await client.query("BEGIN");
-      try {
-        await lockWitnessOrigin(client, origin);
-        // A peer caught forking or rolling back is never cosigned again (ADR 0084).
-        if (await misbehaviourOf(client, origin)) {
-          await client.query("ROLLBACK");
-          return {
-            status: 403,
-            contentType: TEXT,
-            body: `log origin ${JSON.stringify(origin.slice(0, 100))} is quarantined: a fork or rollback of it was recorded\n`,
-            reason: WitnessReason.Quarantined,
-          };
-        }
-        const row = await latestRow(client, origin);
-        const now = this.#o.clock.now();
-        const decision = decideAddCheckpoint(
-          parsed.request,
-          log,
-          row && toTrusted(row),
-          this.#o.witness,
-          Math.floor(now.getTime() / 1000),
-        );
-        if (!decision.ok) {
-          await client.query("ROLLBACK");
-          return refusalResponse(decision);
-        }
-        // The same checkpoint again is cosigned afresh, but the golden row stays as it is.
-        if (!row || Number(row.tree_size) !== decision.trusted.size) {
-          await client.query(
-            `INSERT INTO ledger_witness_checkpoints
-               (origin, seq, tree_size, root_hash, note, cosigned_at)
-             VALUES ($1, $2, $3, $4, $5, $6)`,
-            [
-              origin,
-              row ? BigInt(row.seq) + 1n : 1n,
-              decision.trusted.size,
-              decision.trusted.root,
-              decision.trusted.note,
-              now,
-            ],
-          );
-        }
-        await client.query("COMMIT");
+    // Optimistic check-then-persist (ADR 0083): one read, the pure decision, one insert whose
+    // (origin, seq) primary key only admits it while the read golden row is still the latest.
+    // A concurrent request that appended first makes the insert fail (unique_violation); the
+    // request is then decided again against the row that won, which answers 409 or 422.
+    for (let attempt = 1; ; attempt++) {
+      const view = await readWitnessView(this.#o.pool, origin);
+      // A peer caught forking or rolling back is never cosigned again (ADR 0084).
+      if (view.quarantined) return quarantinedResponse(origin);
+      const golden = view.golden;
+      const now = this.#o.clock.now();
+      const decision = decideAddCheckpoint(
+        parsed.request,
+        log,
+        golden && toTrusted(golden),
+        this.#o.witness,
+        Math.floor(now.getTime() / 1000),
+      );
+      if (!decision.ok) return refusalResponse(decision);
+      // The same checkpoint again is cosigned afresh, but the golden row stays as it is.
+      if (golden && Number(golden.tree_size) === decision.trusted.size) {
         return { status: 200, contentType: TEXT, body: decision.cosignature };
-      } catch (err) {
-        await client.query("ROLLBACK").catch(() => undefined);
-        throw err;
       }
-    } finally {
-      client.release();
+      const seq = golden ? BigInt(golden.seq) + 1n : 1n;
+      const appended = await appendGolden(this.#o.pool, origin, seq, decision.trusted, now);
+      if (appended === Appended.Done) {
+        return { status: 200, contentType: TEXT, body: decision.cosignature };
+      }
+      if (appended === Appended.Quarantined) return quarantinedResponse(origin);
+      // Overtaken: golden rows only grow, so the next decision is a refusal, never a loop.
+      if (attempt >= MAX_DECISIONS) {
+        throw new Error(
+          `witness: the golden checkpoint of ${JSON.stringify(origin.slice(0, 100))} moved ${attempt} times during one request`,
+        );
+      }
     }
   }
 
@@ -198,16 +183,93 @@ export class WitnessService {
   }
 }
 
-async function latestRow(
-  db: Pick<pg.Pool, "query"> | pg.PoolClient,
-  origin: string,
-): Promise<GoldenRow | undefined> {
-  const { rows } = await db.query<GoldenRow>(
-    `SELECT seq::text, tree_size::text, root_hash, note FROM ledger_witness_checkpoints
-      WHERE origin = $1 ORDER BY ledger_witness_checkpoints.seq DESC LIMIT 1`,
+type Db = Pick<pg.Pool, "query">;
+
+/** The latest golden row of `origin`; ordered by the column, not by the text alias. */
+const LATEST_GOLDEN = `SELECT w.seq::text AS seq, w.tree_size::text AS tree_size, w.root_hash, w.note
+   FROM ledger_witness_checkpoints w WHERE w.origin = $1 ORDER BY w.seq DESC LIMIT 1`;
+
+async function latestRow(db: Db, origin: string): Promise<GoldenRow | undefined> {
+  const { rows } = await db.query<GoldenRow>(LATEST_GOLDEN, [origin]);
+  return rows[0];
+}
+
+/** What one request decides against: the golden row and the quarantine, read in one statement. */
+interface WitnessView {
+  readonly quarantined: boolean;
+  readonly golden: GoldenRow | undefined;
+}
+
+async function readWitnessView(db: Db, origin: string): Promise<WitnessView> {
+  const { rows } = await db.query<{ quarantined: boolean } & Partial<GoldenRow>>(
+    `SELECT EXISTS (SELECT 1 FROM ledger_federation_misbehaviour m WHERE m.origin = $1)
+              AS quarantined, g.*
+       FROM (SELECT 1) AS one LEFT JOIN LATERAL (${LATEST_GOLDEN}) AS g ON true`,
     [origin],
   );
-  return rows[0];
+  const r = rows[0]!;
+  return {
+    quarantined: r.quarantined,
+    golden: r.seq === null || r.seq === undefined ? undefined : (r as GoldenRow),
+  };
+}
+
+/** How {@link appendGolden} ended. */
+const Appended = {
+  Done: "Done",
+  /** Another request appended this seq first: decide again against its row. */
+  Overtaken: "Overtaken",
+  /** The origin was quarantined after the read: nothing appended. */
+  Quarantined: "Quarantined",
+} as const;
+type Appended = (typeof Appended)[keyof typeof Appended];
+
+/** Decisions one request may make before giving up (a second one is always a refusal). */
+const MAX_DECISIONS = 3;
+
+/**
+ * Appends the newly cosigned checkpoint as golden row `seq` of `origin`, in one autocommit
+ * statement: the primary key (origin, seq) admits one row per seq, so of two requests decided
+ * against the same golden row only the first appends. The insert is skipped when a
+ * misbehaviour record exists; recordMisbehaviour (peer-store.ts) holds the table in SHARE mode
+ * while it writes one, and Postgres takes this statement's snapshot after its table lock, so a
+ * record committed while this insert waited is seen here.
+ */
+async function appendGolden(
+  db: Db,
+  origin: string,
+  seq: bigint,
+  trusted: TrustedCheckpoint,
+  now: Date,
+): Promise<Appended> {
+  try {
+    const { rowCount } = await db.query(
+      `INSERT INTO ledger_witness_checkpoints
+         (origin, seq, tree_size, root_hash, note, cosigned_at)
+       SELECT $1::text, $2::bigint, $3::bigint, $4::bytea, $5::text, $6::timestamptz
+        WHERE NOT EXISTS (SELECT 1 FROM ledger_federation_misbehaviour m WHERE m.origin = $1)`,
+      [origin, seq.toString(), trusted.size, trusted.root, trusted.note, now],
+    );
+    return rowCount === 1 ? Appended.Done : Appended.Quarantined;
+  } catch (err) {
+    const e = err as { code?: string; constraint?: string };
+    if (e.code === UNIQUE_VIOLATION && e.constraint === GOLDEN_PRIMARY_KEY) {
+      return Appended.Overtaken;
+    }
+    throw err;
+  }
+}
+
+const UNIQUE_VIOLATION = "23505";
+const GOLDEN_PRIMARY_KEY = "ledger_witness_checkpoints_pkey";
+
+function quarantinedResponse(origin: string): WitnessResponse {
+  return {
+    status: 403,
+    contentType: TEXT,
+    body: `log origin ${JSON.stringify(origin.slice(0, 100))} is quarantined: a fork or rollback of it was recorded\n`,
+    reason: WitnessReason.Quarantined,
+  };
 }
 
 function toTrusted(row: GoldenRow): TrustedCheckpoint {

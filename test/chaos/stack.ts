@@ -136,7 +136,9 @@ export async function startStack(opts: StackOptions = {}): Promise<ChaosStack> {
   const stopAll = async (): Promise<void> => {
     for (const p of procs.values()) await p.stop();
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
+    // VAULTMESH_CHAOS_KEEP=1 keeps the logs and records for a post-mortem.
+    if (process.env.VAULTMESH_CHAOS_KEEP === "1") log(`kept ${dir}`);
+    else await rm(dir, { recursive: true, force: true });
   };
   try {
     const t0 = Date.now();

@@ -279,3 +279,27 @@ export async function withTestDatabase<T>(
     await server.stop();
   }
 }
+
+/**
+ * Every row of every table in `schema` with its version (`xmin@ctid`): an UPDATE changes both
+ * even when it changes no value, INSERT and DELETE change the set. Postgres's own record of
+ * writes, for "no writes" assertions that do not trust the code under test to count its own
+ * statements. `pool` must see every row (a superuser or the tables' owner without FORCE RLS).
+ */
+export async function rowVersions(
+  pool: pg.Pool,
+  schema: string,
+): Promise<Record<string, string[]>> {
+  const tables = await pool.query<{ table_name: string }>(
+    "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_type = 'BASE TABLE' ORDER BY 1",
+    [schema],
+  );
+  const out: Record<string, string[]> = {};
+  for (const { table_name: t } of tables.rows) {
+    const rows = await pool.query<{ v: string }>(
+      `SELECT xmin::text || '@' || ctid::text AS v FROM "${schema}"."${t}" ORDER BY ctid`,
+    );
+    out[t] = rows.rows.map((r) => r.v);
+  }
+  return out;
+}

@@ -118,3 +118,30 @@ export async function startRedis(timeoutMs = 15_000): Promise<RedisServer> {
   rmSync(dir, { recursive: true, force: true });
   throw new Error(`redis-server: no free port after 5 tries: ${String(lastError)}`);
 }
+
+/** The part of an ioredis client {@link redisWriteCalls} uses. */
+interface RedisStatsClient {
+  info(section: string): Promise<string>;
+  call(command: string, ...args: string[]): Promise<unknown>;
+}
+
+// ACL and configuration changes: state, but not flagged "write" by COMMAND INFO.
+const ADMIN_WRITES = new Set(["acl|setuser", "acl|deluser", "acl|load", "config|set"]);
+
+/**
+ * Calls per write command since the server started, from the server's own statistics
+ * (INFO commandstats; a command is a write when COMMAND INFO flags it "write", or when it
+ * changes ACL users or configuration). For "no writes" assertions that do not trust the code
+ * under test to count its own commands.
+ */
+export async function redisWriteCalls(redis: RedisStatsClient): Promise<Record<string, number>> {
+  const info = await redis.info("commandstats");
+  const out: Record<string, number> = {};
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    const name = m[1]!;
+    const reply = (await redis.call("COMMAND", "INFO", name)) as [[string, number, string[]]?];
+    const flags = reply[0]?.[2] ?? [];
+    if (ADMIN_WRITES.has(name) || flags.includes("write")) out[name] = Number(m[2]);
+  }
+  return out;
+}

@@ -208,5 +208,19 @@ export class InstallRun {
     await secret("vaultmesh-signing-key", { "ed25519.key": keyFiles["ed25519.key"] ?? "" });
     await secret("vaultmesh-ledger-keys", keyFiles);
     await secret("vaultmesh-tsa-ca", { "ca.crt": opts.tsaCaPem });
+    // The witness key of federation.enabled (ADR 0094), made the documented way: `federation
+    // init` writes witness.key beside the log key (after the ledger keys were read, so it is
+    // in its own Secret only).
+    const init = await command(join(repoRoot, "node_modules/.bin/node"), [
+      join(repoRoot, "bin/remembrancer.js"),
+      "federation",
+      "init",
+      "--key-dir",
+      opts.keysDir,
+    ]);
+    if (init.code !== 0) throw new Error(`remembrancer federation init: ${init.stderr}`);
+    await secret("vaultmesh-witness-key", {
+      "witness.key": await readFile(join(opts.keysDir, "witness.key"), "utf8"),
+    });
   }
 }

@@ -17,7 +17,17 @@ import { readImageConfig } from "../../hack/install/image-config.ts";
 import { startPodSupervisor, type PodSupervisor } from "../../hack/install/pod-supervisor.ts";
 import { startServiceProxy, type ServiceProxy } from "../../hack/install/service-proxy.ts";
 import { parseManifests, syncWaves, withoutWave, type Wave } from "../../hack/install/waves.ts";
-import type { Condition, GPUWorkload, Receipt } from "../../crds/index.ts";
+import type { Condition, FederationPeer, GPUWorkload, Receipt } from "../../crds/index.ts";
+import { addCosignature, verifyCosignedCheckpoint } from "../../services/federation/cosignature.ts";
+import { formatAddCheckpointRequest } from "../../services/federation/witness-protocol.ts";
+import {
+  COSIGNATURE_V1_ALG,
+  formatCheckpoint,
+  signNote,
+  verifierKey,
+} from "../../services/ledger/checkpoint.ts";
+import { ed25519Signer, generateEd25519 } from "../../services/ledger/ed25519.ts";
+import { EMPTY_ROOT } from "../../services/ledger/merkle.ts";
 import {
   KubeClient,
   loadClusterAccess,
@@ -115,6 +125,8 @@ beforeAll(
         operator: { replicas: 1 },
         webhook: { replicas: 1 },
         tsa: { url: tsa.url, caSecretRef: { name: "vaultmesh-tsa-ca", key: "ca.crt" } },
+        // The witness key Secret is made by createReleaseSecrets (`remembrancer federation init`).
+        federation: { enabled: true },
       },
       workDir,
       // VAULTMESH_TEST_CHART_VALUES: a values file layered on top, to try other settings.
@@ -297,6 +309,77 @@ describe("the Helm chart, synced wave by wave and run from the image", () => {
         expect(root?.split(" ")[5]?.split(",")).toContain("ro");
       }
     }
+  });
+
+  it("federation: the ledger's witness cosigns a FederationPeer's log with the operator's witness key", async () => {
+    requireInstalled();
+    // A peer log of our own making; its endpoint is a loopback port nothing listens on.
+    const origin = "peer.install.test/log";
+    const peerKey = generateEd25519();
+    const peerSigner = ed25519Signer(peerKey.privateKeyPem);
+    const note = signNote(
+      formatCheckpoint({ origin, size: 0, root: EMPTY_ROOT, extensions: [] }),
+      origin,
+      peerSigner,
+    );
+    const [ledgerPort] = containerPorts(
+      waves.flatMap((w) => w.objects).filter((o) => o.metadata.name === "vaultmesh-ledger"),
+    ).keys();
+    const push = () =>
+      fetch(`http://127.0.0.1:${ledgerPort}/v1/witness/add-checkpoint`, {
+        method: "POST",
+        body: formatAddCheckpointRequest({ oldSize: 0, proof: [], note }),
+      });
+    // No FederationPeer pins it yet: unknown origin.
+    expect((await push()).status).toBe(404);
+    const witnessRaw = Buffer.from(
+      ed25519Signer(generateEd25519().privateKeyPem).publicKey,
+      "base64",
+    );
+    await admin.create(Resources.FederationPeer, {
+      apiVersion: "vaultmesh.cloud/v1alpha1",
+      kind: "FederationPeer",
+      metadata: { name: "install-peer" },
+      spec: {
+        endpoint: "http://127.0.0.1:9",
+        trustAnchor: {
+          origin,
+          keys: [{ keyId: "k1", algorithm: "Ed25519", publicKey: peerKey.publicKeyPem }],
+          witnessKey: verifierKey(`${origin}/witness`, witnessRaw, COSIGNATURE_V1_ALG),
+        },
+        syncIntervalSeconds: 60,
+      },
+    });
+    // The operator records the peer's pin in the ledger database; serve reads it per request.
+    const line = await install!.wait(
+      "the ledger's witness to cosign the FederationPeer's checkpoint",
+      async () => {
+        const r = await push();
+        return r.status === 200 ? await r.text() : undefined;
+      },
+      60000,
+    );
+    // Cosigned with the key of the vaultmesh-witness-key Secret (the one the operator has).
+    const witnessKey = ed25519Signer(await readFile(join(workDir, "keys", "witness.key"), "utf8"));
+    const name = line.split(" ")[1]!;
+    const checked = verifyCosignedCheckpoint(
+      addCosignature(note, line),
+      { origin, publicKeys: [peerSigner.publicKey] },
+      [{ name, publicKey: witnessKey.publicKey }],
+      new Date(),
+    );
+    expect(checked).toMatchObject({ ok: true, cosignatures: [{ name }] });
+    // The operator has its witness key: the round runs (and finds nothing listening).
+    const peer = await install!.wait(
+      "the FederationPeer's first round",
+      async () => {
+        const fp = await admin.get<FederationPeer>(Resources.FederationPeer, "install-peer");
+        return cond(fp, "Reachable") ? fp : undefined;
+      },
+      60000,
+    );
+    expect(cond(peer, "Reachable")?.status).toBe("False");
+    expect(cond(peer, "Synced")?.reason).not.toBe("WitnessKeyMissing");
   });
 
   it("serves admission through the Service-based webhook configuration", async () => {

@@ -12,10 +12,12 @@ import type { Tenant } from "../../crds/index.ts";
 import { KubeClient, Resources, type KubeObject } from "../../services/kube/index.ts";
 import { TenantObjectNames } from "../../services/tenant-stack/kube/names.ts";
 import { parseApiKey } from "../../services/tenant-stack/postgres/api-keys.ts";
+import { ARRAKIS_SCHEMA } from "../../services/tenant-stack/postgres/migrations.ts";
 import { limitsKey } from "../../services/tenant-stack/redis/tenant-cache.ts";
 import { kubeConfig, waitFor } from "../harness/kube.ts";
 import { connectionAllowed, type PodRef } from "../harness/network-policy-eval.ts";
-import { redisCommand } from "../harness/redis.ts";
+import { rowVersions } from "../harness/postgres.ts";
+import { redisCommand, redisWriteCalls } from "../harness/redis.ts";
 import { startStripeMock } from "../harness/stripe-mock.ts";
 import {
   readStripeRecords,
@@ -53,42 +55,6 @@ const secretData = async (ns: string, name: string): Promise<Record<string, stri
   return Object.fromEntries(
     Object.entries(data).map(([k, v]) => [k, Buffer.from(v, "base64").toString()]),
   );
-};
-
-// Every row of the Arrakis schema with its version (xmin changes on every UPDATE, even one that
-// changes nothing; INSERT and DELETE change the set): Postgres's own record of writes.
-const rowVersions = async (): Promise<Record<string, string[]>> => {
-  const tables = await stack.admin.query<{ table_name: string }>(
-    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'arrakis' ORDER BY 1",
-  );
-  const out: Record<string, string[]> = {};
-  for (const { table_name: t } of tables.rows) {
-    const rows = await stack.admin.query<{ v: string }>(
-      `SELECT xmin::text || '@' || ctid::text AS v FROM arrakis."${t}" ORDER BY ctid`,
-    );
-    out[t] = rows.rows.map((r) => r.v);
-  }
-  return out;
-};
-
-// Calls per write command (COMMAND INFO flag "write", or an ACL change), from Redis's own
-// INFO commandstats; this file's Redis serves this file's operator alone.
-const ACL_WRITES = new Set(["acl|setuser", "acl|deluser", "acl|load", "config|set"]);
-const redisWriteCalls = async (): Promise<Record<string, number>> => {
-  const info = await redis.info("commandstats");
-  const calls = [...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map(
-    (m) => [m[1]!, Number(m[2])] as const,
-  );
-  const out: Record<string, number> = {};
-  for (const [name, n] of calls) {
-    const [[, , flags] = []] = (await redis.call("COMMAND", "INFO", name)) as [
-      string,
-      number,
-      string[],
-    ][];
-    if (ACL_WRITES.has(name) || (flags ?? []).includes("write")) out[name] = n;
-  }
-  return out;
 };
 
 const stripeWrites = (): number =>
@@ -159,7 +125,11 @@ describe("provisioning", () => {
     // Exactly the owners' two bindings, each naming its role and the owner (a loop over an
     // empty list would pass, so the list is compared whole).
     const bindings = await client.list<KubeObject>(Resources.RoleBinding, { namespace: ns });
-    const owner = { apiGroup: "rbac.authorization.k8s.io", kind: "User", name: `owner@${a}.example` };
+    const owner = {
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: "User",
+      name: `owner@${a}.example`,
+    };
     const rbac = "rbac.authorization.k8s.io";
     expect(
       bindings.items
@@ -272,8 +242,8 @@ describe("steady state", () => {
     await op.reconcileOnce(a);
     await op.reconcileOnce(b);
     const world = async (): Promise<Record<string, unknown>> => ({
-      db: await rowVersions(),
-      redis: await redisWriteCalls(),
+      db: await rowVersions(stack.admin, ARRAKIS_SCHEMA),
+      redis: await redisWriteCalls(redis),
       stripe: stripeWrites(),
       discord: stack.discord.requests.filter((r) => r.method !== "GET").length,
     });

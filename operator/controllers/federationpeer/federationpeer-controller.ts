@@ -3,7 +3,8 @@
  * changes enqueue it), the reconciler with the ledger, the witness key, the sync round of
  * services/federation/peer-sync.ts and the ledger receipts. Like every controller it runs only on
  * the leader. A round per peer runs every spec.syncIntervalSeconds with jitter (status
- * .nextSyncTime), whatever enqueued the key.
+ * .nextSyncTime), whatever enqueued the key. Beside it, on the same informer, the witness trust
+ * sync records the peers' pins in the ledger database for `serve --witness-trust-db` (ADR 0094).
  */
 import type { FederationPeer } from "../../../crds/index.ts";
 import { syncPeer } from "../../../services/federation/peer-sync.ts";

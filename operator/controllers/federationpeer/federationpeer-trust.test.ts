@@ -90,7 +90,7 @@ describe("witnessTrustOfPeers", () => {
       "a peer being deleted is not trusted",
       [
         peer("eu", "eu.example/vaultmesh", [euPem], (p) => {
-          p.metadata!.deletionTimestamp = "2026-12-03T00:00:00Z";
+          p.metadata.deletionTimestamp = "2026-12-03T00:00:00Z";
         }),
       ],
       [],

@@ -21,6 +21,7 @@ import { readAtMost } from "../../read-at-most.ts";
 import { verifyMisbehaviourBundle } from "../../federation/misbehaviour-receipt.ts";
 import { BUNDLE_FORMAT, BundleFormatError, parseBundle, type ProofBundle } from "../bundle.ts";
 import { loadTrustFiles, mergeTrust, type TrustBundle } from "../trust-bundle.ts";
+import type { VerifyReport } from "../verify-report.ts";
 import { databaseUrl, openLedger, path, readInput, type LedgerFlags } from "./cli-context.ts";
 import { EXIT, printJson, UsageError, type CliIO } from "./cli-io.ts";
 import type { SetExit } from "./cli-keys.ts";
@@ -49,6 +50,34 @@ interface VerifyFlags extends LedgerFlags {
 /** The line `federation verify` prints when a FederationInconsistent bundle's every link holds. */
 export const MISBEHAVIOUR_VERIFIED = "✅ Misbehaviour evidence verified";
 
+/** Prints a report's links and its verdict line (or JSON); returns the exit code. */
+function printOutcome(
+  io: CliIO,
+  r: VerifyReport,
+  f: { readonly json?: boolean },
+  say: { json: Record<string, unknown>; verified: string; failed: string; unpinned: string },
+): number {
+  const bad = r.checks.find((c) => !c.ok);
+  if (f.json) {
+    printJson(io, {
+      ok: r.ok,
+      pinned: r.pinned,
+      ...say.json,
+      failed: bad?.link ?? null,
+      checks: r.checks,
+    });
+    return r.ok ? EXIT.ok : EXIT.failed;
+  }
+  for (const c of r.checks) io.stdout(`${c.ok ? "✔" : "✘"} ${c.link} — ${c.detail}\n`);
+  if (!r.pinned) io.stdout(`! keys were taken from the file itself; ${say.unpinned}\n`);
+  io.stdout(
+    r.ok
+      ? `${say.verified}\n`
+      : `${say.failed}: failing link "${bad?.link ?? "no evidence"}" — ${bad?.detail ?? ""}\n`,
+  );
+  return r.ok ? EXIT.ok : EXIT.failed;
+}
+
 /** `verify` of a proof bundle of a FederationInconsistent receipt: the bundle and the evidence. */
 async function verifyEvidence(io: CliIO, value: unknown, f: VerifyFlags): Promise<number> {
   let bundle: ProofBundle;
@@ -58,75 +87,46 @@ async function verifyEvidence(io: CliIO, value: unknown, f: VerifyFlags): Promis
     if (err instanceof BundleFormatError) throw new UsageError(`proof bundle: ${err.message}`);
     throw err;
   }
-  const trust = trustBundles(io, f.trust);
-  const own = trust.filter((t) => t.origin === bundle.keys.origin || t.origin === undefined);
+  const own = trustBundles(io, f.trust).filter(
+    (t) => t.origin === bundle.keys.origin || t.origin === undefined,
+  );
   const r = await verifyMisbehaviourBundle(bundle, {
     ...(own.some((t) => t.origin) ? { trust: mergeTrust(...own) } : {}),
     ...(f.trustAnchor?.length ? { peerLogKeys: f.trustAnchor } : {}),
   });
-  const bad = r.checks.find((c) => !c.ok);
-  if (f.json) {
-    printJson(io, {
-      ok: r.ok,
-      pinned: r.pinned,
-      digest: bundle.receipt.digest,
-      failed: bad?.link ?? null,
-      checks: r.checks,
-    });
-    return r.ok ? EXIT.ok : EXIT.failed;
-  }
-  for (const c of r.checks) io.stdout(`${c.ok ? "✔" : "✘"} ${c.link} — ${c.detail}\n`);
-  if (!r.pinned) {
-    io.stdout(
-      "! keys were taken from the file itself; pass --trust (our ledger) and --trust-anchor (the peer's log key)\n",
-    );
-  }
   const finding = r.checks.find((c) => c.link === "conflict")?.detail.split(":")[0] ?? "";
-  io.stdout(
-    r.ok
-      ? `${MISBEHAVIOUR_VERIFIED}: ${finding}, ${bundle.receipt.digest}\n`
-      : `❌ Misbehaviour evidence NOT verified: failing link "${bad?.link ?? "no evidence"}" — ${bad?.detail ?? ""}\n`,
-  );
-  return r.ok ? EXIT.ok : EXIT.failed;
+  return printOutcome(io, r, f, {
+    json: { digest: bundle.receipt.digest },
+    verified: `${MISBEHAVIOUR_VERIFIED}: ${finding}, ${bundle.receipt.digest}`,
+    failed: "❌ Misbehaviour evidence NOT verified",
+    unpinned: "pass --trust (our ledger) and --trust-anchor (the peer's log key)",
+  });
 }
 
 async function verify(io: CliIO, file: string, f: VerifyFlags): Promise<number> {
   const value = readJsonFile(io, file, "federation receipt");
-  if ((value as { format?: unknown } | null)?.format === BUNDLE_FORMAT)
+  if ((value as { format?: unknown } | null)?.format === BUNDLE_FORMAT) {
     return await verifyEvidence(io, value, f);
+  }
   let x: FederationExport;
   try {
     x = parseFederationExport(value);
   } catch (err) {
-    if (err instanceof FederationReceiptFormatError)
+    if (err instanceof FederationReceiptFormatError) {
       throw new UsageError(`${file}: ${err.message}`);
+    }
     throw err;
   }
   const r = await verifyFederationExport(x, {
     trust: trustBundles(io, f.trust),
     now: io.clock.now(),
   });
-  const bad = r.checks.find((c) => !c.ok);
-  if (f.json) {
-    printJson(io, {
-      ok: r.ok,
-      pinned: r.pinned,
-      digest: x.digest,
-      mergedRoot: x.mergedRoot,
-      failed: bad?.link ?? null,
-      checks: r.checks,
-    });
-    return r.ok ? EXIT.ok : EXIT.failed;
-  }
-  for (const c of r.checks) io.stdout(`${c.ok ? "✔" : "✘"} ${c.link} — ${c.detail}\n`);
-  if (!r.pinned)
-    io.stdout("! keys were taken from the file itself; pass --trust to pin each ledger's\n");
-  io.stdout(
-    r.ok
-      ? `${FEDERATION_VERIFIED}: ${x.digest}, merged root ${x.mergedRoot}\n`
-      : `❌ Federation sync NOT verified: failing link "${bad?.link ?? "no evidence"}" — ${bad?.detail ?? ""}\n`,
-  );
-  return r.ok ? EXIT.ok : EXIT.failed;
+  return printOutcome(io, r, f, {
+    json: { digest: x.digest, mergedRoot: x.mergedRoot },
+    verified: `${FEDERATION_VERIFIED}: ${x.digest}, merged root ${x.mergedRoot}`,
+    failed: "❌ Federation sync NOT verified",
+    unpinned: "pass --trust to pin each ledger's",
+  });
 }
 
 interface ExportFlags extends LedgerFlags {
@@ -288,8 +288,7 @@ export function registerFederationReceiptCommands(fed: Command, io: CliIO, setEx
   fed
     .command("verify <file>")
     .description(
-      "check a FederationSynced export (or the proof bundle of a FederationInconsistent receipt) offline; " +
-        "check a federation receipt file offline: both bundles, equal digests, merged root, every signature and cosignature",
+      "check a federation receipt file offline (both bundles, equal digests, merged root, every signature and cosignature), or the proof bundle of a FederationInconsistent receipt",
     )
     .option(
       "--trust <file>",

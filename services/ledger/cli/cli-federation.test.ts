@@ -15,10 +15,18 @@ import {
   type ProposalOutcome,
 } from "../../federation/federation-receipt-service.ts";
 import { FEDERATION_SYNCED } from "../../federation/federation-receipt.ts";
+import { buildMisbehaviourReceiptInput } from "../../federation/misbehaviour-receipt.ts";
 import { keepPeerCosignature } from "../../federation/peer-store.ts";
 import { WitnessService } from "../../federation/witness-service.ts";
 import { fromBase64, toBase64 } from "../canonical-json.ts";
-import { parseCheckpoint, parseNote } from "../checkpoint.ts";
+import {
+  formatCheckpoint,
+  parseCheckpoint,
+  parseNote,
+  signNote,
+  verifierKey,
+} from "../checkpoint.ts";
+import { exportBundle } from "../bundle.ts";
 import { fixedClock } from "../clock.ts";
 import { ed25519Signer, type Ed25519Signer } from "../ed25519.ts";
 import { Ledger } from "../ledger.ts";
@@ -557,6 +565,68 @@ describe("remembrancer federation", () => {
       stopServe.abort();
       expect(await served.done).toBe(0);
     }
+  });
+
+  it("verify checks a FederationInconsistent bundle: the recording ledger's proofs and the evidence", async () => {
+    // B caught A's log with two roots for one size: the note B's witness cosigned, and another.
+    const trusted = (await b.witnessService.latest(ORIGIN_A))!.note;
+    const cp = parseCheckpoint(parseNote(trusted).body);
+    const forkBody = formatCheckpoint({ ...cp, root: new Uint8Array(32).fill(7) });
+    const evidence = {
+      kind: "Forked" as const,
+      origin: ORIGIN_A,
+      logVkeys: [a.logVkey],
+      trustedNote: trusted,
+      offeredNote: signNote(forkBody, ORIGIN_A, a.signer),
+      detectedAt: clock.now().toISOString(),
+      detail: "same size, another root",
+    };
+    const appended = await b.ledger.append(buildMisbehaviourReceiptInput(evidence, b.witness.vkey));
+    const bundle = await exportBundle(b.ledger, { digest: appended.receipt.digest });
+    writeFileSync(join(dir, "evidence.json"), JSON.stringify(bundle));
+    const pins = ["--trust", "b/trust.json", "--trust", "tsa/tsa-ca.crt"];
+    const ok = await cli(
+      "federation",
+      "verify",
+      "evidence.json",
+      ...pins,
+      "--trust-anchor",
+      a.logVkey,
+    );
+    expect(ok.out).toContain(
+      `✅ Misbehaviour evidence verified: SameSizeOtherRoot, ${appended.receipt.digest}`,
+    );
+    expect(ok.code).toBe(0);
+    const wrongKey = await cli(
+      "federation",
+      "verify",
+      "evidence.json",
+      ...pins,
+      "--trust-anchor",
+      verifierKey(ORIGIN_A, fromBase64(b.signer.publicKey)),
+    );
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.out).toContain(
+      '❌ Misbehaviour evidence NOT verified: failing link "trusted checkpoint log signature"',
+    );
+    const edited = {
+      ...bundle,
+      receipt: {
+        ...bundle.receipt,
+        payload: { ...(bundle.receipt.payload as object), kind: "RolledBack" },
+      },
+    };
+    writeFileSync(join(dir, "evidence-edited.json"), JSON.stringify(edited));
+    const tamperedRun = await cli(
+      "federation",
+      "verify",
+      "evidence-edited.json",
+      ...pins,
+      "--trust-anchor",
+      a.logVkey,
+    );
+    expect(tamperedRun.code).toBe(1);
+    expect(tamperedRun.out).toContain('failing link "recording ledger: receipt digest"');
   });
 
   it.each<[string, string[], RegExp]>([
