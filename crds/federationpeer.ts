@@ -20,13 +20,14 @@ import {
   ObjectMetaSchema,
   ObservedGenerationSchema,
   TimestampSchema,
+  tokenString,
   uniqueBy,
 } from "./common.ts";
 
 /** A public key the peer signs its tree heads and receipts with. */
 export const PeerKeySchema = z
   .object({
-    keyId: z.string().min(1).max(256).describe("Id of the key, as it appears in signatures."),
+    keyId: tokenString(256).describe("Id of the key, as it appears in signatures."),
     algorithm: z.enum(SIGNATURE_ALGORITHMS).describe("Key algorithm: Ed25519 or OpenPGP."),
     publicKey: z
       .string()

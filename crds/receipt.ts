@@ -11,6 +11,7 @@ import {
 } from "./constants.ts";
 import {
   AGE_COLUMN,
+  tokenString,
   conditionColumn,
   ConditionsSchema,
   CountSchema,
@@ -41,11 +42,9 @@ export const ReceiptSubjectSchema = z
 /** A signature over the receipt's digest. */
 export const ReceiptSignatureSchema = z
   .object({
-    keyId: z
-      .string()
-      .min(1)
-      .max(256)
-      .describe("Id of the signing key (e.g. an Ed25519 key fingerprint or OpenPGP key id)."),
+    keyId: tokenString(256).describe(
+      "Id of the signing key (e.g. an Ed25519 key fingerprint or OpenPGP key id).",
+    ),
     algorithm: z.enum(SIGNATURE_ALGORITHMS).describe("Signature algorithm: Ed25519 or OpenPGP."),
     value: z
       .string()

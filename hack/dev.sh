@@ -86,15 +86,19 @@ fi
 # Federation (docs/federation.md#installing-federation): each ledger's witness key, made by
 # `federation init` beside its log key; the sample peer vaultmesh-eu is a second ledger with its
 # own database, keys and origin.
+# Its origin sorts after our derived vaultmesh.cloud/remembrancer/… one, so our operator is the
+# side that proposes the federation receipt (ADR 0086) and both ledgers end with it.
 peer_keys="$dev/keys-eu"
-if grep -q '"origin": "vaultmesh.cloud/remembrancer"' "$peer_keys/trust.json" 2>/dev/null; then
-  rm -f "$peer_keys"/*
-fi
+export REMEMBRANCER_ORIGIN=vaultmesh.eu.dev/ledger
+grep -q "\"origin\": \"$REMEMBRANCER_ORIGIN\"" "$peer_keys/trust.json" 2>/dev/null || rm -rf "$peer_keys"
 [ -f "$peer_keys/ed25519.key" ] || node bin/remembrancer.js keygen --dir "$peer_keys" >/dev/null
-node bin/remembrancer.js federation init --key-dir "$keys" --db "$DATABASE_URL" --json \
-  >"$dev/federation.json"
 node bin/remembrancer.js federation init --key-dir "$peer_keys" --db "$PEER_DATABASE_URL" --json \
   >"$dev/federation-eu.json"
+node bin/remembrancer.js record --db "$PEER_DATABASE_URL" --key-dir "$peer_keys" \
+  --type deploy --subject ledger-eu >/dev/null
+unset REMEMBRANCER_ORIGIN
+node bin/remembrancer.js federation init --key-dir "$keys" --db "$DATABASE_URL" --json \
+  >"$dev/federation.json"
 field() { node -p "JSON.parse(require('fs').readFileSync('$1', 'utf8')).$2"; }
 stop_product
 # Our ledger's witness trusts the peers our operator records from the FederationPeers.
@@ -104,8 +108,6 @@ nohup node bin/remembrancer.js serve --port 0 --db "$DATABASE_URL" --key-dir "$k
 echo $! >"$dev/pids/ledger"
 # The peer runs without an operator: its witness trusts our log from a --witness-trust file.
 field "$dev/federation.json" logKey >"$dev/trust-eu.txt"
-node bin/remembrancer.js record --db "$PEER_DATABASE_URL" --key-dir "$peer_keys" \
-  --type deploy --subject ledger-eu >/dev/null
 nohup node bin/remembrancer.js serve --port 0 --db "$PEER_DATABASE_URL" --key-dir "$peer_keys" \
   --publish-every 1 --witness-trust "$dev/trust-eu.txt" --witness-key "$peer_keys/witness.key" \
   >"$logs/ledger-eu.log" 2>&1 &
@@ -161,7 +163,7 @@ overlay="$dev/samples"
 mkdir -p "$overlay/all" "$overlay/first"
 cp "$PROVIDER_TOKEN_FILE" "$overlay/all/provider-token"
 node bin/remembrancer.js federation join --peer "$peer_url" --name vaultmesh-eu \
-  --key-dir "$keys" --sync-interval 30 \
+  --key-dir "$keys" \
   --trust-anchor "$(field "$dev/federation-eu.json" logKey)" \
   --trust-anchor "$(field "$dev/federation-eu.json" witnessKey)" >"$overlay/all/federationpeer-eu.yaml"
 rel=$(realpath --relative-to="$overlay/all" config/samples)
