@@ -94,11 +94,18 @@ grep -q "\"origin\": \"$REMEMBRANCER_ORIGIN\"" "$peer_keys/trust.json" 2>/dev/nu
 [ -f "$peer_keys/ed25519.key" ] || node bin/remembrancer.js keygen --dir "$peer_keys" >/dev/null
 node bin/remembrancer.js federation init --key-dir "$peer_keys" --db "$PEER_DATABASE_URL" --json \
   >"$dev/federation-eu.json"
-node bin/remembrancer.js record --db "$PEER_DATABASE_URL" --key-dir "$peer_keys" \
-  --type deploy --subject ledger-eu >/dev/null
+# first_entry DB KEYS SUBJECT: a first receipt in an empty ledger, so its first checkpoint has
+# something to push (an empty log has none); a ledger kept from an earlier run is left alone.
+first_entry() {
+  [ "$(node bin/remembrancer.js list --db "$1" --limit 1 --json | node -p 'JSON.parse(require("fs").readFileSync(0, "utf8")).length')" != 0 ] ||
+    node bin/remembrancer.js record --db "$1" --key-dir "$2" --type deploy --subject "$3" >/dev/null
+}
+first_entry "$PEER_DATABASE_URL" "$peer_keys" ledger-eu
 unset REMEMBRANCER_ORIGIN
 node bin/remembrancer.js federation init --key-dir "$keys" --db "$DATABASE_URL" --json \
   >"$dev/federation.json"
+# Ours too, so the first sync round already pushes our checkpoint and proposes the receipt.
+first_entry "$DATABASE_URL" "$keys" make-dev
 field() { node -p "JSON.parse(require('fs').readFileSync('$1', 'utf8')).$2"; }
 stop_product
 # Our ledger's witness trusts the peers our operator records from the FederationPeers.
@@ -266,7 +273,9 @@ wait_until "the receipt is not Timestamped (publisher: $logs/ledger.log)" "$logs
 lap "receipt Verified and Timestamped"
 wait_until "the sample FederationPeer is not Synced (peer: $logs/ledger-eu.log)" "$logs/operator.log" \
   federationpeer/vaultmesh-eu --for=condition=Synced
-lap "FederationPeer vaultmesh-eu Synced"
+wait_until "no federation receipt with the sample FederationPeer" "$logs/operator.log" \
+  federationpeer/vaultmesh-eu --for=jsonpath='{.status.lastFederationReceiptDigest}'
+lap "FederationPeer vaultmesh-eu Synced, federation receipt"
 
 total=$(awk -v a="$t_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 echo

@@ -31,7 +31,7 @@ import {
   type FederationRefusal,
   type FederationSyncedPayload,
 } from "./federation-receipt.ts";
-import { discardBody, readAtMost } from "../read-at-most.ts";
+import { caFetch, PeerHttpError, peerRequest } from "./peer-http.ts";
 import type { WitnessedLog } from "./witness-protocol.ts";
 
 /** What the acceptor and the proposer read from this ledger. */
@@ -223,8 +223,10 @@ export type ProposalReason = (typeof ProposalReason)[keyof typeof ProposalReason
 export interface ProposerDeps extends FederationLedgerDeps {
   /** This ledger's log key (signs the proposal; the same key signs its receipts). */
   readonly signer: Ed25519Signer;
-  /** @default globalThis.fetch */
+  /** @default globalThis.fetch, or {@link caFetch} with `caBundle` */
   readonly fetch?: typeof fetch;
+  /** PEM CA certificates of the peer's TLS endpoint instead of the system roots. */
+  readonly caBundle?: string;
   /** Deadline of the request, milliseconds. @default 10000 */
   readonly timeoutMs?: number;
 }
@@ -354,68 +356,43 @@ async function postJson(
   body: unknown,
   signal: AbortSignal | undefined,
 ): Promise<Answer> {
-  const timeoutMs = deps.timeoutMs ?? 10_000;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-  let res: Response;
-  try {
-    res = await (deps.fetch ?? fetch)(url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-      redirect: "manual",
-      signal: combined,
-    });
-  } catch (err) {
-    return combined.aborted
-      ? {
-          ok: false,
-          reason: ProposalReason.Timeout,
-          message: `${url}: no answer within ${timeoutMs} ms`,
-        }
-      : {
-          ok: false,
-          reason: ProposalReason.Unreachable,
-          message: `cannot reach ${url}: ${(err as Error).message}`,
-        };
-  }
-  return await readAnswer(url, res);
-}
-
-async function readAnswer(url: string, res: Response): Promise<Answer> {
-  if (res.type === "opaqueredirect" || (res.status >= 300 && res.status < 400)) {
-    await discardBody(res);
-    return {
-      ok: false,
-      reason: ProposalReason.Redirected,
-      status: res.status,
-      message: `${url} answered ${res.status}: redirects are not followed`,
-    };
-  }
+  let status: number;
   let text: string;
   try {
-    const bytes = await readAtMost(res, MAX_ANSWER_BYTES, () => new RangeError("oversized"));
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    ({ status, text } = await peerRequest(
+      url,
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      },
+      {
+        timeoutMs: deps.timeoutMs ?? 10_000,
+        maxBodyBytes: MAX_ANSWER_BYTES,
+        fetch: deps.fetch ?? (deps.caBundle === undefined ? fetch : caFetch(deps.caBundle)),
+      },
+      signal,
+    ));
   } catch (err) {
-    return err instanceof RangeError && err.message === "oversized"
-      ? {
-          ok: false,
-          reason: ProposalReason.Oversized,
-          message: `answer of ${url} is over ${MAX_ANSWER_BYTES} bytes`,
-        }
-      : {
-          ok: false,
-          reason: ProposalReason.Unreachable,
-          message: `reading ${url}: ${(err as Error).message}`,
-        };
+    if (!(err instanceof PeerHttpError)) throw err;
+    return {
+      ok: false,
+      reason: ProposalReason[err.reason],
+      message: err.message,
+      ...(err.status === undefined ? {} : { status: err.status }),
+    };
   }
+  return readAnswer(url, status, text);
+}
+
+function readAnswer(url: string, status: number, text: string): Answer {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     json = undefined;
   }
-  if (res.status === 200) {
+  if (status === 200) {
     return json === undefined
       ? {
           ok: false,
@@ -425,20 +402,20 @@ async function readAnswer(url: string, res: Response): Promise<Answer> {
         }
       : { ok: true, json };
   }
-  if (res.status >= 500)
+  if (status >= 500)
     return {
       ok: false,
       reason: ProposalReason.Unreachable,
-      status: res.status,
-      message: `${url} answered HTTP ${res.status}`,
+      status,
+      message: `${url} answered HTTP ${status}`,
     };
   const problem = (json ?? {}) as Partial<FederationProblem>;
   return {
     ok: false,
     reason: ProposalReason.Refused,
-    status: res.status,
+    status,
     ...(typeof problem.reason === "string" ? { peerReason: problem.reason } : {}),
     ...(typeof problem.field === "string" ? { field: problem.field } : {}),
-    message: `the peer refused the proposal (HTTP ${res.status}): ${String(problem.detail ?? text.slice(0, 200))}`,
+    message: `the peer refused the proposal (HTTP ${status}): ${String(problem.detail ?? text.slice(0, 200))}`,
   };
 }

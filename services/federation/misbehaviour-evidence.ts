@@ -25,9 +25,25 @@ export class PeerConfigError extends Error {
   override readonly name = "PeerConfigError";
 }
 
-/** The result of {@link checkMisbehaviourEvidence}. */
+/** What misbehaviour evidence shows, as {@link findConflict} recomputes it. */
+export const MisbehaviourFinding = {
+  /** Two checkpoints of one size with different roots, both signed by the log: a fork, proven. */
+  SameSizeOtherRoot: "SameSizeOtherRoot",
+  /** Two sizes whose consistency proof, as served, does not verify. */
+  ProofFails: "ProofFails",
+  /** A smaller checkpoint than the trusted one, with no (valid) proof that it is its prefix. */
+  RolledBack: "RolledBack",
+} as const;
+export type MisbehaviourFinding = (typeof MisbehaviourFinding)[keyof typeof MisbehaviourFinding];
+
+/** The result of {@link findConflict} and {@link checkMisbehaviourEvidence}. */
 export type EvidenceCheck =
-  | { readonly ok: true; readonly kind: MisbehaviourEvidence["kind"]; readonly message: string }
+  | {
+      readonly ok: true;
+      readonly kind: MisbehaviourEvidence["kind"];
+      readonly finding: MisbehaviourFinding;
+      readonly message: string;
+    }
   | { readonly ok: false; readonly message: string };
 
 /**
@@ -108,39 +124,67 @@ export function checkMisbehaviourEvidence(
   if (!t.ok) return { ok: false, message: `trustedNote: ${t.message}` };
   const o = openLogNote(evidence.offeredNote, evidence.origin, verifiers);
   if (!o.ok) return { ok: false, message: `offeredNote: ${o.message}` };
-  const [tc, oc] = [t.checkpoint, o.checkpoint];
+  return findConflict(evidence.kind, t.checkpoint, o.checkpoint, evidence.proof);
+}
+
+/**
+ * The misbehaviour rule (the one home of it; the receipt verifier and the sync evidence check
+ * both call it): whether two checkpoints of one log — `trusted` (the one cosigned) and
+ * `offered` (the conflicting one served), both already verified as signed by the log — with
+ * the consistency proof served between them show what `kind` says. Forked: the same size with
+ * different roots, or different sizes with the proof, from the smaller to the larger, failing.
+ * RolledBack: an offered size smaller than the trusted one with the proof failing or absent.
+ * A proof for other sizes, or a fork between two sizes without the failing proof, shows
+ * nothing. Pure.
+ */
+export function findConflict(
+  kind: MisbehaviourEvidence["kind"],
+  trusted: Checkpoint,
+  offered: Checkpoint,
+  proof: MisbehaviourEvidence["proof"],
+): EvidenceCheck {
+  const [tc, oc] = [trusted, offered];
   if (tc.size === oc.size) {
     if (bytesEqual(tc.root, oc.root)) {
-      return { ok: false, message: `both notes are size ${tc.size} with the same root: no fork` };
+      return {
+        ok: false,
+        message: `both checkpoints are size ${tc.size} with the same root: no conflict`,
+      };
     }
-    return evidence.kind === "Forked"
-      ? { ok: true, kind: "Forked", message: `size ${tc.size} signed with two roots` }
+    return kind === "Forked"
+      ? {
+          ok: true,
+          kind,
+          finding: MisbehaviourFinding.SameSizeOtherRoot,
+          message: `${MisbehaviourFinding.SameSizeOtherRoot}: size ${tc.size} signed with two roots — a fork, proven by the two notes alone`,
+        }
       : { ok: false, message: "kind: two roots of one size is a fork, not a rollback" };
   }
   const rolledBack = oc.size < tc.size;
-  if (evidence.kind === "RolledBack" && !rolledBack) {
+  if (kind === "RolledBack" && !rolledBack) {
     return { ok: false, message: `kind: offered size ${oc.size} is not smaller than ${tc.size}` };
   }
-  if (!evidence.proof) {
-    return rolledBack && evidence.kind === "RolledBack"
-      ? {
-          ok: true,
-          kind: "RolledBack",
-          message: `the log served size ${oc.size} after size ${tc.size} and proved no consistency`,
-        }
+  const finding =
+    kind === "RolledBack" ? MisbehaviourFinding.RolledBack : MisbehaviourFinding.ProofFails;
+  const says = (what: string): string =>
+    finding === MisbehaviourFinding.RolledBack
+      ? `${finding}: the log served size ${oc.size} after size ${tc.size} was cosigned, and ${what}`
+      : `${finding}: between the cosigned size ${tc.size} and size ${oc.size} ${what}`;
+  if (!proof) {
+    return kind === "RolledBack"
+      ? { ok: true, kind, finding, message: says("no consistency proof was served") }
       : { ok: false, message: "proof: a fork between two sizes needs the failing proof" };
   }
   const [small, large] = rolledBack ? [oc, tc] : [tc, oc];
-  const p = evidence.proof;
-  if (p.first !== small.size || p.second !== large.size) {
+  if (proof.first !== small.size || proof.second !== large.size) {
     return {
       ok: false,
-      message: `proof: must be from size ${small.size} to ${large.size}, is ${p.first} to ${p.second}`,
+      message: `proof: must be from size ${small.size} to ${large.size}, is ${proof.first} to ${proof.second}`,
     };
   }
   let hashes: Hash[];
   try {
-    hashes = p.hashes.map((h) => fromBase64(h));
+    hashes = proof.hashes.map((h) => fromBase64(h));
   } catch {
     return { ok: false, message: "proof.hashes: not base64" };
   }
@@ -151,10 +195,16 @@ export function checkMisbehaviourEvidence(
     root2: large.root,
     proof: hashes,
   });
-  if (v.ok) return { ok: false, message: "proof: the consistency proof verifies: no misbehaviour" };
+  if (v.ok) {
+    return {
+      ok: false,
+      message: `proof: it shows size ${small.size} is a prefix of size ${large.size}: no conflict`,
+    };
+  }
   return {
     ok: true,
-    kind: evidence.kind,
-    message: `no consistency between sizes ${small.size} and ${large.size}: ${v.reason}`,
+    kind,
+    finding,
+    message: says(`the consistency proof served does not verify (${v.reason})`),
   };
 }

@@ -17,6 +17,7 @@ import { addCosignature, createWitness } from "./cosignature.ts";
 import {
   buildMisbehaviourReceiptInput,
   FEDERATION_INCONSISTENT,
+  MisbehaviourFinding,
   MisbehaviourFormatError,
   parseMisbehaviourPayload,
   verifyMisbehaviourPayload,
@@ -120,22 +121,30 @@ describe("verifyMisbehaviourPayload", () => {
     second,
     hashes,
   });
-  it.each<[string, Partial<MisbehaviourEvidence>, RegExp]>([
-    ["the same size with another root", {}, /^SameSizeOtherRoot: .*a fork, proven/],
+  it.each<[string, Partial<MisbehaviourEvidence>, RegExp, MisbehaviourFinding]>([
+    [
+      "the same size with another root",
+      {},
+      /^SameSizeOtherRoot: .*a fork, proven/,
+      MisbehaviourFinding.SameSizeOtherRoot,
+    ],
     [
       "a larger checkpoint whose proof does not verify",
       { offeredNote: logNote(20, forked.root(20)), proof: proof(10, 20, forked.proof(10, 20)) },
       /^ProofFails: /,
+      MisbehaviourFinding.ProofFails,
     ],
     [
       "a smaller checkpoint with no proof",
       { kind: "RolledBack", offeredNote: logNote(5, forked.root(5)) },
       /^RolledBack: .*no consistency proof was served/,
+      MisbehaviourFinding.RolledBack,
     ],
-  ])("holds for %s", (_, over, wantConflict) => {
+  ])("holds for %s", (_, over, wantConflict, wantFinding) => {
     const r = verifyMisbehaviourPayload(payloadOf(evidence(over)), [LOG_VKEY]);
     expect(r.ok).toBe(true);
     expect(r.pinned).toBe(true);
+    expect(r.finding).toBe(wantFinding);
     expect(r.checks.find((c) => c.link === "conflict")?.detail).toMatch(wantConflict);
   });
 
@@ -157,6 +166,19 @@ describe("verifyMisbehaviourPayload", () => {
       "conflict",
     ],
     [
+      "a fork between two sizes without the failing proof",
+      { offeredNote: logNote(20, forked.root(20)) },
+      [LOG_VKEY],
+      "conflict",
+    ],
+    [
+      "a proof for other sizes",
+      { offeredNote: logNote(20, forked.root(20)), proof: proof(5, 20, forked.proof(5, 20)) },
+      [LOG_VKEY],
+      "conflict",
+    ],
+    ["a rollback kind for two roots of one size", { kind: "RolledBack" }, [LOG_VKEY], "conflict"],
+    [
       "a note the pinned key did not sign",
       { offeredNote: logNote(10, forked.root(10), otherKey) },
       [LOG_VKEY],
@@ -171,6 +193,7 @@ describe("verifyMisbehaviourPayload", () => {
   ])("fails on %s, naming the link", (_, over, pins, wantLink) => {
     const r = verifyMisbehaviourPayload(payloadOf(evidence(over)), pins);
     expect(r.ok).toBe(false);
+    expect(r.finding).toBeUndefined();
     expect(r.checks.find((c) => !c.ok)?.link).toBe(wantLink);
   });
 

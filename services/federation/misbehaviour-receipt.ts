@@ -14,12 +14,10 @@
  * `issuedAt`.
  */
 import { API_VERSION } from "../../crds/constants.ts";
-import { fromBase64, sha256, toBase64, toHex, type JsonValue } from "../ledger/canonical-json.ts";
+import { sha256, toBase64, toHex, type JsonValue } from "../ledger/canonical-json.ts";
 import {
   CheckpointFormatError,
   COSIGNATURE_V1_ALG,
-  ED25519_NOTE_ALG,
-  ed25519KeyVerifier,
   openNote,
   parseCheckpoint,
   parseNote,
@@ -28,12 +26,18 @@ import {
   type NoteKeyVerifier,
 } from "../ledger/checkpoint.ts";
 import type { ProofBundle } from "../ledger/bundle.ts";
-import { verifyConsistency } from "../ledger/merkle-verify.ts";
 import type { ReceiptInput } from "../ledger/receipt.ts";
 import type { TrustBundle } from "../ledger/trust-bundle.ts";
 import { verifyBundle } from "../ledger/verify-bundle.ts";
 import { fail, pass, report, type Check, type VerifyReport } from "../ledger/verify-report.ts";
 import { cosignatureKeyVerifier } from "./cosignature.ts";
+import {
+  findConflict,
+  MisbehaviourFinding,
+  openLogNote,
+  PeerConfigError,
+  pinnedLogVerifiers,
+} from "./misbehaviour-evidence.ts";
 import type { MisbehaviourEvidence } from "./peer-sync.ts";
 
 /** Receipt type of evidence of a peer's misbehaviour (crds RECEIPT_TYPES). */
@@ -42,15 +46,7 @@ export const FEDERATION_INCONSISTENT = "FederationInconsistent";
 export const FEDERATION_INCONSISTENT_FORMAT = "vaultmesh.cloud/federation-inconsistent/v1";
 
 /** What the evidence shows, as recomputed by {@link verifyMisbehaviourPayload}. */
-export const MisbehaviourFinding = {
-  /** Two checkpoints of one size with different roots, both signed by the log: a fork, proven. */
-  SameSizeOtherRoot: "SameSizeOtherRoot",
-  /** A larger checkpoint whose consistency proof from the trusted one does not verify. */
-  ProofFails: "ProofFails",
-  /** A smaller checkpoint than the trusted one, with no (valid) proof that it is its prefix. */
-  RolledBack: "RolledBack",
-} as const;
-export type MisbehaviourFinding = (typeof MisbehaviourFinding)[keyof typeof MisbehaviourFinding];
+export { MisbehaviourFinding };
 
 /** One checkpoint of the evidence: the signed note and, for readers, its size and root. */
 export interface EvidenceCheckpoint {
@@ -257,19 +253,12 @@ export function parseMisbehaviourPayload(value: unknown): FederationInconsistent
 
 /** The log verifiers of `vkeys` under `origin`; a failing check when one is not a log key of it. */
 function logVerifiers(vkeys: readonly string[], origin: string): NoteKeyVerifier[] | Check {
-  const out: NoteKeyVerifier[] = [];
-  for (const vkey of vkeys) {
-    try {
-      const k = parseVerifierKey(vkey);
-      if (k.alg !== ED25519_NOTE_ALG || k.name !== origin) {
-        return fail("log keys", `${vkey.slice(0, 60)} is not a type 0x01 log key named ${origin}`);
-      }
-      out.push(ed25519KeyVerifier({ name: origin, publicKey: toBase64(k.publicKey) }));
-    } catch (err) {
-      return fail("log keys", (err as Error).message);
-    }
+  try {
+    return pinnedLogVerifiers(origin, vkeys, "log keys");
+  } catch (err) {
+    if (!(err instanceof PeerConfigError)) throw err;
+    return fail("log keys", err.message);
   }
-  return out;
 }
 
 function noteCheck(
@@ -278,17 +267,12 @@ function noteCheck(
   origin: string,
   verifiers: NoteKeyVerifier[],
 ): { check: Check; cp?: Checkpoint } {
-  const opened = openNote(note, verifiers, link);
-  if (!opened.ok) return { check: fail(link, opened.reason) };
-  const cp = parseCheckpoint(opened.body);
-  if (cp.origin !== origin)
-    return {
-      check: fail(
-        link,
-        `checkpoint origin ${JSON.stringify(cp.origin)} is not ${JSON.stringify(origin)}`,
-      ),
-    };
-  return { check: pass(link, `size ${cp.size} signed by ${origin}`), cp };
+  const opened = openLogNote(note, origin, verifiers);
+  if (!opened.ok) return { check: fail(link, opened.message) };
+  return {
+    check: pass(link, `size ${opened.checkpoint.size} signed by ${origin}`),
+    cp: opened.checkpoint,
+  };
 }
 
 function cosignatureCheck(p: FederationInconsistentPayload): Check {
@@ -305,51 +289,10 @@ function cosignatureCheck(p: FederationInconsistentPayload): Check {
   }
 }
 
-/** What the two checkpoints and the proof show; a failing check when they show no conflict. */
-function conflictCheck(
-  p: FederationInconsistentPayload,
-  trusted: Checkpoint,
-  offered: Checkpoint,
-): Check {
-  const link = "conflict";
-  if (trusted.size === offered.size) {
-    return toHex(trusted.root) === toHex(offered.root)
-      ? fail(link, "both checkpoints are the same: no conflict")
-      : pass(
-          link,
-          `${MisbehaviourFinding.SameSizeOtherRoot}: size ${trusted.size} signed with two roots — a fork, proven by the two notes alone`,
-        );
-  }
-  const [small, large] = trusted.size < offered.size ? [trusted, offered] : [offered, trusted];
-  const proof = p.proof;
-  const proofOk =
-    proof !== undefined &&
-    proof.first === small.size &&
-    proof.second === large.size &&
-    verifyConsistency({
-      size1: small.size,
-      size2: large.size,
-      root1: small.root,
-      root2: large.root,
-      proof: proof.hashes.map((h) => fromBase64(h)),
-    }).ok;
-  if (proofOk)
-    return fail(
-      link,
-      `the proof shows size ${small.size} is a prefix of size ${large.size}: no conflict`,
-    );
-  const what = proof
-    ? "the consistency proof served does not verify"
-    : "no consistency proof was served";
-  return offered.size > trusted.size
-    ? pass(
-        link,
-        `${MisbehaviourFinding.ProofFails}: from the cosigned size ${trusted.size} to ${offered.size} ${what}`,
-      )
-    : pass(
-        link,
-        `${MisbehaviourFinding.RolledBack}: the log served size ${offered.size} after size ${trusted.size} was cosigned, and ${what}`,
-      );
+/** The result of {@link verifyMisbehaviourPayload}: the links, and what the conflict is. */
+export interface MisbehaviourReport extends VerifyReport {
+  /** What the evidence shows, when the conflict link holds. */
+  readonly finding?: MisbehaviourFinding;
 }
 
 /**
@@ -357,13 +300,14 @@ function conflictCheck(
  * else the payload's own, reported unpinned) under the origin, the trusted note carries a valid
  * cosignature by `witnessKey`, and the conflict holds — the same size with another root (a
  * proof of a fork by itself), or a consistency proof that is absent or does not verify between
- * the two sizes (evidence that the log could not show one view extends the other). Each link
- * is one check of the report.
+ * the two sizes (evidence that the log could not show one view extends the other), by the
+ * rule of {@link findConflict}. Each link is one check of the report; `finding` says what the
+ * conflict is when it holds.
  */
 export function verifyMisbehaviourPayload(
   payload: FederationInconsistentPayload,
   pinnedLogKeys?: readonly string[],
-): VerifyReport {
+): MisbehaviourReport {
   const verifiers = logVerifiers(pinnedLogKeys ?? payload.logKeys, payload.origin);
   if (!Array.isArray(verifiers)) return report([verifiers], pinnedLogKeys !== undefined);
   const trusted = noteCheck(
@@ -379,9 +323,17 @@ export function verifyMisbehaviourPayload(
     verifiers,
   );
   const checks = [trusted.check, cosignatureCheck(payload), offered.check];
-  if (trusted.cp && offered.cp) checks.push(conflictCheck(payload, trusted.cp, offered.cp));
-  else checks.push(fail("conflict", "needs both checkpoints verified"));
-  return report(checks, pinnedLogKeys !== undefined);
+  if (!trusted.cp || !offered.cp) {
+    checks.push(fail("conflict", "needs both checkpoints verified"));
+    return report(checks, pinnedLogKeys !== undefined);
+  }
+  // The one misbehaviour rule, shared with the sync round's evidence check.
+  const c = findConflict(payload.kind, trusted.cp, offered.cp, payload.proof);
+  checks.push(c.ok ? pass("conflict", c.message) : fail("conflict", c.message));
+  return {
+    ...report(checks, pinnedLogKeys !== undefined),
+    ...(c.ok ? { finding: c.finding } : {}),
+  };
 }
 
 /**
@@ -393,7 +345,7 @@ export function verifyMisbehaviourPayload(
 export async function verifyMisbehaviourBundle(
   bundle: ProofBundle,
   opts: { readonly trust?: TrustBundle; readonly peerLogKeys?: readonly string[] } = {},
-): Promise<VerifyReport> {
+): Promise<MisbehaviourReport> {
   const ledger = await verifyBundle(bundle, opts.trust);
   const checks: Check[] = ledger.checks.map((c) => ({ ...c, link: `recording ledger: ${c.link}` }));
   if (bundle.receipt.type !== FEDERATION_INCONSISTENT) {
@@ -410,5 +362,6 @@ export async function verifyMisbehaviourBundle(
     return report([...checks, fail("evidence", err.message)], false);
   }
   const evidence = verifyMisbehaviourPayload(payload, opts.peerLogKeys);
-  return report([...checks, ...evidence.checks], ledger.pinned && evidence.pinned);
+  const r = report([...checks, ...evidence.checks], ledger.pinned && evidence.pinned);
+  return evidence.finding ? { ...r, finding: evidence.finding } : r;
 }

@@ -21,7 +21,14 @@ import {
   type Checkpoint,
 } from "../ledger/checkpoint.ts";
 import type { Hash } from "../ledger/merkle.ts";
-import { discardBody, readAtMost } from "../read-at-most.ts";
+import {
+  caFetch,
+  PeerHttpError,
+  PeerHttpReason,
+  peerRequest,
+  type PeerAnswer,
+  type PeerRequestInit,
+} from "./peer-http.ts";
 import {
   formatAddCheckpointRequest,
   parseTlogSize,
@@ -33,18 +40,13 @@ import {
 
 /** Why a request to a peer failed. */
 export const WitnessClientReason = {
-  /** No answer: connection refused or reset, name not resolved. */
-  Unreachable: "Unreachable",
-  /** The per-request deadline passed (or the caller's signal aborted). */
-  Timeout: "Timeout",
-  /** The peer answered 3xx; redirects are never followed. */
-  Redirected: "Redirected",
-  /** An answer over the byte cap, a proof over 63 hashes, a note over 16 signatures. */
-  Oversized: "Oversized",
+  /**
+   * Unreachable, Timeout, Redirected, Oversized (also a proof over 63 hashes, a note over 16
+   * signatures) and Malformed (also not a note, not a proof) as in peer-http.ts.
+   */
+  ...PeerHttpReason,
   /** A tree size past 2^53 − 1 (refused, never rounded). */
   SizeTooLarge: "SizeTooLarge",
-  /** An answer that is not what the protocol says (not a note, not a proof, not UTF-8). */
-  Malformed: "Malformed",
   /** 404: an empty log, or (add-checkpoint) an origin the witness does not know. */
   NotFound: "NotFound",
   /** 403: (add-checkpoint) no valid signature of a key the witness trusts for the origin. */
@@ -65,11 +67,8 @@ export const WitnessClientReason = {
 export type WitnessClientReason = (typeof WitnessClientReason)[keyof typeof WitnessClientReason];
 
 /** A failed request to a peer: the reason constant, the HTTP status if any, the URL. */
-export class WitnessClientError extends Error {
-  override readonly name = "WitnessClientError";
-  readonly reason: WitnessClientReason;
-  readonly status: number | undefined;
-  readonly url: string;
+export class WitnessClientError extends PeerHttpError<WitnessClientReason> {
+  override readonly name: string = "WitnessClientError";
   /** For {@link WitnessClientReason.StaleOldSize}: the size the witness last cosigned. */
   readonly size: number | undefined;
 
@@ -78,10 +77,7 @@ export class WitnessClientError extends Error {
     message: string,
     opts: { url: string; status?: number; size?: number; cause?: unknown },
   ) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.reason = reason;
-    this.status = opts.status;
-    this.url = opts.url;
+    super(reason, message, opts);
     this.size = opts.size;
   }
 }
@@ -99,7 +95,12 @@ export interface WitnessClientOptions {
   readonly timeoutMs?: number;
   /** Cap on each answer's body. @default 16384 */
   readonly maxBodyBytes?: number;
-  /** The fetch implementation. @default globalThis.fetch */
+  /**
+   * PEM CA certificates the peer's TLS certificate must chain to, instead of the system roots
+   * (FederationPeer `spec.trustAnchor.caBundle`); ignored when `fetch` is given.
+   */
+  readonly caBundle?: string;
+  /** The fetch implementation. @default globalThis.fetch, or {@link caFetch} with `caBundle` */
   readonly fetch?: typeof fetch;
 }
 
@@ -143,7 +144,7 @@ export class WitnessClient {
     this.#witness = withSlash(new URL(o.witnessUrl ?? `${this.#base}v1/witness/`).href);
     this.#timeoutMs = o.timeoutMs ?? 10_000;
     this.#max = o.maxBodyBytes ?? WITNESS_MAX_BODY_BYTES;
-    this.#fetch = o.fetch ?? fetch;
+    this.#fetch = o.fetch ?? (o.caBundle === undefined ? fetch : caFetch(o.caBundle));
   }
 
   /** The peer's latest checkpoint (`GET /v1/checkpoint`), shape-checked, not verified. */
@@ -187,7 +188,7 @@ export class WitnessClient {
         { url },
       );
     }
-    const init: RequestInit = {
+    const init: PeerRequestInit = {
       method: "POST",
       headers: { "content-type": "text/plain; charset=utf-8" },
       body: formatAddCheckpointRequest(req),
@@ -254,58 +255,23 @@ export class WitnessClient {
 
   async #request(
     url: string,
-    init: RequestInit,
+    init: PeerRequestInit,
     signal: AbortSignal | undefined,
-  ): Promise<{ status: number; text: string; contentType: string }> {
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    const tooLarge = (): WitnessClientError =>
-      new WitnessClientError(
-        WitnessClientReason.Oversized,
-        `answer of ${url} is over ${this.#max} bytes`,
-        { url },
-      );
+  ): Promise<PeerAnswer> {
     try {
-      const res = await this.#fetch(url, { ...init, redirect: "manual", signal: combined });
-      if (res.type === "opaqueredirect" || (res.status >= 300 && res.status < 400)) {
-        await discardBody(res);
-        const to = res.headers.get("location") ?? "(no location)";
-        throw new WitnessClientError(
-          WitnessClientReason.Redirected,
-          `${url} answered ${res.status} redirecting to ${to.slice(0, 200)}: redirects are not followed`,
-          { url, status: res.status },
-        );
-      }
-      const bytes = await readAtMost(res, this.#max, tooLarge);
-      let text: string;
-      try {
-        text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-      } catch (err) {
-        throw new WitnessClientError(
-          WitnessClientReason.Malformed,
-          `answer of ${url} is not UTF-8`,
-          {
-            url,
-            status: res.status,
-            cause: err,
-          },
-        );
-      }
-      return { status: res.status, text, contentType: res.headers.get("content-type") ?? "" };
-    } catch (err) {
-      if (err instanceof WitnessClientError) throw err;
-      if (combined.aborted) {
-        const why = timeout.aborted ? `no answer within ${this.#timeoutMs} ms` : "aborted";
-        throw new WitnessClientError(WitnessClientReason.Timeout, `${url}: ${why}`, {
-          url,
-          cause: err,
-        });
-      }
-      throw new WitnessClientError(
-        WitnessClientReason.Unreachable,
-        `cannot reach ${url}: ${(err as Error).message}`,
-        { url, cause: err },
+      return await peerRequest(
+        url,
+        init,
+        { timeoutMs: this.#timeoutMs, maxBodyBytes: this.#max, fetch: this.#fetch },
+        signal,
       );
+    } catch (err) {
+      if (!(err instanceof PeerHttpError) || err instanceof WitnessClientError) throw err;
+      throw new WitnessClientError(err.reason, err.message, {
+        url,
+        ...(err.status === undefined ? {} : { status: err.status }),
+        cause: err,
+      });
     }
   }
 

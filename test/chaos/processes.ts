@@ -5,7 +5,13 @@
  */
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { startComponent, killGroup, logTail, type Component } from "../../hack/cluster/process.ts";
+import {
+  groupAlive,
+  killGroup,
+  logTail,
+  startComponent,
+  type Component,
+} from "../../hack/cluster/process.ts";
 
 /** A process that exited without being killed by the fault schedule. */
 export interface UnexpectedExit {
@@ -108,13 +114,20 @@ export class ChaosProcess {
     this.#down = false;
   }
 
-  /** Stops watching and kills it (end of the run). */
+  /**
+   * Stops watching and ends the whole process group (end of the run): SIGTERM, then SIGKILL
+   * after 5 s. The group, not the wrapper: a kube-apiserver whose etcd is gone can hang in its
+   * graceful shutdown after the wrapper has exited.
+   */
   async stop(): Promise<void> {
     if (this.#watch) clearInterval(this.#watch);
     this.#watch = undefined;
     this.#down = true;
-    killGroup(this.#c.pid, "SIGTERM");
-    if (!(await until(() => !this.alive(), 5_000))) killGroup(this.#c.pid, "SIGKILL");
+    const pid = this.#c.pid;
+    killGroup(pid, "SIGTERM");
+    if (await until(() => !groupAlive(pid), 5_000)) return;
+    killGroup(pid, "SIGKILL");
+    await until(() => !groupAlive(pid), 5_000);
   }
 }
 

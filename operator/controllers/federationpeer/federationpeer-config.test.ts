@@ -2,6 +2,8 @@ import { describe, expect, it } from "@jest/globals";
 import { generateKeyPairSync } from "node:crypto";
 import type { FederationPeer } from "../../../crds/index.ts";
 import { COSIGNATURE_V1_ALG, verifierKey } from "../../../services/ledger/checkpoint.ts";
+import { systemClock } from "../../../services/ledger/clock.ts";
+import { generateTsaCredentials } from "../../../services/tsa/tsa-certs.ts";
 import { peerPinning, rawEd25519FromPem } from "./federationpeer-config.ts";
 
 const ORIGIN = "eu.example/vaultmesh";
@@ -52,6 +54,15 @@ describe("peerPinning", () => {
     });
   });
 
+  it("passes the peer's CA bundle to the client as its TLS roots", async () => {
+    const { caCertificatePem: caCert } = await generateTsaCredentials(systemClock);
+    const got = peerPinning(
+      peer((p) => (p.spec.trustAnchor.caBundle = caCert)),
+      "us.example/vaultmesh",
+    );
+    expect(got.ok ? got.config.client : undefined).toEqual({ caBundle: caCert });
+  });
+
   it.each<[string, (p: FederationPeer) => void, string | undefined, string]>([
     ["our own origin", () => undefined, ORIGIN, "spec.trustAnchor.origin"],
     [
@@ -90,8 +101,16 @@ describe("peerPinning", () => {
       "spec.trustAnchor.witnessKey",
     ],
     [
-      "a CA bundle (not supported yet)",
+      "a CA bundle that is not PEM certificates",
       (p) => (p.spec.trustAnchor.caBundle = "-----BEGIN CERTIFICATE-----"),
+      undefined,
+      "spec.trustAnchor.caBundle",
+    ],
+    [
+      "a CA bundle whose certificate does not parse",
+      (p) =>
+        (p.spec.trustAnchor.caBundle =
+          "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
       undefined,
       "spec.trustAnchor.caBundle",
     ],

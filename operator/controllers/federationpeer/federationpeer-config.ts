@@ -1,11 +1,12 @@
 /**
  * What a FederationPeer's spec pins, as a sync round needs it (services/federation/peer-sync.ts
  * `PeerConfig`): the endpoint, the peer log's origin, its log vkeys — C2SP type 0x01 keys named
- * by the origin, made from the spec's Ed25519 PEM keys — and its witness vkey. Pure: a spec that
+ * by the origin, made from the spec's Ed25519 PEM keys — its witness vkey and the CA bundle of
+ * its TLS endpoint (the client's roots for that peer). Pure: a spec that
  * cannot be used gives a refusal naming the field, which the controller reports as
  * `InvalidTrustAnchor` instead of syncing.
  */
-import { createPublicKey } from "node:crypto";
+import { createPublicKey, X509Certificate } from "node:crypto";
 import type { FederationPeer } from "../../../crds/index.ts";
 import {
   COSIGNATURE_V1_ALG,
@@ -51,13 +52,8 @@ export function peerPinning(peer: FederationPeer, ownOrigin: string | undefined)
     };
   }
   if (ta.caBundle !== undefined) {
-    // The witness client speaks through the global fetch, which takes no per-peer roots yet.
-    return {
-      ok: false,
-      field: "spec.trustAnchor.caBundle",
-      message:
-        "a per-peer CA bundle is not supported by the sync yet: use a certificate of a system root (NODE_EXTRA_CA_CERTS)",
-    };
+    const bad = caBundleProblem(ta.caBundle);
+    if (bad) return { ok: false, field: "spec.trustAnchor.caBundle", message: bad };
   }
   const logPublicKeys: string[] = [];
   for (const [i, k] of ta.keys.entries()) {
@@ -114,6 +110,25 @@ export function peerPinning(peer: FederationPeer, ownOrigin: string | undefined)
       origin: ta.origin,
       logVkeys,
       witnessVkeys: [ta.witnessKey],
+      // The peer's TLS roots: the witness client and the receipt proposal use them instead of
+      // the system roots.
+      ...(ta.caBundle !== undefined ? { client: { caBundle: ta.caBundle } } : {}),
     },
   };
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/** Why `pem` is not a bundle of PEM certificates, or undefined when it is one. */
+export function caBundleProblem(pem: string): string | undefined {
+  const certs = pem.match(PEM_CERTIFICATE) ?? [];
+  if (certs.length === 0) return "expected one or more PEM certificates (BEGIN CERTIFICATE)";
+  for (const [i, c] of certs.entries()) {
+    try {
+      new X509Certificate(c);
+    } catch (err) {
+      return `certificate ${i + 1}: ${(err as Error).message}`;
+    }
+  }
+  return undefined;
 }

@@ -89,7 +89,11 @@ export class LedgerFederationReceipts implements FederationReceipts {
 
   async #propose(ctx: RoundContext, ours: string): Promise<RecordedReceipt | undefined> {
     const timeoutMs = this.#o.timeoutMs ?? 10_000;
-    const fetchOpt = this.#o.fetch ? { fetch: this.#o.fetch } : {};
+    const caBundle = ctx.config.client?.caBundle;
+    const fetchOpt = {
+      ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}),
+      ...(caBundle !== undefined ? { caBundle } : {}),
+    };
     // Our checkpoint exactly as the peer's witness stored it (its first cosignature of that
     // size), so the payload is the one the peer computes too.
     const peerClient = new WitnessClient({ url: ctx.config.url, timeoutMs, ...fetchOpt });

@@ -94,10 +94,9 @@ async function verifyEvidence(io: CliIO, value: unknown, f: VerifyFlags): Promis
     ...(own.some((t) => t.origin) ? { trust: mergeTrust(...own) } : {}),
     ...(f.trustAnchor?.length ? { peerLogKeys: f.trustAnchor } : {}),
   });
-  const finding = r.checks.find((c) => c.link === "conflict")?.detail.split(":")[0] ?? "";
   return printOutcome(io, r, f, {
     json: { digest: bundle.receipt.digest },
-    verified: `${MISBEHAVIOUR_VERIFIED}: ${finding}, ${bundle.receipt.digest}`,
+    verified: `${MISBEHAVIOUR_VERIFIED}: ${r.finding ?? ""}, ${bundle.receipt.digest}`,
     failed: "❌ Misbehaviour evidence NOT verified",
     unpinned: "pass --trust (our ledger) and --trust-anchor (the peer's log key)",
   });
