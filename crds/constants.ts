@@ -114,7 +114,10 @@ export const SIGNATURE_ALGORITHMS = ["Ed25519", "OpenPGP"] as const;
 /** The CEL rule that makes a Receipt's spec immutable. */
 export const RECEIPT_SPEC_IMMUTABLE_RULE = "self == oldSelf";
 
-/** Condition types a Tenant reports: one per stack component, plus Ready. */
+/**
+ * Condition types a Tenant reports: one per stack component, Ready (new workloads are
+ * admitted) and Degraded (a component that does not gate admission is failing).
+ */
 export const TenantConditionType = {
   Namespace: "Namespace",
   Quota: "Quota",
@@ -124,7 +127,57 @@ export const TenantConditionType = {
   Billing: "Billing",
   Discord: "Discord",
   Ready: "Ready",
+  Degraded: "Degraded",
 } as const;
+
+/**
+ * The Tenant components a workload needs to run safely: until each is True the tenant is not
+ * Ready and the admission webhook refuses its new workloads. Discord never gates; Billing gates
+ * only until the tenant's Stripe customer exists (docs/adr/0077-tenant-degraded-admission.md).
+ */
+export const TENANT_ADMISSION_COMPONENTS = [
+  "Namespace",
+  "Quota",
+  "Network",
+  "Database",
+  "Cache",
+] as const;
+
+/** Reasons of a Tenant's Ready condition. */
+export const TenantReadyReason = {
+  /** Every component is True. */
+  Ready: "Ready",
+  /** Every admission component is True; a component that does not gate admission is failing. */
+  ReadyDegraded: "ReadyDegraded",
+  /** A component that gates admission is not True (or not reconciled yet). */
+  ComponentsNotReady: "ComponentsNotReady",
+  /** spec.suspended is true. */
+  Suspended: "Suspended",
+  /** The finalizer is tearing the stack down. */
+  Deleting: "Deleting",
+} as const;
+
+/** Reasons of a Tenant's Degraded condition. */
+export const TenantDegradedReason = {
+  /** Nothing is degraded (status False). */
+  AsExpected: "AsExpected",
+  /** Discord is failing: notices and slash-command updates wait and are retried. */
+  DiscordFailing: "DiscordFailing",
+  /** Stripe is failing after the customer exists: metering and plan sync are retried. */
+  BillingFailing: "BillingFailing",
+  /** Both of the above. */
+  DiscordAndBillingFailing: "DiscordAndBillingFailing",
+} as const;
+
+/**
+ * Billing reasons that are a payment decision, not an outage: they gate admission even after
+ * the Stripe customer exists (a past-due or unpaid tenant gets no new GPUs).
+ */
+export const TENANT_BILLING_GATING_REASONS = [
+  "PaymentFailed",
+  "PastDue",
+  "SubscriptionInactive",
+] as const;
 
 /** Why a tenant is suspended (status.suspendedReason). */
 export const TENANT_SUSPENSION_REASONS = ["Spec", "PaymentFailed", "Deleting"] as const;

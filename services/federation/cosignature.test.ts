@@ -20,6 +20,7 @@ import {
   verifyCosignedCheckpoint,
   WitnessKeyError,
 } from "./cosignature.ts";
+import { flipSignatureBit } from "../../test/builders/signed-note.ts";
 
 const ORIGIN = "vaultmesh.test/log-a";
 const logKey = ed25519Signer(generateEd25519().privateKeyPem);
@@ -41,18 +42,6 @@ const trustedWitnesses = [
   { name: otherWitness.name, publicKey: otherWitness.publicKey },
 ];
 
-/** Flips one bit inside the signature (past key hash and timestamp) of line `name`. */
-function flip(note: string, name: string): string {
-  return note
-    .split("\n")
-    .map((l) => {
-      if (!l.startsWith(`\u2014 ${name} `)) return l;
-      const blob = fromBase64(l.split(" ")[2]!);
-      blob[blob.length - 5]! ^= 0x01;
-      return `\u2014 ${name} ${toBase64(blob)}`;
-    })
-    .join("\n");
-}
 /** The signature line of `name` in `note`. */
 const lineOf = (note: string, name: string): string =>
   `${note.split("\n").find((l) => l.startsWith(`\u2014 ${name} `))!}\n`;
@@ -147,12 +136,12 @@ describe("verifyCosignedCheckpoint", () => {
     ],
     [
       "a flipped cosignature bit",
-      () => flip(cosigned(4), witness.name),
+      () => flipSignatureBit(cosigned(4), witness.name),
       /^BadCosignature: .*cosignature\/v1 key vaultmesh\.test\/witness-b/,
     ],
     [
       "a flipped log signature bit",
-      () => flip(cosigned(4), ORIGIN),
+      () => flipSignatureBit(cosigned(4), ORIGIN),
       /^BadLogSignature: .*Ed25519 key vaultmesh\.test\/log-a/,
     ],
     ["a cosignature replayed onto another checkpoint", () => replayed, /^BadCosignature:/],

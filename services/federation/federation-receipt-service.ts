@@ -31,7 +31,7 @@ import {
   type FederationRefusal,
   type FederationSyncedPayload,
 } from "./federation-receipt.ts";
-import { caFetch, PeerHttpError, peerRequest } from "./peer-http.ts";
+import { caFetch, isPeerHttpError, peerRequest } from "./peer-http.ts";
 import type { WitnessedLog } from "./witness-protocol.ts";
 
 /** What the acceptor and the proposer read from this ledger. */
@@ -374,7 +374,7 @@ async function postJson(
       signal,
     ));
   } catch (err) {
-    if (!(err instanceof PeerHttpError)) throw err;
+    if (!isPeerHttpError(err)) throw err;
     return {
       ok: false,
       reason: ProposalReason[err.reason],

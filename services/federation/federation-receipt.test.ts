@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { fromBase64, toBase64, toHex, type JsonValue } from "../ledger/canonical-json.ts";
+import { fromBase64, toHex, type JsonValue } from "../ledger/canonical-json.ts";
 import { formatCheckpoint, signNote, verifierKey } from "../ledger/checkpoint.ts";
 import { fixedClock } from "../ledger/clock.ts";
 import { ed25519Signer, generateEd25519, type Ed25519Signer } from "../ledger/ed25519.ts";
@@ -21,6 +21,7 @@ import {
   type FederationSyncedPayload,
 } from "./federation-receipt.ts";
 import { mergedRoot } from "./merged-root.ts";
+import { flipSignatureBit } from "../../test/builders/signed-note.ts";
 
 const NOW = new Date("2026-12-03T10:00:00Z");
 const T = NOW.getTime() / 1000;
@@ -109,19 +110,6 @@ const propose = (receipt: Receipt): ReturnType<typeof checkFederationProposal> =
     { format: "vaultmesh.cloud/federation-proposal/v1", receipt },
     viewOf(B, A),
   );
-
-/** Flips a bit in the signature of the line of `name` in a note. */
-function flip(note: string, name: string): string {
-  return note
-    .split("\n")
-    .map((l) => {
-      if (!l.startsWith(`\u2014 ${name} `)) return l;
-      const blob = fromBase64(l.split(" ")[2]!);
-      blob[blob.length - 3]! ^= 0x01;
-      return `\u2014 ${name} ${toBase64(blob)}`;
-    })
-    .join("\n");
-}
 
 describe("buildFederationReceiptInput", () => {
   it("orders the sides by origin and states the merged root with its leaf hashes", () => {
@@ -242,7 +230,11 @@ describe("checkFederationProposal", () => {
     [
       "a flipped bit in the proposer's log signature",
       () =>
-        propose(tampered((p) => (p.sides[0].checkpoint = flip(p.sides[0].checkpoint, A.origin)))),
+        propose(
+          tampered(
+            (p) => (p.sides[0].checkpoint = flipSignatureBit(p.sides[0].checkpoint, A.origin)),
+          ),
+        ),
       R.BadLogSignature,
       "receipt.payload.sides[0].checkpoint",
     ],
@@ -250,7 +242,10 @@ describe("checkFederationProposal", () => {
       "a flipped bit in our cosignature of the proposer",
       () =>
         propose(
-          tampered((p) => (p.sides[0].checkpoint = flip(p.sides[0].checkpoint, B.witness.name))),
+          tampered(
+            (p) =>
+              (p.sides[0].checkpoint = flipSignatureBit(p.sides[0].checkpoint, B.witness.name)),
+          ),
         ),
       R.BadCosignature,
       "receipt.payload.sides[0].checkpoint",
@@ -259,7 +254,10 @@ describe("checkFederationProposal", () => {
       "a flipped bit in the proposer's cosignature of us",
       () =>
         propose(
-          tampered((p) => (p.sides[1].checkpoint = flip(p.sides[1].checkpoint, A.witness.name))),
+          tampered(
+            (p) =>
+              (p.sides[1].checkpoint = flipSignatureBit(p.sides[1].checkpoint, A.witness.name)),
+          ),
         ),
       R.BadCosignature,
       "receipt.payload.sides[1].checkpoint",

@@ -2,16 +2,7 @@ import { describe, expect, it } from "@jest/globals";
 import { fromBase64, toBase64 } from "../ledger/canonical-json.ts";
 import { formatCheckpoint, signNote, verifierKey } from "../ledger/checkpoint.ts";
 import { ed25519Signer, generateEd25519 } from "../ledger/ed25519.ts";
-import {
-  consistencyRanges,
-  EMPTY_ROOT,
-  Frontier,
-  hashLeaf,
-  mapLookup,
-  nodeKey,
-  resolveProof,
-  type Hash,
-} from "../ledger/merkle.ts";
+import { EMPTY_ROOT, type Hash } from "../ledger/merkle.ts";
 import { receiptDigest } from "../ledger/receipt.ts";
 import { addCosignature, createWitness } from "./cosignature.ts";
 import {
@@ -24,6 +15,8 @@ import {
   type FederationInconsistentPayload,
 } from "./misbehaviour-receipt.ts";
 import type { MisbehaviourEvidence } from "./peer-sync.ts";
+import { merkleLog, type MerkleLog } from "../../test/builders/merkle-log.ts";
+import { flipSignatureBit } from "../../test/builders/signed-note.ts";
 
 const ORIGIN = "peer.example/log";
 const logKey = ed25519Signer(generateEd25519().privateKeyPem);
@@ -36,27 +29,15 @@ const witness = createWitness(
 );
 const T = 1_796_371_200;
 
-/** A log of 30 leaves (`tag` picks a history), every node kept for proofs. */
-function tree(tag: string): {
+/** A log's roots, and its proofs as base64 (as the evidence carries them). */
+function proofsAsBase64(log: MerkleLog): {
   root: (n: number) => Hash;
   proof: (m: number, n: number) => string[];
 } {
-  const nodes = new Map<string, Hash>();
-  const roots: Hash[] = [EMPTY_ROOT];
-  const f = new Frontier();
-  for (let i = 0; i < 30; i++) {
-    for (const n of f.append(hashLeaf(new TextEncoder().encode(`${tag} ${i}`)))) {
-      nodes.set(nodeKey(n), n.hash);
-    }
-    roots.push(f.root());
-  }
-  return {
-    root: (n) => roots[n]!,
-    proof: (m, n) => resolveProof(consistencyRanges(m, n), mapLookup(nodes)).map(toBase64),
-  };
+  return { root: (n) => log.root(n), proof: (m, n) => log.proof(m, n).map(toBase64) };
 }
-const honest = tree("honest");
-const forked = tree("forked");
+const honest = proofsAsBase64(merkleLog((i) => `honest ${i}`, 30));
+const forked = proofsAsBase64(merkleLog((i) => `forked ${i}`, 30));
 
 const body = (size: number, root: Hash): string =>
   formatCheckpoint({ origin: ORIGIN, size, root, extensions: [] });
@@ -203,13 +184,8 @@ describe("verifyMisbehaviourPayload", () => {
 
   it("fails when our cosignature of the trusted note was altered", () => {
     const p = payloadOf(evidence({}));
-    const lines = p.trusted.note.split("\n");
-    const i = lines.findIndex((l) => l.startsWith(`\u2014 ${witness.name} `));
-    const blob = fromBase64(lines[i]!.split(" ")[2]!);
-    blob[blob.length - 1]! ^= 1;
-    lines[i] = `\u2014 ${witness.name} ${toBase64(blob)}`;
     const r = verifyMisbehaviourPayload(
-      { ...p, trusted: { ...p.trusted, note: lines.join("\n") } },
+      { ...p, trusted: { ...p.trusted, note: flipSignatureBit(p.trusted.note, witness.name) } },
       [LOG_VKEY],
     );
     expect(r.checks.find((c) => !c.ok)?.link).toBe("trusted checkpoint cosignature");

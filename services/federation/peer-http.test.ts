@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { generateServingCertificate } from "../../webhooks/certs.ts";
-import { caFetch, PeerHttpError, PeerHttpReason, peerRequest } from "./peer-http.ts";
+import { caFetch, isPeerHttpError, PeerHttpReason, peerRequest } from "./peer-http.ts";
 import { WitnessClient, WitnessClientError, WitnessClientReason } from "./witness-client.ts";
 
 const NOTE =
@@ -57,7 +57,7 @@ async function reasonOf(p: Promise<unknown>): Promise<string> {
     await p;
     return "ok";
   } catch (err) {
-    if (err instanceof WitnessClientError || err instanceof PeerHttpError) return err.reason;
+    if (err instanceof WitnessClientError || isPeerHttpError(err)) return err.reason;
     throw err;
   }
 }

@@ -10,6 +10,7 @@
  * `spec.trustAnchor.caBundle`) is reached through {@link caFetch}: node:https with that CA as
  * the only roots, since the global fetch takes no per-request roots.
  */
+import { X509Certificate } from "node:crypto";
 import * as https from "node:https";
 import { Readable } from "node:stream";
 import { discardBody, readAtMost } from "../read-at-most.ts";
@@ -45,6 +46,11 @@ export class PeerHttpError<R extends string = PeerHttpReason> extends Error {
     this.url = opts.url;
     this.status = opts.status;
   }
+}
+
+/** Whether `err` is a {@link PeerHttpError} of {@link peerRequest}'s reasons (typed, unlike instanceof). */
+export function isPeerHttpError(err: unknown): err is PeerHttpError {
+  return err instanceof PeerHttpError;
 }
 
 /** How a request to a peer is bounded and sent. */
@@ -128,6 +134,28 @@ export async function peerRequest(
       { url, cause: err },
     );
   }
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/**
+ * What is wrong with a CA bundle for {@link caFetch} (FederationPeer
+ * `spec.trustAnchor.caBundle`): no PEM certificate in it, or certificates that do not parse
+ * (each named by its position from 1). Empty when it is usable. Pure; the one home of that rule
+ * for the admission webhook and the controller.
+ */
+export function caBundleProblems(bundle: string): string[] {
+  const pems = bundle.match(PEM_CERTIFICATE) ?? [];
+  if (pems.length === 0) return ["no PEM certificate found"];
+  const problems: string[] = [];
+  pems.forEach((pem, i) => {
+    try {
+      new X509Certificate(pem);
+    } catch (err) {
+      problems.push(`certificate ${i + 1}: ${(err as Error).message}`);
+    }
+  });
+  return problems;
 }
 
 /** Statuses whose Response must have no body. */

@@ -23,6 +23,7 @@ import {
 import type { Hash } from "../ledger/merkle.ts";
 import {
   caFetch,
+  isPeerHttpError,
   PeerHttpError,
   PeerHttpReason,
   peerRequest,
@@ -266,7 +267,7 @@ export class WitnessClient {
         signal,
       );
     } catch (err) {
-      if (!(err instanceof PeerHttpError) || err instanceof WitnessClientError) throw err;
+      if (!isPeerHttpError(err) || err instanceof WitnessClientError) throw err;
       throw new WitnessClientError(err.reason, err.message, {
         url,
         ...(err.status === undefined ? {} : { status: err.status }),

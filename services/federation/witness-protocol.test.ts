@@ -2,16 +2,7 @@ import { describe, expect, it } from "@jest/globals";
 import { fromBase64, toBase64 } from "../ledger/canonical-json.ts";
 import { formatCheckpoint, signNote } from "../ledger/checkpoint.ts";
 import { ed25519Signer, generateEd25519 } from "../ledger/ed25519.ts";
-import {
-  consistencyRanges,
-  EMPTY_ROOT,
-  Frontier,
-  hashLeaf,
-  mapLookup,
-  nodeKey,
-  resolveProof,
-  type Hash,
-} from "../ledger/merkle.ts";
+import { EMPTY_ROOT, type Hash } from "../ledger/merkle.ts";
 import { createWitness, verifyCosignedCheckpoint } from "./cosignature.ts";
 import {
   decideAddCheckpoint,
@@ -25,6 +16,7 @@ import {
   type AddCheckpointRequest,
   type TrustedCheckpoint,
 } from "./witness-protocol.ts";
+import { merkleLog } from "../../test/builders/merkle-log.ts";
 
 const ORIGIN = "vaultmesh.test/peer-log";
 const logKey = ed25519Signer(generateEd25519().privateKeyPem);
@@ -37,24 +29,8 @@ const witness = createWitness(
 const log = { origin: ORIGIN, publicKeys: [logKey.publicKey] };
 const T = 1_796_371_200;
 
-/** A log of 40 leaves (`tag` picks a distinct history), every node kept for proofs. */
-function tree(tag: string): { root: (n: number) => Hash; proof: (m: number, n: number) => Hash[] } {
-  const nodes = new Map<string, Hash>();
-  const roots: Hash[] = [EMPTY_ROOT];
-  const f = new Frontier();
-  for (let i = 0; i < 40; i++) {
-    for (const n of f.append(hashLeaf(new TextEncoder().encode(`${tag} ${i}`)))) {
-      nodes.set(nodeKey(n), n.hash);
-    }
-    roots.push(f.root());
-  }
-  return {
-    root: (n) => roots[n]!,
-    proof: (m, n) => resolveProof(consistencyRanges(m, n), mapLookup(nodes)),
-  };
-}
-const honest = tree("honest");
-const forked = tree("forked"); // the same origin and key, another history
+const honest = merkleLog((i) => `honest ${i}`, 40);
+const forked = merkleLog((i) => `forked ${i}`, 40); // the same origin and key, another history
 
 const note = (size: number, root: Hash, key = logKey, name = ORIGIN): string =>
   signNote(formatCheckpoint({ origin: ORIGIN, size, root, extensions: [] }), name, key);

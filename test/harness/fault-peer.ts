@@ -35,6 +35,7 @@ import {
   type TrustedCheckpoint,
   type WitnessedLog,
 } from "../../services/federation/witness-protocol.ts";
+import { flipSignatureBit } from "../builders/signed-note.ts";
 
 /** What the peer does wrong (or not). */
 export const Fault = {
@@ -104,17 +105,6 @@ export interface FaultPeer {
 }
 
 const MAX_LEAVES = 64;
-
-/** Flips the lowest bit of the last byte of the first signature line's blob. */
-function flipSignatureBit(note: string): string {
-  const split = note.lastIndexOf("\n\n");
-  const [first, ...rest] = note.slice(split + 2, -1).split("\n");
-  const space = first!.lastIndexOf(" ");
-  const blob = fromBase64(first!.slice(space + 1));
-  blob[blob.length - 1]! ^= 1;
-  const line = `${first!.slice(0, space + 1)}${toBase64(blob)}`;
-  return `${note.slice(0, split + 2)}${[line, ...rest].join("\n")}\n`;
-}
 
 interface PeerState {
   readonly o: Required<Pick<FaultPeerOptions, "origin">> & FaultPeerOptions;

@@ -290,7 +290,7 @@ describe("steady state", () => {
 });
 
 describe("faults and suspension", () => {
-  it("Stripe down: Billing goes False with the reason, the others stay True, and it recovers", async () => {
+  it("Stripe down: Billing goes False with the reason, the tenant stays Ready (Degraded), and it recovers", async () => {
     const port = stack.stripe.port;
     await stack.stripe.stop();
     await client.patch(
@@ -308,9 +308,15 @@ describe("faults and suspension", () => {
     for (const c of COMPONENTS.filter((x) => x !== "Billing")) {
       expect([c, tenantCondition(down, c)?.status]).toEqual([c, "True"]);
     }
+    // The customer exists, so a Stripe outage degrades the tenant without refusing its
+    // workloads (ADR 0077).
     expect(tenantCondition(down, "Ready")).toMatchObject({
-      status: "False",
-      reason: "ComponentsNotReady",
+      status: "True",
+      reason: "ReadyDegraded",
+    });
+    expect(tenantCondition(down, "Degraded")).toMatchObject({
+      status: "True",
+      reason: "BillingFailing",
     });
     expect(JSON.stringify(down.status)).not.toContain("sk_test_123");
     expect(down.status?.stripeCustomerId).toMatch(/^cus_/);
@@ -318,8 +324,10 @@ describe("faults and suspension", () => {
     await waitForTenant(
       client,
       a,
-      "Billing True again",
-      (t) => tenantCondition(t, "Billing")?.status === "True",
+      "Billing True again and Degraded False",
+      (t) =>
+        tenantCondition(t, "Billing")?.status === "True" &&
+        tenantCondition(t, "Degraded")?.status === "False",
       90_000,
     );
   });

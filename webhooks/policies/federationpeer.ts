@@ -1,8 +1,9 @@
 // FederationPeer admission policy: the schema, trust-anchor keys that actually parse (an
 // Ed25519 SPKI PEM or an armored OpenPGP public key), a CA bundle of real certificates, and a
 // warning for a plain-http endpoint.
-import { X509Certificate, createPublicKey } from "node:crypto";
+import { createPublicKey } from "node:crypto";
 import { FederationPeerSchema, type PeerKey } from "../../crds/index.ts";
+import { caBundleProblems } from "../../services/federation/peer-http.ts";
 import { parseWith, result, type FieldError, type PolicyResult } from "./field-errors.ts";
 
 /** What the FederationPeer policy decides on. */
@@ -53,18 +54,5 @@ function keyErrors(key: PeerKey, field: string): FieldError[] {
 
 function caBundleErrors(bundle: string): FieldError[] {
   const field = "spec.trustAnchor.caBundle";
-  const pems = bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-  if (pems.length === 0) return [{ field, message: "Invalid value: no PEM certificate found" }];
-  const errors: FieldError[] = [];
-  pems.forEach((pem, i) => {
-    try {
-      new X509Certificate(pem);
-    } catch (err) {
-      errors.push({
-        field,
-        message: `Invalid value: certificate ${i + 1}: ${(err as Error).message}`,
-      });
-    }
-  });
-  return errors;
+  return caBundleProblems(bundle).map((p) => ({ field, message: `Invalid value: ${p}` }));
 }

@@ -6,13 +6,14 @@
  * cannot be used gives a refusal naming the field, which the controller reports as
  * `InvalidTrustAnchor` instead of syncing.
  */
-import { createPublicKey, X509Certificate } from "node:crypto";
+import { createPublicKey } from "node:crypto";
 import type { FederationPeer } from "../../../crds/index.ts";
 import {
   COSIGNATURE_V1_ALG,
   parseVerifierKey,
   verifierKey,
 } from "../../../services/ledger/checkpoint.ts";
+import { caBundleProblems } from "../../../services/federation/peer-http.ts";
 import type { PeerConfig } from "../../../services/federation/peer-sync.ts";
 
 /** A usable pinning of a peer, or why the spec cannot be used. */
@@ -52,8 +53,10 @@ export function peerPinning(peer: FederationPeer, ownOrigin: string | undefined)
     };
   }
   if (ta.caBundle !== undefined) {
-    const bad = caBundleProblem(ta.caBundle);
-    if (bad) return { ok: false, field: "spec.trustAnchor.caBundle", message: bad };
+    const bad = caBundleProblems(ta.caBundle);
+    if (bad.length > 0) {
+      return { ok: false, field: "spec.trustAnchor.caBundle", message: bad.join("; ") };
+    }
   }
   const logPublicKeys: string[] = [];
   for (const [i, k] of ta.keys.entries()) {
@@ -115,20 +118,4 @@ export function peerPinning(peer: FederationPeer, ownOrigin: string | undefined)
       ...(ta.caBundle !== undefined ? { client: { caBundle: ta.caBundle } } : {}),
     },
   };
-}
-
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
-
-/** Why `pem` is not a bundle of PEM certificates, or undefined when it is one. */
-export function caBundleProblem(pem: string): string | undefined {
-  const certs = pem.match(PEM_CERTIFICATE) ?? [];
-  if (certs.length === 0) return "expected one or more PEM certificates (BEGIN CERTIFICATE)";
-  for (const [i, c] of certs.entries()) {
-    try {
-      new X509Certificate(c);
-    } catch (err) {
-      return `certificate ${i + 1}: ${(err as Error).message}`;
-    }
-  }
-  return undefined;
 }

@@ -20,6 +20,7 @@ import {
 } from "../../../services/tenant-stack/stripe/billing.ts";
 import { completionPayloadOf } from "../gpuworkload/completion-receipt.ts";
 import { disabled, failure, type ComponentResult, type TenantContext } from "./tenant-context.ts";
+import { reportSaasFailure } from "./tenant-saas-health.ts";
 import type { ComponentOutcome } from "./tenant-status.ts";
 
 /** Subscription states that suspend the tenant (Stripe gave up collecting, or it was ended). */
@@ -245,6 +246,7 @@ export async function reconcileBilling(
     if (result.customerId && billing.isBilled(spec.plan)) {
       await reportUsage(ctx, result.customerId, memory);
     }
+    ctx.services.stripeHealth?.up();
     return {
       outcome: outcomeOf(result, state),
       observed: {
@@ -255,6 +257,8 @@ export async function reconcileBilling(
       },
     };
   } catch (err) {
-    return failure(ctx, errorReason(err), err);
+    const reason = errorReason(err);
+    if (reason === "StripeUnavailable") reportSaasFailure(ctx.services.stripeHealth, err);
+    return failure(ctx, reason, err);
   }
 }

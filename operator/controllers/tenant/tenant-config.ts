@@ -38,6 +38,12 @@ import {
 } from "./billing-state-store.ts";
 import type { TenantServices } from "./tenant-context.ts";
 import { createTenantController, type TenantControllerHandle } from "./tenant-controller.ts";
+import {
+  probeHttp,
+  SAAS_DEFAULT_API,
+  SaasDependency,
+  watchWhileDown,
+} from "./tenant-saas-health.ts";
 import type { ReceiptLedger } from "./tenant-teardown.ts";
 
 export { tenantStackConfigFromEnv, type TenantStackConfig } from "./tenant-env.ts";
@@ -134,11 +140,21 @@ export async function startTenantStack(
   }
   let billing: TenantBilling | undefined;
   let stripe: Stripe | undefined;
+  let stripeHealth: DependencyReporter | undefined;
   if (cfg.stripe) {
     stripe = stripeClient(secretFile(cfg.stripe.apiKeyFile), cfg.stripe.apiBase);
     billing = new TenantBilling(stripe, cfg.stripe.billing);
+    stripeHealth = reporter(
+      SaasDependency.Stripe,
+      "Tenants stay Ready (Degraded); metering and plan sync are retried",
+    );
+    const url = cfg.stripe.apiBase ? new URL("/v1/", cfg.stripe.apiBase).href : undefined;
+    closers.push(
+      stopping(watchWhileDown(stripeHealth, () => probeHttp(url ?? SAAS_DEFAULT_API.stripe))),
+    );
   }
   let discord: TenantDiscord | undefined;
+  let discordHealth: DependencyReporter | undefined;
   if (cfg.discord) {
     const rest = new REST({
       ...(cfg.discord.api ? { api: cfg.discord.api } : {}),
@@ -147,12 +163,22 @@ export async function startTenantStack(
     });
     rest.setToken(secretFile(cfg.discord.tokenFile));
     discord = new TenantDiscord(rest, cfg.discord.applicationId);
+    discordHealth = reporter(
+      SaasDependency.Discord,
+      "Tenants stay Ready (Degraded); notices and slash commands are retried",
+    );
+    const url = cfg.discord.api ? `${cfg.discord.api.replace(/\/$/, "")}/v10/gateway` : undefined;
+    closers.push(
+      stopping(watchWhileDown(discordHealth, () => probeHttp(url ?? SAAS_DEFAULT_API.discord))),
+    );
   }
   const services: TenantServices = {
     database,
     cache,
     billing,
     discord,
+    stripeHealth,
+    discordHealth,
     billingConfigId: cfg.stripe
       ? createHash("sha256").update(JSON.stringify(cfg.stripe.billing)).digest("hex").slice(0, 16)
       : undefined,
@@ -200,10 +226,19 @@ export async function startTenantStack(
 // Tenants whose Database or Cache component failed while its server was away are reconciled
 // the moment it answers again, not at the end of their backoff (up to a minute); a Redis
 // without persistence that restarted empty gets every ACL user and limit back (ADR 0075).
+// Likewise when Stripe or Discord return: Degraded clears and waiting notices and usage go out
+// at once (ADR 0077).
 function requeueOnReturn(health: DependencyHealth, handle: TenantControllerHandle): void {
-  for (const name of ["arrakis-postgres", "redis"]) {
+  for (const name of ["arrakis-postgres", "redis", SaasDependency.Stripe, SaasDependency.Discord]) {
     health.onReturn(name, () => handle.requeueAll());
   }
+}
+
+function stopping(stop: () => void): () => Promise<void> {
+  return () => {
+    stop();
+    return Promise.resolve();
+  };
 }
 
 // Migrates the Arrakis schema with the owner role: true when done, false while the database

@@ -5,6 +5,7 @@
  * into a condition with a reason and a redacted message.
  */
 import type { GPUWorkload, Receipt, Tenant } from "../../../crds/index.ts";
+import type { DependencyReporter } from "../../../services/dependency-health/index.ts";
 import type { KubeClient, ObjectCache } from "../../../services/kube/index.ts";
 import type { TenantNetworkConfig } from "../../../services/tenant-stack/kube/network.ts";
 import type { TenantDiscord } from "../../../services/tenant-stack/discord/discord-binding.ts";
@@ -24,6 +25,10 @@ export interface TenantServices {
   readonly discord?: TenantDiscord | undefined;
   /** Identifies the billing configuration (prices), so a price change triggers a resync. */
   readonly billingConfigId?: string | undefined;
+  /** Where Billing reports Stripe up or down (ADR 0077); none in some tests. */
+  readonly stripeHealth?: DependencyReporter | undefined;
+  /** Where the Discord component reports Discord up or down (ADR 0077). */
+  readonly discordHealth?: DependencyReporter | undefined;
 }
 
 /** Settings of the Tenant controller. */

@@ -9,6 +9,7 @@ import { Resources } from "../../../services/kube/index.ts";
 import type { WorkloadNotice } from "../../../services/tenant-stack/discord/discord-binding.ts";
 import { completionPayloadOf } from "../gpuworkload/completion-receipt.ts";
 import { disabled, failure, type ComponentResult, type TenantContext } from "./tenant-context.ts";
+import { reportSaasFailure } from "./tenant-saas-health.ts";
 
 /** Annotation on a Receipt recording the Discord message that announced it. */
 export const DISCORD_NOTICE_ANNOTATION = "vaultmesh.cloud/discord-notice";
@@ -89,6 +90,7 @@ export async function reconcileDiscord(
       memory.remember(ctx.uid, binding.guildId, now);
     }
     if (binding.channelId) await postNotices(ctx, binding.channelId);
+    ctx.services.discordHealth?.up();
     return {
       outcome: {
         status: "True",
@@ -97,6 +99,7 @@ export async function reconcileDiscord(
       },
     };
   } catch (err) {
+    reportSaasFailure(ctx.services.discordHealth, err);
     return failure(ctx, "DiscordUnavailable", err);
   }
 }

@@ -4,6 +4,8 @@ import type { Tenant } from "../../../crds/index.ts";
 import { redact } from "./tenant-context.ts";
 import {
   COMPONENTS,
+  ComponentImpact,
+  componentImpact,
   computeTenantStatus,
   gpusInUse,
   transitions,
@@ -85,7 +87,7 @@ describe("computeTenantStatus", () => {
 
   it("orders conditions by component and keeps lastTransitionTime while the status holds", () => {
     const first = computeTenantStatus(tenant(), { outcomes: allOk }, now);
-    expect(first.conditions?.map((c) => c.type)).toEqual([...COMPONENTS, "Ready"]);
+    expect(first.conditions?.map((c) => c.type)).toEqual([...COMPONENTS, "Ready", "Degraded"]);
     const second = computeTenantStatus(tenant(first), { outcomes: allOk }, later);
     expect(second).toEqual(first);
     const third = computeTenantStatus(
@@ -112,6 +114,138 @@ describe("computeTenantStatus", () => {
     );
     const next = computeTenantStatus(tenant(first), { outcomes: {} }, later);
     expect([next.stripeCustomerId, next.namespace]).toEqual(["cus_1", "tenant-acme"]);
+  });
+});
+
+describe("componentImpact (which failing component refuses new workloads)", () => {
+  const cond = (type: string, status: "True" | "False" | "Unknown", reason: string) => ({
+    type,
+    status,
+    reason,
+  });
+  it.each([
+    ["Namespace True", "Namespace", cond("Namespace", "True", "Provisioned"), true, "Ok"],
+    ["Namespace False", "Namespace", cond("Namespace", "False", "X"), true, "Gates"],
+    ["Quota not reconciled yet", "Quota", undefined, true, "Gates"],
+    ["Network False", "Network", cond("Network", "False", "X"), true, "Gates"],
+    ["Database down", "Database", cond("Database", "False", "DatabaseUnavailable"), true, "Gates"],
+    ["Cache unknown", "Cache", cond("Cache", "Unknown", "WaitingForNamespace"), true, "Gates"],
+    ["Discord down", "Discord", cond("Discord", "False", "DiscordUnavailable"), false, "Degrades"],
+    [
+      "Discord waiting",
+      "Discord",
+      cond("Discord", "Unknown", "WaitingForNamespace"),
+      true,
+      "Degrades",
+    ],
+    ["Discord not reconciled yet", "Discord", undefined, true, "Gates"],
+    [
+      "Stripe down, no customer yet",
+      "Billing",
+      cond("Billing", "False", "StripeUnavailable"),
+      false,
+      "Gates",
+    ],
+    [
+      "Stripe down, customer exists",
+      "Billing",
+      cond("Billing", "False", "StripeUnavailable"),
+      true,
+      "Degrades",
+    ],
+    [
+      "Stripe refuses, customer exists",
+      "Billing",
+      cond("Billing", "False", "StripeRequestRefused"),
+      true,
+      "Degrades",
+    ],
+    ["payment failed", "Billing", cond("Billing", "False", "PaymentFailed"), true, "Gates"],
+    ["past due", "Billing", cond("Billing", "False", "PastDue"), true, "Gates"],
+    [
+      "subscription inactive",
+      "Billing",
+      cond("Billing", "False", "SubscriptionInactive"),
+      true,
+      "Gates",
+    ],
+    ["Billing True", "Billing", cond("Billing", "True", "Active"), false, "Ok"],
+  ] as const)("%s → %s", (_what, type, c, customerKnown, want) => {
+    expect(componentImpact(c, type, customerKnown)).toBe(ComponentImpact[want]);
+  });
+});
+
+describe("Ready and Degraded", () => {
+  const down = (reason: string): ComponentOutcome => ({ status: "False", reason, message: "x" });
+  it.each([
+    ["all ready", {}, undefined, ["True", "Ready"], ["False", "AsExpected"]],
+    [
+      "Discord down",
+      { Discord: down("DiscordUnavailable") },
+      undefined,
+      ["True", "ReadyDegraded"],
+      ["True", "DiscordFailing"],
+    ],
+    [
+      "Stripe down after provisioning",
+      { Billing: down("StripeUnavailable") },
+      "cus_1",
+      ["True", "ReadyDegraded"],
+      ["True", "BillingFailing"],
+    ],
+    [
+      "Stripe down before the customer exists",
+      { Billing: down("StripeUnavailable") },
+      undefined,
+      ["False", "ComponentsNotReady"],
+      ["False", "AsExpected"],
+    ],
+    [
+      "both down after provisioning",
+      { Discord: down("DiscordUnavailable"), Billing: down("StripeUnavailable") },
+      "cus_1",
+      ["True", "ReadyDegraded"],
+      ["True", "DiscordAndBillingFailing"],
+    ],
+    [
+      "Discord and Database down",
+      { Discord: down("DiscordUnavailable"), Database: down("DatabaseUnavailable") },
+      "cus_1",
+      ["False", "ComponentsNotReady"],
+      ["True", "DiscordFailing"],
+    ],
+    [
+      "payment failed after provisioning",
+      { Billing: down("PaymentFailed") },
+      "cus_1",
+      ["False", "ComponentsNotReady"],
+      ["False", "AsExpected"],
+    ],
+  ] as const)("%s", (_what, failing, customer, wantReady, wantDegraded) => {
+    const s = computeTenantStatus(
+      tenant(customer ? { stripeCustomerId: customer } : undefined),
+      { outcomes: { ...allOk, ...failing } },
+      now,
+    );
+    const ready = s.conditions?.find((c) => c.type === "Ready");
+    const degraded = s.conditions?.find((c) => c.type === "Degraded");
+    expect([ready?.status, ready?.reason]).toEqual(wantReady);
+    expect([degraded?.status, degraded?.reason]).toEqual(wantDegraded);
+  });
+
+  it("names the degraded component and its reason in Degraded's message, and recovers", () => {
+    const s = computeTenantStatus(
+      tenant({ stripeCustomerId: "cus_1" }),
+      { outcomes: { ...allOk, Discord: down("DiscordUnavailable") } },
+      now,
+    );
+    expect(s.conditions?.find((c) => c.type === "Degraded")?.message).toContain(
+      "Discord: DiscordUnavailable (x)",
+    );
+    const back = computeTenantStatus(tenant(s), { outcomes: { Discord: ok } }, later);
+    const ready = back.conditions?.find((c) => c.type === "Ready");
+    const degraded = back.conditions?.find((c) => c.type === "Degraded");
+    expect([ready?.status, ready?.reason, degraded?.status]).toEqual(["True", "Ready", "False"]);
   });
 });
 

@@ -1,0 +1,74 @@
+/**
+ * Stripe and Discord as dependencies of the Tenant stack (ADR 0077): the Billing and Discord
+ * components report them down when a call fails for an outage and up when one succeeds, and
+ * while one is down a single cheap probe per interval (an unauthenticated GET of the API base:
+ * any answer below 500 means it is reachable) notices its return, so that every tenant is
+ * reconciled at once instead of at the end of its backoff. One probe per interval per process,
+ * whatever the number of tenants: the SaaS is never hammered.
+ */
+import {
+  DependencyState,
+  OutageReason,
+  outageReason,
+  type DependencyReporter,
+} from "../../../services/dependency-health/index.ts";
+
+/** Dependency names of the SaaS the Tenant stack calls. */
+export const SaasDependency = { Stripe: "stripe", Discord: "discord" } as const;
+
+/** Default API bases, probed when the configuration names none. */
+export const SAAS_DEFAULT_API = {
+  stripe: "https://api.stripe.com/v1/",
+  discord: "https://discord.com/api/v10/gateway",
+} as const;
+
+/** How often a down SaaS is probed. @default 10000 */
+export const DEFAULT_SAAS_PROBE_MS = 10_000;
+
+const PROBE_TIMEOUT_MS = 5_000;
+
+/** Reports a failed SaaS call: an outage marks it down; other errors say nothing of reachability. */
+export function reportSaasFailure(rep: DependencyReporter | undefined, err: unknown): void {
+  if (!rep) return;
+  rep.down(outageReason(err) ?? OutageReason.ProbeFailed, err);
+}
+
+/** One probe: true when the API base answers below 500 within the timeout. */
+export async function probeHttp(
+  url: string,
+  fetchFn: typeof fetch = fetch,
+  timeoutMs = PROBE_TIMEOUT_MS,
+): Promise<boolean> {
+  try {
+    const res = await fetchFn(url, { method: "GET", signal: AbortSignal.timeout(timeoutMs) });
+    await res.body?.cancel().catch(() => undefined);
+    return res.status < 500;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Probes `rep`'s dependency every `intervalMs` while it is down, reporting it up when the probe
+ * succeeds (which fires DependencyHealth.onReturn). Returns the function that stops it.
+ */
+export function watchWhileDown(
+  rep: DependencyReporter,
+  probe: () => Promise<boolean>,
+  intervalMs: number = DEFAULT_SAAS_PROBE_MS,
+): () => void {
+  let inFlight = false;
+  const timer = setInterval(() => {
+    if (inFlight || rep.status().state !== DependencyState.Down) return;
+    inFlight = true;
+    void probe()
+      .then((ok) => {
+        if (ok) rep.up();
+      })
+      .finally(() => {
+        inFlight = false;
+      });
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
