@@ -172,7 +172,9 @@ async function judge(
  */
 async function crossCheck(r: Round): Promise<RoundResult | undefined> {
   for (const url of r.peer.crossCheck ?? []) {
-    const other = new WitnessClient({ ...r.peer.client, url });
+    // The peer's CA bundle is the peer's TLS roots, not those of other witnesses.
+    const { caBundle: _peerRoots, ...client } = r.peer.client ?? {};
+    const other = new WitnessClient({ ...client, url });
     let seen: FetchedCheckpoint | undefined;
     try {
       seen = await other.cosigned(r.peer.origin, r.signal);

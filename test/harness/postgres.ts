@@ -140,26 +140,39 @@ async function query(url: string, sql: string): Promise<void> {
 const DROP_GRACE_MS = 5_000;
 
 // pg-pool's end() resolves once its clients are told to end, not once their sockets are closed;
-// a FORCE drop in that window sends them "terminating connection due to administrator command",
-// which an idle client re-emits on a pool with no error listener and crashes the test process.
-// So wait (bounded) for the database's sessions to go, then drop, forcing only stragglers.
-async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+// a FORCE drop or a shutdown in that window sends them "terminating connection due to
+// administrator command", which an idle client re-emits on a pool with no error listener and
+// crashes the test process. So wait (bounded) for the sessions to go first, forcing only
+// stragglers. `database` limits the wait to one database's sessions.
+async function awaitSessionsGone(c: pg.Client, database?: string): Promise<void> {
+  const deadline = Date.now() + DROP_GRACE_MS;
+  for (;;) {
+    const r = await c.query<{ n: string }>(
+      `SELECT count(*) AS n FROM pg_stat_activity
+        WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+          AND ($1::text IS NULL OR datname = $1)`,
+      [database ?? null],
+    );
+    if (Number(r.rows[0]?.n ?? 0) === 0 || Date.now() >= deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function withAdmin(adminUrl: string, fn: (c: pg.Client) => Promise<void>): Promise<void> {
   const c = new pg.Client({ connectionString: adminUrl });
   await c.connect();
   try {
-    const deadline = Date.now() + DROP_GRACE_MS;
-    for (;;) {
-      const r = await c.query<{ n: string }>(
-        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-        [name],
-      );
-      if (Number(r.rows[0]?.n ?? 0) === 0 || Date.now() >= deadline) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await fn(c);
   } finally {
     await c.end();
   }
+}
+
+async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  await withAdmin(adminUrl, async (c) => {
+    await awaitSessionsGone(c, name);
+    await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  });
 }
 
 function databaseApi(adminUrl: string): (prefix?: string) => Promise<TestDatabase> {
@@ -239,6 +252,9 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
       port,
       createDatabase: databaseApi(url),
       async stop() {
+        // Clients still closing are let go first (see awaitSessionsGone); a server that is
+        // already down is simply stopped.
+        await withAdmin(url, (c) => awaitSessionsGone(c)).catch(() => undefined);
         await proc.kill("SIGINT"); // fast shutdown
         // VAULTMESH_TEST_KEEP=1 keeps the data directory and log for post-mortems.
         if (process.env.VAULTMESH_TEST_KEEP !== "1") rmSync(dir, { recursive: true, force: true });

@@ -39,9 +39,10 @@ import {
 import type { TenantServices } from "./tenant-context.ts";
 import { createTenantController, type TenantControllerHandle } from "./tenant-controller.ts";
 import {
+  discordProbeUrl,
   probeHttp,
-  SAAS_DEFAULT_API,
   SaasDependency,
+  stripeProbeUrl,
   watchWhileDown,
 } from "./tenant-saas-health.ts";
 import type { ReceiptLedger } from "./tenant-teardown.ts";
@@ -148,30 +149,11 @@ export async function startTenantStack(
       SaasDependency.Stripe,
       "Tenants stay Ready (Degraded); metering and plan sync are retried",
     );
-    const url = cfg.stripe.apiBase ? new URL("/v1/", cfg.stripe.apiBase).href : undefined;
-    closers.push(
-      stopping(watchWhileDown(stripeHealth, () => probeHttp(url ?? SAAS_DEFAULT_API.stripe))),
-    );
+    closers.push(watchSaas(stripeHealth, stripeProbeUrl(cfg.stripe.apiBase)));
   }
-  let discord: TenantDiscord | undefined;
-  let discordHealth: DependencyReporter | undefined;
-  if (cfg.discord) {
-    const rest = new REST({
-      ...(cfg.discord.api ? { api: cfg.discord.api } : {}),
-      timeout: 10_000,
-      retries: 2,
-    });
-    rest.setToken(secretFile(cfg.discord.tokenFile));
-    discord = new TenantDiscord(rest, cfg.discord.applicationId);
-    discordHealth = reporter(
-      SaasDependency.Discord,
-      "Tenants stay Ready (Degraded); notices and slash commands are retried",
-    );
-    const url = cfg.discord.api ? `${cfg.discord.api.replace(/\/$/, "")}/v10/gateway` : undefined;
-    closers.push(
-      stopping(watchWhileDown(discordHealth, () => probeHttp(url ?? SAAS_DEFAULT_API.discord))),
-    );
-  }
+  const { discord, discordHealth } = cfg.discord
+    ? openDiscord(cfg.discord, reporter, closers)
+    : { discord: undefined, discordHealth: undefined };
   const services: TenantServices = {
     database,
     cache,
@@ -234,11 +216,32 @@ function requeueOnReturn(health: DependencyHealth, handle: TenantControllerHandl
   }
 }
 
-function stopping(stop: () => void): () => Promise<void> {
+// Probes a SaaS reported down until it answers (tenant-saas-health.ts); the closer stops it.
+function watchSaas(rep: DependencyReporter, url: string): () => Promise<void> {
+  const stop = watchWhileDown(rep, () => probeHttp(url));
   return () => {
     stop();
     return Promise.resolve();
   };
+}
+
+function openDiscord(
+  cfg: NonNullable<TenantStackConfig["discord"]>,
+  reporter: (name: string, whileDown: string) => DependencyReporter,
+  closers: (() => Promise<void>)[],
+): { discord: TenantDiscord; discordHealth: DependencyReporter } {
+  const rest = new REST({
+    ...(cfg.api ? { api: cfg.api } : {}),
+    timeout: 10_000,
+    retries: 2,
+  });
+  rest.setToken(secretFile(cfg.tokenFile));
+  const discordHealth = reporter(
+    SaasDependency.Discord,
+    "Tenants stay Ready (Degraded); notices and slash commands are retried",
+  );
+  closers.push(watchSaas(discordHealth, discordProbeUrl(cfg.api)));
+  return { discord: new TenantDiscord(rest, cfg.applicationId), discordHealth };
 }
 
 // Migrates the Arrakis schema with the owner role: true when done, false while the database

@@ -16,11 +16,15 @@ import {
 /** Dependency names of the SaaS the Tenant stack calls. */
 export const SaasDependency = { Stripe: "stripe", Discord: "discord" } as const;
 
-/** Default API bases, probed when the configuration names none. */
-export const SAAS_DEFAULT_API = {
-  stripe: "https://api.stripe.com/v1/",
-  discord: "https://discord.com/api/v10/gateway",
-} as const;
+/** What to probe for Stripe: `/v1/` of the configured API base (stripe-mock) or Stripe's. */
+export function stripeProbeUrl(apiBase: string | undefined): string {
+  return new URL("/v1/", apiBase ?? "https://api.stripe.com").href;
+}
+
+/** What to probe for Discord: the unauthenticated gateway route of the configured REST API. */
+export function discordProbeUrl(api: string | undefined): string {
+  return `${(api ?? "https://discord.com/api").replace(/\/+$/, "")}/v10/gateway`;
+}
 
 /** How often a down SaaS is probed. @default 10000 */
 export const DEFAULT_SAAS_PROBE_MS = 10_000;
