@@ -67,7 +67,10 @@ export interface PeerConfig {
    * ours, which catches a peer answering differently to two callers. @default []
    */
   readonly crossCheck?: readonly string[];
-  /** Client options (deadline, byte cap, fetch) other than the URL. */
+  /**
+   * Client options (deadline, byte cap, fetch, the peer's TLS roots `caBundle`) other than the
+   * URL; the `crossCheck` witnesses get them without `caBundle`.
+   */
   readonly client?: Omit<WitnessClientOptions, "url">;
 }
 

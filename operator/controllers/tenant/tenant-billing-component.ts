@@ -258,7 +258,7 @@ export async function reconcileBilling(
     };
   } catch (err) {
     const reason = errorReason(err);
-    if (reason === "StripeUnavailable") reportSaasFailure(ctx.services.stripeHealth, err);
+    reportSaasFailure(ctx.services.stripeHealth, err, reason === "StripeUnavailable");
     return failure(ctx, reason, err);
   }
 }

@@ -12,6 +12,7 @@ import { REST } from "@discordjs/rest";
 import { Redis } from "ioredis";
 import pg from "pg";
 import Stripe from "stripe";
+import { TenantConditionType } from "../../../crds/constants.ts";
 import type { Tenant } from "../../../crds/index.ts";
 import {
   DependencyHealth,
@@ -208,12 +209,14 @@ export async function startTenantStack(
 // Tenants whose Database or Cache component failed while its server was away are reconciled
 // the moment it answers again, not at the end of their backoff (up to a minute); a Redis
 // without persistence that restarted empty gets every ACL user and limit back (ADR 0075).
-// Likewise when Stripe or Discord return: Degraded clears and waiting notices and usage go out
-// at once (ADR 0077).
+// When Stripe or Discord return, only the tenants whose Billing or Discord component is failing
+// are reconciled: Degraded clears and waiting notices and usage go out at once (ADR 0077).
 function requeueOnReturn(health: DependencyHealth, handle: TenantControllerHandle): void {
-  for (const name of ["arrakis-postgres", "redis", SaasDependency.Stripe, SaasDependency.Discord]) {
+  for (const name of ["arrakis-postgres", "redis"]) {
     health.onReturn(name, () => handle.requeueAll());
   }
+  health.onReturn(SaasDependency.Stripe, () => handle.requeueFailing(TenantConditionType.Billing));
+  health.onReturn(SaasDependency.Discord, () => handle.requeueFailing(TenantConditionType.Discord));
 }
 
 // Probes a SaaS reported down until it answers (tenant-saas-health.ts); the closer stops it.

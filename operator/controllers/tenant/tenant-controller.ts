@@ -50,6 +50,8 @@ export interface TenantControllerHandle {
   readonly secrets: TenantSecrets;
   /** Reconciles every tenant now (a dependency came back: ADR 0075). */
   requeueAll(): void;
+  /** Reconciles now the tenants whose `component` condition is not True (ADR 0077). */
+  requeueFailing(component: string): void;
 }
 
 /** Creates the Tenant controller and registers it with `mgr`. */
@@ -111,6 +113,12 @@ export function createTenantController(
     secrets,
     requeueAll: () => {
       for (const t of tenants.list()) controller.enqueue(t.metadata.name ?? "");
+    },
+    requeueFailing: (component) => {
+      for (const t of tenants.list()) {
+        const c = t.status?.conditions?.find((x) => x.type === component);
+        if (c !== undefined && c.status !== "True") controller.enqueue(t.metadata.name ?? "");
+      }
     },
   };
 }

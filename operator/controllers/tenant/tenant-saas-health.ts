@@ -8,6 +8,7 @@
  */
 import {
   DependencyState,
+  isOutage,
   OutageReason,
   outageReason,
   type DependencyReporter,
@@ -31,10 +32,25 @@ export const DEFAULT_SAAS_PROBE_MS = 10_000;
 
 const PROBE_TIMEOUT_MS = 5_000;
 
-/** Reports a failed SaaS call: an outage marks it down; other errors say nothing of reachability. */
-export function reportSaasFailure(rep: DependencyReporter | undefined, err: unknown): void {
-  if (!rep) return;
-  rep.down(outageReason(err) ?? OutageReason.ProbeFailed, err);
+/** True when a failed SaaS call means the SaaS is away: no connection, or a 5xx answer. */
+export function isSaasOutage(err: unknown): boolean {
+  if (isOutage(err)) return true;
+  const status = (err as { status?: unknown } | null)?.status;
+  return typeof status === "number" && status >= 500;
+}
+
+/**
+ * Reports a failed SaaS call: an outage marks it down; other errors (a refused token, a bad
+ * request) say nothing of reachability and report nothing — the probe would find it up at once
+ * and requeue tenants for nothing.
+ */
+export function reportSaasFailure(
+  rep: DependencyReporter | undefined,
+  err: unknown,
+  outage: boolean = isSaasOutage(err),
+): void {
+  if (!rep || !outage) return;
+  rep.down(outageReason(err) ?? OutageReason.ServerUnavailable, err);
 }
 
 /** One probe: true when the API base answers below 500 within the timeout. */
