@@ -4,12 +4,16 @@
 // Tenant, the rest of the tenant untouched, the process up), is retried with the same nonce
 // (Discord's `enforce_nonce` turns a repeat into the same message), and is posted exactly once —
 // the Receipt then carries the message id, so later reconciles do not post it again.
+// Meanwhile the tenant stays Ready with `Degraded=True DiscordFailing`, and a new workload for
+// it is admitted by the real GPUWorkload webhooks (ADR 0077); Degraded clears once Discord is
+// back.
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { DISCORD_NOTICE_ANNOTATION } from "../../operator/controllers/tenant/tenant-discord-component.ts";
 import type { Receipt } from "../../crds/index.ts";
 import { Resources, type KubeClient } from "../../services/kube/index.ts";
 import { startDiscordStandIn, type DiscordStandIn } from "../harness/discord-stand-in.ts";
 import { waitFor } from "../harness/kube.ts";
+import type { TestWebhook } from "../harness/webhook.ts";
 import { testClient, type OperatorProcess } from "./operator-env.ts";
 import {
   addCompletionReceipt,
@@ -18,6 +22,12 @@ import {
   OutageClock,
   waitForRetries,
 } from "./outage-env.ts";
+import {
+  admitWorkload,
+  deleteWorkload,
+  scopeNamespace,
+  startWorkloadAdmission,
+} from "./tenant-admission-env.ts";
 import {
   isReady,
   makeTenant,
@@ -36,6 +46,7 @@ let op: OperatorProcess;
 let port = 0;
 let name = "";
 let back: DiscordStandIn | undefined;
+let hook: TestWebhook | undefined;
 
 beforeAll(async () => {
   stack = await startTenantTestStack("odiscord");
@@ -48,9 +59,13 @@ beforeAll(async () => {
     makeTenant(stack, name, { discord: { guildId: GUILD, channelId: CHANNEL } }),
   );
   await waitForTenant(client, name, "Ready", isReady, 120_000);
+  hook = await startWorkloadAdmission("odiscord");
+  await scopeNamespace(hook, `tenant-${name}`);
 }, 180_000);
 
 afterAll(async () => {
+  await deleteWorkload(`tenant-${name}`, "during-discord-outage");
+  await hook?.stop();
   await client?.delete(Resources.Tenant, { name }).catch(() => undefined);
   await waitFor(
     "the tenant to be gone",
@@ -79,6 +94,20 @@ describe("the Discord stand-in is stopped and started again", () => {
     for (const other of ["Namespace", "Database", "Cache", "Billing"]) {
       expect([other, tenantCondition(t as never, other)?.status]).toEqual([other, "True"]);
     }
+    // Degrade, don't stop: the tenant stays Ready, says what is degraded, and admits work.
+    expect(tenantCondition(t as never, "Ready")).toMatchObject({
+      status: "True",
+      reason: "ReadyDegraded",
+    });
+    expect(tenantCondition(t as never, "Degraded")).toMatchObject({
+      status: "True",
+      reason: "DiscordFailing",
+    });
+    expect(tenantCondition(t as never, "Degraded")?.message).toContain(
+      "Discord: DiscordUnavailable",
+    );
+    await admitWorkload(`tenant-${name}`, "during-discord-outage");
+    expect(back).toBeUndefined();
     await waitForRetries(port, "tenant", 6);
     await expectAlive(op, port);
 
@@ -105,6 +134,13 @@ describe("the Discord stand-in is stopped and started again", () => {
       90_000,
     );
     clock.recovered("Discord=True again");
+    await waitForTenant(
+      client,
+      name,
+      "Degraded=False",
+      (x) => tenantCondition(x, "Degraded")?.status === "False",
+      30_000,
+    );
     const posts = (back?.requests ?? []).filter(
       (r) => r.method === "POST" && r.path === `/channels/${CHANNEL}/messages`,
     );

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "@jest/globals";
 import { DependencyHealth, DependencyState } from "../../../services/dependency-health/index.ts";
 import {
   discordProbeUrl,
+  isSaasOutage,
   probeHttp,
   reportSaasFailure,
   stripeProbeUrl,
@@ -46,6 +47,17 @@ describe("probe URLs", () => {
   });
 });
 
+describe("isSaasOutage", () => {
+  it.each([
+    ["connection refused", refused, true],
+    ["a 502 from a proxy", Object.assign(new Error("Bad Gateway"), { status: 502 }), true],
+    ["a 403 (bad token)", Object.assign(new Error("Missing Access"), { status: 403 }), false],
+    ["a plain error", new Error("unexpected answer"), false],
+  ])("%s → %s", (_what, err, want) => {
+    expect(isSaasOutage(err)).toBe(want);
+  });
+});
+
 describe("probeHttp", () => {
   it.each([
     ["an answer (even 404) means reachable", 404, true],
@@ -80,6 +92,8 @@ describe("reportSaasFailure and watchWhileDown", () => {
       5,
     );
     try {
+      reportSaasFailure(rep, Object.assign(new Error("Missing Access"), { status: 403 }));
+      expect(rep.status().state).toBe(DependencyState.Up);
       reportSaasFailure(rep, refused);
       expect([rep.status().state, rep.status().reason]).toEqual([
         DependencyState.Down,
