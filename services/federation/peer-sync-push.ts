@@ -126,9 +126,25 @@ function pushFailure(err: unknown, head: Head, pulled: RoundResult): RoundResult
 }
 
 /**
+ * Pushes (a request plus the client's one retry) one push may make. Each 409 names a larger
+ * size than the one pushed from (golden rows only grow), so this bounds only a peer that
+ * keeps moving; the sync here needs at most two: the peer's size is ahead of the one we kept
+ * (it pulled from us since), and it moves again while we retry (it pulls from us meanwhile).
+ */
+const MAX_PUSHES = 3;
+
+/** The peer's cosigned size of a 409 answer, or undefined for any other failure. */
+function staleSize(err: unknown): number | undefined {
+  return err instanceof WitnessClientError && err.reason === WitnessClientReason.StaleOldSize
+    ? err.size
+    : undefined;
+}
+
+/**
  * The push half: our latest checkpoint to the peer's witness, its cosignature checked and
- * kept. When the peer has already cosigned more of our log than the head read (it pulled a
- * newer one meanwhile), the newer head is pushed from the peer's size, once.
+ * kept. A 409 names the size the peer cosigned meanwhile (it pulled from us concurrently):
+ * the push is made again from that size, with our newer head when that size is beyond the one
+ * read, as long as the peer's size grows, at most {@link MAX_PUSHES} times.
  */
 export async function push(r: Round, pulled: RoundResult): Promise<Pushed> {
   const { ledger, pool, clock } = r.deps;
@@ -137,25 +153,23 @@ export async function push(r: Round, pulled: RoundResult): Promise<Pushed> {
     return { ...pulled, synced: true, message: "peer cosigned; our log is empty: nothing to push" };
   }
   const kept = await latestPeerCosignature(pool, r.peer.origin);
+  let old = kept && kept.size <= head.treeSize ? kept.size : 0;
   let lines: readonly string[];
-  try {
-    lines = await pushHead(r, head, kept && kept.size <= head.treeSize ? kept.size : 0);
-  } catch (err) {
-    const ahead =
-      err instanceof WitnessClientError &&
-      err.reason === WitnessClientReason.StaleOldSize &&
-      err.size! > head.treeSize
-        ? err.size!
-        : undefined;
-    const newer = ahead === undefined ? undefined : await ledger.latestTreeHead();
-    if (ahead === undefined || !newer || newer.treeSize < ahead) {
-      return pushFailure(err, head, pulled);
-    }
-    head = newer;
+  for (let pushes = 1; ; pushes++) {
     try {
-      lines = await pushHead(r, head, ahead);
-    } catch (again) {
-      return pushFailure(again, head, pulled);
+      lines = await pushHead(r, head, old);
+      break;
+    } catch (err) {
+      const size = staleSize(err);
+      if (size === undefined || size <= old || pushes >= MAX_PUSHES) {
+        return pushFailure(err, head, pulled);
+      }
+      if (size > head.treeSize) {
+        const newer = await ledger.latestTreeHead();
+        if (!newer || newer.treeSize < size) return pushFailure(err, head, pulled);
+        head = newer;
+      }
+      old = size;
     }
   }
   const body = parseNote(head.checkpoint).body;

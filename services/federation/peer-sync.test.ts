@@ -166,10 +166,10 @@ describe("peer sync between two ledgers", () => {
         append(a.ledger, 2),
         append(b.ledger, 3),
       ]);
-      // (the messages are in the comparison so that a failure says why)
-      expect([ab, ba].map((o) => [o.reason, o.message])).toEqual([
-        [PeerSyncReason.Synced, expect.any(String)],
-        [PeerSyncReason.Synced, expect.any(String)],
+      // Each side's reason and message, so that a failure prints why.
+      expect([ab, ba].map((o) => `${o.reason}: ${o.message}`)).toEqual([
+        expect.stringMatching(new RegExp(`^${PeerSyncReason.Synced}: `)),
+        expect.stringMatching(new RegExp(`^${PeerSyncReason.Synced}: `)),
       ]);
     }
     // Quiet now: one more round each and both views are the other's latest.
@@ -188,6 +188,30 @@ describe("peer sync between two ledgers", () => {
     const sizes = rows.map((r) => Number(r.tree_size));
     expect(sizes).toEqual([...sizes].sort((x, y) => x - y));
     expect(new Set(sizes).size).toBe(sizes.length);
+  });
+
+  it("pushes again when the peer's witness moves twice during one push (the peer pulls meanwhile)", async () => {
+    // In step: B's golden size of A is the size A kept B's cosignature of.
+    expect(await syncPeer(a.deps, peerOf(b))).toMatchObject({ reason: PeerSyncReason.Synced });
+    // B pulls a newer A: B's golden size of A is now ahead of the size A kept.
+    await append(a.ledger, 2);
+    expect(await syncPeer(b.deps, peerOf(a))).toMatchObject({ reason: PeerSyncReason.Synced });
+    await append(a.ledger, 2);
+    // A pushes from its kept size (409: B's size) and again from B's size, but B pulls A's
+    // newest before that second request arrives, so it is answered 409 too: both are legitimate.
+    let posts = 0;
+    const racing: typeof fetch = async (input, init) => {
+      if (init?.method === "POST" && ++posts === 2) {
+        expect(await syncPeer(b.deps, peerOf(a))).toMatchObject({
+          reason: PeerSyncReason.Synced,
+        });
+      }
+      return await fetch(input, init);
+    };
+    const ab = await syncPeer(a.deps, { ...peerOf(b), client: { timeoutMs: 5000, fetch: racing } });
+    expect(`${ab.reason}: ${ab.message}`).toMatch(new RegExp(`^${PeerSyncReason.Synced}: `));
+    expect(posts).toBe(3);
+    expect(ab.peerCosignedUs?.size).toBe(await size(a));
   });
 });
 

@@ -7,8 +7,8 @@
  *     (WitnessService.addCheckpoint: atomic check-then-persist in ledger_witness_checkpoints),
  *     which cosigns it with our witness key;
  *  2. push — send OUR latest checkpoint to the peer's `add-checkpoint` with a consistency proof
- *     from the size the peer last cosigned (409 `text/x.tlog.size` → retry once from the
- *     peer's size), verify the returned cosignature against the peer's pinned witness vkey and
+ *     from the size the peer last cosigned (409 `text/x.tlog.size` → again from the peer's
+ *     size while it grows, a bounded number of times), verify the returned cosignature against the peer's pinned witness vkey and
  *     keep it (append-only `ledger_peer_cosignatures`, migration 5).
  *
  * A fork or rollback quarantines the peer (append-only `ledger_federation_misbehaviour`): it is

@@ -5,7 +5,10 @@
 // (`Billing=False StripeUnavailable`) while the rest of the tenant is provisioned, and the
 // process stays up. Once Stripe is back the usage is reported exactly once — one meter event
 // answered, its idempotency key the receipt digest — and the new tenant gets exactly one
-// customer and one subscription, each under its own stable idempotency key.
+// customer and one subscription, each under its own stable idempotency key. The paid tenant,
+// whose customer exists, stays Ready with `Degraded=True BillingFailing` and a new workload for
+// it is admitted by the real GPUWorkload webhooks; the new tenant's first billing setup still
+// gates: it is not Ready until Stripe answers (ADR 0077).
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +21,7 @@ import {
 } from "../chaos/stripe-recorder.ts";
 import { waitFor } from "../harness/kube.ts";
 import { startStripeMock } from "../harness/stripe-mock.ts";
+import type { TestWebhook } from "../harness/webhook.ts";
 import { testClient, type OperatorProcess } from "./operator-env.ts";
 import {
   addCompletionReceipt,
@@ -26,6 +30,12 @@ import {
   OutageClock,
   waitForRetries,
 } from "./outage-env.ts";
+import {
+  admitWorkload,
+  deleteWorkload,
+  scopeNamespace,
+  startWorkloadAdmission,
+} from "./tenant-admission-env.ts";
 import {
   isReady,
   makeTenant,
@@ -43,6 +53,7 @@ let op: OperatorProcess;
 let port = 0;
 let paid = "";
 let during = "";
+let hook: TestWebhook | undefined;
 const records = join(mkdtempSync(join(tmpdir(), "vaultmesh-outage-stripe-")), "stripe.jsonl");
 
 beforeAll(async () => {
@@ -55,9 +66,13 @@ beforeAll(async () => {
   during = `${stack.id}-during`;
   await client.create(Resources.Tenant, makeTenant(stack, paid));
   await waitForTenant(client, paid, "Ready", isReady, 120_000);
+  hook = await startWorkloadAdmission("ostripe");
+  await scopeNamespace(hook, `tenant-${paid}`);
 }, 180_000);
 
 afterAll(async () => {
+  await deleteWorkload(`tenant-${paid}`, "during-stripe-outage");
+  await hook?.stop();
   for (const n of [paid, during]) {
     await client?.delete(Resources.Tenant, { name: n }).catch(() => undefined);
   }
@@ -94,6 +109,25 @@ describe("stripe-mock is stopped and started again", () => {
         tenantCondition(t, "Billing")?.reason === "StripeUnavailable" &&
         tenantCondition(t, "Namespace")?.status === "True",
     );
+    // Degrade, don't stop: the paid tenant stays Ready, says what is degraded, and admits
+    // work; the tenant still waiting for its first customer is not Ready.
+    const degraded = await waitForTenant(
+      client,
+      paid,
+      "Degraded=True BillingFailing",
+      (t) => tenantCondition(t, "Degraded")?.reason === "BillingFailing",
+    );
+    expect(tenantCondition(degraded, "Ready")).toMatchObject({
+      status: "True",
+      reason: "ReadyDegraded",
+    });
+    expect(tenantCondition(degraded, "Degraded")?.message).toContain("Billing: StripeUnavailable");
+    await admitWorkload(`tenant-${paid}`, "during-stripe-outage");
+    const fresh = await client.get(Resources.Tenant, during);
+    expect(tenantCondition(fresh as never, "Ready")).toMatchObject({
+      status: "False",
+      reason: "ComponentsNotReady",
+    });
     await waitForRetries(port, "tenant", 6);
     await expectAlive(op, port);
 
@@ -117,8 +151,10 @@ describe("stripe-mock is stopped and started again", () => {
       waitForTenant(
         client,
         paid,
-        "Billing=True",
-        (t) => tenantCondition(t, "Billing")?.status === "True",
+        "Billing=True and Degraded=False",
+        (t) =>
+          tenantCondition(t, "Billing")?.status === "True" &&
+          tenantCondition(t, "Degraded")?.status === "False",
         90_000,
       ).then(() => clock.recovered("Billing=True again")),
     ]);
