@@ -117,6 +117,28 @@ export function tenantCases(): HealthCase[] {
       },
     },
     {
+      // Discord failing does not stop admission (ADR 0077): Ready stays True, Degraded says why.
+      name: "healthy-degraded-discord-failing",
+      object: plain(
+        observed(tenant(), {
+          namespace: "tenant-acme",
+          subscriptionStatus: "active",
+          outcomes: {
+            ...provisioned,
+            Discord: {
+              status: "False",
+              reason: "DiscordUnavailable",
+              message: "503 Service Unavailable",
+            },
+          },
+        }),
+      ),
+      want: {
+        status: "Healthy",
+        message: "ReadyDegraded: new workloads are admitted; degraded: Discord",
+      },
+    },
+    {
       name: "progressing-components-waiting",
       object: plain(
         observed(tenant(), {
@@ -129,7 +151,7 @@ export function tenantCases(): HealthCase[] {
       want: {
         status: "Progressing",
         message:
-          "ComponentsNotReady: Quota: WaitingForNamespace; Network: WaitingForNamespace; Database: WaitingForNamespace; Cache: WaitingForNamespace; Billing: WaitingForNamespace; Discord: WaitingForNamespace",
+          "ComponentsNotReady: Quota: WaitingForNamespace; Network: WaitingForNamespace; Database: WaitingForNamespace; Cache: WaitingForNamespace; Billing: WaitingForNamespace",
       },
     },
     {
