@@ -140,6 +140,21 @@ describe("DependencyHealth.onReturn", () => {
     redis.up();
     expect(returns).toBe(2);
   });
+
+  it("keeps a throwing listener from the reporter and from the other listeners", () => {
+    logged.length = 0;
+    const h = newHealth();
+    const redis = h.register("redis");
+    let returns = 0;
+    h.onReturn("redis", () => {
+      throw new Error("requeue failed");
+    });
+    h.onReturn("redis", () => returns++);
+    redis.down(OutageReason.Unreachable, err("refused", "ECONNREFUSED"));
+    expect(() => redis.up()).not.toThrow();
+    expect(returns).toBe(1);
+    expect(logged).toContainEqual({ level: "warn", msg: "a listener of redis's state failed" });
+  });
 });
 
 describe("readinessReport", () => {

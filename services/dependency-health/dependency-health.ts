@@ -128,7 +128,15 @@ export class DependencyHealth {
     } else if (prev.state === DependencyState.Down) {
       this.#log.info({ dependency: name, downSince: prev.since }, `${name} is back`);
     }
-    for (const fn of this.#listeners) fn(next);
+    // A listener that throws must not reach whoever reported the change (a pool's error
+    // handler, a probe timer): logged, and the other listeners still run.
+    for (const fn of this.#listeners) {
+      try {
+        fn(next);
+      } catch (err) {
+        this.#log.warn({ dependency: name, err }, `a listener of ${name}'s state failed`);
+      }
+    }
   }
 }
 

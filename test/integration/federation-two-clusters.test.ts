@@ -77,6 +77,7 @@ async function openSide(name: "a" | "b", kubeconfig: string): Promise<Side> {
   writeFileSync(join(dir, "witness.pem"), witness.privateKeyPem, { mode: 0o600 });
   const db = await server.createDatabase(`fed_${name}`);
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  pool.on("error", () => undefined); // an idle client may meet the teardown's drop
   const signer = ed25519Signer(logKeyPem);
   // Genesis here records the origin (derived from the log key, distinct per install).
   const ledger = await Ledger.open({

@@ -19,7 +19,7 @@ import { waitFor } from "../harness/kube.ts";
 import { startPostgres, type PostgresServer, type TestDatabase } from "../harness/postgres.ts";
 import { testClient } from "./operator-env.ts";
 
-jest.setTimeout(90_000);
+jest.setTimeout(180_000);
 
 const run = Math.random().toString(36).slice(2, 8);
 const LABEL = "vaultmesh.cloud/test-run";
@@ -113,6 +113,7 @@ beforeAll(async () => {
   server = await startPostgres();
   db = await server.createDatabase("fedfail");
   pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  pool.on("error", () => undefined); // an idle client may meet the teardown's drop
   ledger = await Ledger.open({
     pool,
     clock: systemClock,
@@ -180,6 +181,7 @@ describe("FederationPeer status when a sync fails", () => {
 
     // A ledger whose database connection is gone: the reconcile fails, status is still written.
     const brokenPool = new pg.Pool({ connectionString: db.url, max: 1 });
+    brokenPool.on("error", () => undefined); // an idle client may meet the teardown's drop
     const broken = await Ledger.open({
       pool: brokenPool,
       clock: systemClock,

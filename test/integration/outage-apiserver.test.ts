@@ -175,7 +175,7 @@ describe("an informer across an API server restart and an etcd compaction", () =
     } finally {
       await inf.stop();
     }
-  });
+  }, 300_000);
 });
 
 describe("the operator across an API server outage longer than its lease", () => {
@@ -250,5 +250,5 @@ describe("the operator across an API server outage longer than its lease", () =>
       s.workloads.map((w) => w.metadata.name).sort(),
     );
     await expectAlive(op, port);
-  });
+  }, 300_000);
 });

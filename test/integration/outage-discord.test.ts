@@ -155,5 +155,5 @@ describe("the Discord stand-in is stopped and started again", () => {
       stack.discord.requests.filter((r) => r.path === `/channels/${CHANNEL}/messages`),
     ).toHaveLength(0);
     await expectAlive(op, port);
-  });
+  }, 300_000);
 });

@@ -196,5 +196,5 @@ describe("stripe-mock is stopped and started again", () => {
       ).rows,
     ).toHaveLength(1);
     await expectAlive(op, port);
-  });
+  }, 300_000);
 });

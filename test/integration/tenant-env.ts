@@ -66,6 +66,7 @@ export async function startTenantTestStack(prefix: string): Promise<TenantTestSt
     startDiscordStandIn(),
   ]);
   const admin = new pg.Pool({ connectionString: ledger.url, max: 2 });
+  admin.on("error", () => undefined); // an idle client may meet the teardown's drop
   const appRole = `arrakis_${randomBytes(4).toString("hex")}`;
   await migrate(admin, { appRole, appPassword: "test-only" });
   const appUrl = new URL(ledger.url);

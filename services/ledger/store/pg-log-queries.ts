@@ -61,6 +61,10 @@ export interface ListFilter {
   readonly limit: number;
   /** Order by issue time (timeline) instead of log index. */
   readonly byTime?: boolean;
+  /** Newest first (descending order). */
+  readonly newestFirst?: boolean;
+  /** Only entries with a log index below this one (paging newest-first). */
+  readonly beforeIndex?: number;
 }
 
 /** Lists entries matching a filter. */
@@ -70,7 +74,9 @@ export async function listEntries(db: Queryable, f: ListFilter): Promise<EntryRo
   if (f.type !== undefined) where.push(`type = $${args.push(f.type)}`);
   if (f.since !== undefined) where.push(`issued_at >= $${args.push(f.since)}`);
   if (f.until !== undefined) where.push(`issued_at < $${args.push(f.until)}`);
-  const order = f.byTime ? "issued_at, log_index" : "log_index";
+  if (f.beforeIndex !== undefined) where.push(`log_index < $${args.push(f.beforeIndex)}`);
+  const dir = f.newestFirst ? " DESC" : "";
+  const order = f.byTime ? `issued_at${dir}, log_index${dir}` : `log_index${dir}`;
   const { rows } = await db.query<RawEntry>(
     `SELECT ${ENTRY_COLUMNS} FROM ledger_entries ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
      ORDER BY ${order} LIMIT $${args.push(f.limit)}`,
