@@ -334,12 +334,19 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
 
 /**
  * Starts one component of a running cluster again from its recorded spec (after it was killed),
- * in its own process group, dying with this process; the caller waits for its readiness.
+ * in its own process group, dying with this process; the caller waits for its readiness. The
+ * new pid replaces the recorded one, so stopping the cluster never signals the dead process's
+ * group id — which the kernel may have handed to someone else's process by then.
  */
-export function restartComponent(state: Pick<ClusterState, "specs">, name: string): Component {
+export function restartComponent(
+  state: Pick<ClusterState, "specs" | "pids">,
+  name: string,
+): Component {
   const spec = state.specs[name];
   if (!spec) throw new Error(`cluster has no component ${name}`);
-  return startComponent({ name, ...spec, lifeline: true });
+  const c = startComponent({ name, ...spec, lifeline: true });
+  state.pids[name] = c.pid;
+  return c;
 }
 
 /** Stops every component of a cluster and removes its directory. Safe to call twice. */

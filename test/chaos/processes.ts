@@ -122,7 +122,11 @@ export class ChaosProcess {
   async stop(): Promise<void> {
     if (this.#watch) clearInterval(this.#watch);
     this.#watch = undefined;
+    const killed = this.#down;
     this.#down = true;
+    // Killed and not started again: its group is gone, and its id may belong to another
+    // process by now (pids are reused) — signal nothing.
+    if (killed) return;
     const pid = this.#c.pid;
     killGroup(pid, "SIGTERM");
     if (await until(() => !groupAlive(pid), 5_000)) return;
