@@ -84,6 +84,12 @@ describe("peerPinning", () => {
       "spec.trustAnchor.witnessKey",
     ],
     [
+      "no witness key",
+      (p) => (p.spec.trustAnchor.witnessKey = ""),
+      undefined,
+      "spec.trustAnchor.witnessKey",
+    ],
+    [
       "a log vkey given as the witness key",
       (p) => (p.spec.trustAnchor.witnessKey = verifierKey(ORIGIN, witnessRaw)),
       undefined,

@@ -16,11 +16,17 @@ import {
 import { caBundleProblems } from "../../../services/federation/peer-http.ts";
 import type { PeerConfig } from "../../../services/federation/peer-sync.ts";
 
+/**
+ * A peer's sync configuration with exactly one witness vkey: `spec.trustAnchor.witnessKey`, the
+ * key that checks its cosignatures and signs its answer to our receipt proposal.
+ */
+export type PinnedPeerConfig = PeerConfig & { readonly witnessVkeys: readonly [string] };
+
 /** A usable pinning of a peer, or why the spec cannot be used. */
 export type PeerPinning =
   | {
       readonly ok: true;
-      readonly config: PeerConfig;
+      readonly config: PinnedPeerConfig;
       /** Raw Ed25519 keys of the peer's log (base64): never usable as our witness key. */
       readonly logPublicKeys: readonly string[];
     }
@@ -76,6 +82,13 @@ export function peerPinning(peer: FederationPeer, ownOrigin: string | undefined)
       ok: false,
       field: "spec.trustAnchor.keys",
       message: "no Ed25519 key: checkpoints are signed with Ed25519",
+    };
+  }
+  if (typeof ta.witnessKey !== "string" || ta.witnessKey === "") {
+    return {
+      ok: false,
+      field: "spec.trustAnchor.witnessKey",
+      message: "exactly one witness key (a cosignature/v1 vkey) is required",
     };
   }
   let witness;

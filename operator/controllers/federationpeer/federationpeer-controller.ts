@@ -37,7 +37,7 @@ export interface FederationPeerControllerDeps {
   readonly peerSelector?: string | undefined;
   /** The sync round (tests may wrap it). @default syncPeer */
   readonly sync?: FederationPeerReconcilerDeps["sync"];
-  /** Deadline of one round. @default 60000 */
+  /** Deadline of one round. @default DEFAULT_FEDERATION_ROUND_TIMEOUT_MS (federationpeer-defaults.ts) */
   readonly roundTimeoutMs?: number;
   /** @default 2 */
   readonly workers?: number;

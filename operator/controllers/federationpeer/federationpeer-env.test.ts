@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ed25519Signer, generateEd25519 } from "../../../services/ledger/ed25519.ts";
+import { DEFAULT_FEDERATION_ROUND_TIMEOUT_MS } from "./federationpeer-defaults.ts";
 import { federationEnv } from "./federationpeer-env.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "fed-env-"));
@@ -28,6 +29,10 @@ describe("federationEnv", () => {
 
   it("runs without a witness key (peers then report WitnessKeyMissing)", () => {
     expect(federationEnv({}).witnessKey).toBeUndefined();
+  });
+
+  it("defaults the round deadline to DEFAULT_FEDERATION_ROUND_TIMEOUT_MS", () => {
+    expect(federationEnv({}).roundTimeoutMs).toBe(DEFAULT_FEDERATION_ROUND_TIMEOUT_MS);
   });
 
   it.each<[string, NodeJS.ProcessEnv, RegExp]>([

@@ -6,17 +6,19 @@
  * | `VAULTMESH_WITNESS_KEY_FILE` | none | Ed25519 PKCS#8 PEM this ledger cosigns peers with — the same key as `remembrancer serve --witness-key`; without it FederationPeers report `WitnessKeyMissing` |
  * | `VAULTMESH_WITNESS_NAME` | `<origin>/witness` | the witness's key name (the same as `serve --witness-name`) |
  * | `VAULTMESH_FEDERATION_SELECTOR` | all | only FederationPeers with these labels (tests, shards) |
- * | `VAULTMESH_FEDERATION_ROUND_TIMEOUT_MS` | 60000 | deadline of one sync round |
+ * | `VAULTMESH_FEDERATION_ROUND_TIMEOUT_MS` | {@link DEFAULT_FEDERATION_ROUND_TIMEOUT_MS} (60 s) | deadline of one sync round |
  */
 import { readFileSync } from "node:fs";
 import { ed25519Signer } from "../../../services/ledger/ed25519.ts";
+import { DEFAULT_FEDERATION_ROUND_TIMEOUT_MS } from "./federationpeer-defaults.ts";
 import type { WitnessKey } from "./federationpeer-reconciler.ts";
 
 /** What the operator reads for federation. */
 export interface FederationEnv {
   readonly witnessKey?: WitnessKey | undefined;
   readonly peerSelector?: string | undefined;
-  readonly roundTimeoutMs?: number | undefined;
+  /** @default {@link DEFAULT_FEDERATION_ROUND_TIMEOUT_MS} */
+  readonly roundTimeoutMs: number;
 }
 
 /** Thrown for unusable federation settings; the message names the variable. */
@@ -41,8 +43,8 @@ export function federationEnv(env: NodeJS.ProcessEnv): FederationEnv {
     }
   }
   const timeout = env.VAULTMESH_FEDERATION_ROUND_TIMEOUT_MS;
-  const roundTimeoutMs = timeout ? Number(timeout) : undefined;
-  if (roundTimeoutMs !== undefined && !(Number.isInteger(roundTimeoutMs) && roundTimeoutMs > 0)) {
+  const roundTimeoutMs = timeout ? Number(timeout) : DEFAULT_FEDERATION_ROUND_TIMEOUT_MS;
+  if (!(Number.isInteger(roundTimeoutMs) && roundTimeoutMs > 0)) {
     throw new FederationEnvError(
       `VAULTMESH_FEDERATION_ROUND_TIMEOUT_MS=${timeout}: expected a positive integer (milliseconds)`,
     );

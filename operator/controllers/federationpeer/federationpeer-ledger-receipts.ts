@@ -23,6 +23,11 @@ import { buildMisbehaviourReceiptInput } from "../../../services/federation/misb
 import { WitnessClient } from "../../../services/federation/witness-client.ts";
 import type { KubeClient } from "../../../services/kube/index.ts";
 import type { Ed25519Signer } from "../../../services/ledger/ed25519.ts";
+import {
+  DEFAULT_FEDERATION_PROPOSAL_TIMEOUT_MS,
+  FEDERATION_RECEIPT_LIST_PAGE,
+  federationReceiptLookBackMs,
+} from "./federationpeer-defaults.ts";
 import { ensureReceiptView, federationReceiptView } from "./federationpeer-receipts.ts";
 import type {
   FederationReceipts,
@@ -43,7 +48,7 @@ export interface LedgerFederationReceiptsOptions {
   readonly signer: Ed25519Signer;
   /** Namespace of the Receipt resources. */
   readonly namespace: string;
-  /** Deadline of each request to the peer. @default 10000 */
+  /** Deadline of each request to the peer. @default {@link DEFAULT_FEDERATION_PROPOSAL_TIMEOUT_MS} */
   readonly timeoutMs?: number;
   /** @default globalThis.fetch */
   readonly fetch?: typeof fetch;
@@ -88,7 +93,7 @@ export class LedgerFederationReceipts implements FederationReceipts {
   }
 
   async #propose(ctx: RoundContext, ours: string): Promise<RecordedReceipt | undefined> {
-    const timeoutMs = this.#o.timeoutMs ?? 10_000;
+    const timeoutMs = this.#o.timeoutMs ?? DEFAULT_FEDERATION_PROPOSAL_TIMEOUT_MS;
     const caBundle = ctx.config.client?.caBundle;
     const fetchOpt = {
       ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}),
@@ -113,7 +118,7 @@ export class LedgerFederationReceipts implements FederationReceipts {
       {
         origin: ctx.config.origin,
         logKeys: ctx.config.logVkeys,
-        witnessKey: ctx.config.witnessVkeys[0]!,
+        witnessKey: ctx.config.witnessVkeys[0],
       },
       { ownNote: stored.note, peerNote: ctx.outcome.trusted!.note },
     );
@@ -123,19 +128,43 @@ export class LedgerFederationReceipts implements FederationReceipts {
       );
     }
     const entry = await ctx.ledger.getByDigest(out.digest);
-    return entry && { receipt: entry.receipt, entry: out.local };
+    if (!entry) {
+      // Appended a moment ago: its absence is a fault, and the round retries the proposal.
+      throw new FederationProposalError(
+        `the agreed federation receipt ${out.digest} is not in our ledger after its append`,
+      );
+    }
+    return { receipt: entry.receipt, entry: out.local };
   }
 
-  /** The latest FederationSynced receipt in our ledger with the peer as a side, if any. */
+  /**
+   * The latest FederationSynced receipt in our ledger with the peer as a side, if any: read
+   * newest first, page by page, so any number of receipts in the window is handled.
+   */
   async #appendedForPeer(ctx: RoundContext): Promise<RecordedReceipt | undefined> {
-    // The peer proposes within a round of its own sync: look back three intervals (≥ 10 min).
-    const back = Math.max(3 * ctx.peer.spec.syncIntervalSeconds * 1000, 600_000);
+    // The peer proposes within a round of its own sync: look back max(3 intervals, 10 min).
+    const back = federationReceiptLookBackMs(ctx.peer.spec.syncIntervalSeconds);
     const since = new Date(this.#o.clock.now().getTime() - back);
-    const entries = await ctx.ledger.list({ type: FEDERATION_SYNCED, since, limit: 1000 });
-    const last = entries.filter((e) => hasSide(e.receipt.payload, ctx.config.origin)).at(-1);
-    return (
-      last && { receipt: last.receipt, entry: { logIndex: last.logIndex, leafHash: last.leafHash } }
-    );
+    let beforeIndex: number | undefined;
+    for (;;) {
+      const page = await ctx.ledger.list({
+        type: FEDERATION_SYNCED,
+        since,
+        limit: FEDERATION_RECEIPT_LIST_PAGE,
+        newestFirst: true,
+        ...(beforeIndex !== undefined ? { beforeIndex } : {}),
+      });
+      const last = page.find((e) => hasSide(e.receipt.payload, ctx.config.origin));
+      if (last) {
+        return {
+          receipt: last.receipt,
+          entry: { logIndex: last.logIndex, leafHash: last.leafHash },
+        };
+      }
+      const oldest = page.at(-1);
+      if (!oldest || page.length < FEDERATION_RECEIPT_LIST_PAGE) return undefined;
+      beforeIndex = oldest.logIndex;
+    }
   }
 }
 

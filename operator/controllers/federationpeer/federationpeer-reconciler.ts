@@ -12,6 +12,7 @@ import type { FederationPeer } from "../../../crds/index.ts";
 import { createWitness, type Witness } from "../../../services/federation/cosignature.ts";
 import {
   PeerConfigError,
+  PeerSyncReason,
   type PeerConfig,
   type PeerSyncDeps,
   type PeerSyncOutcome,
@@ -23,7 +24,11 @@ import type { Receipt as LedgerReceipt } from "../../../services/ledger/receipt.
 import { allKeys } from "../../../services/ledger/store/pg-log-queries.ts";
 import { writeStatus, type EventRecorder, type Result } from "../../runtime/index.ts";
 import { transitions } from "../tenant/tenant-status.ts";
-import { peerPinning } from "./federationpeer-config.ts";
+import { peerPinning, type PinnedPeerConfig } from "./federationpeer-config.ts";
+import {
+  DEFAULT_FEDERATION_RETRY_MS,
+  DEFAULT_FEDERATION_ROUND_TIMEOUT_MS,
+} from "./federationpeer-defaults.ts";
 import { roundOf } from "./federationpeer-round.ts";
 import {
   computeFederationPeerStatus,
@@ -50,7 +55,7 @@ export interface RecordedReceipt {
 /** What the receipt phases get: the peer, its pinning, our ledger and witness, the round. */
 export interface RoundContext {
   readonly peer: FederationPeer;
-  readonly config: PeerConfig;
+  readonly config: PinnedPeerConfig;
   readonly ledger: Ledger;
   readonly witness: Witness;
   readonly outcome: PeerSyncOutcome;
@@ -93,15 +98,13 @@ export interface FederationPeerReconcilerDeps {
     signal?: AbortSignal,
   ) => Promise<PeerSyncOutcome>;
   readonly receipts: FederationReceipts;
-  /** Deadline of one round. @default 60000 */
+  /** Deadline of one round. @default {@link DEFAULT_FEDERATION_ROUND_TIMEOUT_MS} */
   readonly roundTimeoutMs?: number;
-  /** Wait before a round that could not start (ledger away) is tried again. @default 10000 */
+  /**
+   * Wait before a round that could not start (ledger away) or failed before its verdict is
+   * tried again. @default {@link DEFAULT_FEDERATION_RETRY_MS}
+   */
   readonly retryMs?: number;
-}
-
-/** Thrown after status is written when a phase failed unexpectedly, so the key backs off. */
-export class FederationPhaseError extends Error {
-  override readonly name = "FederationPhaseError";
 }
 
 type Observation = {
@@ -144,7 +147,9 @@ export class FederationPeerReconciler {
     }
     const now = this.#d.clock.now();
     const interval = nextSyncDelayMs(peer.spec.syncIntervalSeconds, this.#d.random());
-    const retry = obs.round ? interval : Math.min(interval, this.#d.retryMs ?? 10_000);
+    const retry = obs.round
+      ? interval
+      : Math.min(interval, this.#d.retryMs ?? DEFAULT_FEDERATION_RETRY_MS);
     if (!peer.spec.suspended) obs.nextSyncTime = new Date(now.getTime() + retry);
     const status = computeFederationPeerStatus(peer, obs, now);
     const written = await writeStatus(this.#d.client, Resources.FederationPeer, peer, status);
@@ -158,9 +163,10 @@ export class FederationPeerReconciler {
         `after the sync: ${(failure as Error).message}`.slice(0, 1024),
       );
     }
-    if (failure !== undefined) {
-      throw new FederationPhaseError((failure as Error).message, { cause: failure });
-    }
+    // A failure is not thrown: the runtime's backoff would reconcile again within milliseconds,
+    // before the informer holds the nextSyncTime just written, and start an extra round. The
+    // status written above (RoundFailed, or FederationReceiptFailed after a verdict) reports
+    // it; the retry comes when the written nextSyncTime is due.
     return peer.spec.suspended ? {} : { requeueAfterMs: retry };
   }
 
@@ -182,7 +188,7 @@ export class FederationPeerReconciler {
         clock: this.#d.clock,
       },
       scope.config,
-      AbortSignal.timeout(this.#d.roundTimeoutMs ?? 60_000),
+      AbortSignal.timeout(this.#d.roundTimeoutMs ?? DEFAULT_FEDERATION_ROUND_TIMEOUT_MS),
     );
     obs.round = roundOf(outcome);
     const ctx: RoundContext = { ...scope, peer, outcome, now };
@@ -203,7 +209,7 @@ export class FederationPeerReconciler {
   async #scope(
     peer: FederationPeer,
     obs: Observation,
-  ): Promise<{ config: PeerConfig; ledger: Ledger; witness: Witness } | undefined> {
+  ): Promise<{ config: PinnedPeerConfig; ledger: Ledger; witness: Witness } | undefined> {
     let ledger: Ledger;
     try {
       ledger = await this.#d.ledger();
@@ -278,7 +284,7 @@ export class FederationPeerReconciler {
         after,
         "Warning",
         "FederationInconsistent",
-        `the peer's log ${i.reason === "RolledBack" ? "rolled back" : "forked"}: cosigning stopped; evidence ${i.receipt ? `in Receipt ${i.receipt.namespace}/${i.receipt.name}` : "kept in the ledger"} (${i.digest ?? "no receipt yet"})`,
+        `the peer's log ${i.reason === PeerSyncReason.RolledBack ? "rolled back" : "forked"}: cosigning stopped; evidence ${i.receipt ? `in Receipt ${i.receipt.namespace}/${i.receipt.name}` : "kept in the ledger"} (${i.digest ?? "no receipt yet"})`,
       );
     }
     for (const c of transitions(before.status?.conditions, after.status?.conditions)) {

@@ -34,9 +34,12 @@ export function witnessTrustOfPeers(
   const pins: WitnessTrustPin[] = [];
   const skipped: { peer: string; field: string; message: string }[] = [];
   const seen = new Set<string>();
-  const sorted = [...peers].sort((a, b) =>
-    (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""),
-  );
+  // Code-unit order, the same on every machine whatever its locale.
+  const sorted = [...peers].sort((a, b) => {
+    const x = a.metadata?.name ?? "";
+    const y = b.metadata?.name ?? "";
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
   for (const peer of sorted) {
     const name = peer.metadata?.name ?? "";
     // A suspended peer is not synced, and not cosigned when it pushes either.
