@@ -4,7 +4,6 @@
 // never cosigned again, even once it serves its honest, larger log.
 import { afterAll, beforeAll, describe, expect, it, jest } from "@jest/globals";
 import { createPublicKey } from "node:crypto";
-import pg from "pg";
 import { pino } from "pino";
 import type { Condition, FederationPeer, Receipt } from "../../crds/index.ts";
 import { createFederationPeerController } from "../../operator/controllers/federationpeer/federationpeer-controller.ts";
@@ -16,8 +15,7 @@ import { Ledger } from "../../services/ledger/ledger.ts";
 import { Resources, type KubeClient, type KubeObject } from "../../services/kube/index.ts";
 import { Fault, startFaultPeer, type FaultPeer } from "../harness/fault-peer.ts";
 import { waitFor } from "../harness/kube.ts";
-import { startPostgres, type PostgresServer, type TestDatabase } from "../harness/postgres.ts";
-import { testClient } from "./operator-env.ts";
+import { startTestLedger, testClient, type TestLedger } from "./operator-env.ts";
 
 jest.setTimeout(120_000);
 
@@ -30,9 +28,7 @@ const PEER_ORIGIN = `a-peer-${RUN}.test/log`;
 const ourLog = generateEd25519();
 const ourWitness = ed25519Signer(generateEd25519().privateKeyPem);
 
-let server: PostgresServer;
-let db: TestDatabase;
-let pool: pg.Pool;
+let led: TestLedger;
 let ledger: Ledger;
 let client: KubeClient;
 let mgr: Manager;
@@ -66,16 +62,8 @@ async function syncNow(interval: number): Promise<number | undefined> {
 
 beforeAll(async () => {
   client = await testClient();
-  server = await startPostgres();
-  db = await server.createDatabase("fedbad");
-  pool = new pg.Pool({ connectionString: db.url, max: 4 });
-  pool.on("error", () => undefined); // an idle client may meet the teardown's drop
-  ledger = await Ledger.open({
-    pool,
-    clock: systemClock,
-    logger: pino({ level: "silent" }),
-    signer: ed25519Signer(ourLog.privateKeyPem),
-  });
+  led = await startTestLedger("fedbad", { signingKeyPem: ourLog.privateKeyPem });
+  ledger = led.ledger;
   await ledger.append({ type: "test.seed", subject: "seed", payload: { n: 1 } });
   peer = await startFaultPeer({
     origin: PEER_ORIGIN,
@@ -109,10 +97,7 @@ afterAll(async () => {
   await client.delete(Resources.Namespace, { name: NAMESPACE }).catch(() => undefined);
   client.close();
   await peer?.close();
-  await ledger?.flush();
-  await pool?.end();
-  await db?.drop();
-  await server?.stop();
+  await led?.stop();
 });
 
 describe("a FederationPeer that forks", () => {

@@ -16,8 +16,7 @@ import { ed25519Signer, generateEd25519 } from "../../services/ledger/ed25519.ts
 import { Ledger } from "../../services/ledger/ledger.ts";
 import { Resources, type KubeClient, type KubeObject } from "../../services/kube/index.ts";
 import { waitFor } from "../harness/kube.ts";
-import { startPostgres, type PostgresServer, type TestDatabase } from "../harness/postgres.ts";
-import { testClient } from "./operator-env.ts";
+import { startTestLedger, testClient, type TestLedger } from "./operator-env.ts";
 
 jest.setTimeout(180_000);
 
@@ -30,9 +29,7 @@ const peerWitness = ed25519Signer(generateEd25519().privateKeyPem);
 const ourLog = generateEd25519();
 const ourWitness = ed25519Signer(generateEd25519().privateKeyPem);
 
-let server: PostgresServer;
-let db: TestDatabase;
-let pool: pg.Pool;
+let led: TestLedger;
 let ledger: Ledger;
 let client: KubeClient;
 let closedPort: number;
@@ -110,16 +107,8 @@ async function waitForCondition(
 beforeAll(async () => {
   closedPort = await freeClosedPort();
   client = await testClient();
-  server = await startPostgres();
-  db = await server.createDatabase("fedfail");
-  pool = new pg.Pool({ connectionString: db.url, max: 4 });
-  pool.on("error", () => undefined); // an idle client may meet the teardown's drop
-  ledger = await Ledger.open({
-    pool,
-    clock: systemClock,
-    logger: pino({ level: "silent" }),
-    signer: ed25519Signer(ourLog.privateKeyPem),
-  });
+  led = await startTestLedger("fedfail", { signingKeyPem: ourLog.privateKeyPem });
+  ledger = led.ledger;
   await ledger.append({ type: "test.seed", subject: "seed", payload: { n: 1 } });
 });
 
@@ -134,9 +123,7 @@ afterAll(async () => {
       .catch(() => undefined);
   }
   client.close();
-  await pool.end().catch(() => undefined);
-  await db.drop();
-  await server.stop();
+  await led?.stop();
 });
 
 describe("FederationPeer status when a sync fails", () => {
@@ -180,7 +167,7 @@ describe("FederationPeer status when a sync fails", () => {
     await managers.at(-1)!.stop();
 
     // A ledger whose database connection is gone: the reconcile fails, status is still written.
-    const brokenPool = new pg.Pool({ connectionString: db.url, max: 1 });
+    const brokenPool = new pg.Pool({ connectionString: led.url, max: 1 });
     brokenPool.on("error", () => undefined); // an idle client may meet the teardown's drop
     const broken = await Ledger.open({
       pool: brokenPool,

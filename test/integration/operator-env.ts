@@ -36,12 +36,19 @@ export interface TestLedger {
   stop(): Promise<void>;
 }
 
-/** Starts Postgres (or uses VAULTMESH_TEST_PG_URL) and opens a migrated ledger. */
-export async function startTestLedger(prefix: string): Promise<TestLedger> {
+/**
+ * Starts Postgres (or uses VAULTMESH_TEST_PG_URL) and opens a migrated ledger, signing with
+ * `signingKeyPem` (a test that pins the ledger's key elsewhere) or a fresh key.
+ */
+export async function startTestLedger(
+  prefix: string,
+  opts: { readonly signingKeyPem?: string } = {},
+): Promise<TestLedger> {
   const server: PostgresServer = await startPostgres();
   const db: TestDatabase = await server.createDatabase(prefix);
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
-  const key = generateEd25519();
+  pool.on("error", () => undefined); // an idle client may meet the teardown's drop
+  const key = { privateKeyPem: opts.signingKeyPem ?? generateEd25519().privateKeyPem };
   const dir = mkdtempSync(join(tmpdir(), "vaultmesh-op-key-"));
   const keyFile = join(dir, "signing-key.pem");
   writeFileSync(keyFile, key.privateKeyPem, { mode: 0o600 });
