@@ -1,17 +1,20 @@
 // Router throughput: routing decisions per second over 100 treaties (goal ≥ 100k/s on one
 // core). Treaties and workloads are generated from a fixed seed with a realistic mix of
 // eligible and ineligible treaties, so every run measures the same work. Three ways of
-// passing treaties are measured (`scenarios`); the headline figure is `sameArray`. Wall and
-// CPU time are both reported: on a shared machine the wall figure includes time descheduled.
+// passing treaties are measured (`scenarios`), each with a RouterMemo passed to every call (as
+// the operator does) and without one (`scenariosWithoutMemo`: nothing remembered between
+// decisions); the headline figure is `sameArray` with a memo. Wall and CPU time are both
+// reported: on a shared machine the wall figure includes time descheduled.
 // Prints JSON.   npm run bench:routing [-- --seconds 2 --treaties 100]   (seconds per scenario)
 import os from "node:os";
 import { parseArgs } from "node:util";
 import {
   route,
+  RouterMemo,
   type RoutableSpec,
   type RoutableTreaty,
   type RouteInput,
-} from "../operator/routing/index.ts";
+} from "../services/routing/index.ts";
 
 const { values } = parseArgs({
   options: {
@@ -126,11 +129,15 @@ const SCENARIOS: Record<Scenario, (spec: RoutableSpec) => RouteInput> = {
 
 let sink = 0;
 
-/** Runs one scenario for `seconds`, in timed batches (per-batch means give the spread). */
-function measure(scenario: Scenario, seconds: number): Record<string, unknown> {
+/**
+ * Runs one scenario for `seconds`, in timed batches (per-batch means give the spread), with a
+ * new RouterMemo passed to every decision, or with none.
+ */
+function measure(scenario: Scenario, seconds: number, withMemo: boolean): Record<string, unknown> {
   const make = SCENARIOS[scenario];
+  const memo = withMemo ? new RouterMemo() : undefined;
   const once = (k: number): void => {
-    sink += route(make(workloads[k % workloads.length]!)).candidates.length;
+    sink += route(make(workloads[k % workloads.length]!), memo).candidates.length;
   };
   for (let k = 0; k < 5_000; k++) once(k);
   const BATCH = 100;
@@ -163,9 +170,13 @@ function measure(scenario: Scenario, seconds: number): Record<string, unknown> {
   };
 }
 
-const results = Object.fromEntries(
-  (Object.keys(SCENARIOS) as Scenario[]).map((s) => [s, measure(s, SECONDS)]),
-);
+// With and without a memo back to back per scenario, so both see the same machine load.
+const results: Record<string, unknown> = {};
+const withoutMemo: Record<string, unknown> = {};
+for (const s of Object.keys(SCENARIOS) as Scenario[]) {
+  results[s] = measure(s, SECONDS, true);
+  withoutMemo[s] = measure(s, SECONDS, false);
+}
 const main = results.sameArray as { decisionsPerSecond: number; decisionsPerCpuSecond: number };
 
 console.log(
@@ -183,6 +194,7 @@ console.log(
       decisionsPerSecond: main.decisionsPerSecond,
       decisionsPerCpuSecond: main.decisionsPerCpuSecond,
       scenarios: results,
+      scenariosWithoutMemo: withoutMemo,
       checksum: sink % 1_000_003,
     },
     null,

@@ -1,50 +1,84 @@
-// Scheduling throughput of the operator (issue 4): applies N GPUWorkloads (default 1000) to a
-// private local control plane with G kwok GPU nodes (default 50), runs operator/main.ts as a
-// child process, and measures from each apply to its Job being created (placed) and to its
-// Pod being bound to a GPU node. Also: operator RSS and cached objects at the end, and router
-// decisions/s over 100 treaties. Prints JSON. Never part of `make test`.
-//   npm run bench:scheduling [-- --workloads 1000 --nodes 50 --kubeconfig PATH]
-// --kubeconfig reuses a running cluster (its extra nodes and objects are removed afterwards).
-import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
+// Scheduling throughput of the operator against the control plane's own ceiling (issues 4, 13).
+// On one private local control plane with G kwok GPU nodes (default 50) it runs, in alternating
+// rounds, phases of N workloads each (default 300, 32 in flight):
+//   bare                 the same GPU Jobs created directly (same nodeSelector, toleration, GPU
+//                        limit, built by operator/placement), no controller of ours involved;
+//   vaultmesh            GPUWorkloads applied, operator/main.ts (a child process) places them;
+//   vaultmesh+webhooks   the same with the product's admission webhooks registered as installed
+//                        (only with --webhooks; the server runs as a child with its informers).
+// Per phase: jobs bound/s, apply→Job created and apply→Pod bound percentiles, CPU ms per
+// workload of every control-plane process (from /proc) and of the operator and webhook server,
+// writes per workload by verb and resource (apiserver_request_total deltas), request body bytes,
+// watch event bytes and bytes etcd received per workload, webhook calls per workload — with the
+// background (kwok heartbeats, leases, measured idle before the first phase) subtracted — and
+// the machine's load from other processes. Then medians per kind and ratios to bare. JSON on
+// stdout, progress on stderr. Never part of `make test`.
+//   npm run bench:scheduling [-- --webhooks --workloads 300 --rounds 2 --nodes 50]
+//   --kubeconfig PATH reuses a running cluster (its etcd metrics only when it was started by
+//   hack/cluster, found by the state.json beside the kubeconfig).
+//   --memory-objects 10000 also measures operator RSS with that many objects cached (issue 4).
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
-import { API_VERSION, type GPUWorkload, type Treaty } from "../crds/index.ts";
+import { API_VERSION, type GPUWorkload, type Tenant, type Treaty } from "../crds/index.ts";
 import { OPERATOR_NODE_FLAGS } from "../operator/config.ts";
-import { route } from "../operator/routing/index.ts";
+import { buildJob, JOB_LABELS } from "../operator/placement/index.ts";
+import { route, RouterMemo } from "../services/routing/index.ts";
 import { generateEd25519 } from "../services/ledger/ed25519.ts";
 import { Informer, KubeClient, Resources, type KubeObject } from "../services/kube/index.ts";
 import { ensureBinaries, startCluster, type Cluster } from "../hack/cluster/cluster.ts";
 import { startPostgres } from "../test/harness/postgres.ts";
+import {
+  gpuWorkload,
+  tenant as tenantBuilder,
+  treaty as treatyBuilder,
+} from "../test/builders/objects.ts";
+import { renderWebhookConfigurations, type WebhookConfiguration } from "../webhooks/manifests.ts";
+import {
+  applyWebhookConfigurations,
+  deleteWebhookConfigurations,
+} from "../webhooks/registration.ts";
+import {
+  background,
+  cpuByProcess,
+  cpuOfPid,
+  deltaBy,
+  labelOf,
+  phaseCost,
+  snapshot,
+  type Background,
+  type Sources,
+} from "./scheduling-metrics.ts";
 
 const { values } = parseArgs({
   options: {
-    workloads: { type: "string", default: "1000" },
+    workloads: { type: "string", default: "300" },
     nodes: { type: "string", default: "50" },
+    rounds: { type: "string", default: "2" },
     kubeconfig: { type: "string" },
     concurrency: { type: "string", default: "32" },
-    // Apply at this many workloads per second (open loop) instead of as fast as possible:
-    // latency at a sustained rate rather than behind a burst. 0 = burst (the default).
-    rate: { type: "string", default: "0" },
+    webhooks: { type: "boolean", default: false },
+    // Seconds of idle measurement (background writes and CPU) before the first phase.
+    "idle-seconds": { type: "string", default: "8" },
+    // After the last Pod is bound, how long trailing writes (status, Events) still count.
+    "settle-ms": { type: "string", default: "3000" },
     workers: { type: "string", default: "8" },
     // Directory for a V8 CPU profile of the operator child (written when it exits).
     "cpu-prof": { type: "string" },
     // Operator RSS is also measured once its caches hold this many objects (issue 4: 10k):
-    // more workloads are applied after the timed run until they do. 0 skips that phase.
-    "memory-objects": { type: "string", default: "10000" },
+    // more workloads are applied after the timed phases until they do. 0 skips that phase.
+    "memory-objects": { type: "string", default: "0" },
     // Extra Node flags for the operator child (space-separated), to compare heap settings.
     "node-flags": { type: "string", default: "" },
-    // Directory for a V8 heap snapshot of the operator, taken after the run (slow: seconds).
-    "heap-snapshot": { type: "string" },
   },
 });
 /** A whole number ≥ `min` from option `--name`, or exit 2 naming the option. */
-function count(
-  name: "workloads" | "nodes" | "concurrency" | "rate" | "workers" | "memory-objects",
-  min: number,
-): number {
+function count(name: keyof typeof values, min: number): number {
   const raw = values[name];
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min) {
@@ -57,19 +91,25 @@ function count(
 }
 const N = count("workloads", 1);
 const NODES = count("nodes", 1);
+const ROUNDS = count("rounds", 1);
 const CONC = count("concurrency", 1);
-const RATE = count("rate", 0);
-const RATE_LABEL: number | "burst" = RATE > 0 ? RATE : "burst";
 const WORKERS = count("workers", 1);
+const IDLE_S = count("idle-seconds", 1);
+const SETTLE_MS = count("settle-ms", 0);
 const MEMORY_OBJECTS = count("memory-objects", 0);
+const WEBHOOKS = values.webhooks === true;
+const GPUS_PER_NODE = 80;
 const tag = `bench-${Math.random().toString(36).slice(2, 7)}`;
 const log = (m: string): void => void process.stderr.write(`[bench] ${m}\n`);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)] ?? NaN) : NaN;
 };
+const median = (xs: number[]): number => pct(xs, 0.5);
 const r1 = (x: number): number => Math.round(x * 10) / 10;
+const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 function gpuNode(i: number): string {
   const name = `${tag}-gpu-${i}`;
@@ -82,59 +122,33 @@ metadata:
 spec:
   taints: [{ key: nvidia.com/gpu, value: "true", effect: NoSchedule }]
 status:
-  allocatable: { cpu: "64", memory: 256Gi, pods: "110", nvidia.com/gpu: "80" }
-  capacity: { cpu: "64", memory: 256Gi, pods: "110", nvidia.com/gpu: "80" }
+  allocatable: { cpu: "64", memory: 256Gi, pods: "250", nvidia.com/gpu: "${GPUS_PER_NODE}" }
+  capacity: { cpu: "64", memory: 256Gi, pods: "250", nvidia.com/gpu: "${GPUS_PER_NODE}" }
   nodeInfo: { architecture: amd64, operatingSystem: linux, kubeletVersion: fake }
 `;
 }
 
+/** Runs kubectl; resolves with its stdout. */
 async function kubectl(
   bin: string,
   kubeconfig: string,
   args: string[],
   input?: string,
-): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
+): Promise<string> {
+  return await new Promise<string>((resolve, reject) => {
     const p = spawn(bin, args, {
       env: { ...process.env, KUBECONFIG: kubeconfig },
-      stdio: ["pipe", "ignore", "inherit"],
+      stdio: ["pipe", "pipe", "inherit"],
     });
+    const out: Buffer[] = [];
+    p.stdout.on("data", (c: Buffer) => out.push(c));
     p.on("exit", (c) =>
-      c === 0 ? resolve() : reject(new Error(`kubectl ${args.join(" ")}: ${c}`)),
+      c === 0
+        ? resolve(Buffer.concat(out).toString("utf8"))
+        : reject(new Error(`kubectl ${args.join(" ")}: ${c}`)),
     );
     p.stdin.end(input ?? "");
   });
-}
-
-/**
- * CPU seconds used so far by each process whose command line mentions `marker` (the cluster's
- * directory), keyed by executable name: where the machine's CPU went during the run.
- */
-function cpuByProcess(marker: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-      if (!cmd.some((a) => a.includes(marker))) continue;
-      const name = basename(cmd[0] ?? "?");
-      const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) / 100;
-    } catch {
-      // the process exited while we looked
-    }
-  }
-  return out;
-}
-
-/** CPU milliseconds per workload of each process between two {@link cpuByProcess} readings. */
-function msPer(
-  before: Record<string, number>,
-  after: Record<string, number>,
-  n: number,
-): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(after)) out[k] = r1(((v - (before[k] ?? 0)) / n) * 1000);
-  return out;
 }
 
 function routerDecisionsPerSecond(): number {
@@ -160,18 +174,222 @@ function routerDecisionsPerSecond(): number {
     routing: { strategy: "balanced" as const },
   };
   const now = new Date();
+  const memo = new RouterMemo(); // as the operator passes one to every decision
   let n = 0;
   const t0 = performance.now();
   while (performance.now() - t0 < 2000) {
-    for (let i = 0; i < 100; i++) route({ spec, treaties, now });
+    for (let i = 0; i < 100; i++) route({ spec, treaties, now }, memo);
     n += 100;
   }
   return Math.round(n / ((performance.now() - t0) / 1000));
 }
 
+/** The kinds of phase, in the order each round runs them. */
+type PhaseKind = "bare" | "vaultmesh" | "vaultmesh+webhooks";
+
+/** Everything the phases share. */
+interface World {
+  readonly client: KubeClient;
+  readonly kubectlBin: string;
+  readonly kubeconfig: string;
+  readonly treaty: Treaty;
+  readonly bareNs: string;
+  readonly vmNs: string;
+  readonly sources: Sources;
+  readonly bg: Background;
+  readonly applied: Map<string, number>;
+  readonly placedAt: Map<string, number>;
+  readonly boundAt: Map<string, number>;
+  readonly webhook: WebhookChild | undefined;
+  readonly operatorMetrics: () => Promise<string>;
+}
+
+/** The admission server child and its configurations (registered only in webhook phases). */
+interface WebhookChild {
+  readonly proc: ChildProcess;
+  readonly configs: readonly WebhookConfiguration[];
+}
+
+const KWOK_DELAY = { "pod-complete.stage.kwok.x-k8s.io/delay": "3600s" };
+
+function workload(name: string, ns: string): GPUWorkload {
+  return gpuWorkload(name, ns).annotations(KWOK_DELAY).maxRuntimeSeconds(undefined).obj();
+}
+
+// The Job the operator would create for the same workload, without the owner reference: the
+// same object, so the difference between phases is what VaultMesh adds around it.
+function bareJob(w: World, name: string): KubeObject {
+  const wl = workload(name, w.bareNs);
+  const job = buildJob({ ...wl, metadata: { ...wl.metadata, uid: randomUUID() } }, w.treaty, 1, {
+    podAnnotations: { ...KWOK_DELAY },
+  });
+  const { ownerReferences: _owners, ...metadata } = job.metadata;
+  return { ...job, metadata } as KubeObject;
+}
+
+async function applyAll(w: World, kind: PhaseKind, names: string[]): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONC }, async () => {
+      while (next < names.length) {
+        const name = names[next++] ?? "";
+        w.applied.set(name, performance.now());
+        if (kind === "bare") await w.client.create(Resources.Job, bareJob(w, name));
+        else await w.client.create(Resources.GPUWorkload, workload(name, w.vmNs));
+      }
+    }),
+  );
+}
+
+// Registers the webhook configurations and waits until the apiserver calls them.
+async function registerWebhooks(w: World, hook: WebhookChild): Promise<void> {
+  await applyWebhookConfigurations(w.client, hook.configs);
+  const calls = async (): Promise<number> => {
+    const s = await snapshot(w.sources);
+    return [...s.apiserver]
+      .filter(([k]) => k.startsWith("apiserver_admission_webhook_request_total{"))
+      .reduce((t, [, v]) => t + v, 0);
+  };
+  const before = await calls();
+  const path = `/apis/${API_VERSION}/namespaces/${w.vmNs}/gpuworkloads?dryRun=All`;
+  for (let i = 0; i < 150; i++) {
+    await w.client.request("POST", path, workload(`probe-${i}`, w.vmNs)).catch(() => undefined);
+    if ((await calls()) > before) return;
+    await sleep(200);
+  }
+  throw new Error("the webhook configurations never took effect");
+}
+
+async function runPhase(
+  w: World,
+  kind: PhaseKind,
+  round: number,
+): Promise<Record<string, unknown>> {
+  const prefix = `r${round}-${kind === "bare" ? "b" : kind === "vaultmesh" ? "v" : "w"}`;
+  const names = Array.from({ length: N }, (_, i) => `${prefix}-${i}`);
+  if (kind === "vaultmesh+webhooks" && w.webhook) await registerWebhooks(w, w.webhook);
+  try {
+    log(`round ${round}: ${kind}, ${N} workloads`);
+    await sleep(1000);
+    const a = await snapshot(w.sources);
+    const t0 = performance.now();
+    await applyAll(w, kind, names);
+    const deadline = Date.now() + 300000;
+    const bound = (): number => names.filter((n) => w.boundAt.has(n)).length;
+    while (bound() < N && Date.now() < deadline) await sleep(50);
+    const times = names.map((n) => w.boundAt.get(n)).filter((t): t is number => t !== undefined);
+    const lastBound = Math.max(...times);
+    await sleep(SETTLE_MS);
+    const b = await snapshot(w.sources);
+    const lat = (m: Map<string, number>): number[] =>
+      names.filter((n) => m.has(n)).map((n) => (m.get(n) ?? 0) - (w.applied.get(n) ?? 0));
+    const placeLat = lat(w.placedAt);
+    const bindLat = lat(w.boundAt);
+    const opRequests = deltaBy(
+      a.operator,
+      b.operator,
+      "vaultmesh_kube_requests",
+      (k) => `${labelOf(k, "verb")} ${labelOf(k, "resource")}`,
+    );
+    return {
+      kind,
+      round,
+      bound: times.length,
+      boundPerSecond: r1(times.length / ((lastBound - t0) / 1000)),
+      applyToJobCreatedMs: { p50: r1(pct(placeLat, 0.5)), p99: r1(pct(placeLat, 0.99)) },
+      applyToPodBoundMs: { p50: r1(pct(bindLat, 0.5)), p99: r1(pct(bindLat, 0.99)) },
+      ...phaseCost(a, b, N, w.bg),
+      operatorRequestsPerWorkload: Object.fromEntries(
+        Object.entries(opRequests)
+          .filter(([, v]) => v / N >= 0.01)
+          .map(([k, v]) => [k, r2(v / N)]),
+      ),
+    };
+  } finally {
+    if (kind === "vaultmesh+webhooks" && w.webhook) {
+      await deleteWebhookConfigurations(w.client, w.webhook.configs);
+    }
+  }
+}
+
+type PhaseResult = Record<string, unknown> & {
+  kind: PhaseKind;
+  boundPerSecond: number;
+  applyToPodBoundMs: { p99: number };
+  cpuMsPerWorkload: Record<string, number>;
+  writesPerWorkload: number;
+};
+
+// Medians per kind over the rounds, and each kind's ratio to bare.
+function summarize(results: PhaseResult[]): Record<string, unknown> {
+  const kinds = [...new Set(results.map((r) => r.kind))];
+  const med = (k: PhaseKind, f: (r: PhaseResult) => number): number =>
+    median(results.filter((r) => r.kind === k).map(f));
+  const figures = (k: PhaseKind): Record<string, number> => ({
+    boundPerSecond: med(k, (r) => r.boundPerSecond),
+    p99ApplyToPodBoundMs: med(k, (r) => r.applyToPodBoundMs.p99),
+    apiserverCpuMsPerWorkload: med(k, (r) => r.cpuMsPerWorkload["kube-apiserver"] ?? NaN),
+    etcdCpuMsPerWorkload: med(k, (r) => r.cpuMsPerWorkload.etcd ?? NaN),
+    writesPerWorkload: med(k, (r) => r.writesPerWorkload),
+  });
+  const bare = figures("bare");
+  const out: Record<string, unknown> = {};
+  for (const k of kinds) {
+    const f = figures(k);
+    out[k] = {
+      ...f,
+      ratioToBare: Object.fromEntries(
+        Object.entries(f).map(([key, v]) => [key, r2(v / (bare[key] ?? NaN))]),
+      ),
+    };
+  }
+  return out;
+}
+
+async function startWebhookChild(
+  kubeconfig: string,
+  id: string,
+  operatorUser: string,
+): Promise<WebhookChild> {
+  const proc = spawn("node_modules/.bin/node", ["bench/scheduling-webhook.ts"], {
+    env: { ...process.env, KUBECONFIG: kubeconfig, VAULTMESH_GPU_JOB_CREATORS: operatorUser },
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const first = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: proc.stdout! }).once("line", resolve);
+    proc.once("exit", (c) => reject(new Error(`webhook server exited: ${c}`)));
+  });
+  const { url, caPem } = JSON.parse(first) as { url: string; caPem: string };
+  const rendered = renderWebhookConfigurations({
+    target: { url },
+    caBundlePem: caPem,
+    nameSuffix: `-bench-${id}`,
+    testScope: { key: "vaultmesh.cloud/bench", value: id },
+  });
+  const configs = [rendered.validating, rendered.mutating].filter((c) => c.webhooks.length > 0);
+  return { proc, configs };
+}
+
+async function stopChild(p: ChildProcess | undefined): Promise<void> {
+  if (!p || p.exitCode !== null) return;
+  const exited = new Promise((r) => p.once("exit", r));
+  p.kill("SIGTERM");
+  await Promise.race([exited, sleep(10000)]);
+}
+
 async function main(): Promise<void> {
   // The router's own speed, measured first, before the control plane competes for the CPU.
   const routerPerSecond = routerDecisionsPerSecond();
+  const kinds: PhaseKind[] = [
+    "bare",
+    "vaultmesh",
+    ...(WEBHOOKS ? ["vaultmesh+webhooks" as const] : []),
+  ];
+  const need = Math.ceil((N * kinds.length * ROUNDS + MEMORY_OBJECTS / 3) / GPUS_PER_NODE);
+  if (need > NODES) {
+    process.stderr.write(`[bench] --nodes: ${need} GPU nodes needed for this run, got ${NODES}\n`);
+    process.exit(2);
+  }
   let cluster: Cluster | undefined;
   let kubeconfig = values.kubeconfig;
   const kubectlBin = join(await ensureBinaries(), "kubectl");
@@ -192,77 +410,115 @@ async function main(): Promise<void> {
       "--timeout=60s",
     ]);
   }
+  const kcfg = kubeconfig;
+  const stateFile = join(dirname(kcfg), "state.json");
+  const etcdPort =
+    cluster?.etcdPort ??
+    (existsSync(stateFile)
+      ? (JSON.parse(readFileSync(stateFile, "utf8")) as { etcdPort?: number }).etcdPort
+      : undefined);
   const kc = new k8s.KubeConfig();
-  kc.loadFromFile(kubeconfig);
+  kc.loadFromFile(kcfg);
   const client = await KubeClient.create(kc, { fieldManager: "vaultmesh-bench" });
   const pgServer = await startPostgres();
   const db = await pgServer.createDatabase("bench");
   const key = generateEd25519();
   const keyFile = join(mkdtempSync(join(tmpdir(), "vaultmesh-bench-key-")), "key.pem");
   writeFileSync(keyFile, key.privateKeyPem);
-  const ns = tag;
-  let op: ReturnType<typeof spawn> | undefined;
+  const bareNs = `${tag}-bare`;
+  const vmNs = `tenant-${tag}`;
+  const scopeLabel = { "vaultmesh.cloud/bench": tag };
+  let op: ChildProcess | undefined;
+  let webhook: WebhookChild | undefined;
+  const informers: Informer<KubeObject>[] = [];
   try {
     log(`creating ${NODES} GPU nodes`);
     await kubectl(
       kubectlBin,
-      kubeconfig,
+      kcfg,
       ["apply", "-f", "-"],
       Array.from({ length: NODES }, (_, i) => gpuNode(i)).join("---\n"),
     );
-    await kubectl(kubectlBin, kubeconfig, [
+    await kubectl(kubectlBin, kcfg, [
       "wait",
       "--for=condition=Ready",
       "node",
       "-l",
       `pool=${tag}`,
-      "--timeout=120s",
+      "--timeout=180s",
     ]);
-    await client.create(Resources.Namespace, {
-      apiVersion: "v1",
-      kind: "Namespace",
-      metadata: { name: ns },
-    });
-    const t: Treaty = {
-      apiVersion: API_VERSION,
-      kind: "Treaty",
-      metadata: { name: tag, labels: { "vaultmesh.cloud/bench": tag } },
-      spec: {
-        provider: "in-cluster",
-        regions: ["local"],
-        pricing: [{ gpuType: "a10g", usdPerHour: 0.6 }],
-        reputationFloor: 0,
-        suspended: false,
-        inCluster: {
-          nodeSelector: { role: "gpu", pool: tag },
-          gpuTypeLabel: "gpu-type",
-          taint: { key: "nvidia.com/gpu", value: "true", effect: "NoSchedule" },
-          gpuResourceName: "nvidia.com/gpu",
-        },
+    for (const [name, labels] of [
+      [bareNs, scopeLabel],
+      [vmNs, { ...scopeLabel, "vaultmesh.cloud/tenant": tag }],
+    ] as const) {
+      await client.create(Resources.Namespace, {
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: { name, labels },
+      });
+    }
+    // The tenant the webhooks admit the workloads for (the Tenant stack does not run here).
+    const tenant = tenantBuilder(tag)
+      .labels(scopeLabel)
+      .plan("enterprise")
+      .quotas({ maxGpus: 100000, maxConcurrentWorkloads: 100000 })
+      .obj();
+    const createdTenant = await client.create(Resources.Tenant, tenant);
+    await client.replaceStatus(Resources.Tenant, {
+      ...createdTenant,
+      status: {
+        conditions: [
+          {
+            type: "Ready",
+            status: "True",
+            reason: "Provisioned",
+            message: "",
+            lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+          },
+        ],
       },
-    };
-    await client.create(Resources.Treaty, t);
+    });
+    const treaty = treatyBuilder(tag)
+      .labels(scopeLabel)
+      .inCluster("a10g", 0.6)
+      .nodeSelector({ pool: tag })
+      .obj();
+    await client.create(Resources.Treaty, treaty);
 
-    // Observe Job creation and Pod binding through our own informers.
+    // Job creation and Pod binding, seen through informers of both namespaces.
     const applied = new Map<string, number>();
     const placedAt = new Map<string, number>();
     const boundAt = new Map<string, number>();
-    const jobs = new Informer<KubeObject>(client, Resources.Job, { namespace: ns });
-    const pods = new Informer<KubeObject & { spec?: { nodeName?: string } }>(
-      client,
-      Resources.Pod,
-      { namespace: ns },
-    );
-    jobs.on((_t, j) => {
-      const w = j.metadata?.labels?.["vaultmesh.cloud/workload"];
-      if (w && !placedAt.has(w)) placedAt.set(w, performance.now());
-    });
-    pods.on((_t, p) => {
-      const w = p.metadata?.labels?.["vaultmesh.cloud/workload"];
-      if (w && p.spec?.nodeName && !boundAt.has(w)) boundAt.set(w, performance.now());
-    });
-    await Promise.all([jobs.start(), pods.start()]);
+    for (const ns of [bareNs, vmNs]) {
+      const jobs = new Informer<KubeObject>(client, Resources.Job, { namespace: ns });
+      const pods = new Informer<KubeObject & { spec?: { nodeName?: string } }>(
+        client,
+        Resources.Pod,
+        { namespace: ns },
+      );
+      jobs.on((_t, j) => {
+        const w = j.metadata?.labels?.[JOB_LABELS.workload];
+        if (w && !placedAt.has(w)) placedAt.set(w, performance.now());
+      });
+      pods.on((_t, p) => {
+        const w = p.metadata?.labels?.[JOB_LABELS.workload];
+        if (w && p.spec?.nodeName && !boundAt.has(w)) boundAt.set(w, performance.now());
+      });
+      informers.push(jobs, pods as Informer<KubeObject>);
+    }
+    await Promise.all(informers.map((i) => i.start()));
 
+    if (WEBHOOKS) {
+      log("starting the admission server");
+      // The operator below runs as the kubeconfig's user: the identity GPU Jobs may come from.
+      const user = await kubectl(kubectlBin, kcfg, [
+        "auth",
+        "whoami",
+        "-o",
+        "jsonpath={.status.userInfo.username}",
+      ]);
+      webhook = await startWebhookChild(kcfg, tag, user.trim());
+    }
     log("starting the operator");
     const port = 18000 + Math.floor(Math.random() * 2000);
     const prof = values["cpu-prof"];
@@ -270,16 +526,13 @@ async function main(): Promise<void> {
       ...OPERATOR_NODE_FLAGS,
       ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []),
       ...(values["node-flags"] ?? "").split(" ").filter(Boolean),
-      ...(values["heap-snapshot"]
-        ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${values["heap-snapshot"]}`]
-        : []),
     ];
     op = spawn("node_modules/.bin/node", [...nodeArgs, "operator/main.ts"], {
       env: {
         ...process.env,
-        KUBECONFIG: kubeconfig,
+        KUBECONFIG: kcfg,
         VAULTMESH_LEADER_ELECT: "false",
-        VAULTMESH_WATCH_NAMESPACE: ns,
+        VAULTMESH_WATCH_NAMESPACE: vmNs,
         VAULTMESH_TREATY_SELECTOR: `vaultmesh.cloud/bench=${tag}`,
         VAULTMESH_LEDGER_URL: db.url,
         VAULTMESH_SIGNING_KEY_FILE: keyFile,
@@ -289,9 +542,10 @@ async function main(): Promise<void> {
       },
       stdio: ["ignore", "ignore", "inherit"],
     });
+    const operatorMetrics = async (): Promise<string> =>
+      await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const metric = async (name: string): Promise<number> => {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+      const line = (await operatorMetrics()).split("\n").find((l) => l.startsWith(`${name} `));
       return Number(line?.split(" ")[1] ?? NaN);
     };
     for (;;) {
@@ -299,203 +553,151 @@ async function main(): Promise<void> {
         (r) => r.ok,
         () => false,
       );
-      const treaty = await client.get<Treaty>(Resources.Treaty, tag);
-      if (ok && treaty?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))
+      const t = await client.get<Treaty>(Resources.Treaty, tag);
+      if (ok && t?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))
         break;
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
     }
-    const rssIdle = await metric("vaultmesh_process_resident_memory_bytes");
-    const cpuIdle = await metric("vaultmesh_process_cpu_seconds_total");
-
-    // Applies workloads w-from … w-(to-1), CONC at a time.
-    const applyRange = async (from: number, to: number): Promise<void> => {
-      let next = from;
-      const start = performance.now();
-      await Promise.all(
-        Array.from({ length: CONC }, async () => {
-          while (next < to) {
-            const i = next++;
-            const name = `w-${i}`;
-            if (RATE > 0) {
-              const due = start + ((i - from) / RATE) * 1000;
-              const wait = due - performance.now();
-              if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-            }
-            const w: GPUWorkload = {
-              apiVersion: API_VERSION,
-              kind: "GPUWorkload",
-              metadata: {
-                name,
-                namespace: ns,
-                annotations: { "pod-complete.stage.kwok.x-k8s.io/delay": "3600s" },
-              },
-              spec: {
-                gpu: { type: "a10g", count: 1 },
-                template: {
-                  image: "registry.example/train:1",
-                },
-                routing: { strategy: "balanced" },
-                profile: "batch",
-              },
-            };
-            applied.set(name, performance.now());
-            await client.create(Resources.GPUWorkload, w);
-          }
-        }),
-      );
+    const marker = dirname(kcfg);
+    const opPid = op.pid;
+    const hookPid = webhook?.proc.pid;
+    const sources: Sources = {
+      apiserverMetrics: () => kubectl(kubectlBin, kcfg, ["get", "--raw", "/metrics"]),
+      etcdMetrics: async () =>
+        etcdPort === undefined
+          ? ""
+          : await (await fetch(`http://127.0.0.1:${etcdPort}/metrics`)).text(),
+      operatorMetrics,
+      cpu: () => ({
+        ...cpuByProcess(marker),
+        operator: cpuOfPid(opPid),
+        ...(hookPid !== undefined ? { "webhook-server": cpuOfPid(hookPid) } : {}),
+        bench: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
+      }),
     };
-    log(`applying ${N} GPUWorkloads`);
-    const marker = dirname(kubeconfig);
-    const cpu0 = cpuByProcess(marker);
-    const t0 = performance.now();
-    await applyRange(0, N);
-    const applyDone = performance.now();
-    const deadline = Date.now() + 300000;
-    while ((placedAt.size < N || boundAt.size < N) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
+    const rssIdle = await metric("vaultmesh_process_resident_memory_bytes");
+    log(`measuring the background for ${IDLE_S} s`);
+    const idleA = await snapshot(sources);
+    await sleep(IDLE_S * 1000);
+    const bg = background(idleA, await snapshot(sources));
+    const w: World = {
+      client,
+      kubectlBin,
+      kubeconfig: kcfg,
+      treaty,
+      bareNs,
+      vmNs,
+      sources,
+      bg,
+      applied,
+      placedAt,
+      boundAt,
+      webhook,
+      operatorMetrics,
+    };
+    const phases: PhaseResult[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      // Alternating: each round starts one kind later, so no kind always runs first.
+      for (let k = 0; k < kinds.length; k++) {
+        const kind = kinds[(k + round - 1) % kinds.length] as PhaseKind;
+        const r = (await runPhase(w, kind, round)) as PhaseResult;
+        log(JSON.stringify(r));
+        phases.push(r);
+      }
     }
-    const lat = (m: Map<string, number>): number[] =>
-      [...m].map(([w, t]) => t - (applied.get(w) ?? t));
-    const last = (m: Map<string, number>): number => Math.max(...m.values());
-    const rss = await metric("vaultmesh_process_resident_memory_bytes");
-    const heapUsed = await metric("vaultmesh_nodejs_heap_size_used_bytes");
-    const heapTotal = await metric("vaultmesh_nodejs_heap_size_total_bytes");
-    const external = await metric("vaultmesh_nodejs_external_memory_bytes");
-    // Operator CPU over the run against its wall time: near 1 means one core was saturated.
-    const cpuRun = (await metric("vaultmesh_process_cpu_seconds_total")) - cpuIdle;
-    // Control-plane CPU over the same run, per workload: what a workload costs the machine
-    // outside the operator (API server, etcd, Job controller, scheduler, kwok).
-    const cpu1 = cpuByProcess(marker);
-    const cpuMsPerWorkload = { operator: r1((cpuRun / N) * 1000), ...msPer(cpu0, cpu1, N) };
     const reconcileSum = await metric(
       'vaultmesh_reconcile_duration_seconds_sum{controller="gpuworkload"}',
     );
     const reconcileCount = await metric(
       'vaultmesh_reconcile_duration_seconds_count{controller="gpuworkload"}',
     );
-    // Where the operator's API traffic went: requests per workload by verb and resource, and
-    // reconciles per workload by controller (from its /metrics).
-    const perWorkload = async (name: string, keyOf: (labels: string) => string) => {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      const out: Record<string, number> = {};
-      for (const line of text.split("\n")) {
-        if (!line.startsWith(`${name}{`)) continue;
-        const labels = line.slice(name.length + 1, line.indexOf("}"));
-        const k = keyOf(labels);
-        out[k] = Math.round(((out[k] ?? 0) + Number(line.split(" ").at(-1)) / N) * 100) / 100;
-      }
-      return out;
-    };
-    const label = (labels: string, l: string): string =>
-      new RegExp(`${l}="([^"]*)"`).exec(labels)?.[1] ?? "";
-    const apiRequestsPerWorkload = await perWorkload(
-      "vaultmesh_kube_requests",
-      (ls) => `${label(ls, "verb")} ${label(ls, "resource")}`,
-    );
-    const reconcilesPerWorkload = await perWorkload(
-      "vaultmesh_reconcile_total",
-      (ls) => `${label(ls, "controller")} ${label(ls, "result")}`,
-    );
-    const placeLat = lat(placedAt);
-    const bindLat = lat(boundAt);
-    const out = {
+    const out: Record<string, unknown> = {
       bench: "scheduling",
-      workloads: N,
+      workloadsPerPhase: N,
+      rounds: ROUNDS,
+      concurrency: CONC,
       gpuNodes: NODES,
-      applySeconds: r1((applyDone - t0) / 100) / 10,
-      applyRatePerSecond: RATE_LABEL,
-      placed: placedAt.size,
-      bound: boundAt.size,
-      placedPerSecond: r1(placedAt.size / ((last(placedAt) - t0) / 1000)),
-      boundPerSecond: r1(boundAt.size / ((last(boundAt) - t0) / 1000)),
-      applyToJobCreatedMs: { p50: r1(pct(placeLat, 0.5)), p99: r1(pct(placeLat, 0.99)) },
-      applyToPodBoundMs: { p50: r1(pct(bindLat, 0.5)), p99: r1(pct(bindLat, 0.99)) },
-      operatorRssMb: { idle: r1(rssIdle / 2 ** 20), end: r1(rss / 2 ** 20) },
-      operatorHeapMb: {
-        used: r1(heapUsed / 2 ** 20),
-        total: r1(heapTotal / 2 ** 20),
-        external: r1(external / 2 ** 20),
+      webhooks: WEBHOOKS,
+      cores: cpus().length,
+      loadavgAtEnd: loadavg().map(r2),
+      background: bg,
+      summary: summarize(phases),
+      goals: {
+        withWebhooksBoundPerSecondRatio: 0.8,
+        p99ApplyToPodBoundRatio: 1.25,
+        apiserverCpuRatio: 1.3,
       },
-      workers: WORKERS,
-      operatorCpuSeconds: r1(cpuRun),
-      runSeconds: r1((last(boundAt) - t0) / 1000),
-      cpuMsPerWorkload,
-      gpuworkloadReconcileMeanMs: r1((reconcileSum / reconcileCount) * 1000),
-      apiRequestsPerWorkload,
-      reconcilesPerWorkload,
-      objectsCachedByOperator: await metric("vaultmesh_cached_objects"),
-      routerDecisionsPerSecond100Treaties: routerPerSecond,
-      goals: { perSecond: 100, p99PlacedMs: 2000, rssMb: 150, routerPerSecond: 100000 },
-      cores: (await import("node:os")).cpus().length,
-    };
-    const queueDepth = async (): Promise<number> => {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      return text
-        .split("\n")
-        .filter((l) => l.startsWith("vaultmesh_workqueue_depth{"))
-        .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
-    };
-    // RSS with memTarget objects cached: apply more workloads until the caches hold that many.
-    const memoryPhase = async (memTarget: number): Promise<void> => {
-      const cachedNow = await metric("vaultmesh_cached_objects");
-      if (memTarget > cachedNow) {
-        // Each workload adds three cached objects (GPUWorkload, Job, Pod).
-        const more = Math.ceil((memTarget - cachedNow) / 3);
-        log(`memory: applying ${more} more GPUWorkloads to cache ${memTarget} objects`);
-        await applyRange(N, N + more);
-        const until = Date.now() + 600000;
-        while (boundAt.size < N + more && Date.now() < until) {
-          await new Promise((r) => setTimeout(r, 500));
-        }
-      }
-      // Measure at rest: every work queue empty for 5 s in a row (status writes settled).
-      const settleBy = Date.now() + 180000;
-      for (let quiet = 0; quiet < 10 && Date.now() < settleBy;) {
-        await new Promise((r) => setTimeout(r, 500));
-        quiet = (await queueDepth()) === 0 ? quiet + 1 : 0;
-      }
-    };
-    await memoryPhase(MEMORY_OBJECTS);
-    Object.assign(out, {
-      memory: {
+      phases,
+      operator: {
+        rssMbIdle: r1(rssIdle / 2 ** 20),
+        rssMbEnd: r1((await metric("vaultmesh_process_resident_memory_bytes")) / 2 ** 20),
         objectsCached: await metric("vaultmesh_cached_objects"),
-        rssMb: r1((await metric("vaultmesh_process_resident_memory_bytes")) / 2 ** 20),
-        heapUsedMb: r1((await metric("vaultmesh_nodejs_heap_size_used_bytes")) / 2 ** 20),
-        heapTotalMb: r1((await metric("vaultmesh_nodejs_heap_size_total_bytes")) / 2 ** 20),
-        goalRssMb: 150,
+        gpuworkloadReconcileMeanMs: r1((reconcileSum / reconcileCount) * 1000),
+        workers: WORKERS,
+        nodeFlags: OPERATOR_NODE_FLAGS,
       },
-      operatorNodeFlags: OPERATOR_NODE_FLAGS,
-    });
+      routerDecisionsPerSecond100Treaties: routerPerSecond,
+    };
+    if (MEMORY_OBJECTS > 0) out.memory = await memoryPhase(w, MEMORY_OBJECTS, metric);
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-    if (values["heap-snapshot"] && op.pid) {
-      log(`writing a heap snapshot to ${values["heap-snapshot"]}`);
-      process.kill(op.pid, "SIGUSR2");
-      await new Promise((r) => setTimeout(r, 20000));
-    }
-    await jobs.stop();
-    await pods.stop();
   } finally {
-    if (op && op.exitCode === null) {
-      const exited = new Promise((r) => op?.once("exit", r));
-      op.kill("SIGTERM");
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10000))]);
-    }
+    await Promise.all(informers.map((i) => i.stop()));
+    await stopChild(op);
+    await stopChild(webhook?.proc);
+    if (webhook) await deleteWebhookConfigurations(client, webhook.configs).catch(() => {});
     if (!cluster) {
-      await client.delete(Resources.Namespace, { name: ns }).catch(() => false);
+      for (const ns of [bareNs, vmNs]) {
+        await client.delete(Resources.Namespace, { name: ns }).catch(() => false);
+      }
       await client.delete(Resources.Treaty, { name: tag }).catch(() => false);
-      await kubectl(kubectlBin, kubeconfig, [
+      await client.delete(Resources.Tenant, { name: tag }).catch(() => false);
+      await kubectl(kubectlBin, kcfg, [
         "delete",
         "node",
         "-l",
         `pool=${tag}`,
         "--wait=false",
-      ]).catch(() => {});
+      ]).catch(() => "");
     }
     client.close();
     await db.drop().catch(() => {});
     await pgServer.stop();
     await cluster?.stop();
   }
+}
+
+// RSS with `target` objects cached: apply more workloads until the caches hold that many, then
+// wait for every work queue to stay empty for 5 s (status writes settled).
+async function memoryPhase(
+  w: World,
+  target: number,
+  metric: (name: string) => Promise<number>,
+): Promise<Record<string, number>> {
+  const cachedNow = await metric("vaultmesh_cached_objects");
+  if (target > cachedNow) {
+    // Each workload adds three cached objects (GPUWorkload, Job, Pod).
+    const names = Array.from({ length: Math.ceil((target - cachedNow) / 3) }, (_, i) => `m-${i}`);
+    log(`memory: applying ${names.length} more GPUWorkloads to cache ${target} objects`);
+    await applyAll(w, "vaultmesh", names);
+    const until = Date.now() + 600000;
+    while (names.some((n) => !w.boundAt.has(n)) && Date.now() < until) await sleep(500);
+  }
+  const depth = async (): Promise<number> =>
+    (await w.operatorMetrics())
+      .split("\n")
+      .filter((l) => l.startsWith("vaultmesh_workqueue_depth{"))
+      .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
+  const settleBy = Date.now() + 180000;
+  for (let quiet = 0; quiet < 10 && Date.now() < settleBy;) {
+    await sleep(500);
+    quiet = (await depth()) === 0 ? quiet + 1 : 0;
+  }
+  return {
+    objectsCached: await metric("vaultmesh_cached_objects"),
+    rssMb: r1((await metric("vaultmesh_process_resident_memory_bytes")) / 2 ** 20),
+    heapUsedMb: r1((await metric("vaultmesh_nodejs_heap_size_used_bytes")) / 2 ** 20),
+    goalRssMb: 150,
+  };
 }
 
 await main();

@@ -37,6 +37,11 @@ export const TimestampSchema = z.iso.datetime();
 export const DateSchema = z.iso.date();
 /** A non-negative amount of US dollars. */
 export const UsdSchema = z.number().min(0).max(1_000_000_000);
+/**
+ * A non-negative amount of money in integer micro-dollars (1 USD = 1,000,000): exact, summed
+ * as integers (docs/adr/0096-money-in-micro-dollars.md). At most 10^15 (a billion USD).
+ */
+export const MicroUsdSchema = z.int().min(0).max(1_000_000_000_000_000);
 /** A non-negative int64 counter or size (bounded by JavaScript's safe integer range). */
 export const CountSchema = z.int().min(0);
 /** A fraction between 0 and 1 inclusive. */

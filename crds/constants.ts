@@ -82,6 +82,21 @@ export const GPUWorkloadConditionType = {
   Complete: "Complete",
   Failed: "Failed",
   Ready: "Ready",
+  /**
+   * False while a reconcile fails, with the failure's reason ({@link ReconciledReason}) and
+   * message; removed by the next reconcile that succeeds (docs/adr/0091).
+   */
+  Reconciled: "Reconciled",
+} as const;
+
+/** Reasons of a `Reconciled` condition (status False: the last reconcile failed). */
+export const ReconciledReason = {
+  /** The API server refused a request (the message carries its status and text). */
+  ApiError: "ApiError",
+  /** A dependency (the ledger's database) is away. */
+  DependencyUnavailable: "DependencyUnavailable",
+  /** Any other error. */
+  ReconcileFailed: "ReconcileFailed",
 } as const;
 
 /** Routing strategies: how candidate treaties are scored. */
@@ -95,6 +110,32 @@ export const ReceiptConditionType = {
   Logged: "Logged",
   Timestamped: "Timestamped",
   Verified: "Verified",
+} as const;
+
+/** Reasons of a Receipt's conditions (Logged, Timestamped, Verified). */
+export const ReceiptReason = {
+  /** Logged True: the receipt is in the Merkle log at `status.logIndex`. */
+  Appended: "Appended",
+  /** Logged, Timestamped and Verified False: the ledger has no entry with this receipt's digest. */
+  NotInLedger: "NotInLedger",
+  /** Logged and Verified False: the ledger's entry at the recorded index is another leaf. */
+  LeafMismatch: "LeafMismatch",
+  /** Timestamped True: a tree head covering the receipt carries an RFC 3161 token. */
+  Stamped: "Stamped",
+  /** Timestamped False: no time-stamped tree head covers the receipt yet. */
+  Pending: "Pending",
+  /** Timestamped False: the ledger has no timestamp authority configured. */
+  NoTimestampAuthority: "NoTimestampAuthority",
+  /** Verified True: digest, signatures and inclusion proof all check. */
+  Proven: "Proven",
+  /** Verified False: the spec does not hash to its digest. */
+  DigestMismatch: "DigestMismatch",
+  /** Verified False: a signature does not verify against a trusted key. */
+  BadSignature: "BadSignature",
+  /** Verified False: the ledger's signed tree head does not verify. */
+  BadTreeHead: "BadTreeHead",
+  /** Verified False: the inclusion or consistency proof does not check. */
+  ProofFailed: "ProofFailed",
 } as const;
 
 /** What a receipt records. */
@@ -181,6 +222,18 @@ export const TENANT_BILLING_GATING_REASONS = [
 
 /** Why a tenant is suspended (status.suspendedReason). */
 export const TENANT_SUSPENSION_REASONS = ["Spec", "PaymentFailed", "Deleting"] as const;
+
+/** Stripe subscription statuses, as Stripe spells them (Tenant `status.subscriptionStatus`). */
+export const SUBSCRIPTION_STATUSES = [
+  "incomplete",
+  "incomplete_expired",
+  "trialing",
+  "active",
+  "past_due",
+  "canceled",
+  "unpaid",
+  "paused",
+] as const;
 
 /** Subscription plans. */
 export const TENANT_PLANS = ["free", "starter", "pro", "enterprise"] as const;

@@ -24,6 +24,7 @@ import {
   textString,
   TimestampSchema,
   uniqueBy,
+  MicroUsdSchema,
   UsdSchema,
 } from "./common.ts";
 
@@ -195,6 +196,8 @@ export const AttemptSchema = z
     reason: z.string().max(1024).optional().describe("Why the attempt ended as it did."),
   })
   .describe("One attempt to run the workload under a treaty.");
+/** One attempt to run the workload, as `status.attempts[]` records it. */
+export type Attempt = z.infer<typeof AttemptSchema>;
 
 /** Observed state of a GPUWorkload. */
 export const GPUWorkloadStatusSchema = z
@@ -221,7 +224,12 @@ export const GPUWorkloadStatusSchema = z
       .max(1e15)
       .optional()
       .describe("GPU-seconds used, summed over attempts."),
-    cost: UsdSchema.optional().describe("Cost in USD, summed over attempts."),
+    costMicroUsd: MicroUsdSchema.optional().describe(
+      "Cost in integer micro-dollars (1 USD = 1000000), summed exactly over attempts: the record.",
+    ),
+    cost: UsdSchema.optional().describe(
+      "The same cost in USD (costMicroUsd / 1000000), for display; sum costMicroUsd, not this.",
+    ),
     receiptRef: LocalObjectReferenceSchema.optional().describe(
       "Receipt recording the workload's outcome.",
     ),

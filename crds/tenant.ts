@@ -8,6 +8,7 @@ import {
   TENANT_SUSPENSION_REASONS,
   TENANT_PLANS,
   TENANT_NAME_MAX_LENGTH,
+  SUBSCRIPTION_STATUSES,
 } from "./constants.ts";
 import {
   AGE_COLUMN,
@@ -24,6 +25,7 @@ import {
   RegionSchema,
   stringSet,
   uniqueBy,
+  MicroUsdSchema,
   UsdSchema,
   withRules,
 } from "./common.ts";
@@ -162,16 +164,7 @@ export const TenantStatusSchema = z
     namespace: z.string().max(63).optional().describe("Namespace provisioned for the tenant."),
     stripeCustomerId: z.string().max(255).optional().describe("Stripe customer of the tenant."),
     subscriptionStatus: z
-      .enum([
-        "incomplete",
-        "incomplete_expired",
-        "trialing",
-        "active",
-        "past_due",
-        "canceled",
-        "unpaid",
-        "paused",
-      ])
+      .enum(SUBSCRIPTION_STATUSES)
       .optional()
       .describe("Status of the Stripe subscription."),
     usage: z
@@ -183,7 +176,12 @@ export const TenantStatusSchema = z
           .max(1_000_000_000)
           .optional()
           .describe("GPU-hours used this calendar month (UTC)."),
-        cost: UsdSchema.optional().describe("Cost this calendar month, in USD."),
+        costMicroUsd: MicroUsdSchema.optional().describe(
+          "Cost this calendar month (UTC) in integer micro-dollars (1 USD = 1000000): the sum of the completion receipts, exactly.",
+        ),
+        cost: UsdSchema.optional().describe(
+          "The same cost in USD (costMicroUsd / 1000000), for display; sum costMicroUsd, not this.",
+        ),
       })
       .optional()
       .describe("Usage derived from live workloads and completion receipts."),

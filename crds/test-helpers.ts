@@ -5,6 +5,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import type { z } from "zod";
+import { fieldPath } from "./domain/field-path.ts";
 
 /** Directory of the sample manifests. */
 export const SAMPLES_DIR = fileURLToPath(new URL("../config/samples/", import.meta.url));
@@ -69,13 +70,6 @@ export function withField(object: Manifest, path: string, value: unknown): Manif
   if (value === REMOVE) delete node[last];
   else node[last] = value;
   return copy;
-}
-
-/** Renders a zod issue path as a field path: `spec.pricing[0].usdPerHour`. */
-export function fieldPath(path: readonly PropertyKey[]): string {
-  return path
-    .map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
-    .join("");
 }
 
 /** Field paths and messages of a failed parse; empty when the value is valid. */

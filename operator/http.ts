@@ -3,12 +3,13 @@
  * and /readyz (every informer cache has synced, and each dependency's state with its reason).
  * Liveness never looks at dependencies: a process whose database is away is degraded, not
  * dead, and a restart would only add a crash loop to the outage (ADR 0071). Plain node:http —
- * three GET routes do not need a framework.
+ * three GET routes do not need a framework. Every request is counted (RED, services/metrics).
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
 import { readinessReport, type DependencyStatus } from "../services/dependency-health/index.ts";
+import { fixedRoutes, HttpMetrics, instrumentHandler } from "../services/metrics/index.ts";
 
 /** What the endpoints report on. */
 export interface HealthSource {
@@ -48,7 +49,10 @@ export async function serveOperatorHttp(
   port: number,
   dependencies: DependencySource = { statuses: () => [] },
 ): Promise<OperatorHttp> {
-  const server = createServer((req, res) => {
+  // RED metrics of these endpoints on the same registry (services/metrics, ADR 0110).
+  const red = new HttpMetrics(registry, "operator");
+  const routes = fixedRoutes(["/metrics", "/healthz", "/readyz"]);
+  const server = createServer(instrumentHandler(red, routes, (req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     const reply = (code: number, body: string, type = "text/plain; charset=utf-8"): void => {
       res.writeHead(code, { "content-type": type });
@@ -69,7 +73,7 @@ export async function serveOperatorHttp(
       return;
     }
     reply(404, "not found\n");
-  });
+  }));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => resolve());

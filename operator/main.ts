@@ -10,15 +10,13 @@ import { hostname } from "node:os";
 import pg from "pg";
 import { pino } from "pino";
 import { configFromEnv } from "./config.ts";
-import {
-  createGPUWorkloadController,
-  workloadCaches,
-} from "./controllers/gpuworkload/gpuworkload-controller.ts";
+import { createGPUWorkloadController } from "./controllers/gpuworkload/gpuworkload-controller.ts";
 import { SecretProviderConnector } from "./controllers/gpuworkload/provider-connector.ts";
 import { createFederationPeerController } from "./controllers/federationpeer/federationpeer-controller.ts";
 import { federationEnv } from "./controllers/federationpeer/federationpeer-env.ts";
 import { createReceiptController } from "./controllers/receipt/receipt-controller.ts";
 import { tenantStackConfigFromEnv } from "./controllers/tenant/tenant-env.ts";
+import { workloadCaches } from "./shared/workload-caches.ts";
 import { createTreatyController } from "./controllers/treaty/treaty-controller.ts";
 import { serveOperatorHttp } from "./http.ts";
 import { OperatorMetrics } from "./metrics.ts";
@@ -31,6 +29,7 @@ import {
   registerDependencyMetrics,
 } from "../services/dependency-health/index.ts";
 import { LedgerConnection } from "../services/ledger/ledger-connection.ts";
+import { LedgerMetrics } from "../services/ledger/ledger-metrics.ts";
 
 const cfg = configFromEnv(process.env, hostname());
 const log = pino({ level: cfg.logLevel, base: { identity: cfg.identity } });
@@ -45,8 +44,10 @@ const pool = new pg.Pool({
   max: 8,
   connectionTimeoutMillis: cfg.ledgerConnectTimeoutMs,
 });
+const metrics = new OperatorMetrics();
 const ledger = LedgerConnection.start({
   pool,
+  metrics: new LedgerMetrics(metrics.registry),
   clock: systemClock,
   logger: log.child({ component: "ledger" }),
   signer: ed25519Signer(readFileSync(cfg.signingKeyFile, "utf8")),
@@ -55,7 +56,6 @@ const ledger = LedgerConnection.start({
     whileDown: "completions wait for their receipt (ReceiptPending); routing and placement go on",
   }),
 });
-const metrics = new OperatorMetrics();
 registerDependencyMetrics(health, metrics.registry);
 const mgr = new Manager({
   client,
@@ -142,6 +142,7 @@ const tenants = tenantCfg.enabled
 
 const caches = workloadCaches(mgr, scope);
 metrics.provenanceFrom(caches.workloads, caches.receipts);
+metrics.treatyFillRateFrom(caches.workloads);
 metrics.kubeRequestsFrom(client.requestCounts);
 metrics.cachedObjectsFrom(() => mgr.cachedObjects());
 const http = await serveOperatorHttp(mgr, metrics.registry, cfg.httpHost, cfg.httpPort, health);

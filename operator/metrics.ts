@@ -1,12 +1,46 @@
 /**
- * Prometheus metrics of the operator (prom-client, every name prefixed `vaultmesh_`): reconcile
- * totals, errors and durations per controller, queue depth, treaty fill rate and RTT, routing
- * decision time, placements, completions, and provenance coverage (completed workloads whose
- * Receipt is logged / completed workloads), computed at scrape time from the caches.
+ * Prometheus metrics of the operator (definitions: services/metrics/catalog.ts, documented in
+ * docs/metrics.md): reconcile totals, errors and durations per controller, work-queue depth, adds
+ * and retries, routing decision time, placements and completions, treaty RTT, and — computed at
+ * scrape time from the caches with the KPI functions of services/kpi — treaty fill rate and
+ * provenance coverage (ADR 0110). No label names a workload: a scrape of 10k cached objects
+ * exposes a series per treaty at most.
  */
 import client from "prom-client";
 import type { GPUWorkload, Receipt } from "../crds/index.ts";
+import {
+  attemptCountsByTreaty,
+  provenanceCounts,
+  provenanceCoverage,
+  treatyFillRate,
+} from "../services/kpi/index.ts";
 import type { ObjectCache } from "../services/kube/index.ts";
+import {
+  CACHED_OBJECTS,
+  counter,
+  gauge,
+  histogram,
+  KUBE_REQUESTS,
+  LEADER,
+  oncePerScrape,
+  processMetrics,
+  PROVENANCE_COMPLETED,
+  PROVENANCE_COVERAGE,
+  PROVENANCE_COVERED,
+  RECONCILE_DURATION,
+  RECONCILE_ERRORS,
+  RECONCILE_TOTAL,
+  ROUTING_DECISION_DURATION,
+  TREATY_ATTEMPTS_PLACED,
+  TREATY_ATTEMPTS_ROUTED,
+  TREATY_FILL_RATE,
+  TREATY_RTT,
+  WORKLOADS_COMPLETED,
+  WORKLOADS_PLACED,
+  WORKQUEUE_ADDS,
+  WORKQUEUE_DEPTH,
+  WORKQUEUE_RETRIES,
+} from "../services/metrics/index.ts";
 import type { WorkloadMetrics } from "./controllers/gpuworkload/gpuworkload-reconciler.ts";
 import type { ControllerMetrics, ReconcileOutcome } from "./runtime/index.ts";
 
@@ -17,7 +51,8 @@ export class OperatorMetrics implements ControllerMetrics, WorkloadMetrics {
   private readonly reconcileErrors: client.Counter<"controller">;
   private readonly reconcileDuration: client.Histogram<"controller">;
   private readonly depth: client.Gauge<"controller">;
-  private readonly fill: client.Gauge<"treaty">;
+  private readonly adds: client.Counter<"controller">;
+  private readonly retries: client.Counter<"controller">;
   private readonly rtt: client.Histogram<"treaty">;
   private readonly routing: client.Histogram;
   private readonly placedTotal: client.Counter<"treaty">;
@@ -25,71 +60,20 @@ export class OperatorMetrics implements ControllerMetrics, WorkloadMetrics {
   private readonly leaderGauge: client.Gauge;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
-    const registers = [this.registry];
-    if (opts.defaultMetrics !== false) {
-      client.collectDefaultMetrics({ register: this.registry, prefix: "vaultmesh_" });
-    }
-    this.reconcileTotal = new client.Counter({
-      name: "vaultmesh_reconcile_total",
-      help: "Reconciles per controller and result (success, requeue, error, terminal).",
-      labelNames: ["controller", "result"],
-      registers,
-    });
-    this.reconcileErrors = new client.Counter({
-      name: "vaultmesh_reconcile_errors_total",
-      help: "Reconciles that failed (retried with backoff) or hit a terminal error.",
-      labelNames: ["controller"],
-      registers,
-    });
-    this.reconcileDuration = new client.Histogram({
-      name: "vaultmesh_reconcile_duration_seconds",
-      help: "Duration of one reconcile.",
-      labelNames: ["controller"],
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers,
-    });
-    this.depth = new client.Gauge({
-      name: "vaultmesh_workqueue_depth",
-      help: "Keys waiting in a controller's work queue.",
-      labelNames: ["controller"],
-      registers,
-    });
-    this.fill = new client.Gauge({
-      name: "vaultmesh_treaty_fill_rate",
-      help: "Share of workloads routed to the treaty that were placed (0..1).",
-      labelNames: ["treaty"],
-      registers,
-    });
-    this.rtt = new client.Histogram({
-      name: "vaultmesh_treaty_rtt_seconds",
-      help: "Round-trip time of probes to a treaty's provider endpoint.",
-      labelNames: ["treaty"],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5],
-      registers,
-    });
-    this.routing = new client.Histogram({
-      name: "vaultmesh_routing_decision_duration_seconds",
-      help: "Time to route one workload over every treaty.",
-      buckets: [0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.01],
-      registers,
-    });
-    this.placedTotal = new client.Counter({
-      name: "vaultmesh_workloads_placed_total",
-      help: "Attempts placed (Jobs created) per treaty.",
-      labelNames: ["treaty"],
-      registers,
-    });
-    this.completedTotal = new client.Counter({
-      name: "vaultmesh_workloads_completed_total",
-      help: "Workloads finished by this process, by outcome.",
-      labelNames: ["outcome"],
-      registers,
-    });
-    this.leaderGauge = new client.Gauge({
-      name: "vaultmesh_leader",
-      help: "1 while this replica holds the leader lease.",
-      registers,
-    });
+    const r = this.registry;
+    if (opts.defaultMetrics !== false) processMetrics(r);
+    this.reconcileTotal = counter(r, RECONCILE_TOTAL);
+    this.reconcileErrors = counter(r, RECONCILE_ERRORS);
+    this.reconcileDuration = histogram(r, RECONCILE_DURATION);
+    this.depth = gauge(r, WORKQUEUE_DEPTH);
+    this.adds = counter(r, WORKQUEUE_ADDS);
+    this.retries = counter(r, WORKQUEUE_RETRIES);
+    this.rtt = histogram(r, TREATY_RTT);
+    this.routing = histogram(r, ROUTING_DECISION_DURATION);
+    this.placedTotal = counter(r, WORKLOADS_PLACED);
+    this.completedTotal = counter(r, WORKLOADS_COMPLETED);
+    for (const outcome of ["Succeeded", "Failed"]) this.completedTotal.inc({ outcome }, 0);
+    this.leaderGauge = gauge(r, LEADER);
   }
 
   reconciled(controller: string, outcome: ReconcileOutcome, seconds: number): void {
@@ -100,6 +84,14 @@ export class OperatorMetrics implements ControllerMetrics, WorkloadMetrics {
 
   queueDepth(controller: string, depth: number): void {
     this.depth.set({ controller }, depth);
+  }
+
+  queued(controller: string): void {
+    this.adds.inc({ controller });
+  }
+
+  retried(controller: string): void {
+    this.retries.inc({ controller });
   }
 
   leader(isLeader: boolean): void {
@@ -122,61 +114,72 @@ export class OperatorMetrics implements ControllerMetrics, WorkloadMetrics {
     this.rtt.observe({ treaty }, ms / 1000);
   }
 
-  treatyFillRate(treaty: string, fillRate: number | undefined): void {
-    if (fillRate !== undefined) this.fill.set({ treaty }, fillRate);
-  }
+  /**
+   * The Treaty controller's status hook. The fill-rate gauge is computed from the workload cache
+   * at scrape time ({@link treatyFillRateFrom}), so nothing is kept here.
+   */
+  treatyFillRate(_treaty: string, _fillRate: number | undefined): void {}
 
   /** Registers `vaultmesh_kube_requests{verb,resource}`: API requests sent by `counts`' client. */
   kubeRequestsFrom(counts: ReadonlyMap<string, number>): void {
-    new client.Gauge({
-      name: "vaultmesh_kube_requests",
-      help: "Kubernetes API requests sent by this process (watches excluded), by verb and resource.",
-      labelNames: ["verb", "resource"],
-      registers: [this.registry],
-      collect() {
-        for (const [k, n] of counts) {
-          const [verb = "", resource = ""] = k.split(" ");
-          this.set({ verb, resource }, n);
-        }
-      },
+    gauge(this.registry, KUBE_REQUESTS, function () {
+      for (const [k, n] of counts) {
+        const [verb = "", resource = ""] = k.split(" ");
+        this.set({ verb, resource }, n);
+      }
     });
   }
 
   /** Registers `vaultmesh_cached_objects`: objects held in this process's informer caches. */
   cachedObjectsFrom(count: () => number): void {
-    new client.Gauge({
-      name: "vaultmesh_cached_objects",
-      help: "Kubernetes objects held in this process's informer caches.",
-      registers: [this.registry],
-      collect() {
-        this.set(count());
-      },
+    gauge(this.registry, CACHED_OBJECTS, function () {
+      this.set(count());
     });
   }
 
-  /** Registers the provenance-coverage gauge, computed from the caches at scrape time. */
-  provenanceFrom(workloads: ObjectCache<GPUWorkload>, receipts: ObjectCache<Receipt>): void {
-    new client.Gauge({
-      name: "vaultmesh_provenance_coverage",
-      help: "Completed workloads whose completion Receipt is logged, over completed workloads (1 when none).",
-      registers: [this.registry],
-      collect() {
-        let done = 0;
-        let covered = 0;
-        for (const w of workloads.list()) {
-          const finished = (w.status?.conditions ?? []).some(
-            (c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True",
-          );
-          if (!finished) continue;
-          done++;
-          const ref = w.status?.receiptRef?.name;
-          const r = ref ? receipts.get(ref, w.metadata.namespace) : undefined;
-          if (r?.status?.conditions?.some((c) => c.type === "Logged" && c.status === "True")) {
-            covered++;
-          }
-        }
-        this.set(done === 0 ? 1 : covered / done);
-      },
+  /**
+   * Registers the fill-rate gauges per treaty (`vaultmesh_treaty_fill_rate` and its numerator
+   * and denominator), computed from the workloads' attempts at scrape time with the KPI's one
+   * definition (services/kpi) — the same figures as each Treaty's `status.fillRate`.
+   */
+  treatyFillRateFrom(workloads: Pick<ObjectCache<GPUWorkload>, "list">): void {
+    const counts = oncePerScrape(() => attemptCountsByTreaty(workloads.list()));
+    gauge(this.registry, TREATY_FILL_RATE, function () {
+      this.reset();
+      for (const [treaty, c] of counts()) {
+        const rate = treatyFillRate(c);
+        if (rate !== undefined) this.set({ treaty }, rate);
+      }
+    });
+    gauge(this.registry, TREATY_ATTEMPTS_ROUTED, function () {
+      this.reset();
+      for (const [treaty, c] of counts()) this.set({ treaty }, c.routed);
+    });
+    gauge(this.registry, TREATY_ATTEMPTS_PLACED, function () {
+      this.reset();
+      for (const [treaty, c] of counts()) this.set({ treaty }, c.placed);
+    });
+  }
+
+  /**
+   * Registers the provenance-coverage gauges (the ratio, its numerator and denominator),
+   * computed from the caches at scrape time with services/kpi's definition.
+   */
+  provenanceFrom(
+    workloads: Pick<ObjectCache<GPUWorkload>, "list">,
+    receipts: Pick<ObjectCache<Receipt>, "get">,
+  ): void {
+    const counts = oncePerScrape(() =>
+      provenanceCounts(workloads.list(), (ns, name) => receipts.get(name, ns)),
+    );
+    gauge(this.registry, PROVENANCE_COVERAGE, function () {
+      this.set(provenanceCoverage(counts()));
+    });
+    gauge(this.registry, PROVENANCE_COMPLETED, function () {
+      this.set(counts().completed);
+    });
+    gauge(this.registry, PROVENANCE_COVERED, function () {
+      this.set(counts().covered);
     });
   }
 }

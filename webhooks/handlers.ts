@@ -2,6 +2,7 @@
 // from the lookups (tenant, treaties, usage, owner chain, vault-law verdicts), calls the policy
 // and turns the PolicyResult into an AdmissionDecision. No rule lives here.
 import type { GPUWorkload, Tenant, Treaty } from "../crds/index.ts";
+import { tenantGpuUsage, tenantNamespace, tenantOfNamespace } from "../crds/domain/index.ts";
 import type { VaultLawEvaluator, VaultLawInput } from "../services/vault-law/evaluator.ts";
 import { effectiveLimits } from "../services/tenant-stack/plans.ts";
 import { WORKLOAD_DEFAULTS } from "../services/tenant-stack/workload-defaults.ts";
@@ -10,8 +11,6 @@ import type { AdmissionLookups, WebhookConfig } from "./deps.ts";
 import type { PolicyResult } from "./policies/field-errors.ts";
 import { validateFederationPeer } from "./policies/federationpeer.ts";
 import {
-  tenantOfNamespace,
-  tenantUsage,
   validateGPUWorkload,
   vaultLawCandidates,
   type TenantGpuLimits,
@@ -87,7 +86,7 @@ export const tenantHandler: AdmissionHandler = async (req, ctx) => {
   const treaties = await ctx.lookups.listTreaties();
   const obj = req.object as Partial<Tenant> | undefined;
   const name = obj?.metadata?.name ?? req.name ?? "";
-  const workloads = await ctx.lookups.listWorkloads(`tenant-${name}`);
+  const workloads = await ctx.lookups.listWorkloads(tenantNamespace(name));
   let maxGpus: number | undefined;
   try {
     maxGpus = obj?.spec ? effectiveLimits(obj.spec).maxGpus : undefined;
@@ -99,7 +98,7 @@ export const tenantHandler: AdmissionHandler = async (req, ctx) => {
       object: req.object,
       oldObject: req.oldObject ?? undefined,
       treatyNames: new Set(treaties.map((t) => t.metadata.name ?? "")),
-      usage: tenantUsage(workloads),
+      usage: tenantGpuUsage(workloads),
       maxGpus,
     }),
   );
@@ -147,7 +146,7 @@ export const gpuWorkloadValidateHandler: AdmissionHandler = async (req, ctx) => 
     ctx.lookups.listWorkloads(namespace),
   ]);
   const self = (req.object as Partial<GPUWorkload> | undefined)?.metadata;
-  const usage = tenantUsage(
+  const usage = tenantGpuUsage(
     workloads.filter((w) => w.metadata.name !== self?.name),
     self?.uid,
   );

@@ -1,7 +1,7 @@
 // Renders the Validating/MutatingWebhookConfigurations from the webhook table: service-based
 // for a cluster (config/webhook/, caBundle injected by the server at startup), URL-based for a
 // server on this machine (make dev, tests, the bench), optionally scoped to test objects.
-import { TENANT_LABEL } from "./policies/gpuworkload-defaults.ts";
+import { TENANT_LABEL } from "../crds/domain/labels.ts";
 import { DEFAULT_GPU_RESOURCES, DEFAULT_GPU_TAINT_KEYS } from "./policies/pod.ts";
 import { WEBHOOK_ENDPOINTS, type WebhookEndpoint } from "./endpoints.ts";
 

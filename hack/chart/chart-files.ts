@@ -84,7 +84,7 @@ function yamlBlock(schema: Json, value: Json, indent: string): string[] {
     }
     if (isObject(v) && isObject(child.properties) && Object.keys(v).length > 0) {
       out.push(`${indent}${key}:`, ...yamlBlock(child, v, `${indent}  `));
-    } else if ((isObject(v) || Array.isArray(v)) && scalar(v).includes("\n")) {
+    } else if ((isObject(v) || Array.isArray(v)) && /\n|^- |^[^"{[]*: /.test(scalar(v))) {
       const nested = scalar(v)
         .split("\n")
         .map((l) => `${indent}  ${l}`);

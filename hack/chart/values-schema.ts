@@ -531,7 +531,7 @@ export const ChartValuesSchema = z
               .describe("Extra labels (e.g. the Prometheus release selector)."),
           })
           .prefault({})
-          .describe("ServiceMonitors for the operator and the webhooks."),
+          .describe("ServiceMonitors for the operator, the webhooks and the ledger."),
         prometheusRule: z
           .strictObject({
             enabled: z
@@ -545,6 +545,24 @@ export const ChartValuesSchema = z
           })
           .prefault({})
           .describe("Alerting rules."),
+        grafanaDashboard: z
+          .strictObject({
+            enabled: z
+              .boolean()
+              .default(false)
+              .describe("Create a ConfigMap holding the VaultMesh KPI dashboard (Grafana sidecar)."),
+            namespace: z
+              .string()
+              .max(63)
+              .default("")
+              .describe("Namespace of the ConfigMap (empty: the release namespace)."),
+            labels: z
+              .record(z.string(), z.string().max(63))
+              .default({ grafana_dashboard: "1" })
+              .describe("Labels the Grafana dashboard sidecar selects ConfigMaps by."),
+          })
+          .prefault({})
+          .describe("The Grafana dashboard."),
       })
       .prefault({})
       .describe("Prometheus Operator integration."),

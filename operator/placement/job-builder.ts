@@ -4,34 +4,20 @@
 // name is derived from (workload uid, attempt), so a repeated create is AlreadyExists.
 import { createHash } from "node:crypto";
 import type { V1Container, V1EnvVar, V1Job, V1Toleration } from "@kubernetes/client-node";
-import { API_VERSION, GROUP } from "../../crds/constants.ts";
+import { API_VERSION } from "../../crds/constants.ts";
 import type { GPUWorkload, InClusterPool, Treaty } from "../../crds/index.ts";
+import { PLACEMENT_ANNOTATIONS, WORKLOAD_LABELS } from "../../crds/domain/labels.ts";
 import type { KubeObjectMeta } from "../../services/kube/index.ts";
-import type { Placement } from "../routing/index.ts";
+import type { Placement } from "../../services/routing/index.ts";
 
 /** A Job as sent to the API server: JSON (no Date timestamps), a `KubeObject`. */
 export type JobManifest = Omit<V1Job, "metadata"> & { metadata: KubeObjectMeta };
 
-/** Labels on a workload's Jobs and their Pods. */
-export const JOB_LABELS = {
-  /** The workload's name (cut to a valid label value when longer than 63 characters). */
-  workload: `${GROUP}/workload`,
-  /** The workload's uid: the exact selector for its Jobs. */
-  workloadUid: `${GROUP}/workload-uid`,
-  /** The tenant, copied from the workload's own `vaultmesh.cloud/tenant` label. */
-  tenant: `${GROUP}/tenant`,
-  /** The treaty the attempt runs under. */
-  treaty: `${GROUP}/treaty`,
-  /** The attempt number, from 1. */
-  attempt: `${GROUP}/attempt`,
-} as const;
+/** Labels on a workload's Jobs and their Pods (defined with every other label in crds/domain). */
+export const JOB_LABELS = WORKLOAD_LABELS;
 
 /** Annotations on a Job recording the placement it was created for. */
-export const JOB_ANNOTATIONS = {
-  provider: `${GROUP}/provider`,
-  region: `${GROUP}/region`,
-  pricePerHour: `${GROUP}/price-per-hour`,
-} as const;
+export const JOB_ANNOTATIONS = PLACEMENT_ANNOTATIONS;
 
 /** Name of the container running the workload's template. */
 export const WORKLOAD_CONTAINER = "workload";

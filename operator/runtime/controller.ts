@@ -46,6 +46,10 @@ export type ReconcileOutcome = "success" | "requeue" | "error" | "terminal";
 export interface ControllerMetrics {
   reconciled(controller: string, outcome: ReconcileOutcome, seconds: number): void;
   queueDepth(controller: string, depth: number): void;
+  /** A key was queued (duplicates of a waiting key included, as client-go counts adds). */
+  queued?(controller: string): void;
+  /** A failed reconcile's key was queued again after its backoff. */
+  retried?(controller: string): void;
 }
 
 /** What a watch reads: the change stream of an informer (an `Informer<T>` fits). */
@@ -65,6 +69,12 @@ export interface WatchSpec<T extends KubeObject = KubeObject> {
    * when omitted. Filtering here keeps one busy object from re-queueing many keys.
    */
   readonly when?: (type: "add" | "update" | "delete", obj: T, old?: T) => boolean;
+  /**
+   * Queue the mapped keys this long after a change instead of at once; further changes while
+   * a key waits do not postpone it. A status that sums up many objects (a Treaty's usage) is
+   * then written at most once per interval under a burst, not once per change. @default 0
+   */
+  readonly coalesceMs?: number;
 }
 
 /**
@@ -137,8 +147,8 @@ export class Controller<T extends KubeObject = KubeObject> {
   watch<U extends KubeObject>(w: WatchSpec<U>): this {
     w.informer.on((type, obj, old) => {
       if (w.when && !w.when(type, obj, old)) return;
-      for (const k of w.map(obj)) this.enqueue(k);
-      if (old && old !== obj) for (const k of w.map(old)) this.enqueue(k);
+      const keys = old && old !== obj ? [...w.map(obj), ...w.map(old)] : w.map(obj);
+      for (const k of keys) this.enqueueAfter(k, w.coalesceMs ?? 0);
     });
     return this;
   }
@@ -155,7 +165,15 @@ export class Controller<T extends KubeObject = KubeObject> {
   enqueue(key: string): void {
     if (!this.running) return;
     this.queue.add(key);
+    this.opts.metrics?.queued?.(this.name);
     this.opts.metrics?.queueDepth(this.name, this.queue.len());
+  }
+
+  /** Queues a key after `ms` (at once when 0); an earlier pending schedule is kept. */
+  enqueueAfter(key: string, ms: number): void {
+    if (ms <= 0) return this.enqueue(key);
+    if (!this.running) return;
+    this.queue.addAfter(key, ms);
   }
 
   /** True while workers run. */
@@ -225,6 +243,7 @@ export class Controller<T extends KubeObject = KubeObject> {
       } else {
         outcome = "error";
         const delay = q.addRateLimited(key);
+        this.opts.metrics?.retried?.(this.name);
         this.log.info(
           { controller: this.name, key, err: (err as Error).message, retryInMs: delay },
           "reconcile failed; retrying",

@@ -163,6 +163,24 @@ export class KubeClient {
     this.t.agent.destroy();
   }
 
+  /**
+   * A client that adds `extra` headers (e.g. `Impersonate-User`) to every request and shares
+   * this client's connections; closing it closes them too, so close only the original.
+   */
+  withHeaders(extra: Readonly<Record<string, string | readonly string[]>>): KubeClient {
+    const base = this.access;
+    const access: ClusterAccess = {
+      server: base.server,
+      tls: base.tls,
+      source: base.source,
+      headers: async () => ({ ...(await base.headers()), ...(extra as Record<string, string>) }),
+    };
+    return new KubeClient(access, this.t, {
+      fieldManager: this.fieldManager,
+      timeoutMs: this.timeoutMs,
+    });
+  }
+
   // Auth headers (bearer tokens may rotate) are refreshed at most every 30 s.
   private async authHeaders(): Promise<http.OutgoingHttpHeaders> {
     const now = Date.now();

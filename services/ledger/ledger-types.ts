@@ -7,6 +7,7 @@ import { toHex } from "./canonical-json.ts";
 import type { Clock } from "./clock.ts";
 import type { Ed25519Signer } from "./ed25519.ts";
 import type { OpenPgpSigner } from "./openpgp-keys.ts";
+import type { LedgerMetricsSink } from "./ledger-metrics.ts";
 import { parseReceipt, type Receipt } from "./receipt.ts";
 import type { EntryRow } from "./store/pg-rows.ts";
 import type { SignedTreeHead, Timestamper } from "./tree-head.ts";
@@ -40,6 +41,8 @@ export interface LedgerOptions {
   readonly cacheTree?: boolean;
   /** Run schema migrations on open. @default true */
   readonly migrate?: boolean;
+  /** Where appends, publications and refused receipts are counted (ledger-metrics.ts). */
+  readonly metrics?: LedgerMetricsSink;
 }
 
 /** A logged receipt. */

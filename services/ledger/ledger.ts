@@ -127,21 +127,31 @@ export class Ledger {
   /** Appends an already signed receipt; idempotent by digest. */
   async appendReceipt(receipt: Receipt): Promise<AppendResult> {
     if (!digestMatches(receipt)) {
+      this.#opts.metrics?.verifyFailed("receipt_digest");
       throw new ReceiptFormatError("digest: does not match type, subject and payload");
     }
     return await this.#append(receipt, canonicalBytes(receipt));
   }
 
   async #append(receipt: Receipt, bytes: Uint8Array): Promise<AppendResult> {
-    const slot = await this.#committer.submit({
-      digest: parseDigest(receipt.digest),
-      leafHash: hashLeaf(bytes),
-      receiptBytes: bytes,
-      type: receipt.type,
-      subject:
-        typeof receipt.subject === "string" ? receipt.subject : JSON.stringify(receipt.subject),
-      issuedAt: new Date(receipt.issuedAt),
-    });
+    const started = performance.now();
+    const seconds = (): number => (performance.now() - started) / 1000;
+    let slot: Slot;
+    try {
+      slot = await this.#committer.submit({
+        digest: parseDigest(receipt.digest),
+        leafHash: hashLeaf(bytes),
+        receiptBytes: bytes,
+        type: receipt.type,
+        subject:
+          typeof receipt.subject === "string" ? receipt.subject : JSON.stringify(receipt.subject),
+        issuedAt: new Date(receipt.issuedAt),
+      });
+    } catch (err) {
+      this.#opts.metrics?.append("error", seconds());
+      throw err;
+    }
+    this.#opts.metrics?.append(slot.existing ? "existing" : "appended", seconds());
     return {
       receipt: slot.existing ? toEntry(slot.row).receipt : receipt,
       entry: { logIndex: slot.row.logIndex, leafHash: toHex(slot.row.leafHash) },
@@ -228,6 +238,8 @@ export class Ledger {
     );
     await q.insertStamp(this.#opts.pool, stamp);
     const stored = await q.treeHeadAt(this.#opts.pool, head.treeSize);
+    const lagSeconds = (this.#opts.clock.now().getTime() - head.createdAt.getTime()) / 1000;
+    this.#opts.metrics?.publication("published", lagSeconds);
     this.#opts.logger.info({ treeSize: head.treeSize }, "tree head published");
     return stored && toSignedTreeHead(stored);
   }
@@ -238,8 +250,12 @@ export class Ledger {
       this.publish().catch((err: unknown) => {
         // The database or the TSA away is an outage, retried at the next tick (ADR 0071).
         if (isOutage(err)) {
+          this.#opts.metrics?.publication("postponed");
           this.#opts.logger.warn({ err: describeError(err) }, "tree head publication postponed");
-        } else this.#opts.logger.error({ err }, "tree head publication failed");
+        } else {
+          this.#opts.metrics?.publication("failed");
+          this.#opts.logger.error({ err }, "tree head publication failed");
+        }
       });
     }, intervalMs);
     timer.unref();

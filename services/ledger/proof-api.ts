@@ -7,6 +7,7 @@
  */
 import fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "pino";
+import type { Registry } from "prom-client";
 import {
   describeError,
   isOutage,
@@ -17,8 +18,10 @@ import type { FederationReceiptService } from "../federation/federation-receipt-
 import { registerFederationReceipts } from "../federation/federation-receipt-routes.ts";
 import type { WitnessService } from "../federation/witness-service.ts";
 import { WITNESS_MAX_BODY_BYTES } from "../federation/witness-protocol.ts";
+import { instrumentFastify, type HttpMetrics } from "../metrics/index.ts";
 import { exportBundle, ReceiptNotFoundError } from "./bundle.ts";
 import type { Ledger } from "./ledger.ts";
+import type { LedgerMetricsSink, VerifyCheck } from "./ledger-metrics.ts";
 
 /** Dependencies of {@link buildProofApi}. */
 export interface ProofApiDeps {
@@ -36,7 +39,23 @@ export interface ProofApiDeps {
    * served when omitted.
    */
   readonly federation?: Pick<FederationReceiptService, "accept">;
+  /**
+   * `GET /metrics` serves `registry`; every request is counted by `http` (RED) and refused
+   * verifications by `ledger` (ADR 0110). No /metrics route when omitted.
+   */
+  readonly metrics?: {
+    readonly registry: Registry;
+    readonly http: HttpMetrics;
+    readonly ledger: Pick<LedgerMetricsSink, "verifyFailed">;
+  };
 }
+
+/**
+ * Answers of the witness and federation endpoints that mean a verification failed: 403 (a
+ * signature that does not verify, an unknown key, a quarantined log) and 422 (a proof that does
+ * not verify), as c2sp.org/tlog-witness assigns them. A 409 (stale size) is the protocol at work.
+ */
+const VERIFY_FAILURE_STATUSES: ReadonlySet<number> = new Set([403, 422]);
 
 /** Most entries one `GET /v1/entries` returns. */
 export const MAX_ENTRIES_PER_REQUEST = 1000;
@@ -61,6 +80,8 @@ function notFound(reply: FastifyReply, message: string): FastifyReply {
 export function buildProofApi(deps: ProofApiDeps): FastifyInstance {
   const { ledger } = deps;
   const app = fastify({ loggerInstance: deps.logger }) as unknown as FastifyInstance;
+  const metrics = deps.metrics;
+  if (metrics) instrumentFastify(app, metrics.http);
 
   // Every error body is {error: sentence}; validation errors name the parameter.
   app.setErrorHandler(
@@ -190,8 +211,26 @@ export function buildProofApi(deps: ProofApiDeps): FastifyInstance {
     },
   );
 
-  if (deps.witness) registerWitness(app, deps.witness);
-  if (deps.federation) registerFederationReceipts(app, deps.federation);
+  if (metrics) {
+    app.get("/metrics", async (_req, reply) =>
+      reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+    );
+  }
+  const refused = (check: VerifyCheck) => (status: number) => {
+    if (VERIFY_FAILURE_STATUSES.has(status)) metrics?.ledger.verifyFailed(check);
+  };
+  if (deps.witness) registerWitness(app, deps.witness, refused("witness_checkpoint"));
+  if (deps.federation) {
+    const service = deps.federation;
+    const counted = refused("federation_receipt");
+    registerFederationReceipts(app, {
+      accept: async (proposal) => {
+        const r = await service.accept(proposal);
+        counted(r.status);
+        return r;
+      },
+    });
+  }
   return app;
 }
 
@@ -199,6 +238,7 @@ export function buildProofApi(deps: ProofApiDeps): FastifyInstance {
 function registerWitness(
   app: FastifyInstance,
   witness: NonNullable<ProofApiDeps["witness"]>,
+  answered: (status: number) => void,
 ): void {
   void app.register(
     (w, _opts, done) => {
@@ -212,6 +252,7 @@ function registerWitness(
       w.post("/add-checkpoint", { bodyLimit: WITNESS_MAX_BODY_BYTES }, async (req, reply) => {
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         const r = await witness.addCheckpoint(body);
+        answered(r.status);
         return reply.code(r.status).type(r.contentType).send(r.body);
       });
       w.get<{ Querystring: { origin: string } }>(

@@ -1,8 +1,9 @@
 // Builders for the objects the admission policies read: tenants, treaties, workloads, Jobs,
 // pods and AdmissionReviews. Each takes the few fields a test varies and fills in the rest
-// with valid values, so a test names only what it is about.
+// with valid values, so a test names only what it is about. The VaultMesh kinds are built by
+// the fluent builders (objects.ts): these option-bag forms suit table tests.
 import type { GPUWorkload, Receipt, Tenant, Treaty } from "../../crds/index.ts";
-import { receiptDigest } from "../../services/ledger/receipt.ts";
+import { gpuWorkload, receipt, tenant, treaty } from "./objects.ts";
 
 /** Options of {@link makeTenant}. */
 export interface TenantOpts {
@@ -17,31 +18,14 @@ export interface TenantOpts {
 
 /** A Tenant, Ready unless told otherwise. */
 export function makeTenant(name: string, o: TenantOpts = {}): Tenant {
-  const plan = o.plan ?? "pro";
-  return {
-    apiVersion: "vaultmesh.cloud/v1alpha1",
-    kind: "Tenant",
-    metadata: { name, ...(o.labels ? { labels: o.labels } : {}) },
-    spec: {
-      plan,
-      ...(plan === "free" ? {} : { billing: { email: `billing@${name}.example` } }),
-      ...(o.quotas ? { quotas: o.quotas } : {}),
-      ...(o.allowedRegions ? { allowedRegions: o.allowedRegions } : {}),
-      ...(o.allowedTreaties ? { allowedTreaties: o.allowedTreaties } : {}),
-      suspended: o.suspended ?? false,
-    },
-    status: {
-      conditions: [
-        {
-          type: "Ready",
-          status: o.ready === false ? "False" : "True",
-          reason: o.ready === false ? "Provisioning" : "Provisioned",
-          message: "",
-          lastTransitionTime: "2026-01-01T00:00:00Z",
-        },
-      ],
-    },
-  };
+  const b = tenant(name)
+    .plan(o.plan ?? "pro")
+    .suspended(o.suspended ?? false);
+  if (o.labels) b.labels(o.labels);
+  if (o.quotas) b.quotas(o.quotas);
+  if (o.allowedRegions) b.allowedRegions(...o.allowedRegions);
+  if (o.allowedTreaties) b.allowedTreaties(...o.allowedTreaties);
+  return b.ready(o.ready !== false).obj();
 }
 
 /** Options of {@link makeTreaty}. */
@@ -60,36 +44,17 @@ export interface TreatyOpts {
 
 /** An in-cluster Treaty (or an external one when `provider` says so) serving a10g in `local`. */
 export function makeTreaty(name: string, o: TreatyOpts = {}): Treaty {
-  const provider = o.provider ?? "in-cluster";
-  const inCluster = provider === "in-cluster";
-  return {
-    apiVersion: "vaultmesh.cloud/v1alpha1",
-    kind: "Treaty",
-    metadata: { name, ...(o.labels ? { labels: o.labels } : {}) },
-    spec: {
-      provider,
-      regions: o.regions ?? ["local"],
-      pricing: o.pricing ?? [{ gpuType: "a10g", usdPerHour: 0.6 }],
-      reputationFloor: 0,
-      suspended: false,
-      ...(inCluster
-        ? {
-            inCluster: {
-              nodeSelector: { role: "gpu" },
-              gpuTypeLabel: "gpu-type",
-              gpuResourceName: "nvidia.com/gpu",
-              taint: { key: "nvidia.com/gpu", value: "true", effect: "NoSchedule" as const },
-            },
-          }
-        : {}),
-      ...(o.endpoint ? { endpoint: o.endpoint } : {}),
-      ...(o.vaultLaw ? { vaultLaw: o.vaultLaw } : {}),
-      ...(o.expiryDate ? { expiryDate: o.expiryDate } : {}),
-      ...(o.effectiveDate ? { effectiveDate: o.effectiveDate } : {}),
-      ...(o.quotas ? { quotas: o.quotas } : {}),
-    },
-    ...(o.status ? { status: o.status } : {}),
-  };
+  const b = treaty(name).provider(o.provider ?? "in-cluster");
+  if (o.labels) b.labels(o.labels);
+  if (o.regions) b.regions(...o.regions);
+  if (o.pricing) b.pricing(...o.pricing);
+  if (o.endpoint) b.endpoint(o.endpoint);
+  if (o.vaultLaw) b.vaultLaw(o.vaultLaw);
+  if (o.expiryDate) b.expiryDate(o.expiryDate);
+  if (o.effectiveDate) b.effectiveDate(o.effectiveDate);
+  if (o.quotas) b.quotas(o.quotas);
+  if (o.status) b.status(o.status);
+  return b.obj();
 }
 
 /** Options of {@link makeWorkload}. */
@@ -106,46 +71,19 @@ export interface WorkloadOpts {
   labels?: Record<string, string>;
 }
 
-/** A GPUWorkload in `namespace` asking for one a10g. */
+/** A GPUWorkload in `namespace` asking for one a10g (no runtime limit unless given). */
 export function makeWorkload(name: string, namespace: string, o: WorkloadOpts = {}): GPUWorkload {
-  return {
-    apiVersion: "vaultmesh.cloud/v1alpha1",
-    kind: "GPUWorkload",
-    metadata: {
-      name,
-      namespace,
-      ...(o.uid ? { uid: o.uid } : {}),
-      ...(o.labels ? { labels: o.labels } : {}),
-    },
-    spec: {
-      gpu: { type: o.gpuType ?? "a10g", count: o.count ?? 1 },
-      template: { image: "registry.example/train:1" },
-      routing: {
-        strategy: "balanced",
-        ...(o.treatyRef ? { treatyRef: { name: o.treatyRef } } : {}),
-        ...(o.allowedProviders ? { allowedProviders: o.allowedProviders } : {}),
-      },
-      profile: "batch",
-      ...(o.regions ? { regions: o.regions } : {}),
-      ...(o.maxPricePerHour !== undefined ? { maxPricePerHour: o.maxPricePerHour } : {}),
-      ...(o.maxRuntimeSeconds !== undefined ? { maxRuntimeSeconds: o.maxRuntimeSeconds } : {}),
-    },
-    ...(o.finished
-      ? {
-          status: {
-            conditions: [
-              {
-                type: "Complete",
-                status: "True" as const,
-                reason: "Succeeded",
-                message: "",
-                lastTransitionTime: "2026-01-01T00:00:00Z",
-              },
-            ],
-          },
-        }
-      : {}),
-  };
+  const b = gpuWorkload(name, namespace)
+    .gpu(o.gpuType ?? "a10g", o.count ?? 1)
+    .maxRuntimeSeconds(o.maxRuntimeSeconds);
+  if (o.uid) b.uid(o.uid);
+  if (o.labels) b.labels(o.labels);
+  if (o.treatyRef) b.treatyRef(o.treatyRef);
+  if (o.allowedProviders) b.allowedProviders(...o.allowedProviders);
+  if (o.regions) b.regions(...o.regions);
+  if (o.maxPricePerHour !== undefined) b.maxPricePerHour(o.maxPricePerHour);
+  if (o.finished) b.finished();
+  return b.obj();
 }
 
 /** An owner reference to `obj` marked as its controller. */
@@ -267,36 +205,12 @@ export function makeReview(o: ReviewOpts): Record<string, unknown> {
 
 /**
  * A WorkloadCompleted Receipt whose digest is the ledger's digest of its type, subject and
- * payload (as the operator writes them); `payload` entries override the defaults. The
- * signature is a placeholder: admission does not verify signatures.
+ * payload (as the operator writes them); `payload` entries override the defaults.
  */
 export function makeReceipt(
   name: string,
   namespace: string,
   payload: Record<string, string | number> = {},
 ): Receipt {
-  const subject = {
-    apiVersion: "vaultmesh.cloud/v1alpha1",
-    kind: "GPUWorkload",
-    namespace,
-    name: "train",
-    uid: "3f6c2a0e-5b7d-4c1e-9a8f-2d4b6e8c0a13",
-  };
-  const p = { outcome: "Succeeded", gpuSeconds: 900, cost: 0.15, treaty: "pool", ...payload };
-  const type = "WorkloadCompleted" as const;
-  return {
-    apiVersion: "vaultmesh.cloud/v1alpha1",
-    kind: "Receipt",
-    metadata: { name, namespace },
-    spec: {
-      type,
-      subject,
-      payload: p,
-      digest: receiptDigest({ type, subject, payload: p }),
-      signatures: [
-        { keyId: "sha256:850cf75bb9c2d6ea", algorithm: "Ed25519", value: "c2lnbmF0dXJl" },
-      ],
-      issuedAt: "2026-06-01T00:00:00Z",
-    },
-  };
+  return receipt(name, namespace).payload(payload).obj();
 }

@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import pg from "pg";
 import type { GPUWorkload, Receipt, Tenant } from "../../crds/index.ts";
 import { Labels } from "../../operator/controllers/gpuworkload/completion-receipt.ts";
-import type { Job } from "../../operator/controllers/gpuworkload/kube-types.ts";
+import type { Job } from "../../operator/shared/kube-types.ts";
 import { Resources, type KubeClient } from "../../services/kube/index.ts";
 import { repoRoot } from "../../hack/cluster/cluster.ts";
 import { DENY_PREFIX, tenantNamespace } from "./load.ts";

@@ -19,6 +19,7 @@ import { systemClock } from "../../services/ledger/clock.ts";
 import { ed25519Signer, generateEd25519 } from "../../services/ledger/ed25519.ts";
 import { Ledger } from "../../services/ledger/ledger.ts";
 import { KubeClient, Resources } from "../../services/kube/index.ts";
+import { federationPeer } from "../builders/objects.ts";
 import { kubeConfig, waitFor } from "../harness/kube.ts";
 import { startPostgres, type PostgresServer, type TestDatabase } from "../harness/postgres.ts";
 import { spawnOperator, type OperatorProcess } from "./operator-env.ts";
@@ -203,21 +204,14 @@ function startOperatorOf(side: Side): void {
 }
 
 function peerOf(side: Side, peer: Side): FederationPeer {
-  return {
-    apiVersion: "vaultmesh.cloud/v1alpha1",
-    kind: "FederationPeer",
-    metadata: { name: `peer-${peer.name}-${RUN}`, labels: { [LABEL]: `fed-${RUN}` } },
-    spec: {
-      endpoint: peer.url!,
-      trustAnchor: {
-        origin: peer.origin,
-        keys: [{ keyId: peer.logKeyId, algorithm: "Ed25519", publicKey: peer.logPublicPem }],
-        witnessKey: peer.witnessVkey,
-      },
-      syncIntervalSeconds: 10,
-      suspended: false,
-    },
-  };
+  return federationPeer(`peer-${peer.name}-${RUN}`)
+    .labels({ [LABEL]: `fed-${RUN}` })
+    .endpoint(peer.url!)
+    .origin(peer.origin)
+    .logKey(peer.logKeyId, peer.logPublicPem)
+    .witnessKey(peer.witnessVkey)
+    .syncEvery(10)
+    .obj();
 }
 
 const condOf = (p: FederationPeer | undefined, type: string): Condition | undefined =>

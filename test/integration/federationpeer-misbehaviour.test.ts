@@ -13,6 +13,7 @@ import { systemClock } from "../../services/ledger/clock.ts";
 import { ed25519Signer, generateEd25519 } from "../../services/ledger/ed25519.ts";
 import { Ledger } from "../../services/ledger/ledger.ts";
 import { Resources, type KubeClient, type KubeObject } from "../../services/kube/index.ts";
+import { federationPeer } from "../builders/objects.ts";
 import { Fault, startFaultPeer, type FaultPeer } from "../harness/fault-peer.ts";
 import { waitFor } from "../harness/kube.ts";
 import { startTestLedger, testClient, type TestLedger } from "./operator-env.ts";
@@ -102,21 +103,14 @@ afterAll(async () => {
 
 describe("a FederationPeer that forks", () => {
   it("is Consistent=False Forked for good, with evidence in the ledger and on the cluster", async () => {
-    const spec: FederationPeer = {
-      apiVersion: "vaultmesh.cloud/v1alpha1",
-      kind: "FederationPeer",
-      metadata: { name: NAME, labels: { [LABEL]: `fedbad-${RUN}` } },
-      spec: {
-        endpoint: peer.url,
-        trustAnchor: {
-          origin: PEER_ORIGIN,
-          keys: [{ keyId: "peer-log", algorithm: "Ed25519", publicKey: pemOfVkey(peer.logVkey) }],
-          witnessKey: peer.witnessVkey,
-        },
-        syncIntervalSeconds: 30,
-        suspended: false,
-      },
-    };
+    const spec: FederationPeer = federationPeer(NAME)
+      .labels({ [LABEL]: `fedbad-${RUN}` })
+      .endpoint(peer.url)
+      .origin(PEER_ORIGIN)
+      .logKey("peer-log", pemOfVkey(peer.logVkey))
+      .witnessKey(peer.witnessVkey)
+      .syncEvery(30)
+      .obj();
     await client.create(Resources.FederationPeer, spec);
     const honest = await waitFor("the first (honest) sync", async () => {
       const p = await get();

@@ -15,6 +15,7 @@ import { systemClock } from "../../services/ledger/clock.ts";
 import { ed25519Signer, generateEd25519 } from "../../services/ledger/ed25519.ts";
 import { Ledger } from "../../services/ledger/ledger.ts";
 import { Resources, type KubeClient, type KubeObject } from "../../services/kube/index.ts";
+import { federationPeer } from "../builders/objects.ts";
 import { waitFor } from "../harness/kube.ts";
 import { startTestLedger, testClient, type TestLedger } from "./operator-env.ts";
 
@@ -45,25 +46,15 @@ async function freeClosedPort(): Promise<number> {
 }
 
 function peerObject(name: string, origin = PEER_ORIGIN): FederationPeer {
-  return {
-    apiVersion: "vaultmesh.cloud/v1alpha1",
-    kind: "FederationPeer",
-    metadata: { name, labels: { [LABEL]: `fedfail-${run}` } },
-    spec: {
-      endpoint: `http://127.0.0.1:${closedPort}`,
-      trustAnchor: {
-        origin,
-        keys: [{ keyId: peerLog.keyId, algorithm: "Ed25519", publicKey: peerLog.publicKeyPem }],
-        witnessKey: verifierKey(
-          `${PEER_ORIGIN}/witness`,
-          Buffer.from(peerWitness.publicKey, "base64"),
-          COSIGNATURE_V1_ALG,
-        ),
-      },
-      syncIntervalSeconds: 10,
-      suspended: false,
-    },
-  };
+  const witness = Buffer.from(peerWitness.publicKey, "base64");
+  return federationPeer(name)
+    .labels({ [LABEL]: `fedfail-${run}` })
+    .endpoint(`http://127.0.0.1:${closedPort}`)
+    .origin(origin)
+    .logKey(peerLog.keyId, peerLog.publicKeyPem)
+    .witnessKey(verifierKey(`${PEER_ORIGIN}/witness`, witness, COSIGNATURE_V1_ALG))
+    .syncEvery(10)
+    .obj();
 }
 
 async function startController(opts: {

@@ -12,7 +12,7 @@ import pg from "pg";
 import { pino } from "pino";
 import type { Condition, GPUWorkload, Receipt, Treaty } from "../../crds/index.ts";
 import { createGPUWorkloadController } from "../../operator/controllers/gpuworkload/gpuworkload-controller.ts";
-import type { Job } from "../../operator/controllers/gpuworkload/kube-types.ts";
+import type { Job } from "../../operator/shared/kube-types.ts";
 import { SecretProviderConnector } from "../../operator/controllers/gpuworkload/provider-connector.ts";
 import { createTreatyController } from "../../operator/controllers/treaty/treaty-controller.ts";
 import { Manager } from "../../operator/runtime/index.ts";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import type { GPUWorkload, Receipt, Treaty } from "../../crds/index.ts";
-import type { Job, Pod } from "../../operator/controllers/gpuworkload/kube-types.ts";
+import type { Job, Pod } from "../../operator/shared/kube-types.ts";
 import { exportBundle } from "../../services/ledger/bundle.ts";
 import { verifyBundle } from "../../services/ledger/verify-bundle.ts";
 import { Resources, type KubeClient } from "../../services/kube/index.ts";

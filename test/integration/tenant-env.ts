@@ -21,6 +21,7 @@ import { Manager, type ControllerMetrics } from "../../operator/runtime/index.ts
 import { KubeClient, Resources } from "../../services/kube/index.ts";
 import { systemClock } from "../../services/ledger/clock.ts";
 import { migrate } from "../../services/tenant-stack/postgres/migrate.ts";
+import { tenant } from "../builders/objects.ts";
 import { startDiscordStandIn, type DiscordStandIn } from "../harness/discord-stand-in.ts";
 import { kubeConfig, waitFor } from "../harness/kube.ts";
 import { startRedis, type RedisServer } from "../harness/redis.ts";
@@ -215,20 +216,13 @@ export function makeTenant(
   name: string,
   spec: Partial<TenantSpec> = {},
 ): Tenant {
-  return {
-    apiVersion: "vaultmesh.cloud/v1alpha1",
-    kind: "Tenant",
-    metadata: { name, labels: { [TENANT_TEST_LABEL]: stack.id } },
-    spec: {
-      plan: "pro",
-      suspended: false,
-      displayName: `Community ${name}`,
-      owners: [{ kind: "User", name: `owner@${name}.example` }],
-      billing: { email: `billing@${name}.example` },
-      rateLimit: { requestsPerMinute: 120 },
-      ...spec,
-    },
-  };
+  return tenant(name)
+    .labels({ [TENANT_TEST_LABEL]: stack.id })
+    .displayName(`Community ${name}`)
+    .owners(`owner@${name}.example`)
+    .rateLimit(120)
+    .spec(spec)
+    .obj();
 }
 
 /** Reads a Tenant. */

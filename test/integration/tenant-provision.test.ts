@@ -122,7 +122,7 @@ describe("provisioning", () => {
       "vaultmesh-allow-ingress",
       "vaultmesh-default-deny",
     ]);
-    // Exactly the owners' two bindings, each naming its role and the owner (a loop over an
+    // Exactly the owners' two bindings and the tenant API's, each naming its role and the owner (a loop over an
     // empty list would pass, so the list is compared whole).
     const bindings = await client.list<KubeObject>(Resources.RoleBinding, { namespace: ns });
     const owner = {
@@ -140,6 +140,11 @@ describe("provisioning", () => {
         TenantObjectNames.adminBinding,
         { apiGroup: rbac, kind: "ClusterRole", name: "admin" },
         [owner],
+      ],
+      [
+        TenantObjectNames.apiBinding,
+        { apiGroup: rbac, kind: "Role", name: TenantObjectNames.ownerRole },
+        [{ apiGroup: rbac, kind: "Group", name: `vaultmesh:tenant:${a}` }],
       ],
       [
         TenantObjectNames.ownerBinding,

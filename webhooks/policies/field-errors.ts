@@ -1,6 +1,9 @@
 // What every admission policy returns: field-path errors (any error denies) and warnings (shown
 // by kubectl, never deny). Policies are pure functions from plain data to a PolicyResult.
 import type { z } from "zod";
+import { fieldPath } from "../../crds/domain/field-path.ts";
+
+export { fieldPath };
 
 /** One reason to deny, naming the field it is about (`spec.gpu.count`). */
 export interface FieldError {
@@ -25,16 +28,6 @@ export function result(
   warnings: readonly string[] = [],
 ): PolicyResult {
   return { errors, warnings };
-}
-
-/** Renders a zod issue path as a field path: `spec.pricing[0].usdPerHour`. */
-export function fieldPath(path: readonly PropertyKey[], prefix = ""): string {
-  let out = prefix;
-  for (const p of path) {
-    if (typeof p === "number") out += `[${p}]`;
-    else out += out === "" ? String(p) : `.${String(p)}`;
-  }
-  return out;
 }
 
 /** Validates `value` with a zod schema; every issue becomes a FieldError under `prefix`. */
@@ -64,19 +57,4 @@ export function parseWith<S extends z.ZodType>(
 /** Renders errors as one line: `spec.a: msg; spec.b: msg` (what kubectl shows the user). */
 export function formatErrors(errors: readonly FieldError[]): string {
   return errors.map((e) => (e.field === "" ? e.message : `${e.field}: ${e.message}`)).join("; ");
-}
-
-/** Deep structural equality of JSON values (key order ignored). */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a) && Array.isArray(b)) {
-    return a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
-  }
-  const ao = a as Record<string, unknown>;
-  const bo = b as Record<string, unknown>;
-  const ak = Object.keys(ao).filter((k) => ao[k] !== undefined);
-  const bk = Object.keys(bo).filter((k) => bo[k] !== undefined);
-  return ak.length === bk.length && ak.every((k) => jsonEqual(ao[k], bo[k]));
 }

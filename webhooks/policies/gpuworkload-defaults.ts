@@ -3,10 +3,7 @@
 // malformed object gets no patch and is refused by the validating webhook with field errors.
 import type { Tenant } from "../../crds/index.ts";
 import type { WorkloadDefaults } from "../../services/tenant-stack/workload-defaults.ts";
-import { tenantOfNamespace } from "./gpuworkload.ts";
-
-/** Label every VaultMesh object of a tenant carries: `vaultmesh.cloud/tenant=<name>`. */
-export const TENANT_LABEL = "vaultmesh.cloud/tenant";
+import { TENANT_LABEL, tenantOfNamespace } from "../../crds/domain/index.ts";
 
 /** One RFC 6902 JSON Patch operation (the subset mutations need). */
 export type JsonPatchOp =

@@ -2,8 +2,6 @@ import { describe, expect, it } from "@jest/globals";
 import type { Tenant, Treaty } from "../../crds/index.ts";
 import { makeTenant, makeTreaty, makeWorkload } from "../../test/builders/webhook-objects.ts";
 import {
-  tenantOfNamespace,
-  tenantUsage,
   validateGPUWorkload,
   vaultLawCandidates,
   type GPUWorkloadPolicyInput,
@@ -244,25 +242,5 @@ describe("vaultLawCandidates", () => {
     expect(
       vaultLawCandidates(w.spec, tenant, treaties, "2026-06-01").map((t) => t.metadata.name),
     ).toEqual(want);
-  });
-});
-
-describe("tenantUsage and tenantOfNamespace", () => {
-  it("sums live workloads only, leaving out the one under review", () => {
-    const ws = [
-      makeWorkload("a", NS, { count: 2, uid: "u-a" }),
-      makeWorkload("b", NS, { count: 4, uid: "u-b", finished: true }),
-      makeWorkload("c", NS, { count: 1, uid: "u-c" }),
-    ];
-    expect(tenantUsage(ws)).toEqual({ gpusInUse: 3, activeWorkloads: 2 });
-    expect(tenantUsage(ws, "u-c")).toEqual({ gpusInUse: 2, activeWorkloads: 1 });
-  });
-
-  it.each([
-    ["tenant-acme", "acme"],
-    ["tenant-", undefined],
-    ["default", undefined],
-  ])("%s → %s", (ns, want) => {
-    expect(tenantOfNamespace(ns)).toBe(want);
   });
 });

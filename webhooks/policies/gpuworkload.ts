@@ -2,6 +2,7 @@
 // is Ready and not suspended; the request fits its GPU quota given current usage; regions and
 // the pinned treaty are allowed — and the vault-law verdicts of the treaties it may run under.
 // A denial lists every reason at once, each naming its field.
+import { isDeepStrictEqual } from "node:util";
 import {
   GPUWorkloadSchema,
   TENANT_NAMESPACE_PREFIX,
@@ -11,8 +12,8 @@ import {
   type Treaty,
 } from "../../crds/index.ts";
 import type { VaultLawVerdict } from "../../services/vault-law/evaluator.ts";
+import { tenantOfNamespace, type TenantGpuUsage } from "../../crds/domain/index.ts";
 import {
-  jsonEqual,
   parseWith,
   result,
   type FieldError,
@@ -25,12 +26,6 @@ export interface TenantGpuLimits {
   readonly maxConcurrentWorkloads: number;
   /** Longest `spec.maxRuntimeSeconds` the plan allows. */
   readonly maxRuntimeSeconds: number;
-}
-
-/** What a tenant uses now: live (not finished, not deleting) GPUWorkloads in its namespace. */
-export interface TenantGpuUsage {
-  readonly gpusInUse: number;
-  readonly activeWorkloads: number;
 }
 
 /** One treaty's vault-law verdict for this workload. */
@@ -58,36 +53,6 @@ export interface GPUWorkloadPolicyInput {
   readonly vaultLaw: readonly TreatyVaultLawVerdict[];
   /** Today's date, `YYYY-MM-DD` (UTC). */
   readonly today: string;
-}
-
-/** The tenant a namespace belongs to (`tenant-acme` → `acme`), or undefined. */
-export function tenantOfNamespace(namespace: string): string | undefined {
-  if (!namespace.startsWith(TENANT_NAMESPACE_PREFIX)) return undefined;
-  const name = namespace.slice(TENANT_NAMESPACE_PREFIX.length);
-  return name === "" ? undefined : name;
-}
-
-/** Whether a workload is finished (Complete or Failed) or being deleted: it holds no GPUs. */
-export function isInactive(w: Pick<GPUWorkload, "metadata" | "status">): boolean {
-  if (w.metadata.deletionTimestamp) return true;
-  return (w.status?.conditions ?? []).some(
-    (c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True",
-  );
-}
-
-/** Sums the GPUs and workloads a tenant's live GPUWorkloads hold, leaving out `excludeUid`. */
-export function tenantUsage(
-  workloads: readonly Pick<GPUWorkload, "metadata" | "spec" | "status">[],
-  excludeUid?: string,
-): TenantGpuUsage {
-  let gpusInUse = 0;
-  let activeWorkloads = 0;
-  for (const w of workloads) {
-    if (isInactive(w) || (excludeUid !== undefined && w.metadata.uid === excludeUid)) continue;
-    gpusInUse += w.spec?.gpu?.count ?? 0;
-    activeWorkloads++;
-  }
-  return { gpusInUse, activeWorkloads };
 }
 
 /**
@@ -139,7 +104,7 @@ export function validateGPUWorkload(input: GPUWorkloadPolicyInput): PolicyResult
 
 function specChanged(oldObject: unknown, object: unknown): boolean {
   const spec = (o: unknown): unknown => (o as { spec?: unknown } | null)?.spec;
-  return !jsonEqual(spec(oldObject), spec(object));
+  return !isDeepStrictEqual(spec(oldObject), spec(object));
 }
 
 function tenantStateErrors(name: string, tenant: Tenant | undefined): FieldError[] {
@@ -158,9 +123,13 @@ function tenantStateErrors(name: string, tenant: Tenant | undefined): FieldError
   return [];
 }
 
-function quotaErrors(
+/**
+ * The tenant-quota denials of a workload (GPUs, concurrent workloads, runtime) given the
+ * tenant's limits and usage; exported for the routing war-game's admission (wargame/).
+ */
+export function quotaErrors(
   spec: GPUWorkloadSpec,
-  input: GPUWorkloadPolicyInput,
+  input: Pick<GPUWorkloadPolicyInput, "limits" | "usage" | "tenant">,
   creating: boolean,
 ): FieldError[] {
   const { limits, usage } = input;

@@ -3,7 +3,8 @@
 // operator, which makes one Job per admitted GPUWorkload. The pod guard checks each pod against
 // its Job's GPUWorkload; without this guard a tenant could point many Jobs at one workload (or
 // raise a GPU Job's parallelism) and run many times the GPUs the workload was admitted with.
-import { jsonEqual, result, type FieldError, type PolicyResult } from "./field-errors.ts";
+import { isDeepStrictEqual } from "node:util";
+import { result, type FieldError, type PolicyResult } from "./field-errors.ts";
 import {
   DEFAULT_GPU_RESOURCES,
   DEFAULT_GPU_TAINT_KEYS,
@@ -115,7 +116,7 @@ function updateErrors(input: GpuJobGuardInput, gpu: GpuField): FieldError[] {
   const spec = input.job.spec ?? {};
   const oldSpec = old.spec ?? {};
   const changed = [...new Set([...Object.keys(spec), ...Object.keys(oldSpec)])]
-    .filter((k) => !jsonEqual(spec[k], oldSpec[k]))
+    .filter((k) => !isDeepStrictEqual(spec[k], oldSpec[k]))
     .sort();
   for (const k of changed) {
     errors.push({

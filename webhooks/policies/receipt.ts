@@ -2,10 +2,10 @@
 // receipt's type, subject and payload (services/ledger/receipt.ts) on CREATE; an immutable spec on UPDATE; DELETE only by the identities allowed to (the operator,
 // and the namespace and garbage collectors that clean up a deleted tenant). A Receipt is a view
 // of an append-only ledger entry, so nobody else has a reason to change or remove one.
+import { isDeepStrictEqual } from "node:util";
 import { ReceiptSchema } from "../../crds/index.ts";
 import { receiptDigest } from "../../services/ledger/receipt.ts";
 import {
-  jsonEqual,
   parseWith,
   result,
   type FieldError,
@@ -63,7 +63,7 @@ function deleteErrors(input: ReceiptPolicyInput): FieldError[] {
 
 function immutableSpecErrors(oldObject: unknown, object: unknown): FieldError[] {
   const spec = (o: unknown): unknown => (o as { spec?: unknown } | null)?.spec;
-  if (jsonEqual(spec(oldObject), spec(object))) return [];
+  if (isDeepStrictEqual(spec(oldObject), spec(object))) return [];
   return [
     { field: "spec", message: "Invalid value: spec is immutable (it is a signed ledger entry)" },
   ];

@@ -3,7 +3,7 @@
 // about to stop running workloads.
 import { TenantSchema, type Tenant } from "../../crds/index.ts";
 import { parseWith, result, type PolicyResult } from "./field-errors.ts";
-import type { TenantGpuUsage } from "./gpuworkload.ts";
+import type { TenantGpuUsage } from "../../crds/domain/index.ts";
 
 /** What the Tenant policy decides on. */
 export interface TenantPolicyInput {

@@ -24,7 +24,7 @@ import {
 import type { WorkloadReason } from "../../../operator/controllers/gpuworkload/gpuworkload-reasons.ts";
 import { computeTreatyStatus } from "../../../operator/controllers/treaty/treaty-status.ts";
 import { observeJob } from "../../../operator/placement/index.ts";
-import { describeDecision, route, statusCandidates } from "../../../operator/routing/index.ts";
+import { describeDecision, route, statusCandidates } from "../../../services/routing/index.ts";
 import { ed25519Signer } from "../../../services/ledger/ed25519.ts";
 import { createReceipt } from "../../../services/ledger/receipt.ts";
 import {

@@ -28,7 +28,8 @@ import {
   FEDERATION_RECEIPT_LIST_PAGE,
   federationReceiptLookBackMs,
 } from "./federationpeer-defaults.ts";
-import { ensureReceiptView, federationReceiptView } from "./federationpeer-receipts.ts";
+import { ensureReceiptView } from "../../shared/receipt-views.ts";
+import { federationReceiptView } from "./federationpeer-receipts.ts";
 import type {
   FederationReceipts,
   RecordedReceipt,

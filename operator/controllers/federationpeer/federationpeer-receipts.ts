@@ -5,18 +5,10 @@
  * duplicating (AlreadyExists is success). The Receipt controller then checks the view against
  * the ledger like any other (ADR 0026).
  */
-import { GROUP, VERSION } from "../../../crds/constants.ts";
+import { API_VERSION } from "../../../crds/constants.ts";
+import { digestPrefix, RECEIPT_LABELS, receiptSpecOf } from "../../../crds/domain/index.ts";
 import type { FederationPeer, Receipt } from "../../../crds/index.ts";
-import { isAlreadyExists, Resources, type KubeClient } from "../../../services/kube/index.ts";
 import type { Receipt as LedgerReceipt } from "../../../services/ledger/receipt.ts";
-import { rfc3339 } from "../../runtime/conditions.ts";
-import { writeStatus } from "../../runtime/index.ts";
-
-/** Labels on the Receipts this controller creates. */
-export const FederationReceiptLabels = {
-  /** Name of the FederationPeer the receipt is about. */
-  peer: `${GROUP}/federation-peer`,
-} as const;
 
 /** The Receipt resource name of a federation receipt: `<kind>-<peer>-<12 hex of digest>`. */
 export function federationReceiptName(
@@ -24,8 +16,7 @@ export function federationReceiptName(
   peerName: string,
   digest: string,
 ): string {
-  const hex = digest.replace(/^sha256:/, "").slice(0, 12);
-  return `fed${kind}-${peerName.slice(0, 200)}-${hex}`;
+  return `fed${kind}-${peerName.slice(0, 200)}-${digestPrefix(digest)}`;
 }
 
 /** Thrown when a ledger receipt cannot be shown as a Receipt resource; names the field. */
@@ -50,68 +41,19 @@ export function federationReceiptView(
     );
   }
   return {
-    apiVersion: `${GROUP}/${VERSION}`,
+    apiVersion: API_VERSION,
     kind: "Receipt",
     metadata: {
       name: federationReceiptName(kind, peer.metadata.name ?? "peer", r.digest),
       namespace,
-      labels: { [FederationReceiptLabels.peer]: peer.metadata.name ?? "" },
+      labels: { [RECEIPT_LABELS.federationPeer]: peer.metadata.name ?? "" },
     },
-    spec: {
-      type: r.type as Receipt["spec"]["type"],
-      subject: {
-        apiVersion: s.apiVersion,
-        kind: s.kind,
-        ...(s.namespace ? { namespace: s.namespace } : {}),
-        name: s.name,
-        ...(s.uid ? { uid: s.uid } : {}),
-      },
-      payload: r.payload as Record<string, unknown>,
-      digest: r.digest,
-      signatures: r.signatures.map((x) => ({
-        keyId: x.keyId,
-        algorithm: x.algorithm.toLowerCase() === "ed25519" ? "Ed25519" : "OpenPGP",
-        value: x.value,
-      })),
-      issuedAt: r.issuedAt,
-    },
+    spec: receiptSpecOf(r, {
+      apiVersion: s.apiVersion,
+      kind: s.kind,
+      namespace: s.namespace,
+      name: s.name,
+      uid: s.uid,
+    }),
   };
-}
-
-/**
- * Creates the Receipt view unless it exists (a read, then AlreadyExists is success), and
- * records its log position as Logged when it has none yet. At most one round per sync interval
- * calls it, so it reads the API rather than holding another cache of Receipts.
- */
-export async function ensureReceiptView(
-  client: KubeClient,
-  view: Receipt,
-  entry: { readonly logIndex: number; readonly leafHash: string },
-  now: Date,
-): Promise<void> {
-  const ns = view.metadata.namespace ?? "";
-  const name = view.metadata.name ?? "";
-  let obj = await client.get<Receipt>(Resources.Receipt, name, ns);
-  if (!obj) {
-    try {
-      obj = await client.create(Resources.Receipt, view);
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw err;
-      obj = await client.get<Receipt>(Resources.Receipt, name, ns);
-    }
-  }
-  if (!obj || obj.status?.logIndex !== undefined) return;
-  await writeStatus(client, Resources.Receipt, obj, {
-    logIndex: entry.logIndex,
-    leafHash: entry.leafHash,
-    conditions: [
-      {
-        type: "Logged",
-        status: "True",
-        reason: "Appended",
-        message: `appended to the Merkle log at index ${entry.logIndex}`,
-        lastTransitionTime: rfc3339(now),
-      },
-    ],
-  });
 }

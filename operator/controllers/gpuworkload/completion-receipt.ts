@@ -5,61 +5,39 @@
  * same digest, and the ledger's append (idempotent by digest) returns the entry already
  * logged. The Receipt resource is a view of that ledger entry, named from the digest.
  */
-import { API_VERSION, GROUP, VERSION } from "../../../crds/constants.ts";
+import { API_VERSION } from "../../../crds/constants.ts";
 import type { GPUWorkload, Receipt as ReceiptResource } from "../../../crds/index.ts";
 import {
-  JOB_ANNOTATIONS,
-  JOB_LABELS,
-  observeJob,
-  rfc3339,
-  usageOf,
-} from "../../placement/index.ts";
-import type { Job } from "./kube-types.ts";
+  digestPrefix,
+  PLACEMENT_ANNOTATIONS,
+  RECEIPT_LABELS,
+  receiptSpecOf,
+  WORKLOAD_LABELS,
+  type CompletionPayload,
+  type LedgerReceiptLike,
+} from "../../../crds/domain/index.ts";
+import { observeJob, rfc3339, usageOf } from "../../placement/index.ts";
+import type { Job } from "../../shared/kube-types.ts";
 
-/** Labels on the Jobs (operator/placement's JOB_LABELS) and on the Receipts the controller creates. */
+/** Labels on the Jobs and on the Receipts the controller creates (crds/domain/labels.ts). */
 export const Labels = {
-  workloadUid: JOB_LABELS.workloadUid,
-  workload: JOB_LABELS.workload,
-  attempt: JOB_LABELS.attempt,
-  treaty: JOB_LABELS.treaty,
-  receiptFor: JOB_LABELS.workloadUid,
-  receiptTreaty: JOB_LABELS.treaty,
-  receiptOutcome: `${GROUP}/outcome`,
+  workloadUid: WORKLOAD_LABELS.workloadUid,
+  workload: WORKLOAD_LABELS.workload,
+  attempt: WORKLOAD_LABELS.attempt,
+  treaty: WORKLOAD_LABELS.treaty,
+  receiptFor: RECEIPT_LABELS.workloadUid,
+  receiptTreaty: RECEIPT_LABELS.treaty,
+  receiptOutcome: RECEIPT_LABELS.outcome,
 } as const;
 
 /** Annotations on a Job recording the placement it was created for (the receipt's inputs). */
-export const Annotations = JOB_ANNOTATIONS;
+export const Annotations = PLACEMENT_ANNOTATIONS;
 
 /** The receipt input the ledger signs: type, subject and payload. */
 export interface CompletionReceiptInput {
   readonly type: "WorkloadCompleted" | "WorkloadFailed";
   readonly subject: Record<string, string>;
   readonly payload: CompletionPayload;
-}
-
-/** The canonical payload of a completion receipt. */
-export interface CompletionPayload {
-  readonly [key: string]: string | number;
-  readonly workloadUid: string;
-  readonly namespace: string;
-  readonly name: string;
-  readonly attempt: number;
-  readonly outcome: "Succeeded" | "Failed";
-  readonly treaty: string;
-  readonly provider: string;
-  readonly region: string;
-  readonly gpuType: string;
-  readonly gpuCount: number;
-  /** USD per GPU-hour, as placed. */
-  readonly pricePerHour: number;
-  readonly jobName: string;
-  readonly startTime: string;
-  readonly completionTime: string;
-  /** Seconds from the Job's creation to its start (provision time, for the treaty's SLO). */
-  readonly provisionSeconds: number;
-  readonly gpuSeconds: number;
-  /** USD, rounded half up to whole cents (`usageOf`). */
-  readonly cost: number;
 }
 
 const secondsBetween = (a: string | undefined, b: string | undefined): number => {
@@ -138,7 +116,7 @@ export function completionReceiptInput(
 /**
  * The completion receipt input for a finished attempt of `workload`. Pure: the same facts
  * always give the same input (and so the same digest). Usage is `usageOf` (operator/placement):
- * whole seconds times the GPU count, cost rounded half up to whole cents.
+ * whole seconds times the GPU count, cost in integer micro-dollars rounded half up (ADR 0096).
  */
 export function completionReceiptFor(
   workload: GPUWorkload,
@@ -164,7 +142,7 @@ export function completionReceiptFor(
     completionTime: f.completionTime,
     provisionSeconds: secondsBetween(f.createdAt, f.startTime),
     gpuSeconds: usage.gpuSeconds,
-    cost: usage.cost,
+    costMicroUsd: usage.costMicroUsd,
   };
   return {
     type: f.outcome === "Succeeded" ? "WorkloadCompleted" : "WorkloadFailed",
@@ -181,19 +159,11 @@ export function completionReceiptFor(
 
 /** The Receipt resource name for a receipt digest: `<workload>-<outcome>-<12 hex of digest>`. */
 export function receiptName(workloadName: string, outcome: string, digest: string): string {
-  const hex = digest.replace(/^sha256:/, "").slice(0, 12);
-  return `${workloadName.slice(0, 200)}-${outcome.toLowerCase()}-${hex}`;
+  return `${workloadName.slice(0, 200)}-${outcome.toLowerCase()}-${digestPrefix(digest)}`;
 }
 
 /** A receipt as the ledger returns it (services/ledger Receipt). */
-export interface LedgerReceipt {
-  readonly type: string;
-  readonly subject: string | Readonly<Record<string, string>>;
-  readonly payload: unknown;
-  readonly digest: string;
-  readonly issuedAt: string;
-  readonly signatures: readonly { keyId: string; algorithm: string; value: string }[];
-}
+export type LedgerReceipt = LedgerReceiptLike;
 
 /** Where the receipt sits in the log. */
 export interface LogPosition {
@@ -212,7 +182,7 @@ export function receiptResource(
   const m = workload.metadata;
   const subject = typeof receipt.subject === "string" ? {} : receipt.subject;
   return {
-    apiVersion: `${GROUP}/${VERSION}`,
+    apiVersion: API_VERSION,
     kind: "Receipt",
     metadata: {
       name: receiptName(m.name ?? "workload", payload.outcome, receipt.digest),
@@ -223,32 +193,12 @@ export function receiptResource(
         [Labels.receiptOutcome]: payload.outcome,
       },
     },
-    spec: {
-      type: receipt.type as ReceiptResource["spec"]["type"],
-      subject: {
-        apiVersion: subject.apiVersion ?? API_VERSION,
-        kind: subject.kind ?? "GPUWorkload",
-        ...(subject.namespace ? { namespace: subject.namespace } : {}),
-        name: subject.name ?? m.name ?? "",
-        ...(subject.uid ? { uid: subject.uid } : {}),
-      },
-      payload: receipt.payload as Record<string, unknown>,
-      digest: receipt.digest,
-      signatures: receipt.signatures.map((s) => ({
-        keyId: s.keyId,
-        algorithm: s.algorithm.toLowerCase() === "ed25519" ? "Ed25519" : "OpenPGP",
-        value: s.value,
-      })),
-      issuedAt: receipt.issuedAt,
-    },
+    spec: receiptSpecOf(receipt, {
+      apiVersion: subject.apiVersion ?? API_VERSION,
+      kind: subject.kind ?? "GPUWorkload",
+      namespace: subject.namespace,
+      name: subject.name ?? m.name ?? "",
+      uid: subject.uid,
+    }),
   };
-}
-
-/** The payload of a Receipt resource as a completion payload, when it is one. */
-export function completionPayloadOf(r: ReceiptResource): CompletionPayload | undefined {
-  if (r.spec.type !== "WorkloadCompleted" && r.spec.type !== "WorkloadFailed") return undefined;
-  const p = r.spec.payload as Partial<CompletionPayload>;
-  return typeof p.workloadUid === "string" && typeof p.gpuSeconds === "number"
-    ? (p as CompletionPayload)
-    : undefined;
 }

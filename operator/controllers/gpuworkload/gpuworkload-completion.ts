@@ -5,11 +5,13 @@
  * once) and is retried; the same facts give the same receipt, so the append lands once when
  * it returns (ADR 0071). A deleted Receipt view is rebuilt from the ledger the same way.
  */
-import { GPUWorkloadConditionType, ReceiptConditionType } from "../../../crds/constants.ts";
+import { GPUWorkloadConditionType } from "../../../crds/constants.ts";
+import { formatUsd, microsToUsd } from "../../../crds/domain/index.ts";
 import type { GPUWorkload, GPUWorkloadStatus, Receipt } from "../../../crds/index.ts";
-import { isAlreadyExists, Resources } from "../../../services/kube/index.ts";
+import { Resources } from "../../../services/kube/index.ts";
 import { DependencyUnavailableError } from "../../../services/dependency-health/index.ts";
-import { findCondition, rfc3339, writeStatus } from "../../runtime/index.ts";
+import { findCondition } from "../../runtime/index.ts";
+import { ensureReceiptView } from "../../shared/receipt-views.ts";
 import {
   completionReceiptFor,
   finishedJob,
@@ -64,7 +66,13 @@ export async function completePhase(
   }
   const view = receiptResource(wl, res.receipt, input.payload);
   const name = view.metadata.name ?? "";
-  await ensureReceiptView(d, view, res);
+  await ensureReceiptView(
+    d.client,
+    view,
+    { ...res.entry, treeHead: res.treeHead },
+    d.clock.now(),
+    d.receipts,
+  );
   const p = input.payload;
   const attempts = (s.status.attempts ?? []).map((a) =>
     a.attempt === p.attempt
@@ -74,7 +82,7 @@ export async function completePhase(
   const ok = p.outcome === "Succeeded";
   const msg =
     `${ok ? "completed" : "failed"} under treaty ${p.treaty}: ` +
-    `${p.gpuSeconds} GPU-seconds, $${p.cost}; receipt ${name} at log index ${res.entry.logIndex}`;
+    `${p.gpuSeconds} GPU-seconds, ${formatUsd(p.costMicroUsd)}; receipt ${name} at log index ${res.entry.logIndex}`;
   if (!res.existing) {
     recordEvent(
       s,
@@ -90,7 +98,8 @@ export async function completePhase(
     startTime: s.status.startTime ?? p.startTime,
     completionTime: p.completionTime,
     gpuSeconds: p.gpuSeconds,
-    cost: p.cost,
+    costMicroUsd: p.costMicroUsd,
+    cost: microsToUsd(p.costMicroUsd),
     receiptRef: { name },
   };
   s.state = { kind: "finished", outcome: p.outcome, message: msg };
@@ -146,34 +155,4 @@ function finishedState(a: Attempt): WorkloadState {
     outcome: a.outcome === "Succeeded" ? "Succeeded" : "Failed",
     message: a.reason ?? "",
   };
-}
-
-// Creates the Receipt view (or finds the one an earlier pass created) and marks it Logged.
-async function ensureReceiptView(d: PhaseDeps, view: Receipt, res: LedgerAppend): Promise<void> {
-  const ns = view.metadata.namespace ?? "";
-  let obj = d.receipts.get(view.metadata.name ?? "", ns);
-  if (!obj) {
-    try {
-      obj = await d.client.create(Resources.Receipt, view);
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw err;
-      obj = await d.client.get<Receipt>(Resources.Receipt, view.metadata.name ?? "", ns);
-    }
-  }
-  if (!obj || obj.status?.logIndex !== undefined) return;
-  const now = rfc3339(d.clock.now());
-  await writeStatus(d.client, Resources.Receipt, obj, {
-    logIndex: res.entry.logIndex,
-    leafHash: res.entry.leafHash,
-    ...(res.treeHead ? { treeSize: res.treeHead.treeSize, rootHash: res.treeHead.rootHash } : {}),
-    conditions: [
-      {
-        type: ReceiptConditionType.Logged,
-        status: "True",
-        reason: "Appended",
-        message: `appended to the Merkle log at index ${res.entry.logIndex}`,
-        lastTransitionTime: now,
-      },
-    ],
-  });
 }

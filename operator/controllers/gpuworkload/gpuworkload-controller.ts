@@ -5,28 +5,20 @@
  * treaty (capacity may have freed) and those placed but not started on that treaty (it may
  * have been suspended: failover).
  */
-import type { GPUWorkload, Receipt, Tenant, Treaty } from "../../../crds/index.ts";
-import {
-  objectKey,
-  ownerReferencesOf,
-  Resources,
-  type Informer,
-} from "../../../services/kube/index.ts";
+import type { GPUWorkload, Treaty } from "../../../crds/index.ts";
+import { RECEIPT_LABELS, WORKLOAD_LABELS } from "../../../crds/domain/index.ts";
+import { objectKey } from "../../../services/kube/index.ts";
+import { RouterMemo } from "../../../services/routing/index.ts";
 import { ownerKeys, type Controller, type Manager } from "../../runtime/index.ts";
-import { Labels } from "./completion-receipt.ts";
-import { isWaiting } from "./gpuworkload-status.ts";
 import {
-  GPUWorkloadReconciler,
-  PODS_BY_JOB,
-  type GPUWorkloadDeps,
-} from "./gpuworkload-reconciler.ts";
-import { slimJob, slimPod, type Job, type Pod } from "./kube-types.ts";
+  CacheIndex,
+  jobIsLive,
+  workloadCaches,
+  type OperatorScope,
+} from "../../shared/workload-caches.ts";
+import { GPUWorkloadReconciler, type GPUWorkloadDeps } from "./gpuworkload-reconciler.ts";
 import { TreatyUsageTracker } from "./treaty-usage.ts";
-import { jobIndexers, jobIsLive, receiptIndexers } from "./usage.ts";
 
-const WAITING = "waiting";
-const PENDING_ON_TREATY = "pendingOnTreaty";
-const BY_UID = "byUid";
 /** Concurrent GPUWorkload reconciles. */
 const DEFAULT_WORKERS = 4;
 
@@ -36,67 +28,6 @@ export type GPUWorkloadControllerDeps = Pick<
   "ledger" | "clock" | "unschedulableTimeoutMs" | "metrics" | "providers" | "providerPollMs"
 > & { readonly workers?: number; readonly resyncMs?: number; readonly scope?: OperatorScope };
 
-/** Which objects an operator instance handles (tests and sharded installs narrow it). */
-export interface OperatorScope {
-  /** Only GPUWorkloads (and their Jobs, Pods, Receipts) in this namespace; all when omitted. */
-  readonly namespace?: string | undefined;
-  /** Only Treaties matching this label selector; all when omitted. */
-  readonly treatySelector?: string | undefined;
-}
-
-/** The informers the GPUWorkload and Treaty controllers share. */
-export interface WorkloadCaches {
-  readonly workloads: Informer<GPUWorkload>;
-  readonly jobs: Informer<Job>;
-  readonly pods: Informer<Pod>;
-  readonly receipts: Informer<Receipt>;
-  readonly treaties: Informer<Treaty>;
-  readonly tenants: Informer<Tenant>;
-}
-
-/** Informers of the kinds the GPUWorkload and Treaty controllers share, with their indexes. */
-export function workloadCaches(mgr: Manager, scope: OperatorScope = {}): WorkloadCaches {
-  const ns = scope.namespace ? { namespace: scope.namespace } : {};
-  const workloads = mgr.informer<GPUWorkload>(Resources.GPUWorkload, {
-    ...ns,
-    indexers: {
-      [WAITING]: (w) => (isWaiting(w) ? ["true"] : []),
-      [PENDING_ON_TREATY]: (w) => {
-        const a = w.status?.attempts?.at(-1);
-        return a?.outcome === "Running" ? [a.treaty] : [];
-      },
-      [BY_UID]: (w) => (w.metadata.uid ? [w.metadata.uid] : []),
-    },
-  });
-  const jobs = mgr.informer<Job>(Resources.Job, {
-    ...ns,
-    labelSelector: Labels.workloadUid,
-    indexers: jobIndexers,
-    transform: slimJob,
-  });
-  const pods = mgr.informer<Pod>(Resources.Pod, {
-    ...ns,
-    labelSelector: Labels.workloadUid,
-    transform: slimPod,
-    indexers: {
-      [PODS_BY_JOB]: (p) =>
-        ownerReferencesOf(p)
-          .filter((r) => r.kind === "Job")
-          .map((r) => `${p.metadata.namespace}/${r.name}`),
-    },
-  });
-  const receipts = mgr.informer<Receipt>(Resources.Receipt, {
-    ...ns,
-    indexers: receiptIndexers,
-  });
-  const treaties = mgr.informer<Treaty>(
-    Resources.Treaty,
-    scope.treatySelector ? { labelSelector: scope.treatySelector } : {},
-  );
-  const tenants = mgr.informer<Tenant>(Resources.Tenant);
-  return { workloads, jobs, pods, receipts, treaties, tenants };
-}
-
 /** Creates the GPUWorkload controller and registers it with `mgr`. */
 export function createGPUWorkloadController(
   mgr: Manager,
@@ -104,7 +35,7 @@ export function createGPUWorkloadController(
 ): Controller<GPUWorkload> {
   const c = workloadCaches(mgr, deps.scope);
   const keys = (ws: GPUWorkload[]): string[] => ws.map((w) => objectKey(w));
-  const waiting = (): string[] => keys(c.workloads.byIndex(WAITING, "true"));
+  const waiting = (): string[] => keys(c.workloads.byIndex(CacheIndex.waitingWorkloads, "true"));
   const reconciler = new GPUWorkloadReconciler({
     ...deps,
     client: mgr.client,
@@ -116,6 +47,7 @@ export function createGPUWorkloadController(
     receipts: c.receipts,
     events: mgr.events,
     live: new TreatyUsageTracker(c),
+    routerMemo: new RouterMemo(),
     logger: mgr.log,
   });
   c.workloads.on((type, w) =>
@@ -136,7 +68,12 @@ export function createGPUWorkloadController(
       {
         informer: c.pods,
         map: (pod) =>
-          keys(c.workloads.byIndex(BY_UID, pod.metadata.labels?.[Labels.workloadUid] ?? "")),
+          keys(
+            c.workloads.byIndex(
+              CacheIndex.workloadsByUid,
+              pod.metadata.labels?.[WORKLOAD_LABELS.workloadUid] ?? "",
+            ),
+          ),
       },
       {
         informer: c.treaties,
@@ -145,7 +82,7 @@ export function createGPUWorkloadController(
         when: (type, t, old) => type !== "update" || treatyRoutabilityChanged(t, old),
         map: (t) => [
           ...waiting(),
-          ...keys(c.workloads.byIndex(PENDING_ON_TREATY, t.metadata.name ?? "")),
+          ...keys(c.workloads.byIndex(CacheIndex.workloadsPendingOnTreaty, t.metadata.name ?? "")),
         ],
       },
       {
@@ -155,8 +92,8 @@ export function createGPUWorkloadController(
       {
         informer: c.receipts,
         map: (r) => {
-          const uid = r.metadata.labels?.[Labels.receiptFor];
-          return uid ? keys(c.workloads.byIndex(BY_UID, uid)) : [];
+          const uid = r.metadata.labels?.[RECEIPT_LABELS.workloadUid];
+          return uid ? keys(c.workloads.byIndex(CacheIndex.workloadsByUid, uid)) : [];
         },
       },
     ],

@@ -14,7 +14,7 @@ import {
   statusCandidates,
   type Placement,
   type RouteDecision,
-} from "../../routing/index.ts";
+} from "../../../services/routing/index.ts";
 import { TENANT_LABEL } from "../../../services/tenant-stack/kube/names.ts";
 import { rfc3339 } from "../../runtime/index.ts";
 import { WorkloadEventReason, WorkloadReason } from "./gpuworkload-reasons.ts";
@@ -132,14 +132,17 @@ function decide(
   // The cached treaties as they are (route() memoizes per treaty object) and live usage
   // beside them, instead of a copy of every treaty with a patched status per decision.
   const tenant = tenantOf(d, wl);
-  const decision = route({
-    spec: wl.spec,
-    ...(tenant ? { tenant: tenant.spec } : {}),
-    treaties: d.treaties.list(),
-    usage: d.live.usage(now),
-    now,
-    excluding: attempts.filter((a) => a.outcome === "Abandoned").map((a) => a.treaty),
-  });
+  const decision = route(
+    {
+      spec: wl.spec,
+      ...(tenant ? { tenant: tenant.spec } : {}),
+      treaties: d.treaties.list(),
+      usage: d.live.usage(now),
+      now,
+      excluding: attempts.filter((a) => a.outcome === "Abandoned").map((a) => a.treaty),
+    },
+    d.routerMemo,
+  );
   d.metrics?.routingDecision((performance.now() - t0) / 1000);
   return decision;
 }

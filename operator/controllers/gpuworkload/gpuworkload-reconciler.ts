@@ -33,7 +33,7 @@ import { adoptUnrecorded, trackPhase } from "./gpuworkload-tracking.ts";
 import { ExternalAttempts } from "./external-attempt.ts";
 import { treatyUnfit } from "./in-cluster-attempt.ts";
 import { OwnWrites } from "./own-writes.ts";
-import { UsageIndex } from "./usage.ts";
+import { CacheIndex } from "../../shared/workload-caches.ts";
 
 export type {
   GPUWorkloadDeps,
@@ -75,7 +75,7 @@ export class GPUWorkloadReconciler {
     const s: WorkloadScope = {
       wl,
       now: this.#d.clock.now(),
-      jobs: this.#d.jobs.byIndex(UsageIndex.jobsByOwner, wl.metadata.uid ?? ""),
+      jobs: this.#d.jobs.byIndex(CacheIndex.jobsByOwner, wl.metadata.uid ?? ""),
       status: structuredClone(wl.status ?? {}),
       events: [],
     };

@@ -13,6 +13,7 @@ import type {
   Treaty,
 } from "../../../crds/index.ts";
 import type { KubeClient, Logger, ObjectCache } from "../../../services/kube/index.ts";
+import type { RouterMemo } from "../../../services/routing/index.ts";
 import { findCondition, rfc3339, type EventRecorder } from "../../runtime/index.ts";
 import type { CompletionReceiptInput, LedgerReceipt } from "./completion-receipt.ts";
 import type { ExternalAttempts } from "./external-attempt.ts";
@@ -20,7 +21,8 @@ import { Labels } from "./completion-receipt.ts";
 import { MAX_MESSAGE_LENGTH, WorkloadEventReason } from "./gpuworkload-reasons.ts";
 import type { WorkloadState } from "./gpuworkload-status.ts";
 import type { Attempt } from "./in-cluster-attempt.ts";
-import type { Job, Pod } from "./kube-types.ts";
+import type { Job, Pod } from "../../shared/kube-types.ts";
+import { CacheIndex } from "../../shared/workload-caches.ts";
 import type { ProviderConnector } from "./provider-connector.ts";
 import type { TreatyUsageTracker } from "./treaty-usage.ts";
 
@@ -58,6 +60,8 @@ export interface GPUWorkloadDeps {
   readonly clock: { now(): Date };
   /** Live quota usage of every treaty (the router's `usage` input). */
   readonly live: TreatyUsageTracker;
+  /** What the router remembers between decisions (ADR 0024 addendum); none when omitted. */
+  readonly routerMemo?: RouterMemo;
   /** Fail over when a placed Job is unschedulable this long. @default 60000 */
   readonly unschedulableTimeoutMs?: number;
   readonly metrics?: WorkloadMetrics;
@@ -99,8 +103,8 @@ export interface WorkloadScope {
   readonly events: PendingEvent[];
 }
 
-/** Index of Pods by the Job that owns them. */
-export const PODS_BY_JOB = "byJob";
+/** Index of Pods by the Job that owns them (installed by operator/shared/workload-caches.ts). */
+export const PODS_BY_JOB = CacheIndex.podsByJob;
 
 /** The attempt number a Job was created for (its label). */
 export const attemptOf = (j: Job): number => Number(j.metadata.labels?.[Labels.attempt] ?? "0");

@@ -5,7 +5,7 @@ import {
   OutageReason,
 } from "../../../services/dependency-health/index.ts";
 import { KubeApiError } from "../../../services/kube/index.ts";
-import { IneligibleReason as R } from "../../routing/index.ts";
+import { IneligibleReason as R } from "../../../services/routing/index.ts";
 import { RECONCILED, ReconcileFailure, WorkloadReason } from "./gpuworkload-reasons.ts";
 import {
   RECEIPT_PENDING,

@@ -7,7 +7,7 @@ import { GPUWorkloadConditionType as C } from "../../../crds/constants.ts";
 import type { Condition, GPUWorkload, GPUWorkloadStatus } from "../../../crds/index.ts";
 import { KubeApiError } from "../../../services/kube/index.ts";
 import { DependencyUnavailableError } from "../../../services/dependency-health/index.ts";
-import { IneligibleReason, QUOTA_REASONS } from "../../routing/index.ts";
+import { IneligibleReason, QUOTA_REASONS } from "../../../services/routing/index.ts";
 import {
   findCondition,
   isTrue,

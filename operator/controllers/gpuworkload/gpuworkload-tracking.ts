@@ -26,7 +26,7 @@ import {
   type WorkloadScope,
 } from "./gpuworkload-scope.ts";
 import { inClusterStep, type Attempt } from "./in-cluster-attempt.ts";
-import type { Job } from "./kube-types.ts";
+import type { Job } from "../../shared/kube-types.ts";
 
 /** What tracking decided: whether the attempt was abandoned (route the next one). */
 export interface TrackOutcome {

@@ -9,7 +9,7 @@ import {
   type Attempt,
   type InClusterStep,
 } from "./in-cluster-attempt.ts";
-import type { Job, Pod } from "./kube-types.ts";
+import type { Job, Pod } from "../../shared/kube-types.ts";
 
 const T0 = "2026-03-01T12:00:00Z"; // the Job was created
 const TIMEOUT_MS = 60_000;

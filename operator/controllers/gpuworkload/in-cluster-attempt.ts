@@ -4,15 +4,15 @@
  * running, fail over (before it started), or wait. The in-cluster twin of ExternalStep
  * (external-attempt.ts); the reconciler does the I/O each step asks for.
  */
-import type { GPUWorkloadStatus, Treaty } from "../../../crds/index.ts";
+import type { Attempt, Treaty } from "../../../crds/index.ts";
 import { observeJob } from "../../placement/index.ts";
 import { rfc3339 } from "../../runtime/index.ts";
 import { finishedJob, type FinishedAttempt } from "./completion-receipt.ts";
 import { MIN_PENDING_REQUEUE_MS, WorkloadReason } from "./gpuworkload-reasons.ts";
-import type { Job, Pod } from "./kube-types.ts";
+import type { Job, Pod } from "../../shared/kube-types.ts";
 
 /** One attempt of a workload, as `status.attempts` records it. */
-export type Attempt = NonNullable<GPUWorkloadStatus["attempts"]>[number];
+export type { Attempt };
 
 /** What the reconciler does after one look at an in-cluster attempt. */
 export type InClusterStep =

@@ -11,10 +11,11 @@
 import { IN_CLUSTER_PROVIDER } from "../../../crds/constants.ts";
 import type { GPUWorkload, Receipt, Treaty } from "../../../crds/index.ts";
 import { objectKey, type Informer } from "../../../services/kube/index.ts";
-import type { TreatyUsage } from "../../routing/index.ts";
+import type { TreatyUsage } from "../../../services/routing/index.ts";
 import { Labels } from "./completion-receipt.ts";
-import type { Job } from "./kube-types.ts";
-import { jobIsLive, periodStart, sumUsage, treatyCompletions } from "./usage.ts";
+import type { Job } from "../../shared/kube-types.ts";
+import { periodStart, sumUsage } from "../../../crds/domain/index.ts";
+import { jobIsLive, treatyCompletions } from "../../shared/workload-caches.ts";
 
 /** How long a placement not yet seen in the Job cache still counts. */
 const EXPECTATION_MS = 60000;

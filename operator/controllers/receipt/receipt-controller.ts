@@ -14,7 +14,7 @@ import type { Ledger } from "../../../services/ledger/ledger.ts";
 import type { SignedTreeHead } from "../../../services/ledger/tree-head.ts";
 import type { TrustBundle } from "../../../services/ledger/trust-bundle.ts";
 import { writeStatus, type Controller, type Manager, type Result } from "../../runtime/index.ts";
-import { workloadCaches, type OperatorScope } from "../gpuworkload/gpuworkload-controller.ts";
+import { workloadCaches, type OperatorScope } from "../../shared/workload-caches.ts";
 import { computeReceiptStatus, type TimestampEvidence } from "./receipt-status.ts";
 import {
   ledgerReceiptOf,

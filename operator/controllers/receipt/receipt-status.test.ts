@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import type { Receipt, ReceiptStatus } from "../../../crds/index.ts";
-import { jsonEqual, pruneUndefined } from "../../runtime/index.ts";
+import { isDeepStrictEqual } from "node:util";
+import { pruneUndefined } from "../../runtime/index.ts";
 import {
   computeReceiptStatus,
   TIMESTAMP_PENDING_REQUEUE_MS,
@@ -160,7 +161,7 @@ describe("computeReceiptStatus", () => {
     const first = computeReceiptStatus(receipt(), v, ts, now);
     const written = pruneUndefined(first.status);
     const again = computeReceiptStatus(receipt(written), v, ts, later);
-    expect(jsonEqual(written, pruneUndefined(again.status))).toBe(true);
+    expect(isDeepStrictEqual(written, pruneUndefined(again.status))).toBe(true);
     expect(again.warning).toBeUndefined();
   });
 

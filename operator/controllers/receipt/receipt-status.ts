@@ -4,6 +4,8 @@
  * head the inclusion proof is against and the RFC 3161 timestamp. Pure: the same inputs give
  * the same status, so a resync that finds nothing new writes nothing.
  */
+import { ReceiptConditionType, ReceiptReason } from "../../../crds/constants.ts";
+import { loggedCondition as appendedCondition } from "../../../crds/domain/index.ts";
 import type { Receipt, ReceiptStatus } from "../../../crds/index.ts";
 import { findCondition, setConditions, type ConditionInput } from "../../runtime/index.ts";
 import type { Verification } from "./receipt-verification.ts";
@@ -34,28 +36,26 @@ function positionOf(v: Verification): { logIndex: number; leafHash: string } | u
 
 function loggedCondition(v: Verification): ConditionInput {
   const pos = positionOf(v);
-  if (pos) {
-    // The same words the GPUWorkload controller writes, so the two never rewrite each other.
-    return {
-      type: "Logged",
-      status: "True",
-      reason: "Appended",
-      message: `appended to the Merkle log at index ${pos.logIndex}`,
-    };
-  }
-  return { type: "Logged", status: "False", reason: v.ok ? "" : v.reason, message: v.message };
+  // The same words the controllers that append write, so they never rewrite each other.
+  if (pos) return appendedCondition(pos.logIndex);
+  return {
+    type: ReceiptConditionType.Logged,
+    status: "False",
+    reason: v.ok ? "" : v.reason,
+    message: v.message,
+  };
 }
 
 function timestampedCondition(
   pos: { logIndex: number } | undefined,
   ts: TimestampEvidence,
 ): ConditionInput {
-  const type = "Timestamped";
+  const type = ReceiptConditionType.Timestamped;
   if (!pos) {
     return {
       type,
       status: "False",
-      reason: "NotInLedger",
+      reason: ReceiptReason.NotInLedger,
       message: "the receipt is not in the ledger, so no time-stamped tree head covers it",
     };
   }
@@ -64,21 +64,21 @@ function timestampedCondition(
       return {
         type,
         status: "True",
-        reason: "Stamped",
+        reason: ReceiptReason.Stamped,
         message: `the signed tree head of size ${ts.treeSize} (covering index ${pos.logIndex}) carries an RFC 3161 token, genTime ${ts.genTime}`,
       };
     case "pending":
       return {
         type,
         status: "False",
-        reason: "Pending",
+        reason: ReceiptReason.Pending,
         message: `waiting for the ledger to publish a tree head covering index ${pos.logIndex} with an RFC 3161 token`,
       };
     case "noAuthority":
       return {
         type,
         status: "False",
-        reason: "NoTimestampAuthority",
+        reason: ReceiptReason.NoTimestampAuthority,
         message:
           "the operator's ledger has no RFC 3161 timestamp authority, and no published tree head " +
           "covers this receipt: run `remembrancer serve --tsa URL --publish-every S` on the " +
@@ -89,8 +89,13 @@ function timestampedCondition(
 
 function verifiedCondition(v: Verification): ConditionInput {
   return v.ok
-    ? { type: "Verified", status: "True", reason: "Proven", message: v.message }
-    : { type: "Verified", status: "False", reason: v.reason, message: v.message };
+    ? {
+        type: ReceiptConditionType.Verified,
+        status: "True",
+        reason: ReceiptReason.Proven,
+        message: v.message,
+      }
+    : { type: ReceiptConditionType.Verified, status: "False", reason: v.reason, message: v.message };
 }
 
 /** Computes a Receipt's status from its verification and timestamp evidence. */

@@ -6,6 +6,7 @@
  * proof, C2SP signed note); the RFC 3161 token is left to verify-full, so pkijs stays out of
  * the operator (ADR 0025, ADR 0026).
  */
+import { ReceiptReason } from "../../../crds/constants.ts";
 import type { ReceiptSpec } from "../../../crds/index.ts";
 import { canonicalBytes, fromHex, toHex } from "../../../services/ledger/canonical-json.ts";
 import {
@@ -25,13 +26,13 @@ import type { SignedTreeHead } from "../../../services/ledger/tree-head.ts";
 import type { TrustBundle } from "../../../services/ledger/trust-bundle.ts";
 
 /** Why a Receipt did not verify (the Verified condition's reason). */
-export type VerifyFailure =
+export type VerifyFailure = (typeof ReceiptReason)[
   | "NotInLedger"
   | "LeafMismatch"
   | "DigestMismatch"
   | "BadSignature"
   | "BadTreeHead"
-  | "ProofFailed";
+  | "ProofFailed"];
 
 /** What the controller read from the ledger for one Receipt. */
 export interface LedgerEvidence {
@@ -99,14 +100,14 @@ const short = (hex: string): string => hex.slice(0, 16);
 export function verifyReceipt(r: LedgerReceipt, ev: LedgerEvidence): Verification {
   const leafHash = leafHashOf(r);
   const entry = ev.entry;
-  if (!entry) return { ok: false, reason: "NotInLedger", message: notInLedger(ev, leafHash) };
+  if (!entry) return { ok: false, reason: ReceiptReason.NotInLedger, message: notInLedger(ev, leafHash) };
   if (entry.leafHash !== leafHash) {
     const digest = digestMatches(r)
       ? ""
       : "; spec.digest does not match spec.type, spec.subject and spec.payload either";
     return {
       ok: false,
-      reason: "LeafMismatch",
+      reason: ReceiptReason.LeafMismatch,
       message:
         `ledger entry ${entry.logIndex} holds a different receipt (leaf ${short(entry.leafHash)}…, ` +
         `this spec hashes to ${short(leafHash)}…)${digest}: the spec was changed after it was ` +
@@ -123,7 +124,7 @@ export function verifyReceipt(r: LedgerReceipt, ev: LedgerEvidence): Verificatio
   });
   if (!digestMatches(r)) {
     return failed(
-      "DigestMismatch",
+      ReceiptReason.DigestMismatch,
       "spec.digest does not match spec.type, spec.subject and spec.payload",
     );
   }
@@ -131,7 +132,7 @@ export function verifyReceipt(r: LedgerReceipt, ev: LedgerEvidence): Verificatio
   const bad = verifyReceiptSignatures(r, keys).find((s) => !s.ok);
   if (bad) {
     return failed(
-      "BadSignature",
+      ReceiptReason.BadSignature,
       `spec.signatures[keyId=${short(bad.keyId)}…]: ${bad.reason ?? "invalid"}; trusted Ed25519 ` +
         `keys are the ledger's (${[...keys.keys()].map(short).join(", ") || "none"})`,
     );
@@ -153,11 +154,11 @@ function proveInclusion(
   failed: (reason: VerifyFailure, message: string) => Verification,
 ): Verification {
   const head = checkHead(ev.head, ev.trust);
-  if (!head.ok) return failed("BadTreeHead", head.reason);
+  if (!head.ok) return failed(ReceiptReason.BadTreeHead, head.reason);
   const { size, root } = head;
   if (!ev.proof || ev.proof.treeSize !== size || pos.logIndex >= size) {
     return failed(
-      "ProofFailed",
+      ReceiptReason.ProofFailed,
       `no inclusion proof of leaf ${pos.logIndex} in the tree of ${size}`,
     );
   }
@@ -168,9 +169,9 @@ function proveInclusion(
     ev.proof.hashes.map((h) => fromHex(h)),
     root,
   );
-  if (!inc.ok) return failed("ProofFailed", `leaf ${pos.logIndex} of ${size}: ${inc.reason}`);
+  if (!inc.ok) return failed(ReceiptReason.ProofFailed, `leaf ${pos.logIndex} of ${size}: ${inc.reason}`);
   const latest = checkHead(ev.latest, ev.trust);
-  if (!latest.ok) return failed("BadTreeHead", `latest ${latest.reason}`);
+  if (!latest.ok) return failed(ReceiptReason.BadTreeHead, `latest ${latest.reason}`);
   const cons = verifyConsistency({
     size1: size,
     size2: latest.size,
@@ -180,7 +181,7 @@ function proveInclusion(
   });
   if (!cons.ok) {
     return failed(
-      "ProofFailed",
+      ReceiptReason.ProofFailed,
       `the tree head of size ${size} is not a prefix of the latest (${latest.size}): ${cons.reason}`,
     );
   }

@@ -18,7 +18,7 @@ import {
   type BillingResult,
   type TenantBilling,
 } from "../../../services/tenant-stack/stripe/billing.ts";
-import { completionPayloadOf } from "../gpuworkload/completion-receipt.ts";
+import { completionPayloadOf } from "../../../crds/domain/index.ts";
 import { disabled, failure, type ComponentResult, type TenantContext } from "./tenant-context.ts";
 import { reportSaasFailure } from "./tenant-saas-health.ts";
 import type { ComponentOutcome } from "./tenant-status.ts";

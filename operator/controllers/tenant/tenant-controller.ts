@@ -17,7 +17,7 @@ import {
   checkNetworkConfig,
 } from "../../../services/tenant-stack/kube/network.ts";
 import type { Controller, Manager } from "../../runtime/index.ts";
-import { receiptIndexers } from "../gpuworkload/usage.ts";
+import { receiptIndexers } from "../../shared/workload-caches.ts";
 import {
   DEFAULT_TENANT_SETTINGS,
   type TenantServices,

@@ -7,7 +7,7 @@
 import type { Receipt } from "../../../crds/index.ts";
 import { Resources } from "../../../services/kube/index.ts";
 import type { WorkloadNotice } from "../../../services/tenant-stack/discord/discord-binding.ts";
-import { completionPayloadOf } from "../gpuworkload/completion-receipt.ts";
+import { completionPayloadOf } from "../../../crds/domain/index.ts";
 import { disabled, failure, type ComponentResult, type TenantContext } from "./tenant-context.ts";
 import { reportSaasFailure } from "./tenant-saas-health.ts";
 
@@ -43,7 +43,7 @@ export function noticeOf(r: Receipt): WorkloadNotice | undefined {
     gpuCount: p.gpuCount,
     provider: p.provider,
     gpuHours: p.gpuSeconds / 3600,
-    costUsd: p.cost,
+    costMicroUsd: p.costMicroUsd,
     receiptDigest: r.spec.digest,
     ...(p.outcome === "Failed"
       ? { reason: `attempt ${p.attempt} on treaty ${p.treaty} failed` }

@@ -8,6 +8,15 @@
  */
 import type { GPUWorkload, Receipt, Tenant } from "../../../crds/index.ts";
 import {
+  completionsSince,
+  microsToUsd,
+  periodStart,
+  sumUsage,
+  TENANT_LABEL,
+  tenantGpuUsage,
+  tenantOfNamespace,
+} from "../../../crds/domain/index.ts";
+import {
   Resources,
   type KubeClient,
   type KubeObject,
@@ -22,7 +31,6 @@ import {
   type EventRecorder,
   type Result,
 } from "../../runtime/index.ts";
-import { namespaceUsage, periodStart } from "../gpuworkload/usage.ts";
 import {
   billingStateOf,
   paymentSuspends,
@@ -48,7 +56,6 @@ import type { TenantApplier } from "./tenant-kube.ts";
 import type { TenantSecrets } from "./tenant-secrets.ts";
 import {
   computeTenantStatus,
-  gpusInUse,
   transitions,
   type ComponentName,
   type Suspension,
@@ -165,11 +172,14 @@ export class TenantReconciler {
   }
 
   #usageOf(ctx: TenantContext): TenantObservation["usage"] {
-    const totals = namespaceUsage(this.#d.receipts, ctx.namespace, periodStart(ctx.now));
+    const totals = sumUsage(
+      completionsSince(this.#d.receipts.list(ctx.namespace), periodStart(ctx.now)),
+    );
     return {
-      gpusInUse: gpusInUse(this.#d.workloads.list(ctx.namespace)),
+      gpusInUse: tenantGpuUsage(this.#d.workloads.list(ctx.namespace)).gpusInUse,
       gpuHoursThisPeriod: Math.round((totals.gpuSeconds / 3600) * 1e6) / 1e6,
-      cost: totals.cost,
+      costMicroUsd: totals.costMicroUsd,
+      cost: microsToUsd(totals.costMicroUsd),
     };
   }
 
@@ -289,8 +299,8 @@ export class TenantReconciler {
 
 /** The objects whose changes concern a tenant, mapped to its name (for watches). */
 export function tenantOfObject(obj: KubeObject): string[] {
-  const label = obj.metadata?.labels?.["vaultmesh.cloud/tenant"];
+  const label = obj.metadata?.labels?.[TENANT_LABEL];
   if (label) return [label];
-  const ns = obj.metadata?.namespace;
-  return ns?.startsWith("tenant-") ? [ns.slice("tenant-".length)] : [];
+  const tenant = tenantOfNamespace(obj.metadata?.namespace);
+  return tenant === undefined ? [] : [tenant];
 }

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "@jest/globals";
-import { gpuWorkload } from "../../../test/builders/objects.ts";
 import type { Tenant } from "../../../crds/index.ts";
 import { redact } from "./tenant-context.ts";
 import {
@@ -7,7 +6,6 @@ import {
   ComponentImpact,
   componentImpact,
   computeTenantStatus,
-  gpusInUse,
   transitions,
   type ComponentOutcome,
   type ComponentName,
@@ -246,37 +244,6 @@ describe("Ready and Degraded", () => {
     const ready = back.conditions?.find((c) => c.type === "Ready");
     const degraded = back.conditions?.find((c) => c.type === "Degraded");
     expect([ready?.status, ready?.reason, degraded?.status]).toEqual(["True", "Ready", "False"]);
-  });
-});
-
-describe("gpusInUse", () => {
-  const w = (
-    count: number,
-    done?: "Complete" | "Failed",
-    deleting = false,
-  ): Parameters<typeof gpusInUse>[0][number] => ({
-    metadata: { name: "w", ...(deleting ? { deletionTimestamp: "2026-01-01T00:00:00Z" } : {}) },
-    spec: gpuWorkload("w", "tenant-acme").gpu("h100", count).obj().spec,
-    status: done
-      ? {
-          conditions: [
-            {
-              type: done,
-              status: "True",
-              reason: "x",
-              message: "",
-              lastTransitionTime: "2026-01-01T00:00:00Z",
-            },
-          ],
-        }
-      : {},
-  });
-  it.each([
-    [[], 0],
-    [[w(2), w(4)], 6],
-    [[w(2), w(4, "Complete"), w(1, "Failed"), w(8, undefined, true)], 2],
-  ])("case %#", (ws, want) => {
-    expect(gpusInUse(ws)).toBe(want);
   });
 });
 

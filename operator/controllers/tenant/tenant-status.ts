@@ -10,7 +10,7 @@ import {
   TenantReadyReason,
   type TenantConditionType,
 } from "../../../crds/constants.ts";
-import type { Condition, GPUWorkload, Tenant, TenantStatus } from "../../../crds/index.ts";
+import type { Condition, Tenant, TenantStatus } from "../../../crds/index.ts";
 import { setConditions, type ConditionInput } from "../../runtime/index.ts";
 
 /** A stack component with its own condition. */
@@ -227,21 +227,6 @@ export function computeTenantStatus(t: Tenant, o: TenantObservation, now: Date):
     suspended: o.suspension !== undefined,
     ...(o.suspension ? { suspendedReason: o.suspension.reason } : {}),
   };
-}
-
-/** Whether a workload holds GPUs: not Complete, not Failed and not being deleted. */
-export function workloadIsActive(w: Pick<GPUWorkload, "metadata" | "status">): boolean {
-  if (w.metadata.deletionTimestamp) return false;
-  return !(w.status?.conditions ?? []).some(
-    (c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True",
-  );
-}
-
-/** GPUs held by the tenant's active workloads. */
-export function gpusInUse(
-  workloads: readonly Pick<GPUWorkload, "metadata" | "spec" | "status">[],
-): number {
-  return workloads.filter(workloadIsActive).reduce((n, w) => n + (w.spec.gpu?.count ?? 0), 0);
 }
 
 /**

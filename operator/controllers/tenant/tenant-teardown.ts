@@ -19,7 +19,7 @@ import type { GPUWorkload } from "../../../crds/index.ts";
 import { Resources } from "../../../services/kube/index.ts";
 import type { ReceiptInput } from "../../../services/ledger/receipt.ts";
 import type { TenantContext } from "./tenant-context.ts";
-import { workloadIsActive } from "./tenant-status.ts";
+import { workloadIsActive } from "../../../crds/domain/index.ts";
 
 /** The ledger operation teardown needs. */
 export interface ReceiptLedger {

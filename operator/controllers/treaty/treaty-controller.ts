@@ -7,8 +7,8 @@
 import type { GPUWorkload, Treaty } from "../../../crds/index.ts";
 import { Resources } from "../../../services/kube/index.ts";
 import type { Controller, Manager } from "../../runtime/index.ts";
-import { Labels } from "../gpuworkload/completion-receipt.ts";
-import { workloadCaches, type OperatorScope } from "../gpuworkload/gpuworkload-controller.ts";
+import { RECEIPT_LABELS } from "../../../crds/domain/index.ts";
+import { workloadCaches, type OperatorScope } from "../../shared/workload-caches.ts";
 import {
   CredentialChecks,
   pingProbe,
@@ -24,6 +24,12 @@ export { httpProbe, pingProbe, type RttProbe } from "./treaty-evidence.ts";
 export const DEFAULT_PROBE_INTERVAL_MS = 30_000;
 /** How often a missing credentials Secret is looked up again (the default). */
 export const DEFAULT_CREDENTIALS_RETRY_MS = 5_000;
+/**
+ * How long workload and receipt changes wait before their treaty is reconciled: its status
+ * (activeJobs, usage, fill rate) sums up every workload under it, so under a burst it is
+ * written at most once per interval instead of once per workload (issue 13, ADR 0100).
+ */
+export const TREATY_STATUS_COALESCE_MS = 2_000;
 /** Namespace of a `credentialsSecretRef` without one, outside a scoped install. */
 const DEFAULT_CREDENTIALS_NAMESPACE = "vaultmesh-system";
 
@@ -90,11 +96,12 @@ export function createTreatyController(
     ...(deps.resyncMs !== undefined ? { resyncMs: deps.resyncMs } : {}),
     reconcile: (req) => reconciler.reconcile(req.name),
     watches: [
-      { informer: workloads, map: byName },
+      { informer: workloads, map: byName, coalesceMs: TREATY_STATUS_COALESCE_MS },
       {
         informer: c.receipts,
+        coalesceMs: TREATY_STATUS_COALESCE_MS,
         map: (r) => {
-          const t = r.metadata.labels?.[Labels.receiptTreaty];
+          const t = r.metadata.labels?.[RECEIPT_LABELS.treaty];
           return t ? [t] : [];
         },
       },

@@ -12,7 +12,8 @@ import {
   lookupCredentials,
 } from "../../../services/provider-client/credentials.ts";
 import { ProviderClient } from "../../../services/provider-client/provider-client.ts";
-import { periodStart, sumUsage, treatyCompletions } from "../gpuworkload/usage.ts";
+import { periodStart, sumUsage } from "../../../crds/domain/index.ts";
+import { treatyCompletions } from "../../shared/workload-caches.ts";
 import type { CredentialsCheck, TreatyEvidence } from "./treaty-status.ts";
 
 /** Measures the round trip to a provider endpoint in ms; throws when unreachable. */

@@ -19,7 +19,7 @@ import {
   type RttProbes,
 } from "./treaty-evidence.ts";
 import { accessProblem, computeTreatyStatus, type AccessProblem } from "./treaty-status.ts";
-import { periodStart } from "../gpuworkload/usage.ts";
+import { periodStart } from "../../../crds/domain/index.ts";
 
 /** Dependencies of the Treaty reconciler. */
 export interface TreatyReconcilerDeps {

@@ -6,6 +6,7 @@
  */
 import { IN_CLUSTER_PROVIDER, TREATY_READY_REASONS as R } from "../../../crds/constants.ts";
 import type { Condition, Treaty, TreatyStatus } from "../../../crds/index.ts";
+import { treatyFillRate } from "../../../services/kpi/index.ts";
 import { rfc3339, setConditions, type ConditionInput } from "../../runtime/index.ts";
 
 /** Evidence about a treaty, gathered from the caches by the reconciler. */
@@ -137,6 +138,7 @@ export function computeTreatyStatus(
   const n = evidence.completions.length;
   const availability = n > 0 ? round(ok / n) : undefined;
   const latency = p95(evidence.rttMs);
+  const fill = treatyFillRate(evidence); // the KPI's one definition (services/kpi)
   const degraded = degradedReasons(treaty, {
     rep,
     availability,
@@ -186,7 +188,7 @@ export function computeTreatyStatus(
     activeJobs: evidence.activeJobs,
     gpuHoursThisPeriod: round(evidence.gpuSecondsThisPeriod / 3600, 6),
     periodStart: rfc3339(periodStart),
-    ...(evidence.routed > 0 ? { fillRate: round(evidence.placed / evidence.routed) } : {}),
+    ...(fill !== undefined ? { fillRate: round(fill) } : {}),
   };
   return { status, ...nextDateChange(spec, now) };
 }

@@ -8,6 +8,7 @@ import pg from "pg";
 import { DependencyHealth, guardPgPool } from "../../dependency-health/index.ts";
 import { ed25519Signer, type Ed25519Signer } from "../ed25519.ts";
 import { Ledger } from "../ledger.ts";
+import type { LedgerMetrics } from "../ledger-metrics.ts";
 import { openPgpSigner, type OpenPgpSigner } from "../openpgp-keys.ts";
 import type { Timestamper } from "../tree-head.ts";
 import { loadTrustFiles, type TrustBundle } from "../trust-bundle.ts";
@@ -147,6 +148,7 @@ export async function openLedger(
   sign: boolean,
   cacheTree = false,
   health: DependencyHealth = new DependencyHealth({ clock: io.clock, logger: io.logger }),
+  metrics?: LedgerMetrics,
 ): Promise<{ ledger: Ledger; close: () => Promise<void> }> {
   const pool = new pg.Pool({
     connectionString: databaseUrl(io, flags),
@@ -156,7 +158,8 @@ export async function openLedger(
   guardPgPool(pool, health.register(LEDGER_DATABASE, { required: true }));
   const signer = sign ? loadSigner(io, flags) : undefined;
   const openpgp = sign ? await loadOpenPgp(io, flags) : undefined;
-  const timestamper = sign ? await loadTimestamper(io, flags) : undefined;
+  const stamper = sign ? await loadTimestamper(io, flags) : undefined;
+  const timestamper = stamper && metrics ? metrics.instrumentTimestamper(stamper) : stamper;
   const trust = loadTrust(io, flags);
   const origin = configuredOrigin(io, flags);
   try {
@@ -171,7 +174,9 @@ export async function openLedger(
       ...(timestamper ? { timestamper } : {}),
       ...(trust ? { trust } : {}),
       cacheTree,
+      ...(metrics ? { metrics } : {}),
     });
+    metrics?.treeGaugesFrom(pool);
     return { ledger, close: () => pool.end() };
   } catch (err) {
     await pool.end();

@@ -4,12 +4,15 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
+import { Registry } from "prom-client";
 import {
   DependencyHealth,
   describeError,
   outageReason,
+  registerDependencyMetrics,
   startProbe,
 } from "../../dependency-health/index.ts";
+import { HttpMetrics, processMetrics } from "../../metrics/index.ts";
 import { createWitness, WitnessKeyError } from "../../federation/cosignature.ts";
 import {
   FederationReceiptService,
@@ -24,6 +27,7 @@ import {
 import { federationPeersOf, WitnessTrustStore } from "../../federation/witness-trust-store.ts";
 import { ed25519Signer } from "../ed25519.ts";
 import type { Ledger } from "../ledger.ts";
+import { LedgerMetrics } from "../ledger-metrics.ts";
 import { buildProofApi } from "../proof-api.ts";
 import { allKeys } from "../store/pg-log-queries.ts";
 import { LEDGER_DATABASE, openLedger, readInput, type LedgerFlags } from "./cli-context.ts";
@@ -126,7 +130,12 @@ async function serve(io: CliIO, f: ServeFlags): Promise<number> {
     throw new UsageError("--publish-every: expected seconds ≥ 0");
   const publishing = every > 0 && Boolean(f.keyDir ?? io.env.REMEMBRANCER_KEY_DIR);
   const health = new DependencyHealth({ clock: io.clock, logger: io.logger });
-  const opened = await openWhenReachable(io, f, publishing, health);
+  // GET /metrics on the proof API's port: the ledger's own, RED, dependencies, process (ADR 0110).
+  const registry = new Registry();
+  processMetrics(registry);
+  registerDependencyMetrics(health, registry);
+  const ledgerMetrics = new LedgerMetrics(registry);
+  const opened = await openWhenReachable(io, f, publishing, health, ledgerMetrics);
   if (!opened) return EXIT.ok; // stopped while waiting for the database
   const { ledger, close } = opened;
   let witnessing: Awaited<ReturnType<typeof loadWitness>>;
@@ -140,6 +149,7 @@ async function serve(io: CliIO, f: ServeFlags): Promise<number> {
     ledger,
     logger: io.logger,
     health,
+    metrics: { registry, http: new HttpMetrics(registry, "ledger"), ledger: ledgerMetrics },
     ...(witnessing ?? {}),
   });
   const witness = witnessing?.witness;
@@ -179,11 +189,12 @@ async function openWhenReachable(
   f: ServeFlags,
   publishing: boolean,
   health: DependencyHealth,
+  metrics: LedgerMetrics,
 ): Promise<{ ledger: Ledger; close: () => Promise<void> } | undefined> {
   for (;;) {
     try {
       // A long-running server keeps the tree in memory: proofs without a database round trip.
-      return await openLedger(io, f, publishing, true, health);
+      return await openLedger(io, f, publishing, true, health, metrics);
     } catch (err) {
       const reason = outageReason(err);
       if (!reason) throw err;

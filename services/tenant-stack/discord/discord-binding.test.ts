@@ -94,11 +94,13 @@ describe("workload notices", () => {
         gpuCount: 2,
         provider: "akash",
         gpuHours: 1.5,
-        costUsd: 4.2,
+        costMicroUsd: 4_200_333,
         receiptDigest: digest,
       },
       /✅ GPU workload \*\*train\*\* completed/,
       ["GPU", "Provider", "GPU-hours", "Cost", "Receipt"],
+      // the exact amount, not rounded to cents
+      "$4.200333",
     ],
     [
       "failure",
@@ -109,8 +111,9 @@ describe("workload notices", () => {
       },
       /❌ GPU workload \*\*train\*\* failed/,
       ["Reason", "Receipt"],
+      undefined,
     ],
-  ])("posts a %s notice to the tenant's channel", async (_what, n, wantContent, wantFields) => {
+  ])("posts a %s notice to the tenant's channel", async (_what, n, wantContent, wantFields, wantCost) => {
     const id = await binding().postWorkloadNotice(CHANNEL, {
       workload: "train",
       namespace: "tenant-acme",
@@ -124,6 +127,10 @@ describe("workload notices", () => {
     };
     expect(body.content).toMatch(wantContent);
     expect(body.embeds[0]?.fields.map((f) => f.name)).toEqual(wantFields);
+    const cost = (body.embeds[0]?.fields as { name: string; value: string }[]).find(
+      (f) => f.name === "Cost",
+    );
+    expect(cost?.value).toBe(wantCost);
     expect(body.allowed_mentions).toEqual({ parse: [] });
     expect(body).toMatchObject({ nonce: "c0ffeec0ffeec0ffeec0ffeec", enforce_nonce: true });
   });

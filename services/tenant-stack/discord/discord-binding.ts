@@ -4,6 +4,7 @@
  * failure notices to the tenant's channel. Talks to Discord's REST API through
  * @discordjs/rest, whose base URL is configurable (tests use a local stand-in).
  */
+import { formatUsd } from "../../../crds/domain/money.ts";
 import type { REST } from "@discordjs/rest";
 import {
   ApplicationCommandOptionType,
@@ -48,7 +49,8 @@ export interface WorkloadNotice {
   readonly gpuCount?: number;
   readonly provider?: string;
   readonly gpuHours?: number;
-  readonly costUsd?: number;
+  /** Integer micro-dollars (shown as `$0.000333`, `$4.20`: never rounded to cents). */
+  readonly costMicroUsd?: number;
   /** The completion receipt's digest (`sha256:<hex>`); also makes the post idempotent. */
   readonly receiptDigest?: string;
 }
@@ -89,8 +91,8 @@ export function noticeMessage(n: WorkloadNotice): RESTPostAPIChannelMessageJSONB
     n.gpuHours !== undefined
       ? { name: "GPU-hours", value: n.gpuHours.toFixed(2), inline: true }
       : undefined,
-    n.costUsd !== undefined
-      ? { name: "Cost", value: `$${n.costUsd.toFixed(2)}`, inline: true }
+    n.costMicroUsd !== undefined
+      ? { name: "Cost", value: formatUsd(n.costMicroUsd), inline: true }
       : undefined,
     !ok && n.reason ? { name: "Reason", value: n.reason.slice(0, 1024) } : undefined,
     n.receiptDigest ? { name: "Receipt", value: `\`${n.receiptDigest}\`` } : undefined,

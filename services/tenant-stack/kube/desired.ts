@@ -4,6 +4,7 @@
  * LimitRange) and Network (NetworkPolicies). Objects are listed in apply order.
  */
 import {
+  buildApiBinding,
   buildNamespace,
   buildOwnerBindings,
   buildOwnerRole,
@@ -32,6 +33,7 @@ export function desiredTenantObjects(
       buildServiceAccount(t),
       buildOwnerRole(t),
       ...buildOwnerBindings(t),
+      buildApiBinding(t),
     ],
     quota: [buildResourceQuota(t), buildLimitRange(t)],
     network: buildNetworkPolicies(t.name, network),

@@ -1,7 +1,13 @@
 /** Builds the tenant's namespace, its workload ServiceAccount and the owners' RBAC. */
 import type { V1PolicyRule, RbacV1Subject } from "@kubernetes/client-node";
 import { API_VERSION, GROUP } from "../../../crds/constants.ts";
-import { TENANT_LABEL, TenantObjectNames, tenantLabels, tenantNamespace } from "./names.ts";
+import {
+  TENANT_LABEL,
+  TenantObjectNames,
+  tenantApiIdentity,
+  tenantLabels,
+  tenantNamespace,
+} from "./names.ts";
 import type { TenantRef } from "./tenant-ref.ts";
 import type { WireObject } from "./wire.ts";
 
@@ -96,6 +102,31 @@ export function buildOwnerBindings(t: TenantRef): WireObject[] {
     binding(TenantObjectNames.adminBinding, "ClusterRole", "admin"),
     binding(TenantObjectNames.ownerBinding, "Role", TenantObjectNames.ownerRole),
   ];
+}
+
+/**
+ * Builds the binding of the owner Role to the tenant API's group (the identity the bridge
+ * impersonates for this tenant's API keys), so an API call can do what an owner's VaultMesh
+ * Role allows and nothing in another namespace.
+ */
+export function buildApiBinding(t: TenantRef): WireObject {
+  return {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: {
+      name: TenantObjectNames.apiBinding,
+      namespace: tenantNamespace(t.name),
+      labels: tenantLabels(t.name),
+    },
+    roleRef: {
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: "Role",
+      name: TenantObjectNames.ownerRole,
+    },
+    subjects: [
+      { apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: tenantApiIdentity(t.name).group },
+    ],
+  };
 }
 
 /** Returns the tenant a namespace belongs to, from its label, or undefined. */

@@ -62,6 +62,7 @@ async function grant(c: pg.ClientBase, role: string): Promise<void> {
   await c.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${s} TO "${role}"`);
   await c.query(`GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${s} TO "${role}"`);
   await c.query(`REVOKE ALL ON ${s}.schema_migrations FROM "${role}"`);
+  await c.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ${s} TO "${role}"`);
   const owned = await c.query<{ tablename: string }>(
     "SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tableowner = $2",
     [s, role],

@@ -129,4 +129,18 @@ CREATE TABLE ${ARRAKIS_SCHEMA}.billing_accounts (
 ${rlsSql("billing_accounts", "tenant_id")}
 `,
   },
+  {
+    version: 3,
+    name: "api_key_tenant(): the one lookup outside RLS, an API key id to its tenant (ADR 0121)",
+    // SECURITY DEFINER runs as the migrating role (a superuser or BYPASSRLS administrator), so
+    // it sees every api_keys row; it returns only the tenant id of an unrevoked key, never the
+    // hash. The bridge then reads the hash under RLS for that tenant alone. EXECUTE is granted
+    // to the application role by migrate().
+    sql: `
+CREATE FUNCTION ${ARRAKIS_SCHEMA}.api_key_tenant(p_key_id text) RETURNS uuid
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT tenant_id FROM ${ARRAKIS_SCHEMA}.api_keys WHERE key_id = p_key_id AND revoked_at IS NULL $$;
+REVOKE ALL ON FUNCTION ${ARRAKIS_SCHEMA}.api_key_tenant(text) FROM PUBLIC;
+`,
+  },
 ];
