@@ -15,7 +15,7 @@ CLUSTER ?= dev
 TIMED := bash hack/timed.sh
 
 .PHONY: all deps node-deps controlplane test test-unit test-integration lint generate verify \
-	dev dev-down cluster-up cluster-down bench clean image release
+	dev dev-down cluster-up cluster-down bench clean image release slo-report
 
 all: test
 
@@ -57,6 +57,16 @@ image: node-deps
 ## REMEMBRANCER_TSA_URL and REMEMBRANCER_TSA_CA (see hack/image/release.sh)
 release: image
 	bash hack/image/release.sh
+
+## slo-report: measure the four KPIs in Prometheus (PROMETHEUS_URL, SLO_WINDOW, default 72h) into
+## canary_slo_report.json and .html, signed and recorded in the ledger as an `slo.report` receipt;
+## needs DATABASE_URL, REMEMBRANCER_KEY_DIR, REMEMBRANCER_TSA_URL and REMEMBRANCER_TSA_CA as
+## `make release` does (docs/slo.md)
+PROMETHEUS_URL ?=
+SLO_WINDOW ?= 72h
+slo-report: node-deps
+	@[ -n "$(PROMETHEUS_URL)" ] || { echo "slo-report: set PROMETHEUS_URL (e.g. http://127.0.0.1:9090)" >&2; exit 2; }
+	$(NODE) bin/vaultmesh.js slo-report --prometheus "$(PROMETHEUS_URL)" --window "$(SLO_WINDOW)" --html --record
 
 ## controlplane: build etcd, kube-apiserver, controller-manager, scheduler, kubectl, kwok (cached)
 controlplane:

@@ -32,7 +32,7 @@ const config = {
     {
       ...common,
       displayName: "unit",
-      testMatch: ["<rootDir>/{crds,operator,webhooks,services,hack,bench}/**/*.test.ts"],
+      testMatch: ["<rootDir>/{crds,operator,webhooks,services,hack,bench,wargame}/**/*.test.ts"],
     },
     {
       ...common,

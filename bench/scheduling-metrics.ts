@@ -187,14 +187,22 @@ export function phaseCost(
     const net = (v - (a.cpu[k] ?? 0)) * 1000 - (bg.cpuMsPerSecond[k] ?? 0) * s;
     cpuMs[k] = r1(net / n);
   }
-  const bodyBytes = deltaBy(a.apiserver, b.apiserver, "apiserver_request_body_size_bytes_sum", (k) => {
-    const v = labelOf(k, "verb").toUpperCase();
-    return ["CREATE", "UPDATE", "PATCH", "APPLY", "POST", "PUT"].includes(v)
-      ? `${v.toLowerCase()} ${labelOf(k, "resource")}`
-      : undefined;
-  });
-  const watchBytes = deltaBy(a.apiserver, b.apiserver, "apiserver_watch_events_sizes_sum", (k) =>
-    labelOf(k, "kind") || labelOf(k, "resource"),
+  const bodyBytes = deltaBy(
+    a.apiserver,
+    b.apiserver,
+    "apiserver_request_body_size_bytes_sum",
+    (k) => {
+      const v = labelOf(k, "verb").toUpperCase();
+      return ["CREATE", "UPDATE", "PATCH", "APPLY", "POST", "PUT"].includes(v)
+        ? `${v.toLowerCase()} ${labelOf(k, "resource")}`
+        : undefined;
+    },
+  );
+  const watchBytes = deltaBy(
+    a.apiserver,
+    b.apiserver,
+    "apiserver_watch_events_sizes_sum",
+    (k) => labelOf(k, "kind") || labelOf(k, "resource"),
   );
   const webhookCalls = deltaBy(
     a.apiserver,

@@ -19,13 +19,13 @@
 //   --memory-objects 10000 also measures operator RSS with that many objects cached (issue 4).
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
-import { API_VERSION, type GPUWorkload, type Tenant, type Treaty } from "../crds/index.ts";
+import { API_VERSION, type GPUWorkload, type Treaty } from "../crds/index.ts";
 import { OPERATOR_NODE_FLAGS } from "../operator/config.ts";
 import { buildJob, JOB_LABELS } from "../operator/placement/index.ts";
 import { route, RouterMemo } from "../services/routing/index.ts";
@@ -73,6 +73,13 @@ const { values } = parseArgs({
     // Operator RSS is also measured once its caches hold this many objects (issue 4: 10k):
     // more workloads are applied after the timed phases until they do. 0 skips that phase.
     "memory-objects": { type: "string", default: "0" },
+    // Apply at this many workloads per second (open loop) instead of as fast as possible:
+    // latency at a sustained rate rather than behind a burst. 0 = burst (the default).
+    rate: { type: "string", default: "0" },
+    // Directory for kube-apiserver CPU profiles (pprof), one per phase of the last round, of
+    // --profile-seconds each from the phase's start (a private control plane only).
+    "apiserver-profile": { type: "string" },
+    "profile-seconds": { type: "string", default: "15" },
     // Extra Node flags for the operator child (space-separated), to compare heap settings.
     "node-flags": { type: "string", default: "" },
   },
@@ -93,6 +100,9 @@ const N = count("workloads", 1);
 const NODES = count("nodes", 1);
 const ROUNDS = count("rounds", 1);
 const CONC = count("concurrency", 1);
+const RATE = count("rate", 0);
+const PROFILE_S = count("profile-seconds", 1);
+const PROFILE_DIR = values["apiserver-profile"];
 const WORKERS = count("workers", 1);
 const IDLE_S = count("idle-seconds", 1);
 const SETTLE_MS = count("settle-ms", 0);
@@ -107,7 +117,11 @@ const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)] ?? NaN) : NaN;
 };
-const median = (xs: number[]): number => pct(xs, 0.5);
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] ?? NaN) : ((s[m - 1] ?? NaN) + (s[m] ?? NaN)) / 2;
+};
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 
@@ -135,7 +149,17 @@ async function kubectl(
   args: string[],
   input?: string,
 ): Promise<string> {
-  return await new Promise<string>((resolve, reject) => {
+  return (await kubectlBytes(bin, kubeconfig, args, input)).toString("utf8");
+}
+
+/** Runs kubectl; resolves with its stdout as bytes (a pprof profile). */
+async function kubectlBytes(
+  bin: string,
+  kubeconfig: string,
+  args: string[],
+  input?: string,
+): Promise<Buffer> {
+  return await new Promise<Buffer>((resolve, reject) => {
     const p = spawn(bin, args, {
       env: { ...process.env, KUBECONFIG: kubeconfig },
       stdio: ["pipe", "pipe", "inherit"],
@@ -143,9 +167,7 @@ async function kubectl(
     const out: Buffer[] = [];
     p.stdout.on("data", (c: Buffer) => out.push(c));
     p.on("exit", (c) =>
-      c === 0
-        ? resolve(Buffer.concat(out).toString("utf8"))
-        : reject(new Error(`kubectl ${args.join(" ")}: ${c}`)),
+      c === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`kubectl ${args.join(" ")}: ${c}`)),
     );
     p.stdin.end(input ?? "");
   });
@@ -229,10 +251,16 @@ function bareJob(w: World, name: string): KubeObject {
 
 async function applyAll(w: World, kind: PhaseKind, names: string[]): Promise<void> {
   let next = 0;
+  const start = performance.now();
   await Promise.all(
     Array.from({ length: CONC }, async () => {
       while (next < names.length) {
-        const name = names[next++] ?? "";
+        const i = next++;
+        const name = names[i] ?? "";
+        if (RATE > 0) {
+          const wait = start + (i / RATE) * 1000 - performance.now();
+          if (wait > 0) await sleep(wait);
+        }
         w.applied.set(name, performance.now());
         if (kind === "bare") await w.client.create(Resources.Job, bareJob(w, name));
         else await w.client.create(Resources.GPUWorkload, workload(name, w.vmNs));
@@ -273,6 +301,14 @@ async function runPhase(
     await sleep(1000);
     const a = await snapshot(w.sources);
     const t0 = performance.now();
+    const profile =
+      PROFILE_DIR && round === ROUNDS
+        ? kubectlBytes(w.kubectlBin, w.kubeconfig, [
+            "get",
+            "--raw",
+            `/debug/pprof/profile?seconds=${PROFILE_S}`,
+          ]).then((b) => writeFileSync(join(PROFILE_DIR, `kube-apiserver-${kind}.pprof`), b))
+        : undefined;
     await applyAll(w, kind, names);
     const deadline = Date.now() + 300000;
     const bound = (): number => names.filter((n) => w.boundAt.has(n)).length;
@@ -280,6 +316,7 @@ async function runPhase(
     const times = names.map((n) => w.boundAt.get(n)).filter((t): t is number => t !== undefined);
     const lastBound = Math.max(...times);
     await sleep(SETTLE_MS);
+    await profile;
     const b = await snapshot(w.sources);
     const lat = (m: Map<string, number>): number[] =>
       names.filter((n) => m.has(n)).map((n) => (m.get(n) ?? 0) - (w.applied.get(n) ?? 0));
@@ -390,6 +427,7 @@ async function main(): Promise<void> {
     process.stderr.write(`[bench] --nodes: ${need} GPU nodes needed for this run, got ${NODES}\n`);
     process.exit(2);
   }
+  if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
   let cluster: Cluster | undefined;
   let kubeconfig = values.kubeconfig;
   const kubectlBin = join(await ensureBinaries(), "kubectl");
@@ -399,6 +437,7 @@ async function main(): Promise<void> {
       dir: mkdtempSync(join(tmpdir(), "vaultmesh-bench-")),
       name: "bench",
       lifeline: true,
+      ...(PROFILE_DIR ? { extraArgs: { "kube-apiserver": ["--profiling=true"] } } : {}),
     });
     kubeconfig = cluster.kubeconfig;
     await kubectl(kubectlBin, kubeconfig, ["apply", "--server-side", "-f", "crds/generated"]);
@@ -616,6 +655,7 @@ async function main(): Promise<void> {
       workloadsPerPhase: N,
       rounds: ROUNDS,
       concurrency: CONC,
+      applyRatePerSecond: RATE > 0 ? RATE : "burst",
       gpuNodes: NODES,
       webhooks: WEBHOOKS,
       cores: cpus().length,

@@ -12,6 +12,7 @@ import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { systemClock } from "../services/ledger/clock.ts";
+import { Registry } from "prom-client";
 import { startProviderSim } from "../services/provider-sim/index.ts";
 import { startDiscordStandIn } from "../test/harness/discord-stand-in.ts";
 
@@ -78,6 +79,7 @@ const sim =
           provider: "akash",
           tokens: [token],
           logger: log.child({ component: "provider-sim" }),
+          metrics: new Registry(), // GET /metrics: the simulator's RED metrics
         },
         { port: providerPort },
       );

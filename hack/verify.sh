@@ -13,6 +13,10 @@ node hack/generate-chart.ts --check
 node hack/generate-api-docs.ts --check
 # Argo CD health testdata (from the status functions) and argocd-cm snippets (from health.lua).
 node hack/generate-argocd-testdata.ts --check
+# Prometheus rules (plain file and PrometheusRule) and the Grafana dashboard (file and ConfigMap).
+node hack/generate-observability.ts --check
+# docs/metrics.md (from the metric catalog and the KPI definitions).
+node hack/generate-metrics-docs.ts --check
 changes=$(git status --porcelain -- "${generated[@]}")
 if [ -n "$changes" ]; then
   echo "verify: generated files are stale — run 'make generate' and commit the result:" >&2

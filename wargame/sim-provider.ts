@@ -127,8 +127,9 @@ export class SimProvider {
   #submit(key: string, request: JobRequest): SubmitResult {
     const now = this.#d.now();
     const existing = this.#byKey.get(key);
+    const fingerprint = stableJson(request);
     if (existing !== undefined) {
-      if (existing.fingerprint !== stableJson(request)) {
+      if (existing.fingerprint !== fingerprint) {
         throw error("idempotency_key_reused", `Idempotency-Key ${key} was used for another request`);
       }
       return { job: viewOf(existing, now), created: false };
@@ -156,7 +157,7 @@ export class SimProvider {
     const job: SimJob = {
       id: jobIdFor(key),
       key,
-      fingerprint: stableJson(request),
+      fingerprint,
       request,
       pricePerHour: request.maxPricePerHour ?? 0,
       createdMs: now,

@@ -27,6 +27,8 @@ export class TreatyWorld {
   readonly #byName = new Map<string, Treaty>();
   readonly #books = new Map<string, TreatyBook>();
   readonly #basePricing = new Map<string, Treaty["spec"]["pricing"]>();
+  /** What the last status was computed from, per treaty (see resync). */
+  readonly #computedFrom = new Map<string, string>();
   #list: Treaty[] = [];
   #usage = new Map<string, TreatyUsage>();
   #rv = 0;
@@ -110,6 +112,12 @@ export class TreatyWorld {
   resync(name: string, now: Date): boolean {
     const t = this.#byName.get(name)!;
     const b = this.book(name);
+    // The parts of the status routing reads change only with these inputs; the counters
+    // (routed, placed, active jobs, GPU-hours) are read from live usage instead (the router's
+    // `usage` input), so a pass with none of these changed would write nothing routing sees.
+    const from = `${t.metadata.resourceVersion}|${now.toISOString().slice(0, 10)}|${b.completions.length}|${b.unreachable}|${b.rttMs.join(",")}`;
+    if (this.#computedFrom.get(name) === from) return false;
+    this.#computedFrom.set(name, from);
     const evidence: TreatyEvidence = {
       completions: b.completions,
       gpuSecondsThisPeriod: b.gpuSecondsThisPeriod,
@@ -125,11 +133,9 @@ export class TreatyWorld {
     const routingView = (s: Treaty["status"]): string =>
       stableJson({ ...s, fillRate: undefined, activeJobs: undefined, gpuHoursThisPeriod: undefined });
     if (t.status !== undefined && routingView(t.status) === routingView(status)) return false;
-    this.#byName.set(name, {
-      ...t,
-      metadata: { ...t.metadata, resourceVersion: String(++this.#rv) },
-      status,
-    });
+    const rv = String(++this.#rv);
+    this.#byName.set(name, { ...t, metadata: { ...t.metadata, resourceVersion: rv }, status });
+    this.#computedFrom.set(name, from.replace(/^[^|]*/, rv));
     this.#relist();
     return true;
   }

@@ -21,6 +21,7 @@ import {
 } from "./deps.ts";
 import { WEBHOOK_ENDPOINTS, type WebhookEndpoint } from "./endpoints.ts";
 import type { HandlerContext } from "./handlers.ts";
+import { instrumentFastify } from "../services/metrics/index.ts";
 import { WebhookMetrics } from "./metrics.ts";
 import { DEFAULT_GPU_RESOURCES, DEFAULT_GPU_TAINT_KEYS } from "./policies/pod.ts";
 import { DEFAULT_OPERATOR_SERVICE_ACCOUNT, SYSTEM_RECEIPT_DELETERS } from "./policies/receipt.ts";
@@ -185,6 +186,8 @@ export function buildServer(deps: WebhookDeps, options: ServerOptions = {}): Fas
     return503OnClosing: true,
     ...(options.https ? { https: { key: options.https.key, cert: options.https.cert } } : {}),
   }) as unknown as FastifyInstance;
+  // RED metrics of every request, 404s included (services/metrics, ADR 0110).
+  instrumentFastify(app, metrics.http);
 
   // AdmissionReviews are JSON; anything else is a 415, not a string for the handler to reject.
   app.removeContentTypeParser("text/plain");

@@ -160,7 +160,13 @@ export function openDenialLedger(
   const logger = deps.logger.child({ component: "ledger" });
   let opening: Promise<Ledger> | undefined;
   const ledger = (): Promise<Ledger> => {
-    opening ??= Ledger.open({ pool, clock: systemClock, logger, signer }).catch((err: unknown) => {
+    opening ??= Ledger.open({
+      pool,
+      clock: systemClock,
+      logger,
+      signer,
+      metrics: deps.metrics.ledger,
+    }).catch((err: unknown) => {
       opening = undefined;
       throw err;
     });

@@ -106,7 +106,7 @@ type Mode =
   | { readonly local: false; readonly settings: ServeSettings };
 
 async function serve(mode: Mode): Promise<void> {
-  const metrics = new WebhookMetrics();
+  const metrics = new WebhookMetrics(undefined, { process: true });
   // One registry of the server's dependencies: /readyz lists them, /metrics exports them.
   const health = webhookDependencyHealth(metrics, { clock: systemClock, logger });
   const denials = await openDenials(metrics, health);

@@ -2,20 +2,31 @@
 // decision time per policy in fine buckets (the goal is p99 ≤ 1 ms), decisions by outcome,
 // requests refused before any policy ran, what became of the policy.denied receipts, and when
 // the served certificate expires.
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Registry, type Counter, type Gauge, type Histogram } from "prom-client";
 import {
   DependencyHealth,
   registerDependencyMetrics,
   type HealthLogger,
 } from "../services/dependency-health/index.ts";
+import {
+  counter,
+  gauge,
+  histogram,
+  HttpMetrics,
+  processMetrics,
+  WEBHOOK_CERT_NOT_AFTER,
+  WEBHOOK_DECISION_DURATION,
+  WEBHOOK_DECISIONS,
+  WEBHOOK_DENIAL_QUEUE,
+  WEBHOOK_DENIAL_RECEIPTS,
+  WEBHOOK_REJECTED,
+} from "../services/metrics/index.ts";
+import { LedgerMetrics } from "../services/ledger/ledger-metrics.ts";
 
-/** Buckets of the decision-time histogram, in seconds: 25 µs to 1 s. */
-export const DECISION_BUCKETS: readonly number[] = [
-  0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-  0.25, 1,
-];
+/** Buckets of the decision-time histogram, in seconds: 25 µs to 1 s (services/metrics). */
+export { DECISION_BUCKETS } from "../services/metrics/index.ts";
 
-/** The admission server's metrics. */
+/** The admission server's metrics (definitions: services/metrics/catalog.ts). */
 export class WebhookMetrics {
   readonly registry: Registry;
   /** Time from a parsed request to its decision, by policy (lookups and vault-law included). */
@@ -33,44 +44,23 @@ export class WebhookMetrics {
   readonly denialReceiptQueue: Gauge;
   /** notAfter of the certificate being served, in Unix seconds (0 while none is). */
   readonly certificateNotAfter: Gauge;
+  /** RED metrics of the HTTPS server (`server="webhooks"`). */
+  readonly http: HttpMetrics;
+  /** Appends of the denial ledger (policy.denied receipts). */
+  readonly ledger: LedgerMetrics;
 
-  constructor(registry: Registry = new Registry()) {
+  /** `process`: also the Node.js process metrics (the server's main sets it). */
+  constructor(registry: Registry = new Registry(), opts: { readonly process?: boolean } = {}) {
     this.registry = registry;
-    this.decisionSeconds = new Histogram({
-      name: "vaultmesh_webhook_decision_duration_seconds",
-      help: "Time to decide one admission request, by policy.",
-      labelNames: ["policy"],
-      buckets: [...DECISION_BUCKETS],
-      registers: [registry],
-    });
-    this.decisions = new Counter({
-      name: "vaultmesh_webhook_decisions_total",
-      help: "Admission decisions by policy and outcome (allowed, denied, patched, error).",
-      labelNames: ["policy", "decision"],
-      registers: [registry],
-    });
-    this.rejected = new Counter({
-      name: "vaultmesh_webhook_rejected_requests_total",
-      help: "Requests refused before any policy ran, by reason.",
-      labelNames: ["reason"],
-      registers: [registry],
-    });
-    this.denialReceipts = new Counter({
-      name: "vaultmesh_webhook_denial_receipts_total",
-      help: "policy.denied receipts by result (recorded, duplicate, failed, dropped).",
-      labelNames: ["result"],
-      registers: [registry],
-    });
-    this.denialReceiptQueue = new Gauge({
-      name: "vaultmesh_webhook_denial_receipt_queue_depth",
-      help: "Denials queued for the ledger and not yet being appended.",
-      registers: [registry],
-    });
-    this.certificateNotAfter = new Gauge({
-      name: "vaultmesh_webhook_certificate_not_after_timestamp_seconds",
-      help: "Expiry (notAfter) of the serving certificate, Unix seconds; 0 while none is served.",
-      registers: [registry],
-    });
+    if (opts.process) processMetrics(registry);
+    this.decisionSeconds = histogram(registry, WEBHOOK_DECISION_DURATION);
+    this.decisions = counter(registry, WEBHOOK_DECISIONS);
+    this.rejected = counter(registry, WEBHOOK_REJECTED);
+    this.denialReceipts = counter(registry, WEBHOOK_DENIAL_RECEIPTS);
+    this.denialReceiptQueue = gauge(registry, WEBHOOK_DENIAL_QUEUE);
+    this.certificateNotAfter = gauge(registry, WEBHOOK_CERT_NOT_AFTER);
+    this.http = new HttpMetrics(registry, "webhooks");
+    this.ledger = new LedgerMetrics(registry);
   }
 }
 

@@ -28,6 +28,12 @@ const q = (expr: string, legend?: string): DataqueryBuilder => {
   return legend ? b.legendFormat(legend) : b;
 };
 
+// services/kpi takes Prometheus durations only: render with a sentinel, then put Grafana's
+// dashboard-range variable in its place.
+const SENTINEL = "9999d";
+const overRange = (k: KpiDefinition): string =>
+  k.value(SENTINEL).replaceAll(`[${SENTINEL}]`, "[$__range]");
+
 const unitOf = (k: KpiDefinition): string => (k.unit === "ratio" ? "percentunit" : "s");
 
 function kpiStat(k: KpiDefinition): StatPanel {
@@ -44,11 +50,11 @@ function kpiStat(k: KpiDefinition): StatPanel {
         ];
   return new StatPanel()
     .title(`${k.title} (target ${k.target.op} ${k.unit === "ratio" ? `${k.target.value * 100}%` : `${k.target.value * 1000} ms`})`)
-    .description(`Over the dashboard's time range. Query: ${k.value("$__range")}`)
+    .description(`Over the dashboard's time range. Query: ${overRange(k)}`)
     .datasource(DS)
     .unit(unitOf(k))
     .thresholds(new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps(steps))
-    .withTarget(q(k.value("$__range")).instant())
+    .withTarget(q(overRange(k)).instant())
     .height(5)
     .span(6);
 }

@@ -6,6 +6,7 @@
  * {@link TerminalError} is recorded and not retried, `requeueAfterMs` waits, and every key is
  * reconciled again at each periodic resync.
  */
+import { isDeepStrictEqual } from "node:util";
 import {
   objectKey,
   ownerReferencesOf,
@@ -99,9 +100,29 @@ export interface ControllerSettings<T extends KubeObject> {
   /** Backoff of failing keys. @default 100 ms doubling to 60 s */
   readonly baseDelayMs?: number;
   readonly maxDelayMs?: number;
+  /**
+   * An update of a primary object that changes only its status (same generation, labels,
+   * annotations, finalizers and deletion state) queues its key after this delay instead of at
+   * once — the reconciler's own status write then does not start a pass of its own while a
+   * burst of changes is coalesced (see {@link WatchSpec.coalesceMs}). @default 0
+   */
+  readonly statusUpdateCoalesceMs?: number;
   readonly logger?: Logger;
   readonly metrics?: ControllerMetrics;
   readonly timers?: Timers;
+}
+
+/** True when `obj` differs from `old` in its status at most (what a status write changes). */
+export function onlyStatusChanged(old: KubeObject, obj: KubeObject): boolean {
+  const a = old.metadata ?? {};
+  const b = obj.metadata ?? {};
+  return (
+    a.generation === b.generation &&
+    isDeepStrictEqual(a.deletionTimestamp, b.deletionTimestamp) &&
+    isDeepStrictEqual(a.labels ?? {}, b.labels ?? {}) &&
+    isDeepStrictEqual(a.annotations ?? {}, b.annotations ?? {}) &&
+    isDeepStrictEqual(a.finalizers ?? [], b.finalizers ?? [])
+  );
 }
 
 /** Everything a {@link Controller} needs, with its secondary watches (children, references). */
@@ -140,7 +161,11 @@ export class Controller<T extends KubeObject = KubeObject> {
     this.log = opts.logger ?? silentLogger;
     this.timers = opts.timers ?? realTimers;
     this.queue = this.newQueue();
-    opts.for.on((_t, obj) => this.enqueue(objectKey(obj)));
+    const statusMs = opts.statusUpdateCoalesceMs ?? 0;
+    opts.for.on((type, obj, old) => {
+      const statusOnly = type === "update" && old !== undefined && onlyStatusChanged(old, obj);
+      this.enqueueAfter(objectKey(obj), statusOnly ? statusMs : 0);
+    });
   }
 
   /** Adds a secondary watch: changes of its informer's objects enqueue the keys it maps to. */

@@ -1,5 +1,5 @@
 import { LAST_APPLIED_ANNOTATION, stripBookkeeping } from "../../services/kube/index.ts";
-import { slimJob, slimPod } from "../../shared/kube-types.ts";
+import { slimJob, slimPod } from "./kube-types.ts";
 
 const meta = () => ({
   name: "x",

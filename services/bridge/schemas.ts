@@ -85,7 +85,7 @@ export const UsageReceiptSchema = z.object({
   workload: z.string(),
   outcome: z.string(),
   gpuSeconds: z.number(),
-  cost: z.number(),
+  costMicroUsd: z.int(),
   completionTime: z.string(),
 });
 
@@ -94,7 +94,8 @@ export const UsageSchema = z.object({
   periodStart: z.string(),
   periodEnd: z.string(),
   gpuSeconds: z.number(),
-  cost: z.number().describe("USD."),
+  costMicroUsd: z.int().describe("Exact cost in integer micro-dollars."),
+  cost: z.number().describe("USD, for display."),
   completed: z.int(),
   receipts: z.array(UsageReceiptSchema),
 });

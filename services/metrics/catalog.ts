@@ -6,7 +6,7 @@
  */
 import { defineMetric, type MetricDef } from "./define.ts";
 
-const KPI = "The seed's four KPIs";
+const KPI = "KPI metrics";
 const HTTP = "HTTP servers (RED)";
 const CONTROLLERS = "Controllers and work queues";
 const LEDGER = "Ledger (Remembrancer)";
@@ -324,7 +324,7 @@ export const LEDGER_PUBLISH_LAG = defineMetric({
   labelNames: [],
   buckets: [0.1, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, 300, 900],
   group: LEDGER,
-  processes: ["ledger"],
+  processes: ["operator", "webhooks", "ledger"],
 });
 
 export const LEDGER_PUBLICATIONS = defineMetric({
@@ -334,7 +334,7 @@ export const LEDGER_PUBLICATIONS = defineMetric({
   labelNames: ["result"],
   labels: { result: "published, postponed, failed" },
   group: LEDGER,
-  processes: ["ledger"],
+  processes: ["operator", "webhooks", "ledger"],
 });
 
 export const LEDGER_TSA_DURATION = defineMetric({
@@ -344,7 +344,7 @@ export const LEDGER_TSA_DURATION = defineMetric({
   labelNames: [],
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   group: LEDGER,
-  processes: ["ledger"],
+  processes: ["operator", "webhooks", "ledger"],
 });
 
 export const LEDGER_TSA_ERRORS = defineMetric({
@@ -354,7 +354,7 @@ export const LEDGER_TSA_ERRORS = defineMetric({
   labelNames: ["reason"],
   labels: { reason: "outage, bad_reply" },
   group: LEDGER,
-  processes: ["ledger"],
+  processes: ["operator", "webhooks", "ledger"],
 });
 
 export const LEDGER_VERIFY_FAILURES = defineMetric({

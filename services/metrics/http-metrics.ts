@@ -124,3 +124,14 @@ export function fixedRoutes(paths: readonly string[]): (path: string) => string 
   const known = new Set(paths);
   return (path) => (known.has(path) ? path : UNMATCHED_ROUTE);
 }
+
+/**
+ * Observes a fastify server: RED metrics for every request (`server` names it) and
+ * `GET /metrics` serving `registry`. Call right after creating the app, before its routes.
+ */
+export function observeFastify(app: FastifyInstance, registry: Registry, server: string): void {
+  instrumentFastify(app, new HttpMetrics(registry, server));
+  app.get("/metrics", async (_req, reply) =>
+    reply.type(registry.contentType).send(await registry.metrics()),
+  );
+}

@@ -17,5 +17,6 @@ export {
   instrumentHandler,
   isServerError,
   methodLabel,
+  observeFastify,
   UNMATCHED_ROUTE,
 } from "./http-metrics.ts";

@@ -5,6 +5,8 @@
 // use `app.inject`); server.ts listens.
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import { observeFastify } from "../metrics/index.ts";
 import {
   ERRORS,
   IDEMPOTENCY_KEY_HEADER,
@@ -62,6 +64,11 @@ export interface SimDeps {
   /** Waits `ms` of real time (latency faults). @default setTimeout */
   readonly sleep?: (ms: number) => Promise<void>;
   readonly logger?: Logger;
+  /**
+   * Serve `GET /metrics` from this registry (never subject to the faults: it observes the
+   * simulator, not the simulated provider) and count every request on it (RED, ADR 0110).
+   */
+  readonly metrics?: Registry;
 }
 
 const DEFAULT_PRICING = { a10g: 0.85, "a100-80gb": 1.8, h100: 2.5 };
@@ -87,6 +94,7 @@ export function buildServer(deps: SimDeps): FastifyInstance {
   const byKey = new Map<string, SimJob>();
   const nowMs = (): number => deps.clock.now().getTime();
   const app = fastify({ loggerInstance: deps.logger }) as unknown as FastifyInstance;
+  if (deps.metrics) observeFastify(app, deps.metrics, "provider-sim");
 
   app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
     if (err.statusCode !== undefined && err.statusCode < 500) {
@@ -98,6 +106,7 @@ export function buildServer(deps: SimDeps): FastifyInstance {
 
   // Faults first: a down or flaky provider fails before authentication or any work.
   app.addHook("onRequest", async (req, reply) => {
+    if (deps.metrics && req.routeOptions.url === "/metrics") return undefined;
     if (faults.down === "reset") {
       req.raw.socket.destroy();
       return reply.hijack();

@@ -26,6 +26,7 @@ export {
   gpuCount,
   inPool,
   largestNodeGpus,
+  poolNodeChanged,
   poolNodeOf,
   type SlimNode,
 } from "./pool-capacity.ts";

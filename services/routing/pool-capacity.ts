@@ -71,3 +71,27 @@ export function poolNodeOf(node: PoolNode): SlimNode {
     ...(allocatable === undefined ? {} : { status: { allocatable } }),
   };
 }
+
+/**
+ * Whether a Node update can change what the router judges (its labels or allocatable
+ * resources), as opposed to the heartbeat-driven rest of its status.
+ */
+export function poolNodeChanged(node: PoolNode, old: PoolNode | undefined): boolean {
+  if (old === undefined) return true;
+  return (
+    !sameRecord(node.metadata?.labels, old.metadata?.labels) ||
+    !sameRecord(node.status?.allocatable, old.status?.allocatable)
+  );
+}
+
+function sameRecord(
+  a: Readonly<Record<string, string>> | undefined,
+  b: Readonly<Record<string, string>> | undefined,
+): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const k of keys) if (a[k] !== b[k]) return false;
+  return true;
+}

@@ -2,6 +2,7 @@
  * The report window (`--window 72h`): a Prometheus duration, parsed and bounded, and the chart
  * resolution that goes with it.
  */
+import { WINDOW_PATTERN } from "../kpi/index.ts";
 
 /** A parsed window. */
 export interface SloWindow {
@@ -31,31 +32,18 @@ export const MIN_WINDOW_SECONDS = 30;
 export const MAX_WINDOW_SECONDS = 15 * 86400;
 
 /**
- * Parses `--window`: units in decreasing order, each at most once (`72h`, `1h30m`, `90s`), as
- * Prometheus's duration syntax; between 30 s and 15 d. Throws a {@link WindowError} naming the flag.
+ * Parses `--window`: a Prometheus duration with one unit (`72h`, `90m`, `7d`; services/kpi's
+ * WINDOW_PATTERN), between 30 s and 15 d. Throws a {@link WindowError} naming the flag.
  */
 export function parseWindow(text: string): SloWindow {
   const t = text.trim();
-  const order = ["y", "w", "d", "h", "m", "s", "ms"];
-  const re = /(\d+)(ms|[ywdhms])/gy;
-  let seconds = 0;
-  let last = -1;
-  let at = 0;
-  for (let m = re.exec(t); m; m = re.exec(t)) {
-    const unit = m[2] ?? "";
-    const rank = order.indexOf(unit);
-    if (rank <= last) {
-      throw new WindowError(`--window: ${text}: units must each appear once, largest first`);
-    }
-    last = rank;
-    seconds += Number(m[1]) * (UNIT_SECONDS[unit] ?? 0);
-    at = re.lastIndex;
-  }
-  if (t === "" || at !== t.length) {
+  const m = WINDOW_PATTERN.test(t) ? /^(\d+)(ms|[ywdhms])$/.exec(t) : null;
+  if (!m) {
     throw new WindowError(
-      `--window: ${JSON.stringify(text)} is not a duration (expected e.g. 72h, 1h30m, 90s)`,
+      `--window: ${JSON.stringify(text)} is not a duration (expected a number and one unit, e.g. 72h, 90m, 7d)`,
     );
   }
+  const seconds = Number(m[1]) * (UNIT_SECONDS[m[2] ?? ""] ?? 0);
   if (seconds < MIN_WINDOW_SECONDS || seconds > MAX_WINDOW_SECONDS) {
     throw new WindowError(
       `--window: ${text} is out of range (expected ${MIN_WINDOW_SECONDS}s to ${MAX_WINDOW_SECONDS / 86400}d)`,

@@ -5,12 +5,16 @@
  */
 import fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import { observeFastify } from "../metrics/index.ts";
 import type { TsaResponder } from "./tsa-responder.ts";
 
 /** Dependencies of {@link buildTsaServer}. */
 export interface TsaServerDeps {
   readonly responder: TsaResponder;
   readonly logger?: Logger;
+  /** Serve `GET /metrics` from this registry and count every request on it (RED, ADR 0110). */
+  readonly metrics?: Registry;
 }
 
 const QUERY_TYPE = "application/timestamp-query";
@@ -22,6 +26,7 @@ export function buildTsaServer(deps: TsaServerDeps): FastifyInstance {
     loggerInstance: deps.logger,
     bodyLimit: 64 * 1024,
   }) as unknown as FastifyInstance;
+  if (deps.metrics) observeFastify(app, deps.metrics, "tsa");
   app.addContentTypeParser(QUERY_TYPE, { parseAs: "buffer" }, (_req, body, done) =>
     done(null, body),
   );

@@ -87,7 +87,7 @@ export class TenantBuilder extends ObjectBuilder<Tenant> {
           lastTransitionTime: at,
         },
       ],
-    } as TenantStatus);
+    });
   }
 }
 

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
+import { centsCostToMicros } from "../../crds/domain/money.ts";
 import type { GPUWorkload, Receipt, Tenant } from "../../crds/index.ts";
 import { Labels } from "../../operator/controllers/gpuworkload/completion-receipt.ts";
 import type { Job } from "../../operator/shared/kube-types.ts";
@@ -46,7 +47,7 @@ interface LedgerCompletion {
   readonly namespace: string;
   readonly name: string;
   readonly gpuSeconds: number;
-  readonly cost: number;
+  readonly costMicroUsd: number;
 }
 
 /** What the world holds, read once per check. */
@@ -113,7 +114,9 @@ export async function readWorld(w: World): Promise<WorldSnapshot> {
         namespace: str(p.namespace),
         name: str(p.name),
         gpuSeconds: Number(p.gpuSeconds ?? 0),
-        cost: Number(p.cost ?? 0),
+        // Integer micro-dollars; a receipt from before them carries whole cents (ADR 0096).
+        costMicroUsd:
+          typeof p.costMicroUsd === "number" ? p.costMicroUsd : centsCostToMicros(Number(p.cost ?? 0)),
       });
     }
     const usage = await pool
@@ -230,9 +233,9 @@ export function usageEqualsReceipts(s: WorldSnapshot): InvariantResult {
     const haveHours = t.status?.usage?.gpuHoursThisPeriod ?? 0;
     if (Math.abs(haveHours - wantHours) > 1e-6)
       bad.push(`${t.metadata.name}: status ${haveHours} GPU-h, receipts ${wantHours}`);
-    const wantCost = Math.round(mine.reduce((a, c) => a + c.cost, 0) * 100) / 100;
-    const haveCost = Number(t.status?.usage?.cost ?? 0);
-    if (Math.abs(haveCost - wantCost) > 0.005)
+    const wantCost = mine.reduce((a, c) => a + c.costMicroUsd, 0);
+    const haveCost = t.status?.usage?.costMicroUsd ?? 0;
+    if (haveCost !== wantCost)
       bad.push(`${t.metadata.name}: status cost ${haveCost}, receipts ${wantCost}`);
     const reported = s.usageReports.filter((u) => u.tenantId === t.metadata.uid);
     const billed = mine.filter((c) => c.gpuSeconds > 0);

@@ -6,55 +6,46 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import type { GPUWorkload, Treaty } from "../../crds/index.ts";
 import { Resources, type KubeClient } from "../../services/kube/index.ts";
 import { gpuWorkload, treaty } from "../builders/objects.ts";
-import { createTestNamespace, waitFor } from "../harness/kube.ts";
+import { waitFor } from "../harness/kube.ts";
+import { startOperatorTestEnv, type OperatorTestEnv } from "../harness/operator-test-env.ts";
 import {
   cond,
-  createTreaty,
   snapshot,
   spawnOperator,
-  startTestLedger,
-  testClient,
   type OperatorProcess,
   type TestLedger,
 } from "./operator-env.ts";
 
 const N = Number(process.env.VAULTMESH_CRASH_WORKLOADS ?? "200");
+let env: OperatorTestEnv;
 let ns = "";
 let client: KubeClient;
 let led: TestLedger;
 let current: OperatorProcess | undefined;
-const label = `vaultmesh.cloud/test-run=crash-${Math.random().toString(36).slice(2, 8)}`;
 const treatyName = `crash-pool-${Math.random().toString(36).slice(2, 8)}`;
 
 const isDone = (w: GPUWorkload): boolean =>
   cond(w, "Complete")?.status === "True" && w.status?.receiptRef !== undefined;
 
 beforeAll(async () => {
-  client = await testClient();
-  ns = await createTestNamespace("op-crash");
-  led = await startTestLedger("op_crash");
-  await createTreaty(client, treaty(treatyName).inCluster("a10g", 0.75).obj(), label);
+  env = await startOperatorTestEnv("op-crash");
+  ({ client, ns } = env);
+  led = env.led!;
+  await env.treaty(treaty(treatyName).inCluster("a10g", 0.75).obj());
+  // The operator running when the test ends (the test replaces it after every kill).
+  env.track({
+    async stop() {
+      current?.kill("SIGKILL");
+      await current?.exited;
+    },
+  });
 });
 
-afterAll(async () => {
-  current?.kill("SIGKILL");
-  await current?.exited;
-  await client.delete(Resources.Treaty, { name: treatyName });
-  await client.delete(Resources.Namespace, { name: ns });
-  await led?.stop();
-  client.close();
-});
+afterAll(() => env?.stop());
 
 describe("crash safety", () => {
   it(`keeps one Job and at most one receipt per workload across kill -9 (${N} workloads)`, async () => {
-    const env = {
-      VAULTMESH_LEADER_ELECT: "false",
-      VAULTMESH_WATCH_NAMESPACE: ns,
-      VAULTMESH_TREATY_SELECTOR: label,
-      VAULTMESH_LEDGER_URL: led.url,
-      VAULTMESH_SIGNING_KEY_FILE: led.keyFile,
-      VAULTMESH_WORKERS: "8",
-    };
+    const opEnv = { ...env.operatorEnv(), VAULTMESH_WORKERS: "8" };
     await Promise.all(
       Array.from({ length: N }, (_, i) =>
         client.create(
@@ -66,7 +57,7 @@ describe("crash safety", () => {
     // Kill the operator at staggered moments while the run progresses, until it finishes.
     let kills = 0;
     for (let round = 0; ; round++) {
-      current = spawnOperator(env);
+      current = spawnOperator(opEnv);
       const before = (await snapshot(client, ns)).workloads.filter(isDone).length;
       if (before === N) break;
       // Let it make some progress (a few more completions), then kill it mid-flight.
@@ -107,7 +98,7 @@ describe("crash safety", () => {
         (r) => r.metadata.labels?.["vaultmesh.cloud/workload-uid"] === uid,
       );
       expect([w.metadata.name, jobs.length, rs.length]).toEqual([w.metadata.name, 1, 1]);
-      sumWorkloads += w.status?.cost ?? 0;
+      sumWorkloads += w.status?.costMicroUsd ?? 0;
     }
     // The ledger holds exactly one completion entry per workload.
     const rows = await led.pool.query<{ subject: string; n: string }>(
@@ -117,9 +108,10 @@ describe("crash safety", () => {
     expect(rows.rows.every((r) => Number(r.n) === 1)).toBe(true);
 
     // Usage totals agree: workload status, Receipt payloads and the Treaty's derived usage.
-    const sumReceipts = s.receipts.reduce((a, r) => a + Number(r.spec.payload.cost), 0);
+    const sumReceipts = s.receipts.reduce((a, r) => a + Number(r.spec.payload.costMicroUsd), 0);
     const gpuSeconds = s.receipts.reduce((a, r) => a + Number(r.spec.payload.gpuSeconds), 0);
-    expect(sumWorkloads).toBeCloseTo(sumReceipts, 5);
+    // Integer micro-dollars: the sums agree exactly (ADR 0096).
+    expect(sumWorkloads).toBe(sumReceipts);
     // Treaty status is recomputed by its own controller, after the workloads finish: wait for
     // it to settle, then both derived figures must agree with the receipts.
     const t = await waitFor("the Treaty's usage to catch up", async () => {

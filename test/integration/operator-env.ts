@@ -89,6 +89,8 @@ export async function startInProcessOperator(opts: {
   treatySelector: string;
   ledger: Ledger;
   unschedulableTimeoutMs?: number;
+  /** First back-off of a treaty after an attempt abandoned there (ADR 0099). @default 60000 */
+  retryBackoffMs?: number;
   /** How often the Treaty controller pings external endpoints. @default 30000 */
   probeIntervalMs?: number;
 }): Promise<{ mgr: Manager; stop(): Promise<void> }> {
@@ -116,6 +118,9 @@ export async function startInProcessOperator(opts: {
     providerPollMs: 500,
     ...(opts.unschedulableTimeoutMs !== undefined
       ? { unschedulableTimeoutMs: opts.unschedulableTimeoutMs }
+      : {}),
+    ...(opts.retryBackoffMs !== undefined
+      ? { retryBackoff: { baseMs: opts.retryBackoffMs, maxMs: opts.retryBackoffMs * 4 } }
       : {}),
   });
   await mgr.start();

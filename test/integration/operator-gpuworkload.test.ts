@@ -124,15 +124,23 @@ describe("the GPUWorkload controller", () => {
     expect(cond(w, "Ready")).toMatchObject({ status: "True", reason: "Succeeded" });
     expect(cond(w, "Ready")?.observedGeneration).toBe(w.metadata.generation);
     expect(w.status?.gpuSeconds).toBeGreaterThan(0);
-    // Whole GPU-seconds at $0.60/GPU-hour, rounded half up to whole cents (usageOf).
+    // Whole GPU-seconds at $0.60/GPU-hour in integer micro-dollars (ADR 0096): a job of a few
+    // seconds costs a few hundred µ$ — when costs were rounded to whole cents it recorded 0.
     expect(Number.isInteger(w.status?.gpuSeconds)).toBe(true);
-    expect(w.status?.cost).toBe(Math.round(((w.status?.gpuSeconds ?? 0) * 0.6 * 100) / 3600) / 100);
+    const wantMicros = Math.round(((w.status?.gpuSeconds ?? 0) * 600_000) / 3600);
+    expect(wantMicros).toBeGreaterThan(0);
+    expect(wantMicros).toBeLessThan(10_000); // under a cent
+    expect(w.status?.costMicroUsd).toBe(wantMicros);
+    expect(w.status?.cost).toBe(wantMicros / 1_000_000);
 
     // Exactly one Job, bound to a GPU node through the toleration.
     expect(await nodeLabelsOfOnlyJob("train")).toMatchObject({ role: "gpu", "gpu-type": "a10g" });
 
     // The Receipt view and the ledger entry agree, and the proof bundle verifies end to end.
     const r = await checkReceipt(w, pool);
+    // The signed receipt carries the exact cost, the same the status shows.
+    expect(r.spec.payload).toMatchObject({ costMicroUsd: wantMicros, gpuSeconds: w.status?.gpuSeconds });
+    expect(r.spec.payload).not.toHaveProperty("cost");
 
     // The Receipt is a view: deleted, it is recreated from the ledger with the same digest.
     await client.delete(Resources.Receipt, { name: r.metadata.name ?? "", namespace: ns });

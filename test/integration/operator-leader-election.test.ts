@@ -5,23 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import type { GPUWorkload } from "../../crds/index.ts";
 import { Resources, type KubeClient, type KubeObject } from "../../services/kube/index.ts";
 import { gpuWorkload, treaty } from "../builders/objects.ts";
-import { createTestNamespace, waitFor } from "../harness/kube.ts";
-import {
-  cond,
-  createTreaty,
-  snapshot,
-  spawnOperator,
-  startTestLedger,
-  testClient,
-  type OperatorProcess,
-  type TestLedger,
-} from "./operator-env.ts";
+import { waitFor } from "../harness/kube.ts";
+import { startOperatorTestEnv, type OperatorTestEnv } from "../harness/operator-test-env.ts";
+import { cond, snapshot, spawnOperator, type OperatorProcess } from "./operator-env.ts";
 
+let env: OperatorTestEnv;
 let ns = "";
 let client: KubeClient;
-let led: TestLedger;
 const procs: OperatorProcess[] = [];
-const label = `vaultmesh.cloud/test-run=le-${Math.random().toString(36).slice(2, 8)}`;
 const treatyName = `le-pool-${Math.random().toString(36).slice(2, 8)}`;
 
 type Lease = KubeObject & { spec?: { holderIdentity?: string | null } };
@@ -30,37 +21,34 @@ const holder = async (): Promise<string | undefined> =>
   undefined;
 
 beforeAll(async () => {
-  client = await testClient();
-  ns = await createTestNamespace("op-le");
-  led = await startTestLedger("op_le");
-  await createTreaty(client, treaty(treatyName).inCluster("a10g", 0.5).obj(), label);
+  env = await startOperatorTestEnv("op-le");
+  ({ client, ns } = env);
+  await env.treaty(treaty(treatyName).inCluster("a10g", 0.5).obj());
+  env.track({
+    async stop() {
+      for (const p of procs) p.kill("SIGKILL");
+      await Promise.all(procs.map((p) => p.exited));
+    },
+  });
 });
 
-afterAll(async () => {
-  for (const p of procs) p.kill("SIGKILL");
-  await Promise.all(procs.map((p) => p.exited));
-  await client.delete(Resources.Treaty, { name: treatyName });
-  await client.delete(Resources.Namespace, { name: ns });
-  await led?.stop();
-  client.close();
-});
+afterAll(() => env?.stop());
 
 describe("leader election", () => {
   it("hands the run to the standby when the leader is killed", async () => {
-    const env = (id: string): Record<string, string> => ({
+    // Leader election on (the environment's default is off), over a Lease in the namespace.
+    const opEnv = (id: string): Record<string, string> => ({
+      ...env.operatorEnv(),
+      VAULTMESH_LEADER_ELECT: "true",
       VAULTMESH_IDENTITY: id,
-      VAULTMESH_WATCH_NAMESPACE: ns,
-      VAULTMESH_TREATY_SELECTOR: label,
       VAULTMESH_LEASE_NAMESPACE: ns,
       VAULTMESH_LEASE_DURATION_SECONDS: "4",
       VAULTMESH_RENEW_DEADLINE_SECONDS: "3",
       VAULTMESH_RETRY_PERIOD_SECONDS: "0.5",
-      VAULTMESH_LEDGER_URL: led.url,
-      VAULTMESH_SIGNING_KEY_FILE: led.keyFile,
     });
     const byId = new Map<string, OperatorProcess>();
     for (const id of ["op-a", "op-b"]) {
-      const p = spawnOperator(env(id));
+      const p = spawnOperator(opEnv(id));
       procs.push(p);
       byId.set(id, p);
     }

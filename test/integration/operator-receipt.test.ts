@@ -13,20 +13,14 @@ import {
   type KubeObject,
 } from "../../services/kube/index.ts";
 import { gpuWorkload, treaty } from "../builders/objects.ts";
-import { createTestNamespace, kubectl, waitFor } from "../harness/kube.ts";
-import {
-  createTreaty,
-  startInProcessOperator,
-  startTestLedger,
-  testClient,
-  type TestLedger,
-} from "./operator-env.ts";
+import { kubectl, waitFor } from "../harness/kube.ts";
+import { startOperatorTestEnv, type OperatorTestEnv } from "../harness/operator-test-env.ts";
+import { startInProcessOperator, type TestLedger } from "./operator-env.ts";
 
+let env: OperatorTestEnv;
 let ns = "";
 let client: KubeClient;
 let led: TestLedger;
-let op: Awaited<ReturnType<typeof startInProcessOperator>>;
-const label = `vaultmesh.cloud/test-run=rcpt-${Math.random().toString(36).slice(2, 8)}`;
 const treatyName = `pool-rcpt-${Math.random().toString(36).slice(2, 8)}`;
 
 const getReceipt = (name: string): Promise<Receipt | undefined> =>
@@ -79,29 +73,23 @@ async function expectLedgerPosition(r: Receipt): Promise<void> {
 }
 
 beforeAll(async () => {
-  client = await testClient();
-  ns = await createTestNamespace("op-rcpt");
-  led = await startTestLedger("op_rcpt");
-  op = await startInProcessOperator({ namespace: ns, treatySelector: label, ledger: led.ledger });
+  env = await startOperatorTestEnv("op-rcpt");
+  ({ client, ns } = env);
+  led = env.led!;
+  const op = env.track(await startInProcessOperator(env.operatorScope()));
   // The test ledger time-stamps published tree heads; the test publishes them itself.
   createReceiptController(op.mgr, {
     ledger: led.ledger,
     clock: systemClock,
-    scope: { namespace: ns, treatySelector: label },
+    scope: { namespace: ns, treatySelector: env.label },
     timestamping: true,
     pendingRequeueMs: 250,
   });
-  await createTreaty(client, treaty(treatyName).inCluster("a10g", 0.6).obj(), label);
+  await env.treaty(treaty(treatyName).inCluster("a10g", 0.6).obj());
   await client.create(Resources.GPUWorkload, gpuWorkload("train", ns).completeAfter("1s").obj());
 });
 
-afterAll(async () => {
-  await op?.stop();
-  await client.delete(Resources.Treaty, { name: treatyName });
-  await client.delete(Resources.Namespace, { name: ns });
-  await led?.stop();
-  client.close();
-});
+afterAll(() => env?.stop());
 
 describe("the Receipt controller", () => {
   let original: Receipt;

@@ -11,21 +11,13 @@ import {
 } from "../../operator/controllers/gpuworkload/gpuworkload-reasons.ts";
 import { Resources, type KubeClient, type KubeObject } from "../../services/kube/index.ts";
 import { gpuWorkload, treaty } from "../builders/objects.ts";
-import { createTestNamespace, waitFor } from "../harness/kube.ts";
-import {
-  cond,
-  createTreaty,
-  startInProcessOperator,
-  startTestLedger,
-  testClient,
-  type TestLedger,
-} from "./operator-env.ts";
+import { waitFor } from "../harness/kube.ts";
+import { startOperatorTestEnv, type OperatorTestEnv } from "../harness/operator-test-env.ts";
+import { cond, startInProcessOperator } from "./operator-env.ts";
 
+let env: OperatorTestEnv;
 let ns = "";
 let client: KubeClient;
-let led: TestLedger;
-let op: Awaited<ReturnType<typeof startInProcessOperator>>;
-const label = `vaultmesh.cloud/test-run=rf-${Math.random().toString(36).slice(2, 8)}`;
 const pool = `pool-rf-${Math.random().toString(36).slice(2, 8)}`;
 
 type ResourceQuota = KubeObject & { status?: { hard?: Record<string, string> } };
@@ -33,19 +25,12 @@ const getWl = (): Promise<GPUWorkload | undefined> =>
   client.get<GPUWorkload>(Resources.GPUWorkload, "blocked", ns);
 
 beforeAll(async () => {
-  client = await testClient();
-  ns = await createTestNamespace("op-rf");
-  led = await startTestLedger("op_rf");
-  op = await startInProcessOperator({ namespace: ns, treatySelector: label, ledger: led.ledger });
+  env = await startOperatorTestEnv("op-rf");
+  ({ client, ns } = env);
+  env.track(await startInProcessOperator(env.operatorScope()));
 });
 
-afterAll(async () => {
-  await op?.stop();
-  await client.delete(Resources.Treaty, { name: pool });
-  await client.delete(Resources.Namespace, { name: ns });
-  await led?.stop();
-  client.close();
-});
+afterAll(() => env?.stop());
 
 describe("a GPUWorkload reconcile that fails", () => {
   it("writes Reconciled False naming the failure, and clears it once the reconcile succeeds", async () => {
@@ -60,7 +45,7 @@ describe("a GPUWorkload reconcile that fails", () => {
       const q = await client.get<ResourceQuota>(Resources.ResourceQuota, "no-jobs", ns);
       return q?.status?.hard?.["count/jobs.batch"] === "0";
     });
-    await createTreaty(client, treaty(pool).inCluster("a10g", 0.6).obj(), label);
+    await env.treaty(treaty(pool).inCluster("a10g", 0.6).obj());
     await waitFor(`treaty ${pool} to be Ready`, async () => {
       const t = await client.get<Treaty>(Resources.Treaty, pool);
       return t?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");

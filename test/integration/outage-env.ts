@@ -11,10 +11,8 @@ import { appendFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import type { Receipt } from "../../crds/index.ts";
-import {
-  receiptResource,
-  type CompletionPayload,
-} from "../../operator/controllers/gpuworkload/completion-receipt.ts";
+import { costMicros, type CompletionPayload } from "../../crds/domain/index.ts";
+import { receiptResource } from "../../operator/controllers/gpuworkload/completion-receipt.ts";
 import { Resources, type KubeClient } from "../../services/kube/index.ts";
 import { makeWorkload } from "../builders/webhook-objects.ts";
 import { waitFor } from "../harness/kube.ts";
@@ -172,7 +170,7 @@ export async function addCompletionReceipt(
     completionTime: new Date().toISOString(),
     provisionSeconds: 1,
     gpuSeconds,
-    cost: (gpuSeconds / 3600) * 1.2,
+    costMicroUsd: costMicros(gpuSeconds, 1.2),
   };
   const appended = await stack.ledger.ledger.append({
     type: "WorkloadCompleted",

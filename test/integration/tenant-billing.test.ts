@@ -9,10 +9,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import Stripe from "stripe";
 import YAML from "yaml";
-import {
-  receiptResource,
-  type CompletionPayload,
-} from "../../operator/controllers/gpuworkload/completion-receipt.ts";
+import type { CompletionPayload } from "../../crds/domain/index.ts";
+import { receiptResource } from "../../operator/controllers/gpuworkload/completion-receipt.ts";
 import { KubeClient, Resources, type KubeObject } from "../../services/kube/index.ts";
 import { STRIPE_WEBHOOK_PATH } from "../../services/tenant-stack/stripe/stripe-webhook.ts";
 import { makeWorkload } from "../builders/webhook-objects.ts";
@@ -129,7 +127,7 @@ describe("metered usage", () => {
       completionTime: new Date().toISOString(),
       provisionSeconds: 3,
       gpuSeconds: 5400,
-      cost: 2.25,
+      costMicroUsd: 2_250_000,
     };
     const appended = await stack.ledger.ledger.append({
       type: "WorkloadCompleted",
@@ -151,7 +149,11 @@ describe("metered usage", () => {
       "usage from the receipt",
       (x) => (x.status?.usage?.gpuHoursThisPeriod ?? 0) > 0,
     );
-    expect(t.status?.usage).toMatchObject({ gpuHoursThisPeriod: 1.5, cost: 2.25 });
+    expect(t.status?.usage).toMatchObject({
+      gpuHoursThisPeriod: 1.5,
+      costMicroUsd: 2_250_000,
+      cost: 2.25,
+    });
     await waitFor("the usage report to be recorded", async () => {
       const r = await stack.admin.query(
         "SELECT receipt_digest, gpu_hours FROM arrakis.usage_reports",

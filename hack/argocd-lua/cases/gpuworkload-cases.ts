@@ -12,6 +12,7 @@ import {
   type GPUWorkloadStatus,
   type TreatyInput,
 } from "../../../crds/index.ts";
+import { formatUsd, microsToUsd } from "../../../crds/domain/index.ts";
 import {
   completionReceiptFor,
   type FinishedAttempt,
@@ -116,7 +117,7 @@ export function finished(outcome: "Succeeded" | "Failed"): {
   const p = input.payload;
   const msg =
     `${outcome === "Succeeded" ? "completed" : "failed"} under treaty ${p.treaty}: ` +
-    `${p.gpuSeconds} GPU-seconds, $${p.cost}; receipt ${receipt.metadata.name} at log index 41`;
+    `${p.gpuSeconds} GPU-seconds, ${formatUsd(p.costMicroUsd)}; receipt ${receipt.metadata.name} at log index 41`;
   const status = withState(
     wl,
     {
@@ -124,7 +125,8 @@ export function finished(outcome: "Succeeded" | "Failed"): {
       startTime: p.startTime,
       completionTime: p.completionTime,
       gpuSeconds: p.gpuSeconds,
-      cost: p.cost,
+      costMicroUsd: p.costMicroUsd,
+      cost: microsToUsd(p.costMicroUsd),
       receiptRef: { name: receipt.metadata.name ?? "" },
     },
     { kind: "finished", outcome, message: msg },

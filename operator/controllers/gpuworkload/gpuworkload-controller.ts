@@ -7,8 +7,13 @@
  */
 import type { GPUWorkload, Treaty } from "../../../crds/index.ts";
 import { RECEIPT_LABELS, WORKLOAD_LABELS } from "../../../crds/domain/index.ts";
-import { objectKey } from "../../../services/kube/index.ts";
-import { RouterMemo } from "../../../services/routing/index.ts";
+import { objectKey, Resources } from "../../../services/kube/index.ts";
+import {
+  poolNodeChanged,
+  poolNodeOf,
+  RouterMemo,
+  type SlimNode,
+} from "../../../services/routing/index.ts";
 import { ownerKeys, type Controller, type Manager } from "../../runtime/index.ts";
 import {
   CacheIndex,
@@ -25,7 +30,13 @@ const DEFAULT_WORKERS = 4;
 /** What the caller provides; the caches come from the Manager. */
 export type GPUWorkloadControllerDeps = Pick<
   GPUWorkloadDeps,
-  "ledger" | "clock" | "unschedulableTimeoutMs" | "metrics" | "providers" | "providerPollMs"
+  | "ledger"
+  | "clock"
+  | "unschedulableTimeoutMs"
+  | "metrics"
+  | "providers"
+  | "providerPollMs"
+  | "retryBackoff"
 > & { readonly workers?: number; readonly resyncMs?: number; readonly scope?: OperatorScope };
 
 /** Creates the GPUWorkload controller and registers it with `mgr`. */
@@ -34,6 +45,8 @@ export function createGPUWorkloadController(
   deps: GPUWorkloadControllerDeps,
 ): Controller<GPUWorkload> {
   const c = workloadCaches(mgr, deps.scope);
+  // Every Node, cut to name, labels and allocatable: the in-cluster pool's node sizes.
+  const nodes = mgr.informer<SlimNode>(Resources.Node, { transform: poolNodeOf });
   const keys = (ws: GPUWorkload[]): string[] => ws.map((w) => objectKey(w));
   const waiting = (): string[] => keys(c.workloads.byIndex(CacheIndex.waitingWorkloads, "true"));
   const reconciler = new GPUWorkloadReconciler({
@@ -48,6 +61,7 @@ export function createGPUWorkloadController(
     events: mgr.events,
     live: new TreatyUsageTracker(c),
     routerMemo: new RouterMemo(),
+    nodes,
     logger: mgr.log,
   });
   c.workloads.on((type, w) =>
@@ -87,6 +101,12 @@ export function createGPUWorkloadController(
       },
       {
         informer: c.tenants,
+        map: () => waiting(),
+      },
+      {
+        // A node joining, leaving or resized may let a waiting workload fit the pool.
+        informer: nodes,
+        when: (type, n, old) => type !== "update" || poolNodeChanged(n, old),
         map: () => waiting(),
       },
       {

@@ -17,7 +17,14 @@ import {
 } from "../../../services/routing/index.ts";
 import { TENANT_LABEL } from "../../../services/tenant-stack/kube/names.ts";
 import { rfc3339 } from "../../runtime/index.ts";
-import { WorkloadEventReason, WorkloadReason } from "./gpuworkload-reasons.ts";
+import {
+  attemptExclusions,
+  attemptsExhaustedMessage,
+  DEFAULT_RETRY_BACKOFF,
+  MAX_ATTEMPTS,
+  retryWait,
+} from "./attempt-backoff.ts";
+import { MAX_MESSAGE_LENGTH, WorkloadReason } from "./gpuworkload-reasons.ts";
 import {
   recordEvent,
   routedMessage,
@@ -28,18 +35,39 @@ import { waitingReason } from "./gpuworkload-status.ts";
 import type { Attempt } from "./in-cluster-attempt.ts";
 import { externalKey } from "./treaty-usage.ts";
 
+/**
+ * Most entries `status.candidates` keeps: the winner and the next best (or, when none is
+ * eligible, the first ineligible ones with their reasons). The Routed condition's message
+ * counts every treaty considered and, when none is eligible, gives each one's reasons; a
+ * shorter status is a cheaper write for the API server and every watcher (issue 13).
+ */
+export const STATUS_CANDIDATES_KEPT = 5;
+
 /** Routes the workload and, when a treaty is eligible, places its next attempt. */
 export async function placePhase(d: PhaseDeps, s: WorkloadScope): Promise<void> {
   const { wl, now } = s;
   const attempts = s.status.attempts ?? [];
-  const decision = decide(d, wl, attempts, now);
+  if (attempts.length >= MAX_ATTEMPTS) {
+    const message = attemptsExhaustedMessage(attempts.length);
+    s.state = { kind: "waiting", reason: WorkloadReason.AttemptsExhausted, message };
+    return;
+  }
+  // Treaties of abandoned attempts are excluded for their back-off (ADR 0099).
+  const exclusions = attemptExclusions(
+    attempts,
+    now.getTime(),
+    d.retryBackoff ?? DEFAULT_RETRY_BACKOFF,
+  );
+  const decision = decide(d, wl, exclusions.excluding, now);
   const message = describeDecision(decision);
-  const candidates = statusCandidates(decision);
+  const candidates = statusCandidates(decision).slice(0, STATUS_CANDIDATES_KEPT);
   if (!decision.placement) {
     const reason = waitingReason(decision.candidates);
-    if (routedMessage(s.status) !== message) recordEvent(s, "Warning", reason, message);
+    const wait = retryWait(message, exclusions, now.getTime(), MAX_MESSAGE_LENGTH);
+    if (routedMessage(s.status) !== wait.message) recordEvent(s, "Warning", reason, wait.message);
     s.status = { ...s.status, candidates };
-    s.state = { kind: "waiting", reason, message };
+    s.state = { kind: "waiting", reason, message: wait.message };
+    if (wait.requeueAfterMs !== undefined) s.requeueAfterMs = wait.requeueAfterMs;
     return;
   }
   const placement = decision.placement;
@@ -66,7 +94,8 @@ export async function placePhase(d: PhaseDeps, s: WorkloadScope): Promise<void> 
     throw err;
   }
   d.metrics?.placed(placement.treaty);
-  recordEvent(s, "Normal", WorkloadEventReason.Placed, `attempt ${n}: Job ${name} ${message}`);
+  // No Placed Event: the Routed condition, attempts[] and jobRef say the same, and an Event
+  // per workload was a third of the writes VaultMesh added to a Job's (issue 13, ADR 0100).
   const attempt: Attempt = {
     attempt: n,
     treaty: placement.treaty,
@@ -112,7 +141,6 @@ function placeExternal(
   };
   d.live.expect(externalKey(objectKey(s.wl)), placement.treaty, s.now.getTime());
   d.metrics?.placed(placement.treaty);
-  recordEvent(s, "Normal", WorkloadEventReason.Placed, `attempt ${n}: ${message}`);
   s.status = {
     ...s.status,
     jobRef: undefined,
@@ -125,7 +153,7 @@ function placeExternal(
 function decide(
   d: PhaseDeps,
   wl: GPUWorkload,
-  attempts: readonly Attempt[],
+  excluding: readonly string[],
   now: Date,
 ): RouteDecision {
   const t0 = performance.now();
@@ -139,7 +167,9 @@ function decide(
       treaties: d.treaties.list(),
       usage: d.live.usage(now),
       now,
-      excluding: attempts.filter((a) => a.outcome === "Abandoned").map((a) => a.treaty),
+      excluding,
+      // The GPU nodes' sizes: an in-cluster treaty whose nodes are all too small is ineligible.
+      ...(d.nodes ? { nodes: d.nodes.list() } : {}),
     },
     d.routerMemo,
   );

@@ -40,6 +40,16 @@ export const WorkloadReason = {
   GpuTypeNotOffered: "GpuTypeNotOffered",
   /** Routed False: a treaty would take it but for a quota (it will, when one frees). */
   QuotaExhausted: "QuotaExhausted",
+  /**
+   * Routed False: every treaty that could take the workload was attempted (its attempts were
+   * abandoned); each is tried again after its back-off (ADR 0099).
+   */
+  AwaitingRetry: "AwaitingRetry",
+  /**
+   * Routed False: the workload made as many attempts as its status can hold; only a treaty it
+   * has not attempted could take it (ADR 0099).
+   */
+  AttemptsExhausted: "AttemptsExhausted",
   /** Routed False for any other combination of ineligibility reasons. */
   NoEligibleTreaty: "NoEligibleTreaty",
 } as const;

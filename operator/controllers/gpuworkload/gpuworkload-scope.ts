@@ -13,7 +13,8 @@ import type {
   Treaty,
 } from "../../../crds/index.ts";
 import type { KubeClient, Logger, ObjectCache } from "../../../services/kube/index.ts";
-import type { RouterMemo } from "../../../services/routing/index.ts";
+import type { RouterMemo, SlimNode } from "../../../services/routing/index.ts";
+import type { RetryBackoff } from "./attempt-backoff.ts";
 import { findCondition, rfc3339, type EventRecorder } from "../../runtime/index.ts";
 import type { CompletionReceiptInput, LedgerReceipt } from "./completion-receipt.ts";
 import type { ExternalAttempts } from "./external-attempt.ts";
@@ -62,6 +63,10 @@ export interface GPUWorkloadDeps {
   readonly live: TreatyUsageTracker;
   /** What the router remembers between decisions (ADR 0024 addendum); none when omitted. */
   readonly routerMemo?: RouterMemo;
+  /** The cluster's Nodes (name, labels, allocatable): the in-cluster pool's node sizes. */
+  readonly nodes?: ObjectCache<SlimNode>;
+  /** Back-off of a treaty after an attempt abandoned there (ADR 0099). */
+  readonly retryBackoff?: RetryBackoff;
   /** Fail over when a placed Job is unschedulable this long. @default 60000 */
   readonly unschedulableTimeoutMs?: number;
   readonly metrics?: WorkloadMetrics;

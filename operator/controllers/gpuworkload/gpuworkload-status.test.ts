@@ -49,6 +49,21 @@ describe("waitingReason", () => {
       want: WorkloadReason.NoEligibleTreaty,
     },
     {
+      name: "every treaty attempted (abandoned), one in its back-off",
+      cands: [{ codes: [R.AlreadyAttempted] }, { codes: [R.PriceAboveMax] }],
+      want: WorkloadReason.AwaitingRetry,
+    },
+    {
+      name: "attempted and too big for the pool's nodes: never fits",
+      cands: [{ codes: [R.AlreadyAttempted, R.ExceedsLargestNode] }],
+      want: WorkloadReason.NoEligibleTreaty,
+    },
+    {
+      name: "an 8-GPU workload on a pool of 4-GPU nodes",
+      cands: [{ codes: [R.ExceedsLargestNode] }],
+      want: WorkloadReason.NoEligibleTreaty,
+    },
+    {
       // Codes decide, never the text: a text that reads like a quota does not count.
       name: "reason texts without codes",
       cands: [{ codes: [], reasons: ["treaty at maxConcurrentJobs 4/4"] }],

@@ -153,7 +153,8 @@ export function withState(
 
 /**
  * The reason for "no eligible treaty", from the candidates' reason codes: GpuTypeNotOffered
- * when no treaty prices the GPU type, QuotaExhausted when some treaty fails on quotas alone,
+ * when no treaty prices the GPU type, AwaitingRetry when some treaty is excluded only by an
+ * abandoned attempt's back-off, QuotaExhausted when some treaty fails on quotas alone,
  * NoTreaty when there is none, else NoEligibleTreaty.
  */
 export function waitingReason(
@@ -163,6 +164,11 @@ export function waitingReason(
   const codes = candidates.map((c) => c.codes ?? []);
   if (codes.every((cs) => cs.includes(IneligibleReason.GpuTypeNotPriced))) {
     return WorkloadReason.GpuTypeNotOffered;
+  }
+  if (
+    codes.some((cs) => cs.length > 0 && cs.every((c) => c === IneligibleReason.AlreadyAttempted))
+  ) {
+    return WorkloadReason.AwaitingRetry;
   }
   if (codes.some((cs) => cs.length > 0 && cs.every((c) => QUOTA_REASONS.has(c)))) {
     return WorkloadReason.QuotaExhausted;
@@ -209,9 +215,4 @@ export function isFinished(wl: GPUWorkload): boolean {
   const conditions = wl.status?.conditions;
   const done = isTrue(conditions, C.Complete) || isTrue(conditions, C.Failed);
   return done && wl.status?.receiptRef !== undefined;
-}
-
-/** True when the workload waits for a treaty (Routed False). */
-export function isWaiting(wl: GPUWorkload): boolean {
-  return findCondition(wl.status?.conditions, C.Routed)?.status === "False";
 }

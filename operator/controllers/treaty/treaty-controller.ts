@@ -93,6 +93,8 @@ export function createTreatyController(
     name: "treaty",
     for: c.treaties,
     workers: 1,
+    // Its own status writes (and others' status-only changes) wait like workload changes do.
+    statusUpdateCoalesceMs: TREATY_STATUS_COALESCE_MS,
     ...(deps.resyncMs !== undefined ? { resyncMs: deps.resyncMs } : {}),
     reconcile: (req) => reconciler.reconcile(req.name),
     watches: [

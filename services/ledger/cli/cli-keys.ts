@@ -6,6 +6,7 @@ import { createPublicKey } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import type { Command } from "commander";
+import { Registry } from "prom-client";
 import { signArtifact } from "../artifact.ts";
 import { generateEd25519, rawPublicKey } from "../ed25519.ts";
 import { generateOpenPgpKey } from "../openpgp-keys.ts";
@@ -16,6 +17,7 @@ import { requestTimestamp } from "../../tsa/tsa-client.ts";
 import { generateTsaCredentials, type TsaCredentialFiles } from "../../tsa/tsa-certs.ts";
 import { createTsaResponder } from "../../tsa/tsa-responder.ts";
 import { buildTsaServer, listenTsa } from "../../tsa/tsa-server.ts";
+import { processMetrics } from "../../metrics/index.ts";
 import {
   configuredOrigin,
   KEY_FILES,
@@ -148,7 +150,9 @@ async function tsaServe(
   const dir = path(io, opts.dir);
   const creds = await loadOrCreateTsa(io, dir);
   const responder = await createTsaResponder({ credentials: creds, clock: io.clock });
-  const app = buildTsaServer({ responder, logger: io.logger });
+  const metrics = new Registry();
+  processMetrics(metrics);
+  const app = buildTsaServer({ responder, logger: io.logger, metrics });
   const url = await listenTsa(app, port, opts.host);
   io.stdout(
     `TSA listening on ${url}\ncertificate ${resolve(dir, "tsa.crt")}\nCA ${resolve(dir, "tsa-ca.crt")}\n`,

@@ -1,0 +1,169 @@
+import { afterEach, describe, expect, it } from "@jest/globals";
+import {
+  Informer,
+  KubeClient,
+  Resources,
+  type ChangeHandler,
+  type KubeObject,
+} from "../../services/kube/index.ts";
+import { Controller, onlyStatusChanged } from "./controller.ts";
+import type { Timers } from "./work-queue.ts";
+
+/** Manual timers: `advance(ms)` fires due callbacks in time order. */
+function fakeTimers(): Timers & { advance(ms: number): void } {
+  let now = 0;
+  let seq = 0;
+  const pending = new Map<number, { at: number; fn: () => void }>();
+  return {
+    now: () => now,
+    setTimeout: (fn, ms) => {
+      const id = ++seq;
+      pending.set(id, { at: now + ms, fn });
+      return id;
+    },
+    clearTimeout: (h) => void pending.delete(h as number),
+    advance(ms) {
+      const end = now + ms;
+      for (;;) {
+        const due = [...pending.entries()]
+          .filter(([, p]) => p.at <= end)
+          .sort((a, b) => a[1].at - b[1].at)[0];
+        if (!due) break;
+        pending.delete(due[0]);
+        now = due[1].at;
+        due[1].fn();
+      }
+      now = end;
+    },
+  };
+}
+
+// Lets the workers take what the queue holds and finish their reconciles.
+const settle = async (): Promise<void> => {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+};
+
+const workload = (name: string): KubeObject => ({ metadata: { name, namespace: "ns" } });
+
+describe("Controller watches", () => {
+  let client: KubeClient | undefined;
+  let controller: Controller | undefined;
+  afterEach(async () => {
+    await controller?.stop();
+    client?.close();
+  });
+
+  // A controller whose primary informer is never started (no server is asked) and one watch
+  // fed by hand, mapping every object to the key "treaty-a".
+  async function setup(coalesceMs: number | undefined) {
+    const timers = fakeTimers();
+    client = await KubeClient.create({
+      server: "http://127.0.0.1:9",
+      tls: {},
+      headers: async () => ({}),
+      source: "test",
+    });
+    const reconciled: string[] = [];
+    let emit: ChangeHandler<KubeObject> = () => {};
+    controller = new Controller<KubeObject>({
+      name: "treaty",
+      for: new Informer<KubeObject>(client, Resources.Treaty),
+      workers: 1,
+      resyncMs: 0,
+      timers,
+      reconcile: async (req) => void reconciled.push(req.key),
+    });
+    controller.watch<KubeObject>({
+      informer: { on: (h) => void (emit = h) },
+      map: () => ["treaty-a"],
+      ...(coalesceMs === undefined ? {} : { coalesceMs }),
+    });
+    controller.start();
+    return { timers, reconciled, emit: (o: KubeObject) => emit("update", o) };
+  }
+
+  it("queues the mapped key at once without coalesceMs", async () => {
+    const { reconciled, emit } = await setup(undefined);
+    emit(workload("w-1"));
+    await settle();
+    expect(reconciled).toEqual(["treaty-a"]);
+  });
+
+  it("turns a burst of changes into one reconcile per coalesceMs", async () => {
+    const { timers, reconciled, emit } = await setup(2000);
+    for (let i = 0; i < 50; i++) {
+      emit(workload(`w-${i}`));
+      timers.advance(30); // 50 changes over 1.5 s
+    }
+    await settle();
+    const wantNoneYet: string[] = [];
+    expect(reconciled).toEqual(wantNoneYet);
+    timers.advance(500); // 2 s after the first change: its schedule is not pushed back
+    await settle();
+    expect(reconciled).toEqual(["treaty-a"]);
+    emit(workload("w-late"));
+    timers.advance(1999);
+    await settle();
+    expect(reconciled).toHaveLength(1);
+    timers.advance(1);
+    await settle();
+    expect(reconciled).toEqual(["treaty-a", "treaty-a"]);
+  });
+
+  it("delays a status-only update of a primary object by statusUpdateCoalesceMs", async () => {
+    const timers = fakeTimers();
+    client = await KubeClient.create({
+      server: "http://127.0.0.1:9",
+      tls: {},
+      headers: async () => ({}),
+      source: "test",
+    });
+    const primary = new Informer<KubeObject>(client, Resources.Treaty);
+    const handlers: ChangeHandler<KubeObject>[] = [];
+    // The informer's change stream, fed by hand (it is never started).
+    const feed = { on: (h: ChangeHandler<KubeObject>) => void handlers.push(h) };
+    primary.on = feed.on;
+    const reconciled: string[] = [];
+    controller = new Controller<KubeObject>({
+      name: "treaty",
+      for: primary,
+      workers: 1,
+      resyncMs: 0,
+      timers,
+      statusUpdateCoalesceMs: 2000,
+      reconcile: async (req) => void reconciled.push(req.key),
+    });
+    controller.start();
+    const old: KubeObject = { metadata: { name: "pool", generation: 1 } };
+    const send = (obj: KubeObject): void => handlers.forEach((h) => h("update", obj, old));
+    send({ ...old, status: { activeJobs: 1 } } as KubeObject);
+    await settle();
+    expect(reconciled).toEqual([]);
+    timers.advance(2000);
+    await settle();
+    expect(reconciled).toEqual(["pool"]);
+    send({ metadata: { name: "pool", generation: 2 } });
+    await settle();
+    expect(reconciled).toEqual(["pool", "pool"]);
+  });
+});
+
+describe("onlyStatusChanged", () => {
+  const base: KubeObject = {
+    metadata: { name: "t", generation: 3, labels: { a: "1" }, annotations: { b: "2" } },
+  };
+  it.each<[string, KubeObject, boolean]>([
+    ["a status write", { ...base, status: { activeJobs: 4 } } as KubeObject, true],
+    ["a spec change", { metadata: { ...base.metadata, generation: 4 } }, false],
+    ["a label change", { metadata: { ...base.metadata, labels: { a: "9" } } }, false],
+    ["an annotation change", { metadata: { ...base.metadata, annotations: {} } }, false],
+    ["a finalizer added", { metadata: { ...base.metadata, finalizers: ["x"] } }, false],
+    [
+      "deletion started",
+      { metadata: { ...base.metadata, deletionTimestamp: "2026-01-01T00:00:00Z" } },
+      false,
+    ],
+  ])("%s", (_what, next, want) => {
+    expect(onlyStatusChanged(base, next)).toBe(want);
+  });
+});
