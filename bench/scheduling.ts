@@ -246,7 +246,7 @@ function bareJob(w: World, name: string): KubeObject {
     podAnnotations: { ...KWOK_DELAY },
   });
   const { ownerReferences: _owners, ...metadata } = job.metadata;
-  return { ...job, metadata } as KubeObject;
+  return { ...job, metadata };
 }
 
 async function applyAll(w: World, kind: PhaseKind, names: string[]): Promise<void> {
@@ -393,7 +393,7 @@ async function startWebhookChild(
     stdio: ["pipe", "pipe", "inherit"],
   });
   const first = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: proc.stdout! }).once("line", resolve);
+    createInterface({ input: proc.stdout }).once("line", resolve);
     proc.once("exit", (c) => reject(new Error(`webhook server exited: ${c}`)));
   });
   const { url, caPem } = JSON.parse(first) as { url: string; caPem: string };
@@ -414,6 +414,114 @@ async function stopChild(p: ChildProcess | undefined): Promise<void> {
   await Promise.race([exited, sleep(10000)]);
 }
 
+// A private control plane with the CRDs installed, or the one --kubeconfig names (its etcd
+// port from the state.json hack/cluster writes beside the kubeconfig, when there is one).
+async function controlPlane(
+  kubectlBin: string,
+): Promise<{ cluster?: Cluster; kubeconfig: string; etcdPort?: number }> {
+  if (values.kubeconfig) {
+    const stateFile = join(dirname(values.kubeconfig), "state.json");
+    const state = existsSync(stateFile)
+      ? (JSON.parse(readFileSync(stateFile, "utf8")) as { etcdPort?: number })
+      : {};
+    return {
+      kubeconfig: values.kubeconfig,
+      ...(state.etcdPort !== undefined ? { etcdPort: state.etcdPort } : {}),
+    };
+  }
+  log("starting a private control plane");
+  const cluster = await startCluster({
+    dir: mkdtempSync(join(tmpdir(), "vaultmesh-bench-")),
+    name: "bench",
+    lifeline: true,
+    ...(PROFILE_DIR ? { extraArgs: { "kube-apiserver": ["--profiling=true"] } } : {}),
+  });
+  const kubeconfig = cluster.kubeconfig;
+  await kubectl(kubectlBin, kubeconfig, ["apply", "--server-side", "-f", "crds/generated"]);
+  await kubectl(kubectlBin, kubeconfig, [
+    "wait",
+    "--for=condition=Established",
+    "-f",
+    "crds/generated",
+    "--timeout=60s",
+  ]);
+  return { cluster, kubeconfig, etcdPort: cluster.etcdPort };
+}
+
+/** Informers that note when each workload's Job appears and its Pod is bound, in `ns`. */
+function observe(
+  client: KubeClient,
+  ns: string,
+  placedAt: Map<string, number>,
+  boundAt: Map<string, number>,
+): Informer<KubeObject>[] {
+  const jobs = new Informer<KubeObject>(client, Resources.Job, { namespace: ns });
+  const pods = new Informer<KubeObject & { spec?: { nodeName?: string } }>(client, Resources.Pod, {
+    namespace: ns,
+  });
+  jobs.on((_t, j) => {
+    const w = j.metadata?.labels?.[JOB_LABELS.workload];
+    if (w && !placedAt.has(w)) placedAt.set(w, performance.now());
+  });
+  pods.on((_t, p) => {
+    const w = p.metadata?.labels?.[JOB_LABELS.workload];
+    if (w && p.spec?.nodeName && !boundAt.has(w)) boundAt.set(w, performance.now());
+  });
+  return [jobs, pods];
+}
+
+/** The operator as a child process, scoped to the bench's namespace and treaty. */
+function startOperator(o: {
+  kubeconfig: string;
+  namespace: string;
+  ledgerUrl: string;
+  keyFile: string;
+  port: number;
+}): ChildProcess {
+  const prof = values["cpu-prof"];
+  const nodeArgs = [
+    ...OPERATOR_NODE_FLAGS,
+    ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []),
+    ...(values["node-flags"] ?? "").split(" ").filter(Boolean),
+  ];
+  return spawn("node_modules/.bin/node", [...nodeArgs, "operator/main.ts"], {
+    env: {
+      ...process.env,
+      KUBECONFIG: o.kubeconfig,
+      VAULTMESH_LEADER_ELECT: "false",
+      VAULTMESH_WATCH_NAMESPACE: o.namespace,
+      VAULTMESH_TREATY_SELECTOR: `vaultmesh.cloud/bench=${tag}`,
+      VAULTMESH_LEDGER_URL: o.ledgerUrl,
+      VAULTMESH_SIGNING_KEY_FILE: o.keyFile,
+      VAULTMESH_HTTP_ADDR: `127.0.0.1:${o.port}`,
+      VAULTMESH_WORKERS: String(WORKERS),
+      LOG_LEVEL: "warn",
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+}
+
+// On a cluster the bench did not start: remove what it created there.
+async function removeBenchObjects(
+  client: KubeClient,
+  kubectlBin: string,
+  kubeconfig: string,
+  namespaces: readonly string[],
+): Promise<void> {
+  for (const ns of namespaces) {
+    await client.delete(Resources.Namespace, { name: ns }).catch(() => false);
+  }
+  await client.delete(Resources.Treaty, { name: tag }).catch(() => false);
+  await client.delete(Resources.Tenant, { name: tag }).catch(() => false);
+  await kubectl(kubectlBin, kubeconfig, [
+    "delete",
+    "node",
+    "-l",
+    `pool=${tag}`,
+    "--wait=false",
+  ]).catch(() => "");
+}
+
 async function main(): Promise<void> {
   // The router's own speed, measured first, before the control plane competes for the CPU.
   const routerPerSecond = routerDecisionsPerSecond();
@@ -428,34 +536,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
-  let cluster: Cluster | undefined;
-  let kubeconfig = values.kubeconfig;
   const kubectlBin = join(await ensureBinaries(), "kubectl");
-  if (!kubeconfig) {
-    log("starting a private control plane");
-    cluster = await startCluster({
-      dir: mkdtempSync(join(tmpdir(), "vaultmesh-bench-")),
-      name: "bench",
-      lifeline: true,
-      ...(PROFILE_DIR ? { extraArgs: { "kube-apiserver": ["--profiling=true"] } } : {}),
-    });
-    kubeconfig = cluster.kubeconfig;
-    await kubectl(kubectlBin, kubeconfig, ["apply", "--server-side", "-f", "crds/generated"]);
-    await kubectl(kubectlBin, kubeconfig, [
-      "wait",
-      "--for=condition=Established",
-      "-f",
-      "crds/generated",
-      "--timeout=60s",
-    ]);
-  }
-  const kcfg = kubeconfig;
-  const stateFile = join(dirname(kcfg), "state.json");
-  const etcdPort =
-    cluster?.etcdPort ??
-    (existsSync(stateFile)
-      ? (JSON.parse(readFileSync(stateFile, "utf8")) as { etcdPort?: number }).etcdPort
-      : undefined);
+  const { cluster, kubeconfig: kcfg, etcdPort } = await controlPlane(kubectlBin);
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(kcfg);
   const client = await KubeClient.create(kc, { fieldManager: "vaultmesh-bench" });
@@ -528,23 +610,7 @@ async function main(): Promise<void> {
     const applied = new Map<string, number>();
     const placedAt = new Map<string, number>();
     const boundAt = new Map<string, number>();
-    for (const ns of [bareNs, vmNs]) {
-      const jobs = new Informer<KubeObject>(client, Resources.Job, { namespace: ns });
-      const pods = new Informer<KubeObject & { spec?: { nodeName?: string } }>(
-        client,
-        Resources.Pod,
-        { namespace: ns },
-      );
-      jobs.on((_t, j) => {
-        const w = j.metadata?.labels?.[JOB_LABELS.workload];
-        if (w && !placedAt.has(w)) placedAt.set(w, performance.now());
-      });
-      pods.on((_t, p) => {
-        const w = p.metadata?.labels?.[JOB_LABELS.workload];
-        if (w && p.spec?.nodeName && !boundAt.has(w)) boundAt.set(w, performance.now());
-      });
-      informers.push(jobs, pods as Informer<KubeObject>);
-    }
+    for (const ns of [bareNs, vmNs]) informers.push(...observe(client, ns, placedAt, boundAt));
     await Promise.all(informers.map((i) => i.start()));
 
     if (WEBHOOKS) {
@@ -560,27 +626,7 @@ async function main(): Promise<void> {
     }
     log("starting the operator");
     const port = 18000 + Math.floor(Math.random() * 2000);
-    const prof = values["cpu-prof"];
-    const nodeArgs = [
-      ...OPERATOR_NODE_FLAGS,
-      ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []),
-      ...(values["node-flags"] ?? "").split(" ").filter(Boolean),
-    ];
-    op = spawn("node_modules/.bin/node", [...nodeArgs, "operator/main.ts"], {
-      env: {
-        ...process.env,
-        KUBECONFIG: kcfg,
-        VAULTMESH_LEADER_ELECT: "false",
-        VAULTMESH_WATCH_NAMESPACE: vmNs,
-        VAULTMESH_TREATY_SELECTOR: `vaultmesh.cloud/bench=${tag}`,
-        VAULTMESH_LEDGER_URL: db.url,
-        VAULTMESH_SIGNING_KEY_FILE: keyFile,
-        VAULTMESH_HTTP_ADDR: `127.0.0.1:${port}`,
-        VAULTMESH_WORKERS: String(WORKERS),
-        LOG_LEVEL: "warn",
-      },
-      stdio: ["ignore", "ignore", "inherit"],
-    });
+    op = startOperator({ kubeconfig: kcfg, namespace: vmNs, ledgerUrl: db.url, keyFile, port });
     const operatorMetrics = async (): Promise<string> =>
       await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const metric = async (name: string): Promise<number> => {
@@ -685,20 +731,7 @@ async function main(): Promise<void> {
     await stopChild(op);
     await stopChild(webhook?.proc);
     if (webhook) await deleteWebhookConfigurations(client, webhook.configs).catch(() => {});
-    if (!cluster) {
-      for (const ns of [bareNs, vmNs]) {
-        await client.delete(Resources.Namespace, { name: ns }).catch(() => false);
-      }
-      await client.delete(Resources.Treaty, { name: tag }).catch(() => false);
-      await client.delete(Resources.Tenant, { name: tag }).catch(() => false);
-      await kubectl(kubectlBin, kcfg, [
-        "delete",
-        "node",
-        "-l",
-        `pool=${tag}`,
-        "--wait=false",
-      ]).catch(() => "");
-    }
+    if (!cluster) await removeBenchObjects(client, kubectlBin, kcfg, [bareNs, vmNs]);
     client.close();
     await db.drop().catch(() => {});
     await pgServer.stop();

@@ -211,6 +211,63 @@ export const TenantDegradedReason = {
 } as const;
 
 /**
+ * Reasons of a Tenant's component conditions (Namespace, Quota, Network, Database, Cache,
+ * Billing, Discord). A False reason names what failed; the message says how.
+ */
+export const TenantComponentReason = {
+  /** Any component: turned off in the operator's configuration (True, skipped). */
+  Disabled: "Disabled",
+  /** Namespace, Database, Cache: created and up to date. */
+  Provisioned: "Provisioned",
+  /** Quota: the ResourceQuota and LimitRange are applied. */
+  Enforced: "Enforced",
+  /** Network: the NetworkPolicies are applied. */
+  Isolated: "Isolated",
+  /** Namespace: the namespace is being deleted. */
+  NamespaceTerminating: "NamespaceTerminating",
+  /** Quota, Network, Database, Cache: waiting for the namespace. */
+  WaitingForNamespace: "WaitingForNamespace",
+  /** Namespace, Quota, Network: server-side apply failed. */
+  ApplyFailed: "ApplyFailed",
+  /** Database: another tenant row holds the name. */
+  NameConflict: "NameConflict",
+  /** Database, Billing: Postgres is unreachable. */
+  DatabaseUnavailable: "DatabaseUnavailable",
+  /** Database: the tenant's API key Secret could not be written. */
+  ApiKeyFailed: "ApiKeyFailed",
+  /** Cache: Redis is unreachable or refused the ACL user. */
+  CacheUnavailable: "CacheUnavailable",
+  /** Billing: a free plan without billing details. */
+  NotRequired: "NotRequired",
+  /** Billing: waiting for the tenant's database row. */
+  WaitingForDatabase: "WaitingForDatabase",
+  /** Billing: a Stripe customer without a subscription. */
+  CustomerOnly: "CustomerOnly",
+  /** Billing: the subscription is active or trialing. */
+  Active: "Active",
+  /** Billing: an invoice payment failed (gates admission). */
+  PaymentFailed: "PaymentFailed",
+  /** Billing: the subscription is past due (gates admission). */
+  PastDue: "PastDue",
+  /** Billing: the subscription is neither active nor past due (gates admission). */
+  SubscriptionInactive: "SubscriptionInactive",
+  /** Billing: the operator's Stripe configuration is wrong. */
+  BillingMisconfigured: "BillingMisconfigured",
+  /** Billing: Stripe is unreachable or failing. */
+  StripeUnavailable: "StripeUnavailable",
+  /** Billing: Stripe refused a request. */
+  StripeRequestRefused: "StripeRequestRefused",
+  /** Billing: any other failure. */
+  BillingFailed: "BillingFailed",
+  /** Discord: no guild bound in the spec. */
+  NotConfigured: "NotConfigured",
+  /** Discord: the guild and channel are bound. */
+  GuildBound: "GuildBound",
+  /** Discord: Discord is unreachable or refused the request. */
+  DiscordUnavailable: "DiscordUnavailable",
+} as const;
+
+/**
  * Billing reasons that are a payment decision, not an outage: they gate admission even after
  * the Stripe customer exists (a past-due or unpaid tenant gets no new GPUs).
  */
@@ -270,6 +327,28 @@ export const TREATY_READY_REASONS = {
   CredentialsMissing: "CredentialsMissing",
   /** An SLO is breached, the reputation is below the floor or the endpoint is unreachable. */
   Degraded: "Degraded",
+} as const;
+
+/** Reasons of a Treaty's Expired condition. */
+export const TreatyExpiredReason = {
+  /** True: past spec.expiryDate. */
+  Expired: "Expired",
+  /** False: not expired. */
+  InForce: "InForce",
+} as const;
+
+/** Reasons of a Treaty's Degraded condition (True: the first of the problems found). */
+export const TreatyDegradedReason = {
+  /** False: every SLO holds. */
+  WithinSLO: "WithinSLO",
+  /** The endpoint does not answer the probe. */
+  Unreachable: "Unreachable",
+  /** The reputation measured from evidence is below spec.reputationFloor. */
+  ReputationBelowFloor: "ReputationBelowFloor",
+  /** Measured availability is below spec.slo.availability. */
+  AvailabilityBelowSLO: "AvailabilityBelowSLO",
+  /** p95 round trip is above spec.slo.maxLatencyMs. */
+  LatencyAboveSLO: "LatencyAboveSLO",
 } as const;
 
 // Text-field policy (docs/adr/0093-text-fields-at-the-api-boundary.md). The patterns below are

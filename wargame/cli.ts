@@ -19,7 +19,10 @@ import { parseScenario, ScenarioError, type Scenario } from "./scenario.ts";
 export const EXIT = { ok: 0, runFailed: 1, invalid: 2, neverFits: 3 } as const;
 
 /** Runs the CLI with `argv` (without node and the script); returns the exit code. */
-export async function main(argv: readonly string[], log: (s: string) => void = console.log): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  log: (s: string) => void = console.log,
+): Promise<number> {
   let values: { compare?: string; out?: string; quiet?: boolean };
   let files: string[];
   try {
@@ -75,7 +78,10 @@ export async function main(argv: readonly string[], log: (s: string) => void = c
       if (result.lost > 0 || result.stuck > 0) code = EXIT.runFailed;
       if (strategies === undefined) {
         const base = path.join(out, s.name);
-        await writeFile(`${base}.json`, JSON.stringify({ ...result, wallSeconds: round(wallMs / 1000) }, null, 2) + "\n");
+        await writeFile(
+          `${base}.json`,
+          JSON.stringify({ ...result, wallSeconds: round(wallMs / 1000) }, null, 2) + "\n",
+        );
         await writeFile(`${base}.html`, renderReport(s, result));
         if (!values.quiet) log(summaryLine(result, wallMs));
       }
@@ -85,7 +91,19 @@ export async function main(argv: readonly string[], log: (s: string) => void = c
     const table = compareTable(rows);
     log(table);
     await writeFile(path.join(out, "compare.md"), table + "\n");
-    await writeFile(path.join(out, "compare.json"), JSON.stringify(rows.map((r) => ({ ...r.result, series: undefined, events: undefined, wallSeconds: round(r.wallMs / 1000) })), null, 2) + "\n");
+    await writeFile(
+      path.join(out, "compare.json"),
+      JSON.stringify(
+        rows.map((r) => ({
+          ...r.result,
+          series: undefined,
+          events: undefined,
+          wallSeconds: round(r.wallMs / 1000),
+        })),
+        null,
+        2,
+      ) + "\n",
+    );
   }
   return code;
 }

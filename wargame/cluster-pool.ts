@@ -101,13 +101,19 @@ export class ClusterPool {
         now < start
           ? {
               phase: "Pending",
-              conditions: [{ type: "PodScheduled", status: "True", lastTransitionTime: iso(e.boundMs) }],
+              conditions: [
+                { type: "PodScheduled", status: "True", lastTransitionTime: iso(e.boundMs) },
+              ],
             }
           : {
               phase: "Running",
               startTime: iso(start),
-              conditions: [{ type: "PodScheduled", status: "True", lastTransitionTime: iso(e.boundMs) }],
-              containerStatuses: [{ name: "workload", state: { running: { startedAt: iso(start) } } }],
+              conditions: [
+                { type: "PodScheduled", status: "True", lastTransitionTime: iso(e.boundMs) },
+              ],
+              containerStatuses: [
+                { name: "workload", state: { running: { startedAt: iso(start) } } },
+              ],
             };
       const end = start + e.req.runtimeMs;
       if (now >= end) {
@@ -115,7 +121,14 @@ export class ClusterPool {
         (e.job as { status: unknown }).status = {
           startTime: iso(start),
           ...(e.req.fails ? {} : { completionTime: iso(end) }),
-          conditions: [{ type, status: "True", lastTransitionTime: iso(end), reason: e.req.fails ? "BackoffLimitExceeded" : "Completed" }],
+          conditions: [
+            {
+              type,
+              status: "True",
+              lastTransitionTime: iso(end),
+              reason: e.req.fails ? "BackoffLimitExceeded" : "Completed",
+            },
+          ],
         };
       } else if (now >= start) {
         (e.job as { status: unknown }).status = { startTime: iso(start) };
@@ -135,7 +148,7 @@ export class ClusterPool {
   /** Binds pending Pods, oldest first, while GPUs are free; returns the keys bound. */
   schedule(now: number): string[] {
     const bound: string[] = [];
-    for (let i = 0; i < this.#pending.length; ) {
+    for (let i = 0; i < this.#pending.length;) {
       const key = this.#pending[i]!;
       const e = this.#entries.get(key);
       if (e === undefined) {

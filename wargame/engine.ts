@@ -6,20 +6,30 @@
 // admission webhook's quota check. The engine plays only the world: arrivals, providers, the
 // cluster's pool, faults, and when each controller looks (see docs/wargame/README.md).
 import { GPU_TYPES, IN_CLUSTER_PROVIDER } from "../crds/constants.ts";
-import type { GPUWorkload, GPUWorkloadStatus, Treaty } from "../crds/index.ts";
-import { completionReceiptFor, type FinishedAttempt } from "../operator/controllers/gpuworkload/completion-receipt.ts";
+import type { GPUWorkload, GPUWorkloadStatus, Tenant, Treaty } from "../crds/index.ts";
+import {
+  completionReceiptFor,
+  type FinishedAttempt,
+} from "../operator/controllers/gpuworkload/completion-receipt.ts";
 import {
   ExternalAttempts,
   provisionWait,
   type ExternalStep,
 } from "../operator/controllers/gpuworkload/external-attempt.ts";
 import { DEFAULT_UNSCHEDULABLE_TIMEOUT_MS } from "../operator/controllers/gpuworkload/gpuworkload-reasons.ts";
-import { abandonAttempt, type WorkloadScope } from "../operator/controllers/gpuworkload/gpuworkload-scope.ts";
+import {
+  abandonAttempt,
+  type WorkloadScope,
+} from "../operator/controllers/gpuworkload/gpuworkload-scope.ts";
 import { waitingReason } from "../operator/controllers/gpuworkload/gpuworkload-status.ts";
-import { inClusterStep, treatyUnfit, type Attempt } from "../operator/controllers/gpuworkload/in-cluster-attempt.ts";
+import {
+  inClusterStep,
+  treatyUnfit,
+  type Attempt,
+} from "../operator/controllers/gpuworkload/in-cluster-attempt.ts";
 import { WorkQueue } from "../operator/runtime/work-queue.ts";
 import { route, type RoutingStrategy } from "../services/routing/index.ts";
-import { effectiveLimits } from "../services/tenant-stack/plans.ts";
+import { limitsOf } from "../webhooks/handlers.ts";
 import { quotaErrors } from "../webhooks/policies/gpuworkload.ts";
 import { Recorder, type RunResult } from "./results.ts";
 import { ClusterPool } from "./cluster-pool.ts";
@@ -99,13 +109,18 @@ class Simulation {
     for (const p of s.providers) {
       if (isInCluster(p.name)) continue;
       const random = prng(s.seed + 7919 * ++i);
-      this.#providers.set(p.name, new SimProvider(p, { now: () => this.#now, random, runtimeOf: runtime }));
+      this.#providers.set(
+        p.name,
+        new SimProvider(p, { now: () => this.#now, random, runtimeOf: runtime }),
+      );
     }
     const pool = s.providers.find((p) => isInCluster(p.name));
     this.#pool = pool && new ClusterPool(pool.capacityGpus, pool.startSeconds);
     this.#external = new ExternalAttempts({
       client: { get: () => Promise.resolve(undefined) } as never,
-      providers: { clientFor: (t: Treaty) => Promise.resolve(this.#providers.get(t.spec.provider)!.client) },
+      providers: {
+        clientFor: (t: Treaty) => Promise.resolve(this.#providers.get(t.spec.provider)!.client),
+      },
       unfit: treatyUnfit,
       provisionTimeoutMs: s.operator.provisionTimeoutSeconds * 1000,
     });
@@ -122,7 +137,8 @@ class Simulation {
     for (const e of this.#s.events) {
       this.#q.push(this.#t0 + e.atMinute * MINUTE, { kind: "fault", e, on: true });
       const d = "durationMinutes" in e ? e.durationMinutes : undefined;
-      if (d !== undefined) this.#q.push(this.#t0 + (e.atMinute + d) * MINUTE, { kind: "fault", e, on: false });
+      if (d !== undefined)
+        this.#q.push(this.#t0 + (e.atMinute + d) * MINUTE, { kind: "fault", e, on: false });
     }
     this.#q.push(this.#t0, { kind: "resync" });
     this.#q.push(this.#t0, { kind: "sample" });
@@ -139,7 +155,11 @@ class Simulation {
     const wl = {
       apiVersion: "vaultmesh.cloud/v1alpha1",
       kind: "GPUWorkload",
-      metadata: { name: `wl-${a.index}`, namespace: `tenant-${a.tenant.name}`, uid: `uid-${a.index}` },
+      metadata: {
+        name: `wl-${a.index}`,
+        namespace: `tenant-${a.tenant.name}`,
+        uid: `uid-${a.index}`,
+      },
       spec: {
         gpu: { type: a.gpuType, count: a.gpus },
         template: { image: "registry.example/wargame:1" },
@@ -187,7 +207,9 @@ class Simulation {
   #admit(w: SimWorkload): void {
     const t = w.arrival.tenant;
     const usage = this.#tenantLive.get(t.name) ?? { gpusInUse: 0, activeWorkloads: 0 };
-    const limits = effectiveLimits({ plan: t.plan, ...(t.quotas ? { quotas: t.quotas } : {}) });
+    const limits = limitsOf({
+      spec: { plan: t.plan, ...(t.quotas ? { quotas: t.quotas } : {}) },
+    } as Pick<Tenant, "spec">);
     const errors = quotaErrors(w.wl.spec, { limits, usage, tenant: undefined }, true);
     if (errors.length > 0) {
       const held = this.#held.get(t.name) ?? [];
@@ -382,7 +404,11 @@ class Simulation {
       return false;
     }
     if (step.kind === "running") {
-      this.#started(w, updated, Date.parse(step.job.startedAt ?? new Date(this.#now).toISOString()));
+      this.#started(
+        w,
+        updated,
+        Date.parse(step.job.startedAt ?? new Date(this.#now).toISOString()),
+      );
       this.#look(w, provider.nextChange(step.job.id));
       return false;
     }
@@ -393,7 +419,10 @@ class Simulation {
       new Date(this.#now),
       { provisionTimeoutMs: this.#s.operator.provisionTimeoutSeconds * 1000 },
     );
-    this.#look(w, Math.min(provider.nextChange(step.job.id), this.#now + Math.max(0, limitMs - ageMs)));
+    this.#look(
+      w,
+      Math.min(provider.nextChange(step.job.id), this.#now + Math.max(0, limitMs - ageMs)),
+    );
     return false;
   }
 
@@ -460,7 +489,9 @@ class Simulation {
     // per shape per pass stands for the rest (route() is a pure function of these inputs).
     const refused = new Set<string>();
     for (const w of [...this.#waiting]) {
-      const excluded = (w.status.attempts ?? []).filter((a) => a.outcome === "Abandoned").map((a) => a.treaty);
+      const excluded = (w.status.attempts ?? [])
+        .filter((a) => a.outcome === "Abandoned")
+        .map((a) => a.treaty);
       const shape = `${w.arrival.shape}|${excluded.join(",")}`;
       if (refused.has(shape)) continue;
       this.#place(w);
@@ -538,7 +569,11 @@ class Simulation {
     this.#queueRetry();
   }
 
-  #priceSpike(e: Extract<ScenarioEvent, { kind: "priceSpike" }>, on: boolean, p: SimProvider): void {
+  #priceSpike(
+    e: Extract<ScenarioEvent, { kind: "priceSpike" }>,
+    on: boolean,
+    p: SimProvider,
+  ): void {
     if (!e.treatiesFollow) {
       p.faults.unfollowedPriceFactor = on ? e.factor : 1;
       return;
@@ -547,7 +582,10 @@ class Simulation {
       if (this.#world.get(name)!.spec.provider !== e.provider) continue;
       this.#world.editSpec(name, (spec, base) => ({
         ...spec,
-        pricing: base.map((x) => ({ ...x, usdPerHour: on ? Math.round(x.usdPerHour * e.factor * 100) / 100 : x.usdPerHour })),
+        pricing: base.map((x) => ({
+          ...x,
+          usdPerHour: on ? Math.round(x.usdPerHour * e.factor * 100) / 100 : x.usdPerHour,
+        })),
       }));
       this.#treatyChanged(name);
     }

@@ -8,7 +8,16 @@ import type { Scenario } from "./scenario.ts";
 const W = 900;
 const H = 220;
 const PAD = { l: 56, r: 16, t: 16, b: 28 };
-const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777"];
+const COLORS = [
+  "#2563eb",
+  "#dc2626",
+  "#16a34a",
+  "#9333ea",
+  "#ea580c",
+  "#0891b2",
+  "#ca8a04",
+  "#db2777",
+];
 
 /** One line of a chart: a name, a colour and a value per sample (null: no value). */
 interface Line {
@@ -28,20 +37,44 @@ export function renderReport(s: Scenario, r: RunResult): string {
   const treaties = s.treaties.map((t) => t.name);
   const color = (i: number): string => COLORS[i % COLORS.length]!;
   const charts = [
-    chart("Fill rate (attempts routed per minute that were not abandoned)", minutes, r.events, [
-      { name: "fill rate", color: color(0), values: r.series.map((x) => x.fillRate) },
-      { name: `target ${r.fillRateTarget}`, color: "#9ca3af", values: r.series.map(() => r.fillRateTarget) },
-    ], { min: 0, max: 1 }),
+    chart(
+      "Fill rate (attempts routed per minute that were not abandoned)",
+      minutes,
+      r.events,
+      [
+        { name: "fill rate", color: color(0), values: r.series.map((x) => x.fillRate) },
+        {
+          name: `target ${r.fillRateTarget}`,
+          color: "#9ca3af",
+          values: r.series.map(() => r.fillRateTarget),
+        },
+      ],
+      { min: 0, max: 1 },
+    ),
     chart("Cost rate (USD per hour of the GPUs running)", minutes, r.events, [
       { name: "USD/h", color: color(1), values: r.series.map((x) => x.costPerHour) },
     ]),
-    chart("GPUs running per provider (stacked: share of the load)", minutes, r.events, stacked(r.series, providers, color), { stacked: true }),
+    chart(
+      "GPUs running per provider (stacked: share of the load)",
+      minutes,
+      r.events,
+      stacked(r.series, providers, color),
+      { stacked: true },
+    ),
     chart("Workloads waiting for an eligible treaty", minutes, r.events, [
       { name: "waiting", color: color(4), values: r.series.map((x) => x.waiting) },
     ]),
-    chart("Treaty reputation (Treaty status, from evidence)", minutes, r.events,
-      treaties.map((t, i) => ({ name: t, color: color(i), values: r.series.map((x) => x.reputation[t] ?? null) })),
-      { min: 0, max: 1 }),
+    chart(
+      "Treaty reputation (Treaty status, from evidence)",
+      minutes,
+      r.events,
+      treaties.map((t, i) => ({
+        name: t,
+        color: color(i),
+        values: r.series.map((x) => x.reputation[t] ?? null),
+      })),
+      { min: 0, max: 1 },
+    ),
   ];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>War-game: ${esc(r.scenario)} (${r.strategy})</title>
@@ -84,7 +117,8 @@ function headline(r: RunResult): string {
 function eventsTable(events: readonly EventMark[]): string {
   if (events.length === 0) return "<p>None.</p>";
   const rows = events.map(
-    (e) => `<tr><td>${e.kind}</td><td>${esc(e.target)}</td><td>${e.fromMinute}</td><td>${e.toMinute ?? "–"}</td></tr>`,
+    (e) =>
+      `<tr><td>${e.kind}</td><td>${esc(e.target)}</td><td>${e.fromMinute}</td><td>${e.toMinute ?? "–"}</td></tr>`,
   );
   return `<table><tr><th>kind</th><th>target</th><th>from minute</th><th>to minute</th></tr>${rows.join("")}</table>`;
 }
@@ -99,17 +133,26 @@ function treatyTable(r: RunResult): string {
 
 function providerTable(r: RunResult): string {
   const rows = Object.entries(r.perProvider).map(
-    ([n, p]) => `<tr><td>${esc(n)}</td><td>${p.workloads}</td><td>${p.gpuHours.toFixed(1)}</td><td>$${p.cost.toFixed(2)}</td></tr>`,
+    ([n, p]) =>
+      `<tr><td>${esc(n)}</td><td>${p.workloads}</td><td>${p.gpuHours.toFixed(1)}</td><td>$${p.cost.toFixed(2)}</td></tr>`,
   );
   return `<table><tr><th>provider</th><th>workloads</th><th>GPU-hours</th><th>cost</th></tr>${rows.join("")}</table>`;
 }
 
 function reasonsTable(r: RunResult): string {
-  const rows = Object.entries(r.failoverReasons).map(([k, n]) => `<tr><td>${esc(k)}</td><td>${n}</td></tr>`);
-  return rows.length === 0 ? "<p>None.</p>" : `<table><tr><th>reason</th><th>failovers</th></tr>${rows.join("")}</table>`;
+  const rows = Object.entries(r.failoverReasons).map(
+    ([k, n]) => `<tr><td>${esc(k)}</td><td>${n}</td></tr>`,
+  );
+  return rows.length === 0
+    ? "<p>None.</p>"
+    : `<table><tr><th>reason</th><th>failovers</th></tr>${rows.join("")}</table>`;
 }
 
-function stacked(series: readonly Sample[], providers: readonly string[], color: (i: number) => string): Line[] {
+function stacked(
+  series: readonly Sample[],
+  providers: readonly string[],
+  color: (i: number) => string,
+): Line[] {
   const acc = series.map(() => 0);
   return providers.map((p, i) => ({
     name: p,
@@ -130,7 +173,8 @@ function chart(
   const yMin = o.min ?? 0;
   const yMax = o.max ?? Math.max(1, ...all) * 1.05;
   const x = (v: number): number => PAD.l + (v / xMax) * (W - PAD.l - PAD.r);
-  const y = (v: number): number => H - PAD.b - ((v - yMin) / (yMax - yMin || 1)) * (H - PAD.t - PAD.b);
+  const y = (v: number): number =>
+    H - PAD.b - ((v - yMin) / (yMax - yMin || 1)) * (H - PAD.t - PAD.b);
   const bands = events
     .map((e) => {
       const x0 = x(e.fromMinute);
@@ -167,9 +211,14 @@ function chart(
     })
     .join("");
   const xticks = Array.from({ length: 7 }, (_, i) => Math.round((i * xMax) / 6))
-    .map((m) => `<text x="${x(m).toFixed(1)}" y="${H - 8}" font-size="11" text-anchor="middle">${m} min</text>`)
+    .map(
+      (m) =>
+        `<text x="${x(m).toFixed(1)}" y="${H - 8}" font-size="11" text-anchor="middle">${m} min</text>`,
+    )
     .join("");
-  const legend = lines.map((l) => `<span style="color:${l.color}">■ ${esc(l.name)}</span>`).join("");
+  const legend = lines
+    .map((l) => `<span style="color:${l.color}">■ ${esc(l.name)}</span>`)
+    .join("");
   return `<h2>${esc(title)}</h2><div class="legend">${legend}</div>
 <svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">${ticks}${bands}${paths}${xticks}</svg>`;
 }

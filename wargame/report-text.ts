@@ -17,7 +17,11 @@ export function summaryLine(r: RunResult, wallMs: number): string {
 
 /** The sweep's table (Markdown): one row per scenario and strategy. */
 export function compareTable(
-  rows: readonly { readonly scenario: string; readonly result: RunResult; readonly wallMs: number }[],
+  rows: readonly {
+    readonly scenario: string;
+    readonly result: RunResult;
+    readonly wallMs: number;
+  }[],
 ): string {
   const head =
     "| scenario | strategy | fill rate | started | cost (USD) | USD/GPU-h | failovers | start p50 / p95 / p99 (s) | stuck | wall (s) |\n" +

@@ -103,7 +103,10 @@ export class Recorder {
   readonly #waitReasons = new Map<object, string>();
   readonly #events: EventMark[] = [];
   readonly #series: Sample[] = [];
-  readonly #perProvider = new Map<string, { gpuSeconds: number; cost: number; workloads: number }>();
+  readonly #perProvider = new Map<
+    string,
+    { gpuSeconds: number; cost: number; workloads: number }
+  >();
   #windowRouted = 0;
   #windowAbandoned = 0;
   #failovers = 0;
@@ -197,6 +200,33 @@ export class Recorder {
     this.#windowAbandoned = 0;
   }
 
+  // Workloads by final state; a workload not finished is stuck, by its waiting reason.
+  #tally(
+    all: readonly {
+      readonly phase: string;
+      readonly status: GPUWorkload["status"];
+      readonly createdMs?: number | undefined;
+    }[],
+  ): Tally {
+    const stuckBy: Record<string, number> = {};
+    let stuck = 0;
+    let succeeded = 0;
+    let failed = 0;
+    let admitted = 0;
+    for (const w of all) {
+      if (w.createdMs !== undefined) admitted++;
+      if (w.phase === "done") {
+        if (w.status?.attempts?.at(-1)?.outcome === "Succeeded") succeeded++;
+        else failed++;
+        continue;
+      }
+      stuck++;
+      const why = w.phase === "waiting" ? (this.#waitReasons.get(w) ?? "Waiting") : w.phase;
+      stuckBy[why] = (stuckBy[why] ?? 0) + 1;
+    }
+    return { stuckBy, stuck, succeeded, failed, admitted };
+  }
+
   /** The run's result at `now`, from the workloads' final state. */
   finish(
     now: number,
@@ -230,23 +260,7 @@ export class Recorder {
       .filter((w) => w.startedMs !== undefined && w.createdMs !== undefined)
       .map((w) => (w.startedMs! - w.createdMs!) / 1000)
       .sort((a, b) => a - b);
-    const stuckBy: Record<string, number> = {};
-    let stuck = 0;
-    let succeeded = 0;
-    let failed = 0;
-    let admitted = 0;
-    for (const w of all) {
-      if (w.createdMs !== undefined) admitted++;
-      if (w.phase === "done") {
-        const last = w.status?.attempts?.at(-1)?.outcome;
-        if (last === "Succeeded") succeeded++;
-        else failed++;
-        continue;
-      }
-      stuck++;
-      const why = w.phase === "waiting" ? (this.#waitReasons.get(w) ?? "Waiting") : w.phase;
-      stuckBy[why] = (stuckBy[why] ?? 0) + 1;
-    }
+    const { stuckBy, stuck, succeeded, failed, admitted } = this.#tally(all);
     const perProvider: Record<string, RunResult["perProvider"][string]> = {};
     let totalCost = 0;
     let totalGpuSeconds = 0;
@@ -292,6 +306,14 @@ export class Recorder {
       series: this.#series,
     };
   }
+}
+
+interface Tally {
+  readonly stuckBy: Record<string, number>;
+  readonly stuck: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly admitted: number;
 }
 
 function round(x: number, d = 4): number {

@@ -101,7 +101,11 @@ export const ArrivalsSchema = z.strictObject({
   gpuCounts: z.record(z.string().regex(/^[1-9][0-9]?$/, "a GPU count 1..99"), Weight).optional(),
   /** Running time: exponential with this mean, clipped to [min, max] minutes. */
   runtimeMinutes: z
-    .strictObject({ mean: z.number().positive(), min: Minutes.default(1), max: Minutes.default(600) })
+    .strictObject({
+      mean: z.number().positive(),
+      min: Minutes.default(1),
+      max: Minutes.default(600),
+    })
     .refine((r) => r.min <= r.max, "min must not exceed max"),
   profiles: z.partialRecord(z.enum(WORKLOAD_PROFILES), Weight).optional(),
   maxPricePerHour: z.number().positive().optional(),
@@ -233,7 +237,11 @@ function unique(
   const seen = new Set<string>();
   xs.forEach((x, i) => {
     if (seen.has(x.name)) {
-      ctx.addIssue({ code: "custom", path: [field, i, "name"], message: `duplicate name ${x.name}` });
+      ctx.addIssue({
+        code: "custom",
+        path: [field, i, "name"],
+        message: `duplicate name ${x.name}`,
+      });
     }
     seen.add(x.name);
   });
@@ -268,7 +276,9 @@ export function parseScenario(text: string, source = "scenario"): Scenario {
   try {
     raw = parseYaml(text);
   } catch (err) {
-    throw new ScenarioError(source, [`not YAML: ${err instanceof Error ? err.message : String(err)}`]);
+    throw new ScenarioError(source, [
+      `not YAML: ${err instanceof Error ? err.message : String(err)}`,
+    ]);
   }
   const parsed = ScenarioSchema.safeParse(raw);
   if (parsed.success) return parsed.data;

@@ -14,7 +14,13 @@ import {
   type SubmitResult,
 } from "../services/provider-client/index.ts";
 import { WORKLOAD_UID_LABEL } from "../services/provider-client/job-request.ts";
-import { jobIdFor, planJob, stableJson, viewOf, type SimJob } from "../services/provider-sim/sim-jobs.ts";
+import {
+  jobIdFor,
+  planJob,
+  stableJson,
+  viewOf,
+  type SimJob,
+} from "../services/provider-sim/sim-jobs.ts";
 import type { ScenarioProvider } from "./scenario.ts";
 
 /** Tries of one client call: the ProviderClient's default of two retries after the first. */
@@ -108,7 +114,11 @@ export class SimProvider {
       const start = j.createdMs + j.durations.queuedMs;
       if (j.fate === "stuck" || now < start || now >= start + j.durations.runningMs) continue;
       if (j.cancelledMs !== undefined) continue;
-      const killed: SimJob = { ...j, fate: "fail", durations: { ...j.durations, runningMs: now - start } };
+      const killed: SimJob = {
+        ...j,
+        fate: "fail",
+        durations: { ...j.durations, runningMs: now - start },
+      };
       this.#jobs.set(j.id, killed);
       this.#byKey.set(j.key, killed);
       uids.push(j.request.labels?.[WORKLOAD_UID_LABEL] ?? "");
@@ -117,10 +127,17 @@ export class SimProvider {
     return uids;
   }
 
-  async #call<T>(fn: () => T): Promise<T> {
+  // One client call: refused (503) with the outage's share on each of its tries.
+  #call<T>(fn: () => T): Promise<T> {
     for (let i = 1; ; i++) {
-      if (this.#d.random() >= this.faults.refuseShare) return fn();
-      if (i === TRIES) throw error("unavailable", "the provider is down");
+      if (this.#d.random() >= this.faults.refuseShare) {
+        try {
+          return Promise.resolve(fn());
+        } catch (err) {
+          return Promise.reject(err);
+        }
+      }
+      if (i === TRIES) return Promise.reject(error("unavailable", "the provider is down"));
     }
   }
 
@@ -130,7 +147,10 @@ export class SimProvider {
     const fingerprint = stableJson(request);
     if (existing !== undefined) {
       if (existing.fingerprint !== fingerprint) {
-        throw error("idempotency_key_reused", `Idempotency-Key ${key} was used for another request`);
+        throw error(
+          "idempotency_key_reused",
+          `Idempotency-Key ${key} was used for another request`,
+        );
       }
       return { job: viewOf(existing, now), created: false };
     }
@@ -139,7 +159,10 @@ export class SimProvider {
     }
     const capacity = Math.floor(this.#p.capacityGpus * this.faults.capacityFactor);
     if (this.#inUse(now) + request.gpu.count > capacity) {
-      throw error("insufficient_capacity", `no ${request.gpu.count}× ${request.gpu.type} available now`);
+      throw error(
+        "insufficient_capacity",
+        `no ${request.gpu.count}× ${request.gpu.type} available now`,
+      );
     }
     const uid = request.labels?.[WORKLOAD_UID_LABEL] ?? "";
     const shocked = this.faults.shockFailRate > 0 && this.#d.random() < this.faults.shockFailRate;

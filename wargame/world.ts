@@ -6,7 +6,10 @@ import { IN_CLUSTER_PROVIDER } from "../crds/constants.ts";
 import type { Treaty } from "../crds/index.ts";
 import { periodStart } from "../crds/domain/index.ts";
 import { RTT_SAMPLES } from "../operator/controllers/treaty/treaty-evidence.ts";
-import { computeTreatyStatus, type TreatyEvidence } from "../operator/controllers/treaty/treaty-status.ts";
+import {
+  computeTreatyStatus,
+  type TreatyEvidence,
+} from "../operator/controllers/treaty/treaty-status.ts";
 import type { TreatyUsage } from "../services/routing/index.ts";
 import { stableJson } from "../services/provider-sim/sim-jobs.ts";
 import type { Scenario, ScenarioTreaty } from "./scenario.ts";
@@ -93,11 +96,18 @@ export class TreatyWorld {
   }
 
   /** Replaces the spec of `name` (an edit by its owner); returns the new Treaty. */
-  editSpec(name: string, edit: (spec: Treaty["spec"], base: Treaty["spec"]["pricing"]) => Treaty["spec"]): Treaty {
+  editSpec(
+    name: string,
+    edit: (spec: Treaty["spec"], base: Treaty["spec"]["pricing"]) => Treaty["spec"],
+  ): Treaty {
     const t = this.#byName.get(name)!;
     const next: Treaty = {
       ...t,
-      metadata: { ...t.metadata, resourceVersion: String(++this.#rv), generation: (t.metadata.generation ?? 1) + 1 },
+      metadata: {
+        ...t.metadata,
+        resourceVersion: String(++this.#rv),
+        generation: (t.metadata.generation ?? 1) + 1,
+      },
       spec: edit(t.spec, this.#basePricing.get(name)!),
     };
     this.#byName.set(name, next);
@@ -131,7 +141,12 @@ export class TreatyWorld {
     const { status } = computeTreatyStatus(t, evidence, now, periodStart(now));
     // Counters move with every placement; what routing reads is the rest.
     const routingView = (s: Treaty["status"]): string =>
-      stableJson({ ...s, fillRate: undefined, activeJobs: undefined, gpuHoursThisPeriod: undefined });
+      stableJson({
+        ...s,
+        fillRate: undefined,
+        activeJobs: undefined,
+        gpuHoursThisPeriod: undefined,
+      });
     if (t.status !== undefined && routingView(t.status) === routingView(status)) return false;
     const rv = String(++this.#rv);
     this.#byName.set(name, { ...t, metadata: { ...t.metadata, resourceVersion: rv }, status });

@@ -23,6 +23,7 @@ import { validateReceipt } from "./policies/receipt.ts";
 import { validateTenant } from "./policies/tenant.ts";
 import { validateTreaty } from "./policies/treaty.ts";
 import { GPUWorkloadSchema } from "../crds/index.ts";
+import { inPool } from "../services/routing/index.ts";
 
 /** What every handler gets besides the request. */
 export interface HandlerContext {
@@ -70,12 +71,12 @@ async function poolGpuTypes(
 ): Promise<Map<string, string[]> | undefined> {
   const pool = (object as Partial<Treaty> | undefined)?.spec?.inCluster;
   if (pool?.nodeSelector === undefined || ctx.lookups.listNodes === undefined) return undefined;
-  const selector = Object.entries(pool.nodeSelector);
   const out = new Map<string, string[]>();
   for (const n of await ctx.lookups.listNodes()) {
     const labels = n.metadata?.labels ?? {};
     const type = labels[pool.gpuTypeLabel];
-    if (type === undefined || !selector.every(([k, v]) => labels[k] === v)) continue;
+    // The pool's membership rule is the router's (services/routing/pool-capacity.ts).
+    if (type === undefined || !inPool(labels, pool)) continue;
     out.set(type, [...(out.get(type) ?? []), n.metadata?.name ?? ""]);
   }
   return out;
@@ -127,7 +128,8 @@ async function tenantOf(req: AdmissionRequest, ctx: HandlerContext): Promise<Ten
   return name === undefined ? undefined : await ctx.lookups.getTenant(name);
 }
 
-function limitsOf(tenant: Tenant | undefined): TenantGpuLimits | undefined {
+/** The tenant's GPU quota limits (its plan with overrides); undefined without a tenant. */
+export function limitsOf(tenant: Pick<Tenant, "spec"> | undefined): TenantGpuLimits | undefined {
   if (tenant === undefined) return undefined;
   const limits = effectiveLimits(tenant.spec);
   return {

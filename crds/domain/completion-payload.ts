@@ -38,8 +38,7 @@ export interface CompletionPayload {
 export const COMPLETION_RECEIPT_TYPES = ["WorkloadCompleted", "WorkloadFailed"] as const;
 
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
-const isAmount = (v: unknown): v is number =>
-  typeof v === "number" && Number.isFinite(v) && v >= 0;
+const isAmount = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && v >= 0;
 
 /**
  * The payload of a Receipt resource as a completion payload, when it is one. A receipt logged
@@ -82,10 +81,7 @@ export function periodStart(now: Date): Date {
 }
 
 /** The completion payloads among `receipts` finished at or after `since` (all when omitted). */
-export function completionsSince(
-  receipts: Iterable<Receipt>,
-  since?: Date,
-): CompletionPayload[] {
+export function completionsSince(receipts: Iterable<Receipt>, since?: Date): CompletionPayload[] {
   const from = since?.getTime() ?? -Infinity;
   const out: CompletionPayload[] = [];
   for (const r of receipts) {

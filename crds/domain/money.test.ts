@@ -28,9 +28,21 @@ describe("costMicros", () => {
   });
 
   it.each<[string, () => number, string]>([
-    ["a fractional GPU-second count", () => costMicros(1.5, 1), "gpuSeconds must be a non-negative integer, got 1.5"],
-    ["a negative price", () => costMicros(1, -1), "pricePerHour must be a non-negative number of USD, got -1"],
-    ["a NaN price", () => costMicros(1, Number.NaN), "pricePerHour must be a non-negative number of USD, got NaN"],
+    [
+      "a fractional GPU-second count",
+      () => costMicros(1.5, 1),
+      "gpuSeconds must be a non-negative integer, got 1.5",
+    ],
+    [
+      "a negative price",
+      () => costMicros(1, -1),
+      "pricePerHour must be a non-negative number of USD, got -1",
+    ],
+    [
+      "a NaN price",
+      () => costMicros(1, Number.NaN),
+      "pricePerHour must be a non-negative number of USD, got NaN",
+    ],
   ])("refuses %s", (_what, f, wantError) => {
     expect(f).toThrow(wantError);
   });

@@ -17,7 +17,9 @@ const w = (
   if (deleting) o.metadata.deletionTimestamp = AT;
   if (done) {
     o.status = {
-      conditions: [{ type: done, status: "True", reason: "x", message: "", lastTransitionTime: AT }],
+      conditions: [
+        { type: done, status: "True", reason: "x", message: "", lastTransitionTime: AT },
+      ],
     };
   }
   return o;

@@ -83,17 +83,21 @@ function burnAlerts(k: KpiDefinition): AlertingRule[] {
   ];
 }
 
+// One group per SLO, recording rules first: rules of a group run in order at each evaluation, so
+// an alert always reads the ratios of the same evaluation (across groups it could read the last
+// one's, or none at a lookback's edge).
 function sloGroups(): RuleGroup[] {
-  const records: RecordingRule[] = [];
-  for (const k of KPIS) {
-    for (const w of SLO_WINDOWS) {
-      records.push({ record: errorRatioRecord(w), expr: k.errorRatio(w), labels: { slo: k.name } });
-    }
-  }
-  return [
-    { name: "vaultmesh.slo.recording", rules: records },
-    { name: "vaultmesh.slo.alerts", rules: KPIS.flatMap(burnAlerts) },
-  ];
+  return KPIS.map((k) => ({
+    name: `vaultmesh.slo.${k.name}`,
+    rules: [
+      ...SLO_WINDOWS.map((w) => ({
+        record: errorRatioRecord(w),
+        expr: k.errorRatio(w),
+        labels: { slo: k.name },
+      })),
+      ...burnAlerts(k),
+    ],
+  }));
 }
 
 const RED_ALERTS: AlertingRule[] = [

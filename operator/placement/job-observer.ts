@@ -2,6 +2,29 @@
 // place that knows how the Job controller, the scheduler and the kubelet report progress.
 // Accepts client-node models (Date timestamps) and the plain JSON informers cache (strings).
 
+/**
+ * Reasons an observation gives; the kubelet's and the Job controller's own reasons pass through
+ * as they are.
+ */
+export const JobObservationReason = {
+  /** The Job exists but has created no Pod yet. */
+  PodNotCreated: "PodNotCreated",
+  /** The scheduler cannot place the Pod (Kubernetes' PodScheduled reason, too). */
+  Unschedulable: "Unschedulable",
+  /** The container runs. */
+  Running: "Running",
+  /** The Pod terminated; the Job has not recorded the outcome yet. */
+  PodTerminated: "PodTerminated",
+  /** The Pod waits for the scheduler. */
+  Scheduling: "Scheduling",
+  /** The container is being created (when the kubelet gives no reason). */
+  ContainerCreating: "ContainerCreating",
+  /** The Job completed (when it gives no reason). */
+  Completed: "Completed",
+  /** The Job failed (when it gives no reason). */
+  Failed: "Failed",
+} as const;
+
 /** A timestamp as client-node models (Date) or informer JSON (RFC 3339 string) hold it. */
 export type Time = string | Date;
 
@@ -101,7 +124,7 @@ export function observeJob(
       ? {
           state: "Pending" as const,
           since: iso(job.metadata?.creationTimestamp) ?? nowText,
-          reason: "PodNotCreated",
+          reason: JobObservationReason.PodNotCreated,
           message: "the Job has no Pod yet",
         }
       : podState(pod, nowText));
@@ -119,11 +142,11 @@ type StateOnly = Omit<JobObservation, "startTime" | "nodeName">;
 /** The state of an unfinished Job from its newest Pod. */
 function podState(pod: ObservedPod, now: string): StateOnly {
   const scheduled = conditionOf(pod.status?.conditions, "PodScheduled");
-  if (scheduled?.status === "False" && scheduled.reason === "Unschedulable") {
+  if (scheduled?.status === "False" && scheduled.reason === JobObservationReason.Unschedulable) {
     return {
       state: "Unschedulable",
       since: iso(scheduled.lastTransitionTime) ?? now,
-      reason: "Unschedulable",
+      reason: JobObservationReason.Unschedulable,
       message: scheduled.message ?? "no node fits the Pod",
     };
   }
@@ -141,13 +164,18 @@ function runningOf(
   const started = iso(container?.running?.startedAt) ?? iso(pod.status?.startTime) ?? now;
   if (phase === "Running" || container?.running !== undefined) {
     const message = `running on node ${pod.spec?.nodeName ?? "?"}`;
-    return { state: "Running", since: started, reason: "Running", message };
+    return { state: "Running", since: started, reason: JobObservationReason.Running, message };
   }
   if (phase === "Succeeded" || phase === "Failed") {
     // The Pod ended but the Job controller has not recorded it yet: the attempt still runs
     // as far as the Job (and usage) is concerned.
     const message = `Pod ${phase}, waiting for the Job's condition`;
-    return { state: "Running", since: started, reason: "PodTerminated", message };
+    return {
+      state: "Running",
+      since: started,
+      reason: JobObservationReason.PodTerminated,
+      message,
+    };
   }
   return undefined;
 }
@@ -163,7 +191,7 @@ function pendingOf(
     return {
       state: "Pending",
       since: iso(pod.metadata?.creationTimestamp) ?? now,
-      reason: "Scheduling",
+      reason: JobObservationReason.Scheduling,
       message: "waiting for the scheduler",
     };
   }
@@ -171,7 +199,7 @@ function pendingOf(
   return {
     state: "Pending",
     since: iso(scheduled.lastTransitionTime) ?? now,
-    reason: waiting?.reason ?? "ContainerCreating",
+    reason: waiting?.reason ?? JobObservationReason.ContainerCreating,
     message: waiting?.message ?? `bound to node ${pod.spec?.nodeName ?? "?"}`,
   };
 }
@@ -189,7 +217,7 @@ function finishedOf(
     return {
       state: "Succeeded",
       since: at,
-      reason: complete.reason || "Completed",
+      reason: complete.reason || JobObservationReason.Completed,
       message: complete.message || "the Job completed",
       completionTime: at,
     };
@@ -200,7 +228,7 @@ function finishedOf(
   return {
     state: "Failed",
     since: at,
-    reason: failed.reason || "Failed",
+    reason: failed.reason || JobObservationReason.Failed,
     message: (failed.message || "the Job failed") + exitOf(pod),
     completionTime: at,
   };

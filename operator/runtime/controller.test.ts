@@ -60,7 +60,7 @@ describe("Controller watches", () => {
     client = await KubeClient.create({
       server: "http://127.0.0.1:9",
       tls: {},
-      headers: async () => ({}),
+      headers: () => Promise.resolve({}),
       source: "test",
     });
     const reconciled: string[] = [];
@@ -71,7 +71,10 @@ describe("Controller watches", () => {
       workers: 1,
       resyncMs: 0,
       timers,
-      reconcile: async (req) => void reconciled.push(req.key),
+      reconcile: (req) => {
+        reconciled.push(req.key);
+        return Promise.resolve();
+      },
     });
     controller.watch<KubeObject>({
       informer: { on: (h) => void (emit = h) },
@@ -115,7 +118,7 @@ describe("Controller watches", () => {
     client = await KubeClient.create({
       server: "http://127.0.0.1:9",
       tls: {},
-      headers: async () => ({}),
+      headers: () => Promise.resolve({}),
       source: "test",
     });
     const primary = new Informer<KubeObject>(client, Resources.Treaty);
@@ -131,12 +134,15 @@ describe("Controller watches", () => {
       resyncMs: 0,
       timers,
       statusUpdateCoalesceMs: 2000,
-      reconcile: async (req) => void reconciled.push(req.key),
+      reconcile: (req) => {
+        reconciled.push(req.key);
+        return Promise.resolve();
+      },
     });
     controller.start();
     const old: KubeObject = { metadata: { name: "pool", generation: 1 } };
     const send = (obj: KubeObject): void => handlers.forEach((h) => h("update", obj, old));
-    send({ ...old, status: { activeJobs: 1 } } as KubeObject);
+    send({ ...old, status: { activeJobs: 1 } });
     await settle();
     expect(reconciled).toEqual([]);
     timers.advance(2000);
@@ -153,7 +159,7 @@ describe("onlyStatusChanged", () => {
     metadata: { name: "t", generation: 3, labels: { a: "1" }, annotations: { b: "2" } },
   };
   it.each<[string, KubeObject, boolean]>([
-    ["a status write", { ...base, status: { activeJobs: 4 } } as KubeObject, true],
+    ["a status write", { ...base, status: { activeJobs: 4 } }, true],
     ["a spec change", { metadata: { ...base.metadata, generation: 4 } }, false],
     ["a label change", { metadata: { ...base.metadata, labels: { a: "9" } } }, false],
     ["an annotation change", { metadata: { ...base.metadata, annotations: {} } }, false],

@@ -7,7 +7,6 @@
  */
 import underPressure from "@fastify/under-pressure";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { TENANT_SUSPENSION_REASONS } from "../../crds/constants.ts";
 import { describeError, isOutage } from "../dependency-health/index.ts";
 import { authenticate, type Caller } from "./api-key-auth.ts";
 import { BridgeMetrics } from "./bridge-metrics.ts";
@@ -61,14 +60,13 @@ export function sendProblem(
   return reply.code(p.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(p);
 }
 
-/** Why tenant `name` is suspended, from its Tenant's Ready condition. */
+/** Why tenant `name` is suspended, from its Tenant's status (Spec, PaymentFailed, Deleting). */
 export function suspensionReason(deps: BridgeDeps, name: string): string {
   const t = deps.tenants.get(name);
-  const ready = t?.status?.conditions?.find((c) => c.type === "Ready");
-  const reasons: readonly string[] = TENANT_SUSPENSION_REASONS;
-  if (ready?.reason && reasons.includes(ready.reason)) {
-    return `${ready.reason}${ready.message ? `: ${ready.message}` : ""}`;
-  }
+  const why = t?.status?.suspendedReason;
+  if (why === "Spec") return "Spec: spec.suspended is true";
+  if (why === "PaymentFailed") return "PaymentFailed: the last invoice was not paid";
+  if (why === "Deleting") return "Deleting: the tenant is being torn down";
   return t?.spec.suspended ? "Spec: spec.suspended is true" : "Suspended";
 }
 

@@ -78,6 +78,11 @@ export interface ChaosStack {
   readonly exits: UnexpectedExit[];
   /** /readyz URLs of our servers (operators, webhooks, ledger publisher). */
   readonly readyzUrls: readonly string[];
+  /** /metrics URLs of our servers, by Prometheus job (operator ×2, webhooks, ledger). */
+  readonly metricsTargets: readonly { readonly job: string; readonly url: string }[];
+  /** The development TSA and its CA certificate (PEM file). */
+  readonly tsaUrl: string;
+  readonly tsaCaFile: string;
   /** Kills a component (SIGKILL; Postgres: immediate stop; stripe-mock: stop). */
   kill(target: FaultTarget): Promise<void>;
   /** Starts a killed component again and waits until its process serves. */
@@ -491,6 +496,14 @@ export async function startStack(opts: StackOptions = {}): Promise<ChaosStack> {
       discordLog: join(logs, "discord.log"),
       exits,
       readyzUrls,
+      metricsTargets: [
+        { job: "operator", url: `http://127.0.0.1:${ports.opA}/metrics` },
+        { job: "operator", url: `http://127.0.0.1:${ports.opB}/metrics` },
+        { job: "webhooks", url: `https://127.0.0.1:${ports.webhook}/metrics` },
+        { job: "ledger", url: `http://127.0.0.1:${ports.ledger}/metrics` },
+      ],
+      tsaUrl,
+      tsaCaFile: join(tsaDir, "tsa-ca.crt"),
       kill: (t) => killers[t](),
       restore: (t) => restorers[t](),
       leader,

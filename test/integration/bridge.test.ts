@@ -19,9 +19,11 @@ import { receiptSpecOf } from "../../crds/domain/index.ts";
 import { PostgresKeyStore } from "../../services/bridge/api-key-auth.ts";
 import { buildServer } from "../../services/bridge/app.ts";
 import { HttpLedgerReader } from "../../services/bridge/ledger-reader.ts";
+import { TenantWorkloads } from "../../services/bridge/tenant-workloads.ts";
 import { Informer, KubeClient, Resources, type KubeObject } from "../../services/kube/index.ts";
 import { buildProofApi } from "../../services/ledger/proof-api.ts";
 import { TenantObjectNames, tenantNamespace } from "../../services/tenant-stack/kube/names.ts";
+import { ARRAKIS_SCHEMA } from "../../services/tenant-stack/postgres/migrations.ts";
 import { TenantCache } from "../../services/tenant-stack/redis/tenant-cache.ts";
 import { treaty } from "../builders/treaty.ts";
 import { kubeConfig, waitFor } from "../harness/kube.ts";
@@ -102,19 +104,24 @@ async function startReplica(): Promise<Replica> {
   };
 }
 
+interface Call {
+  readonly payload?: unknown;
+  readonly headers?: Record<string, string>;
+  /** Which replica answers. @default 0 */
+  readonly replica?: number;
+}
+
 const call = async (
   tenant: string,
   method: "GET" | "POST" | "DELETE",
   url: string,
-  payload?: unknown,
-  headers: Record<string, string> = {},
-  replica = 0,
+  o: Call = {},
 ): Promise<{ status: number; body: Record<string, unknown>; headers: Record<string, unknown> }> => {
-  const r = await (replicas[replica] as Replica).app.inject({
+  const r = await (replicas[o.replica ?? 0] as Replica).app.inject({
     method,
     url,
-    headers: { authorization: `Bearer ${keys[tenant] ?? ""}`, ...headers },
-    ...(payload === undefined ? {} : { payload: payload as object }),
+    headers: { authorization: `Bearer ${keys[tenant] ?? ""}`, ...o.headers },
+    ...(o.payload === undefined ? {} : { payload: o.payload as object }),
   });
   return { status: r.statusCode, body: r.json(), headers: r.headers };
 };
@@ -178,18 +185,28 @@ afterAll(async () => {
 describe("a workload's life through the tenant API", () => {
   it("creates idempotently, as the tenant, in the tenant's namespace", async () => {
     const key = { "idempotency-key": "order-1" };
-    const first = await call(a, "POST", "/v1/workloads", { name: "train", spec }, key);
+    const first = await call(a, "POST", "/v1/workloads", {
+      payload: { name: "train", spec },
+      headers: key,
+    });
     expect(first.status).toBe(201);
     expect(first.body).toMatchObject({ name: "train", namespace: tenantNamespace(a) });
-    const again = await call(a, "POST", "/v1/workloads", { name: "train", spec }, key, 1);
+    const again = await call(a, "POST", "/v1/workloads", {
+      payload: { name: "train", spec },
+      headers: key,
+      replica: 1,
+    });
     expect(again.status).toBe(200);
     expect(again.body.uid).toBe(first.body.uid);
     const other = { ...spec, gpu: { type: "a10g", count: 2 } };
-    const reused = await call(a, "POST", "/v1/workloads", { name: "train", spec: other }, key);
+    const reused = await call(a, "POST", "/v1/workloads", {
+      payload: { name: "train", spec: other },
+      headers: key,
+    });
     expect(reused.status).toBe(422);
     expect(reused.body.reason).toBe("IdempotencyKeyReused");
     // Without a key a second create of the same name is a conflict, not a replay.
-    const clash = await call(a, "POST", "/v1/workloads", { name: "train", spec });
+    const clash = await call(a, "POST", "/v1/workloads", { payload: { name: "train", spec } });
     expect(clash.status).toBe(409);
     // Written as the tenant's API identity (impersonation), by the bridge's field manager.
     const w = await client.get<KubeObject>(Resources.GPUWorkload, "train", tenantNamespace(a));
@@ -198,8 +215,7 @@ describe("a workload's life through the tenant API", () => {
 
   it("rejects unknown fields inside the spec naming them (the apiserver's strict validation)", async () => {
     const r = await call(a, "POST", "/v1/workloads", {
-      name: "typo",
-      spec: { ...spec, gpus: 2 },
+      payload: { name: "typo", spec: { ...spec, gpus: 2 } },
     });
     expect(r.status).toBe(422);
     expect(String(r.body.detail)).toMatch(/gpus/);
@@ -214,7 +230,7 @@ describe("a workload's life through the tenant API", () => {
     await waitFor("the treaty in the bridge's cache", () =>
       Promise.resolve(treaties.get(treatyName) ? true : undefined),
     );
-    const q = await call(a, "POST", "/v1/quote", { spec });
+    const q = await call(a, "POST", "/v1/quote", { payload: { spec } });
     expect(q.status).toBe(200);
     const cands = q.body.candidates as { treaty: string }[];
     expect(cands.map((c) => c.treaty)).toContain(treatyName);
@@ -263,7 +279,7 @@ describe("a workload's life through the tenant API", () => {
         namespace: ns,
         name: "train",
       }),
-    } as KubeObject);
+    });
     const usage = await call(a, "GET", "/v1/usage");
     expect(usage.status).toBe(200);
     expect(usage.body).toMatchObject({ gpuSeconds: 120, costMicroUsd: 20_000, completed: 1 });
@@ -311,7 +327,7 @@ describe("tenant B's key never reaches tenant A's objects", () => {
     const usage = await call(b, "GET", "/v1/usage");
     expect(usage.body).toMatchObject({ completed: 0, receipts: [] });
     // The same name in B's namespace is B's own workload, not A's.
-    const mine = await call(b, "POST", "/v1/workloads", { name: "train", spec });
+    const mine = await call(b, "POST", "/v1/workloads", { payload: { name: "train", spec } });
     expect(mine.status).toBe(201);
     expect(mine.body.namespace).toBe(tenantNamespace(b));
     // A's workload is untouched by B's DELETE above.
@@ -332,7 +348,7 @@ describe("rate limit", () => {
     const limit = 120;
     const results = await Promise.all(
       Array.from({ length: limit * 2 }, (_x, i) =>
-        call(a, "POST", "/v1/quote", { spec }, {}, i % 2),
+        call(a, "POST", "/v1/quote", { payload: { spec }, replica: i % 2 }),
       ),
     );
     const ok = results.filter((r) => r.status === 200).length;
@@ -343,7 +359,7 @@ describe("rate limit", () => {
     expect(limited[0]?.headers["ratelimit-limit"]).toBe(String(limit));
     expect(limited[0]?.body.reason).toBe("RateLimited");
     // B has its own budget.
-    expect((await call(b, "POST", "/v1/quote", { spec })).status).toBe(200);
+    expect((await call(b, "POST", "/v1/quote", { payload: { spec } })).status).toBe(200);
     clockMs = Date.now();
   });
 });
@@ -367,5 +383,42 @@ describe("/health", () => {
     await waitFor("/health to be 200 again", async () =>
       (await health()).status === 200 ? true : undefined,
     );
+  });
+});
+
+describe("who the bridge acts as", () => {
+  it("a tenant view holds only the tenant's rights: a namespace without its binding is forbidden", async () => {
+    // tenant-<c> exists but nobody bound the tenant API's group there: the bridge's own
+    // (cluster-admin in tests) rights must not leak through.
+    const c = `${stack.id}-c`;
+    await client.create(Resources.Namespace, {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: tenantNamespace(c) },
+    });
+    try {
+      const view = new TenantWorkloads(client, c);
+      await expect(view.list()).rejects.toMatchObject({ problem: { status: 403 } });
+    } finally {
+      await client.delete(Resources.Namespace, { name: tenantNamespace(c) });
+    }
+  });
+
+  it("a suspended tenant gets 403 with the reason; a revoked key gets 401", async () => {
+    await client.patch(Resources.Tenant, { name: b }, { spec: { suspended: true } });
+    await waitFor("B's suspension to reach the API", async () => {
+      const r = await call(b, "GET", "/v1/usage");
+      return r.status === 403 ? r : undefined;
+    }).then((r) => {
+      expect(r.body.reason).toBe("TenantSuspended");
+      expect(String(r.body.detail)).toMatch(/Spec/);
+    });
+    await stack.admin.query(
+      `UPDATE ${ARRAKIS_SCHEMA}.api_keys SET revoked_at = now() WHERE key_id = $1`,
+      [(keys[a] ?? "").slice(4, 20)],
+    );
+    const revoked = await call(a, "GET", "/v1/usage");
+    expect(revoked.status).toBe(401);
+    expect(JSON.stringify(revoked)).not.toContain(keys[a]);
   });
 });

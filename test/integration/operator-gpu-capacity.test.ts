@@ -154,7 +154,7 @@ describe("GPU workloads and the pool's node sizes", () => {
     );
     expect(cond(backingOff, "Routed")?.status).toBe("False");
     expect(cond(backingOff, "Routed")?.message).toMatch(
-      /^attempted treaties are tried again from \d{4}-\d\d-\d\dT[\d:.]+Z; no eligible treaty among 1: .*already attempted/,
+      /^attempted treaties are tried again from \d{4}-\d\d-\d\dT[\d:.]+Z; no eligible treaty among 2: empty-[^:]+: treaty already attempted/,
     );
     expect(cond(backingOff, "Ready")).toMatchObject({ status: "False", reason: "AwaitingRetry" });
     expect(cond(backingOff, "Failed")?.status).toBe("False");

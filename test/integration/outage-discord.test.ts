@@ -13,70 +13,40 @@ import type { Receipt } from "../../crds/index.ts";
 import { Resources, type KubeClient } from "../../services/kube/index.ts";
 import { startDiscordStandIn, type DiscordStandIn } from "../harness/discord-stand-in.ts";
 import { waitFor } from "../harness/kube.ts";
-import type { TestWebhook } from "../harness/webhook.ts";
-import { testClient, type OperatorProcess } from "./operator-env.ts";
+import type { OperatorProcess } from "./operator-env.ts";
 import {
   addCompletionReceipt,
   expectAlive,
-  operatorHttpPort,
   OutageClock,
+  startOutageTenantEnv,
   waitForRetries,
+  type OutageTenantEnv,
 } from "./outage-env.ts";
-import {
-  admitWorkload,
-  deleteWorkload,
-  scopeNamespace,
-  startWorkloadAdmission,
-} from "./tenant-admission-env.ts";
-import {
-  isReady,
-  makeTenant,
-  spawnTenantOperator,
-  startTenantTestStack,
-  tenantCondition,
-  waitForTenant,
-  type TenantTestStack,
-} from "./tenant-env.ts";
+import { admitWorkload } from "./tenant-admission-env.ts";
+import { tenantCondition, waitForTenant, type TenantTestStack } from "./tenant-env.ts";
 
 const GUILD = "456789012345678901";
 const CHANNEL = "567890123456789012";
+let env: OutageTenantEnv;
 let stack: TenantTestStack;
 let client: KubeClient;
 let op: OperatorProcess;
 let port = 0;
 let name = "";
 let back: DiscordStandIn | undefined;
-let hook: TestWebhook | undefined;
 
 beforeAll(async () => {
-  stack = await startTenantTestStack("odiscord");
-  client = await testClient();
-  op = spawnTenantOperator(stack);
-  port = await operatorHttpPort(op);
-  name = `${stack.id}-t`;
-  await client.create(
-    Resources.Tenant,
-    makeTenant(stack, name, { discord: { guildId: GUILD, channelId: CHANNEL } }),
-  );
-  await waitForTenant(client, name, "Ready", isReady, 120_000);
-  hook = await startWorkloadAdmission("odiscord");
-  await scopeNamespace(hook, `tenant-${name}`);
+  env = await startOutageTenantEnv("odiscord", {
+    ready: { t: { discord: { guildId: GUILD, channelId: CHANNEL } } },
+    admission: { workload: "during-discord-outage" },
+  });
+  ({ stack, client, op, port } = env);
+  name = env.name("t");
 }, 180_000);
 
 afterAll(async () => {
-  await deleteWorkload(`tenant-${name}`, "during-discord-outage");
-  await hook?.stop();
-  await client?.delete(Resources.Tenant, { name }).catch(() => undefined);
-  await waitFor(
-    "the tenant to be gone",
-    async () => !(await client.get(Resources.Tenant, name)),
-    90_000,
-  ).catch(() => undefined);
-  op?.kill("SIGKILL");
-  await op?.exited;
-  client?.close();
+  await env?.stop();
   await back?.stop();
-  await stack?.stop();
 }, 150_000);
 
 describe("the Discord stand-in is stopped and started again", () => {

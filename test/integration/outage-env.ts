@@ -5,19 +5,29 @@
  * `VAULTMESH_OUTAGE_FIGURES` names, for docs/operations.md — never asserted), and appending a
  * completion receipt to a tenant's namespace as the GPUWorkload controller would, and a TCP
  * proxy that can be taken away (connection refused) and brought back on the same port: the
- * network path to a third party that keeps its state while we cannot reach it.
+ * network path to a third party that keeps its state while we cannot reach it. The tenant
+ * outage tests (Discord, Stripe, Redis) share their set-up: {@link startOutageTenantEnv}.
  */
 import { appendFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import type { Receipt } from "../../crds/index.ts";
+import type { Receipt, TenantSpec } from "../../crds/index.ts";
 import { costMicros, type CompletionPayload } from "../../crds/domain/index.ts";
 import { receiptResource } from "../../operator/controllers/gpuworkload/completion-receipt.ts";
 import { Resources, type KubeClient } from "../../services/kube/index.ts";
 import { makeWorkload } from "../builders/webhook-objects.ts";
 import { waitFor } from "../harness/kube.ts";
-import type { OperatorProcess } from "./operator-env.ts";
-import type { TenantTestStack } from "./tenant-env.ts";
+import type { TestWebhook } from "../harness/webhook.ts";
+import { testClient, type OperatorProcess } from "./operator-env.ts";
+import { deleteWorkload, scopeNamespace, startWorkloadAdmission } from "./tenant-admission-env.ts";
+import {
+  isReady,
+  makeTenant,
+  spawnTenantOperator,
+  startTenantTestStack,
+  waitForTenant,
+  type TenantTestStack,
+} from "./tenant-env.ts";
 
 /** A GET without keep-alive (no socket outlives the test). */
 export function getText(port: number, path: string): Promise<{ status: number; body: string }> {
@@ -238,5 +248,102 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       await new Promise<void>((r) => (srv ? srv.close(() => r()) : r()));
     },
     start: listen,
+  };
+}
+
+/** What a tenant outage test runs against: the stack, a Tenant operator child, its tenants. */
+export interface OutageTenantEnv {
+  readonly stack: TenantTestStack;
+  readonly client: KubeClient;
+  /** The operator/main.ts child running the Tenant controller. */
+  readonly op: OperatorProcess;
+  /** Its HTTP port (/metrics, /readyz, /healthz). */
+  readonly port: number;
+  /** The GPUWorkload admission webhooks, scoped to the first tenant's namespace, if asked for. */
+  readonly hook: TestWebhook | undefined;
+  /** The name of this file's tenant `suffix` (`<stack id>-<suffix>`). */
+  name(suffix: string): string;
+  /** Deletes the workload, the tenants (waiting until they are gone), the operator, the stack. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startOutageTenantEnv}. */
+export interface OutageTenantOpts {
+  /** Tenants created before the test, each Ready: name suffix → spec overrides. */
+  readonly ready: Readonly<Record<string, Partial<TenantSpec>>>;
+  /** Suffixes of tenants the test creates itself; deleted at stop like the others. */
+  readonly later?: readonly string[];
+  /** Extra environment of the operator child (e.g. a recorder in front of stripe-mock). */
+  readonly operatorEnv?: (stack: TenantTestStack) => Promise<Record<string, string>>;
+  /** Starts the admission webhooks; the workload named here is deleted at stop. */
+  readonly admission?: { readonly workload: string };
+}
+
+/**
+ * Starts a tenant stack, an operator child running the Tenant controller, and the `ready`
+ * tenants (waiting until each is Ready), and — with `admission` — the GPUWorkload webhooks
+ * scoped to the first of them.
+ */
+export async function startOutageTenantEnv(
+  prefix: string,
+  opts: OutageTenantOpts,
+): Promise<OutageTenantEnv> {
+  const stack = await startTenantTestStack(prefix);
+  const name = (suffix: string): string => `${stack.id}-${suffix}`;
+  const client = await testClient();
+  const ready = Object.keys(opts.ready);
+  const all = [...ready, ...(opts.later ?? [])].map(name);
+  const first = `tenant-${name(ready[0] ?? "")}`;
+  let op: OperatorProcess | undefined;
+  let port = 0;
+  let hook: TestWebhook | undefined;
+  try {
+    op = spawnTenantOperator(stack, (await opts.operatorEnv?.(stack)) ?? {});
+    port = await operatorHttpPort(op);
+    for (const [suffix, spec] of Object.entries(opts.ready)) {
+      await client.create(Resources.Tenant, makeTenant(stack, name(suffix), spec));
+    }
+    for (const n of ready) await waitForTenant(client, name(n), "Ready", isReady, 120_000);
+    if (opts.admission) {
+      hook = await startWorkloadAdmission(prefix);
+      await scopeNamespace(hook, first);
+    }
+  } catch (err) {
+    // A set-up that failed half-way leaves nothing running behind it.
+    await hook?.stop();
+    for (const n of all) await client.delete(Resources.Tenant, { name: n }).catch(() => undefined);
+    op?.kill("SIGKILL");
+    await op?.exited;
+    client.close();
+    await stack.stop();
+    throw err;
+  }
+  const operator = op;
+  return {
+    stack,
+    client,
+    op: operator,
+    port,
+    hook,
+    name,
+    async stop() {
+      if (opts.admission) await deleteWorkload(first, opts.admission.workload);
+      await hook?.stop();
+      for (const n of all)
+        await client.delete(Resources.Tenant, { name: n }).catch(() => undefined);
+      // The operator tears them down; wait so nothing of this file stays in the cluster.
+      await waitFor(
+        "this file's tenants to be gone",
+        async () => {
+          for (const n of all) if (await client.get(Resources.Tenant, n)) return false;
+          return true;
+        },
+        90_000,
+      ).catch(() => undefined);
+      operator.kill("SIGKILL");
+      await operator.exited;
+      client.close();
+      await stack.stop();
+    },
   };
 }

@@ -16,24 +16,24 @@ import { systemClock } from "../../services/ledger/clock.ts";
 import { redisUser, TenantCache } from "../../services/tenant-stack/redis/tenant-cache.ts";
 import { waitFor } from "../harness/kube.ts";
 import { redisCommand } from "../harness/redis.ts";
-import { testClient, type OperatorProcess } from "./operator-env.ts";
+import type { OperatorProcess } from "./operator-env.ts";
 import {
   expectAlive,
   getText,
-  operatorHttpPort,
   OutageClock,
+  startOutageTenantEnv,
   waitForReadyz,
+  type OutageTenantEnv,
 } from "./outage-env.ts";
 import {
   isReady,
   makeTenant,
-  spawnTenantOperator,
-  startTenantTestStack,
   tenantCondition,
   waitForTenant,
   type TenantTestStack,
 } from "./tenant-env.ts";
 
+let env: OutageTenantEnv;
 let stack: TenantTestStack;
 let client: KubeClient;
 let op: OperatorProcess;
@@ -47,34 +47,14 @@ const aclUserExists = async (tenant: string): Promise<boolean> =>
   /^\*[1-9]\d*$/.test(await redisCommand(stack.redis.port, `ACL GETUSER ${redisUser(tenant)}`));
 
 beforeAll(async () => {
-  stack = await startTenantTestStack("oredis");
-  client = await testClient();
-  op = spawnTenantOperator(stack);
-  port = await operatorHttpPort(op);
-  keep = `${stack.id}-keep`;
-  gone = `${stack.id}-gone`;
-  during = `${stack.id}-during`;
-  for (const n of [keep, gone]) await client.create(Resources.Tenant, makeTenant(stack, n));
-  for (const n of [keep, gone]) await waitForTenant(client, n, "Ready", isReady, 120_000);
+  env = await startOutageTenantEnv("oredis", { ready: { keep: {}, gone: {} }, later: ["during"] });
+  ({ stack, client, op, port } = env);
+  keep = env.name("keep");
+  gone = env.name("gone");
+  during = env.name("during");
 }, 180_000);
 
-afterAll(async () => {
-  for (const n of [keep, gone, during]) {
-    await client?.delete(Resources.Tenant, { name: n }).catch(() => undefined);
-  }
-  await waitFor(
-    "the tenants to be gone",
-    async () => {
-      for (const n of [keep, gone, during]) if (await client.get(Resources.Tenant, n)) return false;
-      return true;
-    },
-    90_000,
-  ).catch(() => undefined);
-  op?.kill("SIGKILL");
-  await op?.exited;
-  client?.close();
-  await stack?.stop();
-}, 150_000);
+afterAll(() => env?.stop(), 150_000);
 
 describe("Redis is killed and comes back empty", () => {
   it("degrades each use as documented, keeps the operator up, and recovers every tenant", async () => {

@@ -21,31 +21,25 @@ import {
 } from "../chaos/stripe-recorder.ts";
 import { waitFor } from "../harness/kube.ts";
 import { startStripeMock } from "../harness/stripe-mock.ts";
-import type { TestWebhook } from "../harness/webhook.ts";
-import { testClient, type OperatorProcess } from "./operator-env.ts";
+import type { OperatorProcess } from "./operator-env.ts";
 import {
   addCompletionReceipt,
   expectAlive,
-  operatorHttpPort,
   OutageClock,
+  startOutageTenantEnv,
   waitForRetries,
+  type OutageTenantEnv,
 } from "./outage-env.ts";
-import {
-  admitWorkload,
-  deleteWorkload,
-  scopeNamespace,
-  startWorkloadAdmission,
-} from "./tenant-admission-env.ts";
+import { admitWorkload } from "./tenant-admission-env.ts";
 import {
   isReady,
   makeTenant,
-  spawnTenantOperator,
-  startTenantTestStack,
   tenantCondition,
   waitForTenant,
   type TenantTestStack,
 } from "./tenant-env.ts";
 
+let env: OutageTenantEnv;
 let stack: TenantTestStack;
 let client: KubeClient;
 let recorder: StripeRecorder;
@@ -53,40 +47,27 @@ let op: OperatorProcess;
 let port = 0;
 let paid = "";
 let during = "";
-let hook: TestWebhook | undefined;
 const records = join(mkdtempSync(join(tmpdir(), "vaultmesh-outage-stripe-")), "stripe.jsonl");
 
 beforeAll(async () => {
-  stack = await startTenantTestStack("ostripe");
-  recorder = await startStripeRecorder(stack.stripe.port, records);
-  client = await testClient();
-  op = spawnTenantOperator(stack, { VAULTMESH_STRIPE_API_BASE: recorder.url });
-  port = await operatorHttpPort(op);
-  paid = `${stack.id}-paid`;
-  during = `${stack.id}-during`;
-  await client.create(Resources.Tenant, makeTenant(stack, paid));
-  await waitForTenant(client, paid, "Ready", isReady, 120_000);
-  hook = await startWorkloadAdmission("ostripe");
-  await scopeNamespace(hook, `tenant-${paid}`);
+  env = await startOutageTenantEnv("ostripe", {
+    ready: { paid: {} },
+    later: ["during"],
+    // The operator talks to stripe-mock through a recorder (stripe-mock keeps no record).
+    operatorEnv: async (s) => {
+      recorder = await startStripeRecorder(s.stripe.port, records);
+      return { VAULTMESH_STRIPE_API_BASE: recorder.url };
+    },
+    admission: { workload: "during-stripe-outage" },
+  });
+  ({ stack, client, op, port } = env);
+  paid = env.name("paid");
+  during = env.name("during");
 }, 180_000);
 
 afterAll(async () => {
-  await deleteWorkload(`tenant-${paid}`, "during-stripe-outage");
-  await hook?.stop();
-  for (const n of [paid, during]) {
-    await client?.delete(Resources.Tenant, { name: n }).catch(() => undefined);
-  }
-  await waitFor(
-    "the tenants to be gone",
-    async () =>
-      !(await client.get(Resources.Tenant, paid)) && !(await client.get(Resources.Tenant, during)),
-    90_000,
-  ).catch(() => undefined);
-  op?.kill("SIGKILL");
-  await op?.exited;
-  client?.close();
+  await env?.stop();
   await recorder?.close();
-  await stack?.stop();
 }, 150_000);
 
 describe("stripe-mock is stopped and started again", () => {

@@ -3,6 +3,7 @@
  * constants. Conditions, Events and tests use these names; nothing branches on message text
  * (ADR 0091).
  */
+import { GPUWorkloadConditionType, ReconciledReason } from "../../../crds/constants.ts";
 
 /** Reasons of the conditions a GPUWorkload reports (see gpuworkload-status.ts). */
 export const WorkloadReason = {
@@ -77,17 +78,10 @@ export const WorkloadEventReason = {
  * Condition type set False when a reconcile fails, with the failure's reason and message, and
  * removed by the next reconcile that succeeds (a healthy workload does not carry it).
  */
-export const RECONCILED = "Reconciled";
+export const RECONCILED = GPUWorkloadConditionType.Reconciled;
 
-/** Reasons of the `Reconciled` condition. */
-export const ReconcileFailure = {
-  /** The API server refused a request (the message carries its status and text). */
-  ApiError: "ApiError",
-  /** A dependency (the ledger's database) is away. */
-  DependencyUnavailable: "DependencyUnavailable",
-  /** Any other error. */
-  ReconcileFailed: "ReconcileFailed",
-} as const;
+/** Reasons of the `Reconciled` condition (crds/constants.ts). */
+export const ReconcileFailure = ReconciledReason;
 
 /** One `Reconciled` reason (see {@link ReconcileFailure}). */
 export type ReconcileFailure = (typeof ReconcileFailure)[keyof typeof ReconcileFailure];

@@ -95,7 +95,12 @@ function verifiedCondition(v: Verification): ConditionInput {
         reason: ReceiptReason.Proven,
         message: v.message,
       }
-    : { type: ReceiptConditionType.Verified, status: "False", reason: v.reason, message: v.message };
+    : {
+        type: ReceiptConditionType.Verified,
+        status: "False",
+        reason: v.reason,
+        message: v.message,
+      };
 }
 
 /** Computes a Receipt's status from its verification and timestamp evidence. */

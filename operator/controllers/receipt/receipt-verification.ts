@@ -100,7 +100,8 @@ const short = (hex: string): string => hex.slice(0, 16);
 export function verifyReceipt(r: LedgerReceipt, ev: LedgerEvidence): Verification {
   const leafHash = leafHashOf(r);
   const entry = ev.entry;
-  if (!entry) return { ok: false, reason: ReceiptReason.NotInLedger, message: notInLedger(ev, leafHash) };
+  if (!entry)
+    return { ok: false, reason: ReceiptReason.NotInLedger, message: notInLedger(ev, leafHash) };
   if (entry.leafHash !== leafHash) {
     const digest = digestMatches(r)
       ? ""
@@ -169,7 +170,8 @@ function proveInclusion(
     ev.proof.hashes.map((h) => fromHex(h)),
     root,
   );
-  if (!inc.ok) return failed(ReceiptReason.ProofFailed, `leaf ${pos.logIndex} of ${size}: ${inc.reason}`);
+  if (!inc.ok)
+    return failed(ReceiptReason.ProofFailed, `leaf ${pos.logIndex} of ${size}: ${inc.reason}`);
   const latest = checkHead(ev.latest, ev.trust);
   if (!latest.ok) return failed(ReceiptReason.BadTreeHead, `latest ${latest.reason}`);
   const cons = verifyConsistency({

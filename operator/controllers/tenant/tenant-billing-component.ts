@@ -4,6 +4,7 @@
  * when the inputs changed (plan, e-mail, prices, a new webhook event) or the resync interval
  * passed; what was synced is remembered in the tenant's billing account row.
  */
+import { SUBSCRIPTION_STATUSES, TenantComponentReason } from "../../../crds/constants.ts";
 import { createHash } from "node:crypto";
 import type { Receipt, TenantStatus } from "../../../crds/index.ts";
 import type { BillingAccount } from "../../../services/tenant-stack/postgres/tenant-database.ts";
@@ -62,7 +63,7 @@ function outcomeOf(r: BillingResult, state: BillingState | undefined): Component
   if (state?.state === "PaymentFailed") {
     return {
       status: "False",
-      reason: "PaymentFailed",
+      reason: TenantComponentReason.PaymentFailed,
       message: `payment of invoice ${state.invoiceId} failed (Stripe event ${state.eventId}); new workloads are refused until it is paid`,
     };
   }
@@ -70,51 +71,41 @@ function outcomeOf(r: BillingResult, state: BillingState | undefined): Component
   if (s === undefined) {
     return {
       status: "True",
-      reason: "CustomerOnly",
+      reason: TenantComponentReason.CustomerOnly,
       message: `Stripe customer ${r.customerId ?? ""}`,
     };
   }
   if (s === "active" || s === "trialing") {
     return {
       status: "True",
-      reason: "Active",
+      reason: TenantComponentReason.Active,
       message: `subscription ${r.subscriptionId ?? ""} is ${s}`,
     };
   }
   return {
     status: "False",
-    reason: s === "past_due" ? "PastDue" : "SubscriptionInactive",
+    reason:
+      s === "past_due" ? TenantComponentReason.PastDue : TenantComponentReason.SubscriptionInactive,
     message: `subscription ${r.subscriptionId ?? ""} is ${s}`,
   };
 }
 
-const STATUS_VALUES = [
-  "incomplete",
-  "incomplete_expired",
-  "trialing",
-  "active",
-  "past_due",
-  "canceled",
-  "unpaid",
-  "paused",
-] as const;
-
 /** The subscription status as the Tenant API spells it; undefined for a value it does not know. */
 function knownStatus(s: string | undefined): TenantStatus["subscriptionStatus"] {
-  return STATUS_VALUES.find((v) => v === s);
+  return SUBSCRIPTION_STATUSES.find((v) => v === s);
 }
 
 function errorReason(err: unknown): string {
-  if (err instanceof BillingConfigError) return "BillingMisconfigured";
+  if (err instanceof BillingConfigError) return TenantComponentReason.BillingMisconfigured;
   const e = err as { type?: string; code?: string };
   if (typeof e.type === "string" && e.type.startsWith("Stripe")) {
     return e.type === "StripeConnectionError" || e.type === "StripeAPIError"
-      ? "StripeUnavailable"
-      : "StripeRequestRefused";
+      ? TenantComponentReason.StripeUnavailable
+      : TenantComponentReason.StripeRequestRefused;
   }
   return typeof e.code === "string" && /^[0-9A-Z]{5}$|^ECONN/.test(e.code)
-    ? "DatabaseUnavailable"
-    : "BillingFailed";
+    ? TenantComponentReason.DatabaseUnavailable
+    : TenantComponentReason.BillingFailed;
 }
 
 /** Completion receipts of the namespace with GPU usage, not yet reported. */
@@ -228,7 +219,11 @@ export async function reconcileBilling(
   if (!billing) return disabled("Stripe");
   if (!billing.isBilled(spec.plan) && spec.billing === undefined) {
     return {
-      outcome: { status: "True", reason: "NotRequired", message: "free plan without billing" },
+      outcome: {
+        status: "True",
+        reason: TenantComponentReason.NotRequired,
+        message: "free plan without billing",
+      },
     };
   }
   if (ctx.services.database && !databaseReady) {
@@ -236,7 +231,7 @@ export async function reconcileBilling(
     return {
       outcome: {
         status: "Unknown",
-        reason: "WaitingForDatabase",
+        reason: TenantComponentReason.WaitingForDatabase,
         message: "waiting for the tenant's database row",
       },
     };
@@ -258,7 +253,11 @@ export async function reconcileBilling(
     };
   } catch (err) {
     const reason = errorReason(err);
-    reportSaasFailure(ctx.services.stripeHealth, err, reason === "StripeUnavailable");
+    reportSaasFailure(
+      ctx.services.stripeHealth,
+      err,
+      reason === TenantComponentReason.StripeUnavailable,
+    );
     return failure(ctx, reason, err);
   }
 }

@@ -4,6 +4,7 @@
  * reports those components Disabled), the caches, and the error plumbing that turns a failure
  * into a condition with a reason and a redacted message.
  */
+import { TenantComponentReason } from "../../../crds/constants.ts";
 import type { GPUWorkload, Receipt, Tenant } from "../../../crds/index.ts";
 import type { DependencyReporter } from "../../../services/dependency-health/index.ts";
 import type { KubeClient, ObjectCache } from "../../../services/kube/index.ts";
@@ -107,7 +108,7 @@ export function disabled(what: string): ComponentResult {
   return {
     outcome: {
       status: "True",
-      reason: "Disabled",
+      reason: TenantComponentReason.Disabled,
       message: `${what} is not configured in the operator; this component is skipped`,
     },
   };

@@ -3,6 +3,7 @@
  * hashed API key, the plaintext in a Secret) and Cache (its Redis ACL user, whose password is
  * in a Secret, and its rate limit for the bridge).
  */
+import { TenantComponentReason } from "../../../crds/constants.ts";
 import { randomBytes } from "node:crypto";
 import { effectiveLimits } from "../../../services/tenant-stack/plans.ts";
 import { TenantObjectNames } from "../../../services/tenant-stack/kube/names.ts";
@@ -41,14 +42,15 @@ export async function reconcileDatabase(
       suspended,
     });
   } catch (err) {
-    if (err instanceof TenantNameConflictError) return failure(ctx, "NameConflict", err);
-    return failure(ctx, "DatabaseUnavailable", err);
+    if (err instanceof TenantNameConflictError)
+      return failure(ctx, TenantComponentReason.NameConflict, err);
+    return failure(ctx, TenantComponentReason.DatabaseUnavailable, err);
   }
   if (!namespaceReady) {
     return {
       outcome: {
         status: "Unknown",
-        reason: "WaitingForNamespace",
+        reason: TenantComponentReason.WaitingForNamespace,
         message: "tenant row written; the API key waits for the namespace",
       },
     };
@@ -66,12 +68,12 @@ export async function reconcileDatabase(
     ctx.sensitive.add(key);
     await db.ensureApiKey(ctx.uid, key);
   } catch (err) {
-    return failure(ctx, "ApiKeyFailed", err);
+    return failure(ctx, TenantComponentReason.ApiKeyFailed, err);
   }
   return {
     outcome: {
       status: "True",
-      reason: "Provisioned",
+      reason: TenantComponentReason.Provisioned,
       message: `tenant row under row-level security; API key in Secret ${ref.namespace}/${ref.name}`,
     },
     observed: { apiKeySecretRef: ref },
@@ -97,7 +99,7 @@ export async function reconcileCache(
       return {
         outcome: {
           status: "Unknown",
-          reason: "WaitingForNamespace",
+          reason: TenantComponentReason.WaitingForNamespace,
           message: "limits stored; the ACL user waits for its Secret's namespace",
         },
       };
@@ -119,11 +121,11 @@ export async function reconcileCache(
     return {
       outcome: {
         status: "True",
-        reason: "Provisioned",
+        reason: TenantComponentReason.Provisioned,
         message: `ACL user ${redisUser(ctx.name)} on keys ${tenantKeyPrefix(ctx.name)}*; ${limits.requestsPerMinute} requests/min`,
       },
     };
   } catch (err) {
-    return failure(ctx, "CacheUnavailable", err);
+    return failure(ctx, TenantComponentReason.CacheUnavailable, err);
   }
 }

@@ -4,6 +4,7 @@
  * annotated with the Discord message id, so a notice is posted once; the message nonce (from
  * the receipt digest) covers a crash between posting and annotating.
  */
+import { TenantComponentReason } from "../../../crds/constants.ts";
 import type { Receipt } from "../../../crds/index.ts";
 import { Resources } from "../../../services/kube/index.ts";
 import type { WorkloadNotice } from "../../../services/tenant-stack/discord/discord-binding.ts";
@@ -79,7 +80,11 @@ export async function reconcileDiscord(
   const binding = ctx.tenant.spec.discord;
   if (!binding) {
     return {
-      outcome: { status: "True", reason: "NotConfigured", message: "no Discord guild bound" },
+      outcome: {
+        status: "True",
+        reason: TenantComponentReason.NotConfigured,
+        message: "no Discord guild bound",
+      },
     };
   }
   if (!ctx.services.discord) return disabled("The Discord bot");
@@ -94,12 +99,12 @@ export async function reconcileDiscord(
     return {
       outcome: {
         status: "True",
-        reason: "GuildBound",
+        reason: TenantComponentReason.GuildBound,
         message: `slash commands registered in guild ${binding.guildId}${binding.channelId ? `; notices go to channel ${binding.channelId}` : ""}`,
       },
     };
   } catch (err) {
     reportSaasFailure(ctx.services.discordHealth, err);
-    return failure(ctx, "DiscordUnavailable", err);
+    return failure(ctx, TenantComponentReason.DiscordUnavailable, err);
   }
 }

@@ -2,6 +2,7 @@
  * The Kubernetes components of a tenant: Namespace (namespace, workload ServiceAccount, owner
  * RBAC), Quota (ResourceQuota, LimitRange) and Network (NetworkPolicies).
  */
+import { TenantComponentReason } from "../../../crds/constants.ts";
 import { tenantRefOf } from "./tenant-ref.ts";
 import { desiredTenantObjects } from "../../../services/tenant-stack/kube/desired.ts";
 import { failure, type ComponentResult, type TenantContext } from "./tenant-context.ts";
@@ -19,7 +20,7 @@ export async function reconcileNamespace(ctx: TenantContext): Promise<ComponentR
     return {
       outcome: {
         status: "False",
-        reason: "NamespaceTerminating",
+        reason: TenantComponentReason.NamespaceTerminating,
         message: `namespace ${ctx.namespace} is being deleted; it is recreated once gone`,
       },
       requeueAfterMs: 2000,
@@ -30,13 +31,13 @@ export async function reconcileNamespace(ctx: TenantContext): Promise<ComponentR
     return {
       outcome: {
         status: "True",
-        reason: "Provisioned",
+        reason: TenantComponentReason.Provisioned,
         message: `namespace ${ctx.namespace} with its ServiceAccount and owner RBAC`,
       },
       observed: { namespace: ctx.namespace },
     };
   } catch (err) {
-    return failure(ctx, "ApplyFailed", err);
+    return failure(ctx, TenantComponentReason.ApplyFailed, err);
   }
 }
 
@@ -47,12 +48,12 @@ export async function reconcileQuota(ctx: TenantContext): Promise<ComponentResul
     return {
       outcome: {
         status: "True",
-        reason: "Enforced",
+        reason: TenantComponentReason.Enforced,
         message: `ResourceQuota and LimitRange of plan ${ctx.tenant.spec.plan} applied`,
       },
     };
   } catch (err) {
-    return failure(ctx, "ApplyFailed", err);
+    return failure(ctx, TenantComponentReason.ApplyFailed, err);
   }
 }
 
@@ -63,12 +64,12 @@ export async function reconcileNetwork(ctx: TenantContext): Promise<ComponentRes
     return {
       outcome: {
         status: "True",
-        reason: "Isolated",
+        reason: TenantComponentReason.Isolated,
         message: "default-deny NetworkPolicies with same-namespace, platform and DNS paths",
       },
     };
   } catch (err) {
-    return failure(ctx, "ApplyFailed", err);
+    return failure(ctx, TenantComponentReason.ApplyFailed, err);
   }
 }
 
@@ -77,7 +78,7 @@ export function waitingForNamespace(): ComponentResult {
   return {
     outcome: {
       status: "Unknown",
-      reason: "WaitingForNamespace",
+      reason: TenantComponentReason.WaitingForNamespace,
       message: "waiting for the tenant namespace",
     },
   };

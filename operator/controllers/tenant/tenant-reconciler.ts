@@ -6,6 +6,7 @@
  * failing sets its own condition False and the reconcile is retried with backoff, while the
  * others still converge.
  */
+import { TenantComponentReason } from "../../../crds/constants.ts";
 import type { GPUWorkload, Receipt, Tenant } from "../../../crds/index.ts";
 import {
   completionsSince,
@@ -153,7 +154,8 @@ export class TenantReconciler {
         const db = await reconcileDatabase(ctx, suspended, ready);
         const rowWritten = !(
           db.failed &&
-          (db.outcome.reason === "DatabaseUnavailable" || db.outcome.reason === "NameConflict")
+          (db.outcome.reason === TenantComponentReason.DatabaseUnavailable ||
+            db.outcome.reason === TenantComponentReason.NameConflict)
         );
         return { db, billing: await reconcileBilling(ctx, rowWritten, this.#usage) };
       })(),
@@ -269,10 +271,9 @@ export class TenantReconciler {
       this.#teardown.unbound.delete(ctx.uid);
       return;
     }
-    const prevStep = t.status?.conditions?.find((c) => c.type === "Ready")?.message;
-    const next = statusAt(progress.step);
-    await writeStatus(this.#d.client, Resources.Tenant, t, next);
-    if (prevStep !== `teardown: ${progress.step}`) {
+    // One Event per step: when the status (which names the step) changed, not by reading text.
+    const written = await writeStatus(this.#d.client, Resources.Tenant, t, statusAt(progress.step));
+    if (written !== t) {
       this.#d.events.event(
         Resources.Tenant,
         t,

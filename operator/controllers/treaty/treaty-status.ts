@@ -4,7 +4,12 @@
  * fill rate from routed vs placed attempts; usage as sums over completion receipts.
  * Reputation and availability formulas: docs/adr/0022-treaty-evidence.md.
  */
-import { IN_CLUSTER_PROVIDER, TREATY_READY_REASONS as R } from "../../../crds/constants.ts";
+import {
+  IN_CLUSTER_PROVIDER,
+  TREATY_READY_REASONS as R,
+  TreatyDegradedReason,
+  TreatyExpiredReason,
+} from "../../../crds/constants.ts";
 import type { Condition, Treaty, TreatyStatus } from "../../../crds/index.ts";
 import { treatyFillRate } from "../../../services/kpi/index.ts";
 import { rfc3339, setConditions, type ConditionInput } from "../../runtime/index.ts";
@@ -153,10 +158,10 @@ export function computeTreatyStatus(
       ? {
           type: "Expired",
           status: "True",
-          reason: "Expired",
+          reason: TreatyExpiredReason.Expired,
           message: `expired on ${spec.expiryDate}`,
         }
-      : { type: "Expired", status: "False", reason: "InForce", message: "" },
+      : { type: "Expired", status: "False", reason: TreatyExpiredReason.InForce, message: "" },
     degraded.length > 0
       ? {
           type: "Degraded",
@@ -164,7 +169,12 @@ export function computeTreatyStatus(
           reason: degraded[0]!.reason,
           message: degraded.map((d) => d.message).join("; "),
         }
-      : { type: "Degraded", status: "False", reason: "WithinSLO", message: "" },
+      : {
+          type: "Degraded",
+          status: "False",
+          reason: TreatyDegradedReason.WithinSLO,
+          message: "",
+        },
     readyCondition(
       treaty,
       { expired, notYet, access: accessProblem(treaty, evidence.credentials) },
@@ -229,10 +239,13 @@ function degradedReasons(
   const { rep, availability, samples, latency, unreachable } = m;
   const out: { reason: string; message: string }[] = [];
   if (unreachable)
-    out.push({ reason: "Unreachable", message: `endpoint unreachable: ${unreachable}` });
+    out.push({
+      reason: TreatyDegradedReason.Unreachable,
+      message: `endpoint unreachable: ${unreachable}`,
+    });
   if (rep < spec.reputationFloor) {
     out.push({
-      reason: "ReputationBelowFloor",
+      reason: TreatyDegradedReason.ReputationBelowFloor,
       message: `reputation ${rep} below floor ${spec.reputationFloor}`,
     });
   }
@@ -244,13 +257,13 @@ function degradedReasons(
     availability < slo.availability
   ) {
     out.push({
-      reason: "AvailabilityBelowSLO",
+      reason: TreatyDegradedReason.AvailabilityBelowSLO,
       message: `measured availability ${availability} below SLO ${slo.availability} over ${samples} completions`,
     });
   }
   if (slo?.maxLatencyMs !== undefined && latency !== undefined && latency > slo.maxLatencyMs) {
     out.push({
-      reason: "LatencyAboveSLO",
+      reason: TreatyDegradedReason.LatencyAboveSLO,
       message: `p95 RTT ${round(latency, 1)} ms above SLO ${slo.maxLatencyMs} ms`,
     });
   }
