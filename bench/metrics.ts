@@ -7,12 +7,16 @@
 // value a busy process would have (5 controllers, every HTTP route, 8 policies, T treaties), and
 // rendered R times. JSON on stdout. Never part of `make test`.
 //   npm run bench:metrics [-- --objects 10000 --treaties 20 --renders 200]
+import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import type { GPUWorkload, Receipt } from "../crds/index.ts";
 import { OperatorMetrics } from "../operator/metrics.ts";
-import { DependencyHealth, registerDependencyMetrics } from "../services/dependency-health/index.ts";
+import {
+  DependencyHealth,
+  registerDependencyMetrics,
+} from "../services/dependency-health/index.ts";
 import { LedgerMetrics } from "../services/ledger/ledger-metrics.ts";
 import { HttpMetrics, processMetrics } from "../services/metrics/index.ts";
 import { WEBHOOK_ENDPOINTS } from "../webhooks/endpoints.ts";
@@ -57,7 +61,14 @@ function caches(n: number) {
     status: {
       attempts: [
         ...(i % 7 === 0
-          ? [{ attempt: 1, treaty: `treaty-${(i + 1) % treaties}`, provider: "p", outcome: "Abandoned" }]
+          ? [
+              {
+                attempt: 1,
+                treaty: `treaty-${(i + 1) % treaties}`,
+                provider: "p",
+                outcome: "Abandoned",
+              },
+            ]
           : []),
         { attempt: 2, treaty: `treaty-${i % treaties}`, provider: "p", outcome: "Succeeded" },
       ],
@@ -83,7 +94,8 @@ function caches(n: number) {
 function traffic(http: HttpMetrics, routes: readonly string[], methods: readonly string[]): void {
   for (const route of routes) {
     for (const method of methods) {
-      for (const code of [200, 404, 503]) http.started(), http.finished(route, method, code, 0.004);
+      for (const code of [200, 404, 503])
+        (http.started(), http.finished(route, method, code, 0.004));
     }
   }
   http.started();
@@ -187,11 +199,13 @@ async function measure(name: string, registry: Registry) {
   await registry.metrics(); // warm-up (JIT, first collect)
   const ms: number[] = [];
   let text = "";
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < renders; i++) {
     const t0 = performance.now();
     text = await registry.metrics();
     ms.push(performance.now() - t0);
   }
+  const cpu = process.cpuUsage(cpu0);
   ms.sort((a, b) => a - b);
   const q = (p: number): number =>
     Math.round((ms[Math.min(ms.length - 1, Math.ceil(p * ms.length) - 1)] ?? 0) * 100) / 100;
@@ -203,6 +217,8 @@ async function measure(name: string, registry: Registry) {
     metrics: registry.getMetricsAsArray().length,
     bytes: Buffer.byteLength(text),
     renderMs: { p50: q(0.5), p95: q(0.95), max: q(1) },
+    // CPU time per render (user + system): what a render costs, less the machine's contention.
+    cpuMsPerRender: Math.round(((cpu.user + cpu.system) / 1000 / renders) * 100) / 100,
     perObjectSeries: perObject,
   };
 }
@@ -211,13 +227,17 @@ const results = [
   await measure("operator", operator()),
   await measure("webhooks", webhooks()),
   await measure("ledger", ledgerServer()),
-  await measure("tsa", small("tsa", ["/", "/tsa", "/tsa.crt", "/tsa-ca.crt", "/healthz", "/metrics"])),
+  await measure(
+    "tsa",
+    small("tsa", ["/", "/tsa", "/tsa.crt", "/tsa-ca.crt", "/healthz", "/metrics"]),
+  ),
   await measure(
     "provider-sim",
     small("provider-sim", ["/v1/health", "/v1/offers", "/v1/jobs", "/v1/jobs/:id", "/metrics"]),
   ),
 ];
 const op = results[0]!;
+const [load1] = loadavg();
 console.log(
   JSON.stringify(
     {
@@ -225,6 +245,7 @@ console.log(
       objects,
       treaties,
       renders,
+      machine: { cpus: cpus().length, load1: Math.round((load1 ?? 0) * 100) / 100 },
       goal: { operatorRenderMsP95: 20, operatorSeries: 2000 },
       operatorMeetsGoal: op.renderMs.p95 <= 20 && op.series <= 2000 && !op.perObjectSeries,
       processes: results,

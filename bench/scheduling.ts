@@ -470,6 +470,46 @@ function observe(
   return [jobs, pods];
 }
 
+/** Where each phase's readings come from. */
+function metricSources(o: {
+  kubectlBin: string;
+  kubeconfig: string;
+  etcdPort: number | undefined;
+  operatorMetrics: () => Promise<string>;
+  operatorPid: number | undefined;
+  webhookPid: number | undefined;
+}): Sources {
+  const marker = dirname(o.kubeconfig);
+  const { etcdPort, webhookPid } = o;
+  return {
+    apiserverMetrics: () => kubectl(o.kubectlBin, o.kubeconfig, ["get", "--raw", "/metrics"]),
+    etcdMetrics: async () =>
+      etcdPort === undefined
+        ? ""
+        : await (await fetch(`http://127.0.0.1:${etcdPort}/metrics`)).text(),
+    operatorMetrics: o.operatorMetrics,
+    cpu: () => ({
+      ...cpuByProcess(marker),
+      operator: cpuOfPid(o.operatorPid),
+      ...(webhookPid !== undefined ? { "webhook-server": cpuOfPid(webhookPid) } : {}),
+      bench: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
+    }),
+  };
+}
+
+/** Waits until the operator is ready and has found the bench's treaty Ready. */
+async function operatorReady(client: KubeClient, port: number): Promise<void> {
+  for (;;) {
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    const t = await client.get<Treaty>(Resources.Treaty, tag);
+    if (ok && t?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")) return;
+    await sleep(200);
+  }
+}
+
 /** The operator as a child process, scoped to the bench's namespace and treaty. */
 function startOperator(o: {
   kubeconfig: string;
@@ -633,33 +673,15 @@ async function main(): Promise<void> {
       const line = (await operatorMetrics()).split("\n").find((l) => l.startsWith(`${name} `));
       return Number(line?.split(" ")[1] ?? NaN);
     };
-    for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      const t = await client.get<Treaty>(Resources.Treaty, tag);
-      if (ok && t?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))
-        break;
-      await sleep(200);
-    }
-    const marker = dirname(kcfg);
-    const opPid = op.pid;
-    const hookPid = webhook?.proc.pid;
-    const sources: Sources = {
-      apiserverMetrics: () => kubectl(kubectlBin, kcfg, ["get", "--raw", "/metrics"]),
-      etcdMetrics: async () =>
-        etcdPort === undefined
-          ? ""
-          : await (await fetch(`http://127.0.0.1:${etcdPort}/metrics`)).text(),
+    await operatorReady(client, port);
+    const sources = metricSources({
+      kubectlBin,
+      kubeconfig: kcfg,
+      etcdPort,
       operatorMetrics,
-      cpu: () => ({
-        ...cpuByProcess(marker),
-        operator: cpuOfPid(opPid),
-        ...(hookPid !== undefined ? { "webhook-server": cpuOfPid(hookPid) } : {}),
-        bench: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
-      }),
-    };
+      operatorPid: op.pid,
+      webhookPid: webhook?.proc.pid,
+    });
     const rssIdle = await metric("vaultmesh_process_resident_memory_bytes");
     log(`measuring the background for ${IDLE_S} s`);
     const idleA = await snapshot(sources);

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import {
   API_VERSION,
+  DEFAULT_ROUTING_STRATEGY,
   DNS_LABEL_PATTERN,
   ROUTING_STRATEGIES,
   WORKLOAD_PROFILES,
@@ -94,9 +95,9 @@ export const RoutingSchema = z
   .object({
     strategy: z
       .enum(ROUTING_STRATEGIES)
-      .default("balanced")
+      .default(DEFAULT_ROUTING_STRATEGY)
       .describe(
-        "Scoring strategy: balanced (price, latency, reputation, availability), cheapest or fastest. @default balanced",
+        "Scoring strategy: balanced (price, latency, reputation, availability), cheapest or fastest. @default cheapest",
       ),
     allowedProviders: stringSet(
       z.string().min(1).max(63).regex(DNS_LABEL_PATTERN).describe("A provider name."),

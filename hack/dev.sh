@@ -21,7 +21,7 @@ name=${1:-dev}
 dev="$PWD/.cache/dev/$name"
 logs="$dev/logs"
 # Processes this script starts itself (hack/dev-services.sh owns the services).
-PRODUCT=(operator webhook ledger ledger-eu)
+PRODUCT=(operator webhook ledger ledger-eu bridge)
 
 # Stops them all at once and waits (5 s at most) until they exited: the webhook server
 # deletes its configurations on exit, the operator releases its lease.
@@ -246,6 +246,23 @@ wait_until "the treaties are not Ready" "$logs/operator.log" \
 wait_until "tenant acme is not Ready" "$logs/operator.log" --for=condition=Ready tenant/acme
 lap "treaties and tenant Ready"
 
+# The tenant API (docs/bridge.md): API keys checked in the Arrakis database as the application
+# role, limits in Redis, proofs from our ledger's proof API, tenants impersonated.
+ledger_url=$(sed -n 's/^proof API listening on \(http[^ ,]*\).*/\1/p' "$logs/ledger.log" | head -1)
+VAULTMESH_BRIDGE_DB_URL="$TENANT_DB_URL" VAULTMESH_REDIS_URL="$REDIS_URL" \
+  VAULTMESH_LEDGER_API="$ledger_url" VAULTMESH_BRIDGE_PORT=0 \
+  nohup node services/bridge/main.ts >"$logs/bridge.log" 2>&1 &
+echo $! >"$dev/pids/bridge"
+for _ in $(seq 1 100); do
+  bridge_url=$(sed -n 's/.*"url":"\(http[^"]*\)".*"tenant API listening".*/\1/p' "$logs/bridge.log" | head -1)
+  [ -n "$bridge_url" ] && break
+  kill -0 "$(cat "$dev/pids/bridge")" 2>/dev/null || fail "the tenant API exited" "$logs/bridge.log"
+  sleep 0.2
+done
+[ -n "$bridge_url" ] || fail "the tenant API did not start" "$logs/bridge.log"
+curl -fsS "$bridge_url/health" >/dev/null || fail "the tenant API's /health is not ok" "$logs/bridge.log"
+lap "tenant API (bridge) healthy"
+
 # Every sample through the admission webhooks (server-side apply sends each object, so the
 # unchanged ones are reviewed too): the GPUWorkload is created, and a warning here is a sample
 # that does not work as written.
@@ -294,7 +311,10 @@ cat <<EOF
   kubectl get gpuworkload train-llama-lora -n tenant-acme -o yaml   # placement, candidates
   kubectl describe tenant acme                              # one condition per component
   kubectl get treaty -o wide; kubectl get events -A
-logs: $logs/{operator,webhook,ledger,ledger-eu,tsa,stand-ins,stripe-mock,cluster}.log
+logs: $logs/{operator,webhook,ledger,ledger-eu,bridge,tsa,stand-ins,stripe-mock,cluster}.log
+tenant API ($bridge_url, docs/bridge.md), with tenant acme's key:
+  key=\$(kubectl get secret vaultmesh-api-key -n tenant-acme -o jsonpath='{.data.apiKey}' | base64 -d)
+  curl -H "Authorization: Bearer \$key" $bridge_url/v1/workloads
 ledger (its proof API: the first line of ledger.log; every service's address: $dev/env):
   export DATABASE_URL=$DATABASE_URL
   node bin/remembrancer.js list

@@ -6,7 +6,11 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Kpi, KPI_TARGETS, kpiQuery } from "../services/kpi/index.ts";
-import { METRIC_CATALOG, PROCESS_METRIC_PREFIXES, type MetricDef } from "../services/metrics/index.ts";
+import {
+  METRIC_CATALOG,
+  PROCESS_METRIC_PREFIXES,
+  type MetricDef,
+} from "../services/metrics/index.ts";
 import { differingFiles, runGenerator } from "./generated-files.ts";
 
 /** Where the reference is written, under the repository root. */
@@ -31,7 +35,9 @@ function percent(x: number): string {
 function targetText(kpi: Kpi): string {
   const t = KPI_TARGETS[kpi];
   const v = (x: number): string => (t.unit === "ratio" ? percent(x) : `${Math.round(x * 1000)} ms`);
-  const p = t.percentile ? `; seed p${Math.round(t.percentile.q * 100)}: ${v(t.percentile.value)}` : "";
+  const p = t.percentile
+    ? `; seed p${Math.round(t.percentile.q * 100)}: ${v(t.percentile.value)}`
+    : "";
   return `${t.direction === "min" ? "≥" : "≤"} ${v(t.target)}${p}`;
 }
 
@@ -66,7 +72,13 @@ export function renderMetricsDoc(): string {
   }
   const groups = [...new Set(METRIC_CATALOG.map((d) => d.group))];
   for (const group of groups) {
-    out.push("", `## ${group}`, "", "| name | type | labels | meaning | exposed by |", "|---|---|---|---|---|");
+    out.push(
+      "",
+      `## ${group}`,
+      "",
+      "| name | type | labels | meaning | exposed by |",
+      "|---|---|---|---|---|",
+    );
     for (const d of METRIC_CATALOG.filter((m) => m.group === group)) {
       const buckets = d.buckets ? ` Buckets: ${d.buckets.join(", ")}.` : "";
       out.push(

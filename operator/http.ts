@@ -52,28 +52,30 @@ export async function serveOperatorHttp(
   // RED metrics of these endpoints on the same registry (services/metrics, ADR 0110).
   const red = new HttpMetrics(registry, "operator");
   const routes = fixedRoutes(["/metrics", "/healthz", "/readyz"]);
-  const server = createServer(instrumentHandler(red, routes, (req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
-    const reply = (code: number, body: string, type = "text/plain; charset=utf-8"): void => {
-      res.writeHead(code, { "content-type": type });
-      res.end(body);
-    };
-    if (req.method !== "GET") return reply(405, "method not allowed\n");
-    if (path === "/healthz")
-      return health.healthy() ? reply(200, "ok\n") : reply(500, "unhealthy\n");
-    if (path === "/readyz") {
-      const r = readyzReply(health.ready(), dependencies.statuses());
-      return reply(r.code, r.body);
-    }
-    if (path === "/metrics") {
-      registry
-        .metrics()
-        .then((text) => reply(200, text, registry.contentType))
-        .catch((err: Error) => reply(500, `${err.message}\n`));
-      return;
-    }
-    reply(404, "not found\n");
-  }));
+  const server = createServer(
+    instrumentHandler(red, routes, (req, res) => {
+      const path = (req.url ?? "/").split("?")[0];
+      const reply = (code: number, body: string, type = "text/plain; charset=utf-8"): void => {
+        res.writeHead(code, { "content-type": type });
+        res.end(body);
+      };
+      if (req.method !== "GET") return reply(405, "method not allowed\n");
+      if (path === "/healthz")
+        return health.healthy() ? reply(200, "ok\n") : reply(500, "unhealthy\n");
+      if (path === "/readyz") {
+        const r = readyzReply(health.ready(), dependencies.statuses());
+        return reply(r.code, r.body);
+      }
+      if (path === "/metrics") {
+        registry
+          .metrics()
+          .then((text) => reply(200, text, registry.contentType))
+          .catch((err: Error) => reply(500, `${err.message}\n`));
+        return;
+      }
+      reply(404, "not found\n");
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => resolve());

@@ -30,9 +30,10 @@ import {
 } from "../services/dependency-health/index.ts";
 import { LedgerConnection } from "../services/ledger/ledger-connection.ts";
 import { LedgerMetrics } from "../services/ledger/ledger-metrics.ts";
+import { logOptions } from "../services/logging/log-options.ts";
 
 const cfg = configFromEnv(process.env, hostname());
-const log = pino({ level: cfg.logLevel, base: { identity: cfg.identity } });
+const log = pino(logOptions(cfg.logLevel, { identity: cfg.identity }));
 if (!cfg.ledgerUrl || !cfg.signingKeyFile) {
   log.fatal("VAULTMESH_LEDGER_URL and VAULTMESH_SIGNING_KEY_FILE are required (receipts)");
   process.exit(2);

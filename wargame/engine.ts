@@ -64,6 +64,8 @@ export interface SimWorkload {
   createdMs?: number;
   startedMs?: number;
   podKey?: string;
+  /** The treaties abandoned so far, joined: part of the workload's routing shape. */
+  abandoned: string;
 }
 
 const MINUTE = 60_000;
@@ -168,7 +170,15 @@ class Simulation {
         ...(a.maxPricePerHour === undefined ? {} : { maxPricePerHour: a.maxPricePerHour }),
       },
     } as unknown as GPUWorkload;
-    const w: SimWorkload = { arrival: a, wl, status: {}, phase: "held", gen: 0, failures: 0 };
+    const w: SimWorkload = {
+      arrival: a,
+      wl,
+      status: {},
+      phase: "held",
+      gen: 0,
+      failures: 0,
+      abandoned: "",
+    };
     this.#byUid.set(`uid-${a.index}`, w);
     return w;
   }
@@ -439,6 +449,7 @@ class Simulation {
     const scope = { status: w.status, now: new Date(this.#now), events: [] };
     abandonAttempt(scope as unknown as WorkloadScope, cur, reason);
     w.status = scope.status;
+    w.abandoned += `${cur.treaty},`;
     const book = this.#world.book(cur.treaty);
     book.placed--;
     book.activeJobs--;
@@ -489,10 +500,7 @@ class Simulation {
     // per shape per pass stands for the rest (route() is a pure function of these inputs).
     const refused = new Set<string>();
     for (const w of [...this.#waiting]) {
-      const excluded = (w.status.attempts ?? [])
-        .filter((a) => a.outcome === "Abandoned")
-        .map((a) => a.treaty);
-      const shape = `${w.arrival.shape}|${excluded.join(",")}`;
+      const shape = `${w.arrival.shape}|${w.abandoned}`;
       if (refused.has(shape)) continue;
       this.#place(w);
       if (w.phase === "waiting") refused.add(shape);

@@ -1,7 +1,7 @@
 // Text renderings of war-game results: one summary line per run, and the sweep's table.
 import type { RunResult } from "./results.ts";
 
-const pct = (x: number | null): string => (x === null ? "–" : `${(x * 100).toFixed(1)} %`);
+const pct = (x: number | null): string => (x === null ? "–" : `${(x * 100).toFixed(2)} %`);
 const usd = (x: number): string => `$${x.toFixed(2)}`;
 
 /** One line: scenario, fill rate, cost, failovers, time to start, stuck, wall time. */
@@ -24,11 +24,11 @@ export function compareTable(
   }[],
 ): string {
   const head =
-    "| scenario | strategy | fill rate | started | cost (USD) | USD/GPU-h | failovers | start p50 / p95 / p99 (s) | stuck | wall (s) |\n" +
-    "|---|---|---|---|---|---|---|---|---|---|";
-  const lines = rows.map(({ scenario, result: r, wallMs }) => {
+    "| scenario | strategy | fill rate | started | cost (USD) | USD/GPU-h | failovers | start p50 / p95 / p99 (s) | stuck |\n" +
+    "|---|---|---|---|---|---|---|---|---|";
+  const lines = rows.map(({ scenario, result: r }) => {
     const t = r.timeToStartSeconds;
-    return `| ${scenario} | ${r.strategy} | ${pct(r.fillRate)} | ${pct(r.startedShare)} | ${r.totalCost.toFixed(2)} | ${r.costPerGpuHour.toFixed(3)} | ${r.failovers} | ${t.p50} / ${t.p95} / ${t.p99} | ${r.stuck} | ${(wallMs / 1000).toFixed(2)} |`;
+    return `| ${scenario} | ${r.strategy} | ${pct(r.fillRate)} | ${pct(r.startedShare)} | ${r.totalCost.toFixed(2)} | ${r.costPerGpuHour.toFixed(3)} | ${r.failovers} | ${t.p50} / ${t.p95} / ${t.p99} | ${r.stuck} |`;
   });
   return [head, ...lines].join("\n");
 }

@@ -5,6 +5,7 @@
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import {
+  DEFAULT_ROUTING_STRATEGY,
   GPU_TYPES,
   IN_CLUSTER_PROVIDER,
   ROUTING_STRATEGIES,
@@ -179,8 +180,8 @@ export const ScenarioSchema = z
     description: z.string().default(""),
     seed: z.int().min(0),
     start: z.iso.datetime().default("2026-03-02T08:00:00Z"),
-    /** The workloads' routing strategy (what `--compare strategy=…` varies). */
-    strategy: z.enum(ROUTING_STRATEGIES).default("balanced"),
+    /** The workloads' routing strategy (what `--compare strategy=…` varies); the product's default. */
+    strategy: z.enum(ROUTING_STRATEGIES).default(DEFAULT_ROUTING_STRATEGY),
     /** Simulated time after the last arrival for workloads to finish. */
     drainMinutes: Minutes.default(720),
     operator: OperatorSchema.default({

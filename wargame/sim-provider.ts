@@ -134,7 +134,7 @@ export class SimProvider {
         try {
           return Promise.resolve(fn());
         } catch (err) {
-          return Promise.reject(err);
+          return Promise.reject(err instanceof Error ? err : new Error(String(err)));
         }
       }
       if (i === TRIES) return Promise.reject(error("unavailable", "the provider is down"));

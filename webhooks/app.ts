@@ -21,6 +21,7 @@ import {
 } from "./deps.ts";
 import { WEBHOOK_ENDPOINTS, type WebhookEndpoint } from "./endpoints.ts";
 import type { HandlerContext } from "./handlers.ts";
+import { tenantOfNamespace } from "../crds/domain/index.ts";
 import { instrumentFastify } from "../services/metrics/index.ts";
 import { WebhookMetrics } from "./metrics.ts";
 import { DEFAULT_GPU_RESOURCES, DEFAULT_GPU_TAINT_KEYS } from "./policies/pod.ts";
@@ -92,7 +93,9 @@ export function makeDecider(endpoint: WebhookEndpoint, deps: WebhookDeps): Decid
       log.info(
         {
           webhook: endpoint.name,
+          request_id: req.uid,
           uid: req.uid,
+          tenant: tenantOfNamespace(req.namespace),
           namespace: req.namespace,
           name: req.name,
           errors: decision.errors,

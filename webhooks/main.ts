@@ -14,6 +14,7 @@ import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
+import { logOptions } from "../services/logging/log-options.ts";
 import type { DependencyHealth } from "../services/dependency-health/index.ts";
 import { createKubeClient, type KubeClient } from "../services/kube/index.ts";
 import { systemClock } from "../services/ledger/clock.ts";
@@ -67,7 +68,10 @@ function parseFlags(): ReturnType<
 }
 const { positionals, values } = parseFlags();
 const command = positionals[0] ?? "serve";
-const logger = pino({ name: "vaultmesh-webhooks", level: process.env.LOG_LEVEL ?? "info" });
+const logger = pino({
+  name: "vaultmesh-webhooks",
+  ...logOptions(process.env.LOG_LEVEL ?? "info"),
+});
 const list = (s: string): string[] =>
   s
     .split(",")

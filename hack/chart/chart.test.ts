@@ -487,6 +487,7 @@ describe("pods", () => {
 describe.each([
   ["config/default", ["namespace.create=true"]],
   ["config/federation", ["namespace.create=true", "federation.enabled=true"]],
+  ["config/bridge", ["namespace.create=true", "bridge.enabled=true"]],
 ])("parity with %s", (configDir, set) => {
   let chartObjs: Map<string, Obj>;
   let configObjs: Map<string, Obj>;

@@ -326,6 +326,43 @@ const tsa = z
   .prefault({})
   .describe("RFC 3161 time-stamping of published tree heads.");
 
+const bridge = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe(
+        "The tenant API (aurora-bridge, docs/bridge.md): workloads, quotes, usage and proofs by API key; needs the tenant stack.",
+      ),
+    replicas: z
+      .int()
+      .min(1)
+      .max(20)
+      .default(2)
+      .describe("Bridge replicas (one shared rate-limit budget)."),
+    port: port.default(8080).describe("HTTP port of the tenant API."),
+    database: z
+      .strictObject({
+        urlSecretRef: requiredSecretRef(
+          "vaultmesh-bridge-db",
+          "url",
+          "the Arrakis database URL as the application role",
+        ),
+      })
+      .prefault({})
+      .describe("The Arrakis database the API keys are checked in (row-level security)."),
+    redis: z
+      .strictObject({
+        urlSecretRef: requiredSecretRef("vaultmesh-redis", "url", "the Redis URL (tenant limits)"),
+      })
+      .prefault({})
+      .describe("Redis holding the tenants' limits and rate-limit windows."),
+    resources: resources({ cpu: "200m", memory: "128Mi" }, "512Mi"),
+    ...podSettings(),
+  })
+  .prefault({})
+  .describe("The tenant API.");
+
 const tenants = z
   .strictObject({
     enabled: z.boolean().default(true).describe("Run the Tenant controller in the operator."),
@@ -503,6 +540,7 @@ export const ChartValuesSchema = z
     federation,
     tsa,
     tenants,
+    bridge,
     networkPolicy: z
       .strictObject({
         enabled: z
@@ -550,7 +588,9 @@ export const ChartValuesSchema = z
             enabled: z
               .boolean()
               .default(false)
-              .describe("Create a ConfigMap holding the VaultMesh KPI dashboard (Grafana sidecar)."),
+              .describe(
+                "Create a ConfigMap holding the VaultMesh KPI dashboard (Grafana sidecar).",
+              ),
             namespace: z
               .string()
               .max(63)

@@ -102,8 +102,7 @@ function sloGroups(): RuleGroup[] {
 
 const RED_ALERTS: AlertingRule[] = [
   alert("VaultMeshHighErrorRate", {
-    expr:
-      "sum by (server) (rate(vaultmesh_http_request_errors_total[5m])) / sum by (server) (rate(vaultmesh_http_requests_total[5m])) > 0.05",
+    expr: "sum by (server) (rate(vaultmesh_http_request_errors_total[5m])) / sum by (server) (rate(vaultmesh_http_requests_total[5m])) > 0.05",
     for: "5m",
     labels: { severity: "critical" },
     summary: "{{ $labels.server }} answers more than 5% of its requests with an error.",

@@ -2,7 +2,7 @@
  * The VaultMesh Grafana dashboard as code (@grafana/grafana-foundation-sdk's typed builders, so a
  * wrong field fails `tsc`): the four KPIs, per-treaty routing and failovers, tenant usage and
  * cost, ledger health, webhook latency, and RED per HTTP server. hack/generate-observability.ts
- * writes it as JSON; the chart ships it in a ConfigMap for Grafana's sidecar (ADR 0115).
+ * writes it as JSON; the chart ships it in a ConfigMap for Grafana's sidecar (ADR 0117).
  */
 import {
   DashboardBuilder,
@@ -49,7 +49,9 @@ function kpiStat(k: KpiDefinition): StatPanel {
           { value: k.target.value, color: "red" },
         ];
   return new StatPanel()
-    .title(`${k.title} (target ${k.target.op} ${k.unit === "ratio" ? `${k.target.value * 100}%` : `${k.target.value * 1000} ms`})`)
+    .title(
+      `${k.title} (target ${k.target.op} ${k.unit === "ratio" ? `${k.target.value * 100}%` : `${k.target.value * 1000} ms`})`,
+    )
     .description(`Over the dashboard's time range. Query: ${overRange(k)}`)
     .datasource(DS)
     .unit(unitOf(k))
@@ -79,7 +81,9 @@ function kpiRow(b: DashboardBuilder): void {
       "Treaty fill rate",
       "percentunit",
       q("max by (treaty) (vaultmesh_treaty_fill_rate)", "{{treaty}}"),
-    ).min(0).max(1),
+    )
+      .min(0)
+      .max(1),
   )
     .withPanel(
       series(
@@ -106,21 +110,13 @@ function kpiRow(b: DashboardBuilder): void {
 }
 
 function routingRow(b: DashboardBuilder): void {
-  const routed = `sum by (treaty) (rate(vaultmesh_treaty_attempts_routed_total[${RATE}]))`;
+  // Attempts over the workloads in the operator's cache (gauges: restart-safe, ADR 0110).
+  const routed = "max by (treaty) (vaultmesh_treaty_attempts_routed)";
+  const placed = "max by (treaty) (vaultmesh_treaty_attempts_placed)";
   b.withRow(new RowBuilder("Routing per treaty"))
-    .withPanel(series("Attempts routed", "ops", q(routed, "{{treaty}}")))
+    .withPanel(series("Attempts routed", "none", q(routed, "{{treaty}}")))
     .withPanel(
-      series(
-        "Failovers (attempts abandoned)",
-        "ops",
-        q(
-          orZero(
-            `sum by (treaty) (rate(vaultmesh_treaty_attempts_abandoned_total[${RATE}]))`,
-            routed,
-          ),
-          "{{treaty}}",
-        ),
-      ),
+      series("Failovers (attempts abandoned)", "none", q(`${routed} - ${placed}`, "{{treaty}}")),
     )
     .withPanel(
       series(
@@ -128,13 +124,24 @@ function routingRow(b: DashboardBuilder): void {
         "ops",
         q(`sum by (treaty) (rate(vaultmesh_workloads_placed_total[${RATE}]))`, "{{treaty}}"),
       ),
+    )
+    .withPanel(
+      series(
+        "Routing decision time p99",
+        "s",
+        q(p(0.99, "vaultmesh_routing_decision_duration_seconds", ""), "p99"),
+      ),
     );
 }
 
 function tenantRow(b: DashboardBuilder): void {
   b.withRow(new RowBuilder("Tenant usage and cost"))
     .withPanel(
-      series("GPUs in use", "none", q("max by (tenant) (vaultmesh_tenant_gpus_in_use)", "{{tenant}}")),
+      series(
+        "GPUs in use",
+        "none",
+        q("max by (tenant) (vaultmesh_tenant_gpus_in_use)", "{{tenant}}"),
+      ),
     )
     .withPanel(
       series(
@@ -222,10 +229,7 @@ function webhookRow(b: DashboardBuilder): void {
       series(
         "Admission decisions",
         "ops",
-        q(
-          `sum by (decision) (rate(vaultmesh_webhook_decisions_total[${RATE}]))`,
-          "{{decision}}",
-        ),
+        q(`sum by (decision) (rate(vaultmesh_webhook_decisions_total[${RATE}]))`, "{{decision}}"),
       ),
     )
     .withPanel(
@@ -278,7 +282,9 @@ export function vaultmeshDashboard(): Dashboard {
     )
     .time({ from: "now-6h", to: "now" })
     .refresh("1m")
-    .withVariable(new DatasourceVariableBuilder("datasource").label("Prometheus").type("prometheus"));
+    .withVariable(
+      new DatasourceVariableBuilder("datasource").label("Prometheus").type("prometheus"),
+    );
   kpiRow(b);
   routingRow(b);
   tenantRow(b);

@@ -149,7 +149,12 @@ describe("dashboard and report queries", () => {
 });
 
 describe("the chart", () => {
-  function render(): { kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: unknown; data?: Record<string, string> }[] {
+  function render(): {
+    kind: string;
+    metadata: { name: string; labels?: Record<string, string> };
+    spec?: unknown;
+    data?: Record<string, string>;
+  }[] {
     const r = spawnSync(
       helm,
       [

@@ -6,7 +6,14 @@ const T0 = "2026-03-01T12:00:00Z";
 describe("usageOf", () => {
   type Row = [string, string | Date, string | Date, number, number, Usage];
   it.each<Row>([
-    ["an hour on one GPU", T0, "2026-03-01T13:00:00Z", 1, 0.85, { gpuSeconds: 3600, costMicroUsd: 850_000 }],
+    [
+      "an hour on one GPU",
+      T0,
+      "2026-03-01T13:00:00Z",
+      1,
+      0.85,
+      { gpuSeconds: 3600, costMicroUsd: 850_000 },
+    ],
     [
       "five minutes on four GPUs",
       T0,
@@ -16,7 +23,14 @@ describe("usageOf", () => {
       { gpuSeconds: 1200, costMicroUsd: 833_333 },
     ],
     // 1200 s × $2.50/h = $0.833333… → 833 333 µ$ (half up: below half a micro-dollar)
-    ["half a cent, exactly", T0, "2026-03-01T12:00:18Z", 1, 1, { gpuSeconds: 18, costMicroUsd: 5_000 }],
+    [
+      "half a cent, exactly",
+      T0,
+      "2026-03-01T12:00:18Z",
+      1,
+      1,
+      { gpuSeconds: 18, costMicroUsd: 5_000 },
+    ],
     // 18 s × $1/h = $0.005 exactly (it was rounded up to $0.01 when costs were cents)
     // 17 s × $1/h = $0.004722… → 4 722 µ$ (it was 0 when costs were cents)
     [
@@ -29,7 +43,14 @@ describe("usageOf", () => {
     ],
     // 2 s × $0.60/h = $0.000333… → 333 µ$
     ["a 2-second job", T0, "2026-03-01T12:00:02Z", 1, 0.6, { gpuSeconds: 2, costMicroUsd: 333 }],
-    ["half a second rounds up", T0, "2026-03-01T12:00:01.500Z", 2, 1, { gpuSeconds: 4, costMicroUsd: 1_111 }],
+    [
+      "half a second rounds up",
+      T0,
+      "2026-03-01T12:00:01.500Z",
+      2,
+      1,
+      { gpuSeconds: 4, costMicroUsd: 1_111 },
+    ],
     [
       "an end before the start counts 0",
       "2026-03-01T13:00:00Z",

@@ -7,6 +7,7 @@
  * reconciled again at each periodic resync.
  */
 import { isDeepStrictEqual } from "node:util";
+import { tenantOfNamespace } from "../../crds/domain/index.ts";
 import {
   objectKey,
   ownerReferencesOf,
@@ -264,13 +265,22 @@ export class Controller<T extends KubeObject = KubeObject> {
       if (err instanceof TerminalError) {
         outcome = "terminal";
         q.forget(key);
-        this.log.warn({ controller: this.name, key, err: err.message }, "terminal error");
+        this.log.warn(
+          { controller: this.name, key, tenant: tenantOfNamespace(namespace), err: err.message },
+          "terminal error",
+        );
       } else {
         outcome = "error";
         const delay = q.addRateLimited(key);
         this.opts.metrics?.retried?.(this.name);
         this.log.info(
-          { controller: this.name, key, err: (err as Error).message, retryInMs: delay },
+          {
+            controller: this.name,
+            key,
+            tenant: tenantOfNamespace(namespace),
+            err: (err as Error).message,
+            retryInMs: delay,
+          },
           "reconcile failed; retrying",
         );
       }

@@ -41,23 +41,22 @@ function workload(
         : [],
       ...(o.receipt ? { receiptRef: { name: o.receipt } } : {}),
     },
-  } as Pick<GPUWorkload, "metadata" | "status">;
+  };
 }
 
-const logged = (status: "True" | "False"): Pick<Receipt, "status"> =>
-  ({
-    status: {
-      conditions: [
-        {
-          type: "Logged",
-          status,
-          reason: "x",
-          message: "",
-          lastTransitionTime: "2026-01-01T00:00:00Z",
-        },
-      ],
-    },
-  }) as Pick<Receipt, "status">;
+const logged = (status: "True" | "False"): Pick<Receipt, "status"> => ({
+  status: {
+    conditions: [
+      {
+        type: "Logged",
+        status,
+        reason: "x",
+        message: "",
+        lastTransitionTime: "2026-01-01T00:00:00Z",
+      },
+    ],
+  },
+});
 
 describe("treatyFillRate", () => {
   it.each([

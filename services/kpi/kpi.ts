@@ -162,7 +162,9 @@ export const WINDOW_PATTERN = /^[1-9][0-9]*(ms|s|m|h|d|w|y)$/;
 
 function checkWindow(window: string): string {
   if (!WINDOW_PATTERN.test(window)) {
-    throw new RangeError(`window: expected a duration like 5m, 72h or 7d, got ${JSON.stringify(window)}`);
+    throw new RangeError(
+      `window: expected a duration like 5m, 72h or 7d, got ${JSON.stringify(window)}`,
+    );
   }
   return window;
 }

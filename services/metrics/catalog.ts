@@ -120,7 +120,12 @@ export const HTTP_REQUESTS = defineMetric({
   type: "counter",
   help: "HTTP requests answered, by server, route, method and status code.",
   labelNames: ["server", "route", "method", "code"],
-  labels: { server: SERVER, route: ROUTE, method: METHOD, code: "the status code (`200`, `404`, …)" },
+  labels: {
+    server: SERVER,
+    route: ROUTE,
+    method: METHOD,
+    code: "the status code (`200`, `404`, …)",
+  },
   group: HTTP,
   processes: ["operator", "webhooks", "ledger", "tsa", "provider-sim"],
 });
@@ -490,4 +495,7 @@ export const METRIC_CATALOG: readonly MetricDef[] = [
 ];
 
 /** The prefix of prom-client's default process metrics on every registry (`vaultmesh_process_cpu_seconds_total`, `vaultmesh_nodejs_heap_size_used_bytes`, …). */
-export const PROCESS_METRIC_PREFIXES: readonly string[] = ["vaultmesh_process_", "vaultmesh_nodejs_"];
+export const PROCESS_METRIC_PREFIXES: readonly string[] = [
+  "vaultmesh_process_",
+  "vaultmesh_nodejs_",
+];

@@ -38,7 +38,10 @@ export function defineMetric<const L extends string = never>(def: MetricDef<L>):
 }
 
 /** Creates `def`'s counter on `registry`. */
-export function counter<L extends string>(registry: Registry, def: MetricDef<L>): client.Counter<L> {
+export function counter<L extends string>(
+  registry: Registry,
+  def: MetricDef<L>,
+): client.Counter<L> {
   return new client.Counter({
     name: def.name,
     help: def.help,

@@ -86,12 +86,19 @@ export function instrumentFastify(app: FastifyInstance, metrics: HttpMetrics): v
     const route = req.routeOptions.url ?? UNMATCHED_ROUTE;
     metrics.finished(route, req.method, code, (performance.now() - t0) / 1000);
   };
-  app.addHook("onRequest", async (req) => {
+  app.addHook("onRequest", (req, _reply, done) => {
     startedAt.set(req, performance.now());
     metrics.started();
+    done();
   });
-  app.addHook("onResponse", async (req, reply) => end(req, reply.statusCode));
-  app.addHook("onRequestAbort", async (req) => end(req, undefined));
+  app.addHook("onResponse", (req, reply, done) => {
+    end(req, reply.statusCode);
+    done();
+  });
+  app.addHook("onRequestAbort", (req, done) => {
+    end(req, undefined);
+    done();
+  });
 }
 
 /**

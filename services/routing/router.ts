@@ -1,6 +1,7 @@
 // The router: checks every treaty against the workload's hard constraints, scores the eligible
 // ones, and returns the choice with every candidate ranked and explained. Pure: the clock is an
 // input, nothing is read or written elsewhere, and the same input gives the same output.
+import { DEFAULT_ROUTING_STRATEGY } from "../../crds/constants.ts";
 import { IneligibleReason } from "./ineligibility.ts";
 import { clip, usdPerHour } from "./reason-format.ts";
 import type {
@@ -61,7 +62,7 @@ export const MAX_STATUS_CANDIDATES = 64;
  */
 export function route(input: RouteInput, memo: RouterMemo = new RouterMemo()): RouteDecision {
   const ctx = eligibilityContext(input, memo);
-  const strategy = input.spec.routing?.strategy ?? "balanced";
+  const strategy = input.spec.routing?.strategy ?? DEFAULT_ROUTING_STRATEGY;
   const profile = input.spec.profile ?? "batch";
   const snapshot = treatySnapshot(memo, input.treaties, ctx.today);
   const { eligible, ineligible, bests } = partition(snapshot, ctx);

@@ -14,7 +14,10 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(args: string[], cwd: string): Promise<{ code: number; out: string; err: string }> {
+async function cli(
+  args: string[],
+  cwd: string,
+): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
   const code = await runVaultmeshCli(args, {

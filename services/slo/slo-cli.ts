@@ -65,7 +65,9 @@ async function sloReport(io: CliIO, f: SloReportFlags): Promise<number> {
   writeAtomically(out, `${JSON.stringify(report, null, 2)}\n`);
   if (html && page) writeAtomically(resolve(io.cwd, html), page);
   for (const k of report.kpis) {
-    io.stdout(`${k.pass ? "pass" : "FAIL"}  ${k.name}  ${k.value} (target ${k.target.op} ${k.target.value})\n`);
+    io.stdout(
+      `${k.pass ? "pass" : "FAIL"}  ${k.name}  ${k.value} (target ${k.target.op} ${k.target.value})\n`,
+    );
   }
   io.stdout(`wrote ${f.out}${html ? ` and ${html}` : ""} (window ${window.text})\n`);
   if (f.record) {

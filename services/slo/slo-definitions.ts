@@ -12,8 +12,8 @@ export type KpiName = Kpi;
 
 /** Metric families the burn-rate error ratios read. */
 export const SLI_METRICS = {
-  routed: "vaultmesh_treaty_attempts_routed_total",
-  abandoned: "vaultmesh_treaty_attempts_abandoned_total",
+  routed: "vaultmesh_treaty_attempts_routed",
+  placed: "vaultmesh_treaty_attempts_placed",
   rtt: "vaultmesh_treaty_rtt_seconds",
   completed: "vaultmesh_provenance_completed_workloads",
   covered: "vaultmesh_provenance_covered_workloads",
@@ -41,7 +41,7 @@ export interface KpiDefinition {
   /** For latency KPIs: p95 and p99 over the window; none for ratios. */
   readonly quantiles: readonly KpiQuantile[];
   /**
-   * The share of bad events over a window, for burn-rate alerts: abandoned attempts, probes
+   * The share of bad events over a window, for burn-rate alerts: attempts abandoned, probes
    * slower than the target, completed workloads without a logged receipt, decisions slower than
    * the target.
    */
@@ -59,9 +59,10 @@ export const WORKBOOK_BURN_FACTORS = [14.4, 6, 3, 1] as const;
 
 const M = SLI_METRICS;
 
-// A counter with labels has no series until it is first incremented: none abandoned is 0.
-const abandonedShare = (w: string): string =>
-  `((sum(rate(${M.abandoned}[${w}])) or vector(0)) / sum(rate(${M.routed}[${w}])))`;
+// The ratio KPIs are gauges over the operator's cache (restart-safe, ADR 0110): the bad share is
+// one minus numerator over denominator, each averaged over the window.
+const uncovered = (good: string, all: string) => (w: string) =>
+  `(1 - sum(avg_over_time(${good}[${w}])) / sum(avg_over_time(${all}[${w}])))`;
 
 const slowerThan = (metric: string, le: string) => (w: string) =>
   `(1 - sum(rate(${metric}_bucket{le="${le}"}[${w}])) / sum(rate(${metric}_count[${w}])))`;
@@ -94,7 +95,7 @@ function definition(
 export const KPIS: readonly KpiDefinition[] = [
   definition(Kpi.TreatyFillRate, {
     quantiles: [],
-    errorRatio: abandonedShare,
+    errorRatio: uncovered(M.placed, M.routed),
     objective: 0.8,
     // A 20 % budget cannot burn 14.4× (that needs 288 % abandoned): ADR 0115.
     burnFactors: [4, 3, 2, 1],
@@ -107,9 +108,7 @@ export const KPIS: readonly KpiDefinition[] = [
   }),
   definition(Kpi.ProvenanceCoverage, {
     quantiles: [],
-    // Gauges over the operator's cache, averaged over the window: uncovered over completed.
-    errorRatio: (w) =>
-      `(1 - sum(avg_over_time(${M.covered}[${w}])) / sum(avg_over_time(${M.completed}[${w}])))`,
+    errorRatio: uncovered(M.covered, M.completed),
     objective: 0.95,
     burnFactors: WORKBOOK_BURN_FACTORS,
   }),

@@ -68,7 +68,11 @@ export async function recordSloReport(
   const tsaCa = flag("--tsa-ca", target.tsaCa);
   await run("sign", ["sign", file, ...keys]);
   await run("timestamp", ["timestamp", file, ...flag("--tsa", target.tsa), ...tsaCa]);
-  const subject = { report: basename(file), window: report.window.duration, end: report.window.end };
+  const subject = {
+    report: basename(file),
+    window: report.window.duration,
+    end: report.window.end,
+  };
   const payload = {
     format: report.format,
     window: report.window,

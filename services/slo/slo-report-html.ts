@@ -18,8 +18,7 @@ export function uplotAssets(): { js: string; css: string } {
   };
 }
 
-const escapeHtml = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 // Inside <script>, only "</" could end the element early.
 const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/<\//g, "<\\/");
@@ -57,9 +56,7 @@ document.body.dataset.rendered = "true";
 export function renderSloReportHtml(report: SloReport, series: readonly KpiSeries[]): string {
   const { js, css } = uplotAssets();
   const verdict = report.pass ? "PASS" : "FAIL";
-  const charts = series
-    .map((s) => `<div class="chart" id="chart-${s.name}"></div>`)
-    .join("\n");
+  const charts = series.map((s) => `<div class="chart" id="chart-${s.name}"></div>`).join("\n");
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -68,7 +68,9 @@ describe("buildSloReport", () => {
     const values = { ...HEALTHY, [series]: undefined };
     const p = buildSloReport(fakeQuerier(values), parseWindow("72h"), clock);
     await expect(p).rejects.toThrow(NoDataError);
-    await expect(p).rejects.toThrow(`KPI ${kpiName}: no data in the last 72h: series ${series} is absent`);
+    await expect(p).rejects.toThrow(
+      `KPI ${kpiName}: no data in the last 72h: series ${series} is absent`,
+    );
   });
 
   it("a value that is not a number (no events in the window) is an error, never a null", async () => {

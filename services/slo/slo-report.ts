@@ -27,7 +27,7 @@ export interface KpiResult {
   readonly title: string;
   readonly unit: "ratio" | "seconds";
   readonly target: { readonly op: ">=" | "<="; readonly value: number };
-  readonly seedReference: { readonly column: string; readonly value: number };
+  readonly seedReference: { readonly quantile: number; readonly value: number };
   readonly value: number;
   readonly pass: boolean;
   readonly window: string;

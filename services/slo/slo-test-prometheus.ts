@@ -38,7 +38,8 @@ export function fakeQuerier(values: FakeValues): PrometheusQuerier {
       const v = answer(values, expr)[0]?.value;
       if (v === undefined) return Promise.resolve([]);
       const points: [number, number][] = [];
-      for (let t = start.getTime() / 1000; t <= end.getTime() / 1000; t += step) points.push([t, v]);
+      for (let t = start.getTime() / 1000; t <= end.getTime() / 1000; t += step)
+        points.push([t, v]);
       return Promise.resolve([{ metric: {}, values: points }]);
     },
   };
@@ -61,18 +62,29 @@ export async function startFakePrometheus(
       };
       if (req.url?.startsWith("/api/v1/query_range")) {
         void q
-          .queryRange(expr, new Date(Number(p.get("start")) * 1000), new Date(Number(p.get("end")) * 1000), Number(p.get("step")))
+          .queryRange(
+            expr,
+            new Date(Number(p.get("start")) * 1000),
+            new Date(Number(p.get("end")) * 1000),
+            Number(p.get("step")),
+          )
           .then((m) =>
             reply({
               resultType: "matrix",
-              result: m.map((s) => ({ metric: s.metric, values: s.values.map(([t, v]) => [t, String(v)]) })),
+              result: m.map((s) => ({
+                metric: s.metric,
+                values: s.values.map(([t, v]) => [t, String(v)]),
+              })),
             }),
           );
       } else {
         void q.query(expr, new Date()).then((v) =>
           reply({
             resultType: "vector",
-            result: v.map((s) => ({ metric: s.metric, value: [Date.now() / 1000, String(s.value)] })),
+            result: v.map((s) => ({
+              metric: s.metric,
+              value: [Date.now() / 1000, String(s.value)],
+            })),
           }),
         );
       }

@@ -12,10 +12,13 @@ describe("parseWindow", () => {
     expect(parseWindow(text).seconds).toBe(wantSeconds);
   });
 
-  it.each(["72x", "", "h", "1h30m", "-5m", "1.5h", "72 h"])("refuses %j naming --window", (text) => {
-    expect(() => parseWindow(text)).toThrow(WindowError);
-    expect(() => parseWindow(text)).toThrow(/^--window: /);
-  });
+  it.each(["72x", "", "h", "1h30m", "-5m", "1.5h", "72 h"])(
+    "refuses %j naming --window",
+    (text) => {
+      expect(() => parseWindow(text)).toThrow(WindowError);
+      expect(() => parseWindow(text)).toThrow(/^--window: /);
+    },
+  );
 
   it.each(["10s", "29s", "16d", "1y"])("refuses %j as out of range", (text) => {
     expect(() => parseWindow(text)).toThrow(/out of range/);

@@ -181,7 +181,11 @@ function percentile(xs: readonly number[], q: number): number {
 }
 
 /** Creates the first tenants, waits until they are Ready and a first workload completed. */
-export async function warmUp(stack: ChaosStack, load: LoadGenerator, o: ChaosOptions): Promise<string> {
+export async function warmUp(
+  stack: ChaosStack,
+  load: LoadGenerator,
+  o: ChaosOptions,
+): Promise<string> {
   const client = stack.client;
   for (let i = 0; i < o.tenants; i++) {
     while (!(await load.addTenant())) await sleep(500);

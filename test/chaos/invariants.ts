@@ -116,7 +116,9 @@ export async function readWorld(w: World): Promise<WorldSnapshot> {
         gpuSeconds: Number(p.gpuSeconds ?? 0),
         // Integer micro-dollars; a receipt from before them carries whole cents (ADR 0096).
         costMicroUsd:
-          typeof p.costMicroUsd === "number" ? p.costMicroUsd : centsCostToMicros(Number(p.cost ?? 0)),
+          typeof p.costMicroUsd === "number"
+            ? p.costMicroUsd
+            : centsCostToMicros(Number(p.cost ?? 0)),
       });
     }
     const usage = await pool

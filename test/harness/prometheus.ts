@@ -177,11 +177,9 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Pro
       throw err;
     }
     const query = async (expr: string): Promise<PromSample[]> => {
-      const data = await api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(
-        base,
-        "/api/v1/query",
-        { query: expr },
-      );
+      const data = await api<{
+        result: { metric: Record<string, string>; value: [number, string] }[];
+      }>(base, "/api/v1/query", { query: expr });
       return data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
     };
     const targets = async (): Promise<PromTarget[]> => {

@@ -309,13 +309,12 @@ describe("a workload's life through the tenant API", () => {
 
 describe("tenant B's key never reaches tenant A's objects", () => {
   it.each([
-    ["GET", "/v1/workloads/train"],
-    ["DELETE", "/v1/workloads/train"],
-    ["GET", () => `/v1/receipts/${digestA}`],
-    ["GET", () => `/v1/receipts/${digestA}/proof`],
-  ] as const)("%s %s → 404", async (method, url) => {
-    const u = typeof url === "function" ? url() : url;
-    const r = await call(b, method, u);
+    ["GET", "/v1/workloads/train", (): string => "/v1/workloads/train"],
+    ["DELETE", "/v1/workloads/train", (): string => "/v1/workloads/train"],
+    ["GET", "/v1/receipts/{A's digest}", (): string => `/v1/receipts/${digestA}`],
+    ["GET", "/v1/receipts/{A's digest}/proof", (): string => `/v1/receipts/${digestA}/proof`],
+  ] as const)("%s %s → 404", async (method, _label, url) => {
+    const r = await call(b, method, url());
     expect(r.status).toBe(404);
     expect(r.body.reason).toBe("NotFound");
   });

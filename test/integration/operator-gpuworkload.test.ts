@@ -139,7 +139,10 @@ describe("the GPUWorkload controller", () => {
     // The Receipt view and the ledger entry agree, and the proof bundle verifies end to end.
     const r = await checkReceipt(w, pool);
     // The signed receipt carries the exact cost, the same the status shows.
-    expect(r.spec.payload).toMatchObject({ costMicroUsd: wantMicros, gpuSeconds: w.status?.gpuSeconds });
+    expect(r.spec.payload).toMatchObject({
+      costMicroUsd: wantMicros,
+      gpuSeconds: w.status?.gpuSeconds,
+    });
     expect(r.spec.payload).not.toHaveProperty("cost");
 
     // The Receipt is a view: deleted, it is recreated from the ledger with the same digest.

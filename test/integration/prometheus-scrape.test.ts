@@ -28,7 +28,13 @@ import {
   type LoggedProcess,
 } from "../harness/server-process.ts";
 import { startTestWebhook, type TestWebhook } from "../harness/webhook.ts";
-import { createTreaty, snapshot, spawnOperator, testClient, type OperatorProcess } from "./operator-env.ts";
+import {
+  createTreaty,
+  snapshot,
+  spawnOperator,
+  testClient,
+  type OperatorProcess,
+} from "./operator-env.ts";
 import { getText, operatorHttpPort } from "./outage-env.ts";
 
 const run = promisify(execFile);
@@ -155,11 +161,7 @@ describe("a live Prometheus scraping a test run", () => {
   it("has every target up and data for the KPIs, RED, controllers and the ledger", async () => {
     const p = prom!;
     const scope = hook!.labels;
-    await createTreaty(
-      client,
-      treaty(inCluster).inCluster("a10g", 0.5).labels(scope).obj(),
-      label,
-    );
+    await createTreaty(client, treaty(inCluster).inCluster("a10g", 0.5).labels(scope).obj(), label);
     await createTreaty(
       client,
       treaty(external)
@@ -188,9 +190,9 @@ describe("a live Prometheus scraping a test run", () => {
     );
 
     // The four KPIs.
-    expect(
-      await value(p, `vaultmesh_treaty_fill_rate{job="operator",treaty="${inCluster}"}`),
-    ).toBe(1);
+    expect(await value(p, `vaultmesh_treaty_fill_rate{job="operator",treaty="${inCluster}"}`)).toBe(
+      1,
+    );
     expect(
       await value(p, `vaultmesh_treaty_rtt_seconds_count{job="operator",treaty="${external}"} > 0`),
     ).toBeGreaterThan(0);
@@ -229,7 +231,9 @@ describe("a live Prometheus scraping a test run", () => {
     expect(
       await value(p, 'vaultmesh_ledger_appends_total{job="operator",result="appended"} > 0'),
     ).toBeGreaterThanOrEqual(1);
-    expect(await value(p, 'vaultmesh_ledger_tree_size{job="ledger"} > 0')).toBeGreaterThanOrEqual(1);
+    expect(await value(p, 'vaultmesh_ledger_tree_size{job="ledger"} > 0')).toBeGreaterThanOrEqual(
+      1,
+    );
     await p.waitForSeries(
       'vaultmesh_ledger_publications_total{job="ledger",result="published"} > 0',
       60_000,
@@ -241,7 +245,7 @@ describe("a live Prometheus scraping a test run", () => {
     // Bounded labels: no series names the workload, its uid or its namespace.
     const w = (await snapshot(client, ns)).workloads[0];
     const series = await fetch(
-      `${p.url}/api/v1/series?${new URLSearchParams({ "match[]": '{__name__=~"vaultmesh_.+"}' })}`,
+      `${p.url}/api/v1/series?${new URLSearchParams({ "match[]": '{__name__=~"vaultmesh_.+"}' }).toString()}`,
     ).then((res) => res.json() as Promise<{ data: Record<string, string>[] }>);
     expect(series.data.length).toBeGreaterThan(100);
     for (const v of [w?.metadata.name, w?.metadata.uid, ns]) {

@@ -3,7 +3,14 @@
 // evidence passes `remembrancer verify-full` — and fails it once the report is altered.
 // Prometheus here is a loopback stand-in; the soak test measures a real one.
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";

@@ -17,7 +17,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function nulls(x: unknown): number {
   if (x === null) return 1;
   if (Array.isArray(x)) return x.reduce((n: number, y) => n + nulls(y), 0);
-  if (typeof x === "object") return Object.values(x as object).reduce((n: number, y) => n + nulls(y), 0);
+  if (typeof x === "object")
+    return Object.values(x as object).reduce((n: number, y) => n + nulls(y), 0);
   return 0;
 }
 
@@ -34,7 +35,9 @@ describe("soak, 2 minutes", () => {
       out: join(dir, "canary_slo_report.json"),
       log: (m) => process.stderr.write(`[soak] ${m}\n`),
     });
-    process.stderr.write(`[soak] ${JSON.stringify({ ...result, report: { ...result.report, output: undefined } })}\n`);
+    process.stderr.write(
+      `[soak] ${JSON.stringify({ ...result, report: { ...result.report, output: undefined } })}\n`,
+    );
     expect(result.report.output).not.toMatch(/^vaultmesh: /m);
     expect([0, 1]).toContain(result.report.code);
     const report = JSON.parse(readFileSync(result.report.file, "utf8")) as {

@@ -90,16 +90,21 @@ async function checkDashboard(prom: PrometheusServer, window: string): Promise<Q
 }
 
 interface RulesApi {
-  data: { groups: { rules: { name: string; query: string; health: string; lastError?: string }[] }[] };
+  data: {
+    groups: { rules: { name: string; query: string; health: string; lastError?: string }[] }[];
+  };
 }
 
 /** Every loaded rule's health, and each expression evaluated once more through the query API. */
-async function checkRules(prom: PrometheusServer): Promise<{ n: number; problems: QueryProblem[] }> {
+async function checkRules(
+  prom: PrometheusServer,
+): Promise<{ n: number; problems: QueryProblem[] }> {
   const res = (await (await fetch(`${prom.url}/api/v1/rules`)).json()) as RulesApi;
   const rules = res.data.groups.flatMap((g) => g.rules);
   const problems: QueryProblem[] = [];
   for (const r of rules) {
-    if (r.health === "err") problems.push({ what: `rule ${r.name}`, expr: r.query, problem: r.lastError ?? "err" });
+    if (r.health === "err")
+      problems.push({ what: `rule ${r.name}`, expr: r.query, problem: r.lastError ?? "err" });
     const p = await check(prom, `rule ${r.name}`, r.query, false);
     if (p) problems.push(p);
   }

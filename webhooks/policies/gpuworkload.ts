@@ -13,12 +13,7 @@ import {
 } from "../../crds/index.ts";
 import type { VaultLawVerdict } from "../../services/vault-law/evaluator.ts";
 import { tenantOfNamespace, type TenantGpuUsage } from "../../crds/domain/index.ts";
-import {
-  parseWith,
-  result,
-  type FieldError,
-  type PolicyResult,
-} from "./field-errors.ts";
+import { parseWith, result, type FieldError, type PolicyResult } from "./field-errors.ts";
 
 /** The quota numbers a tenant's plan (with its overrides) grants. */
 export interface TenantGpuLimits {

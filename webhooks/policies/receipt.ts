@@ -5,12 +5,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { ReceiptSchema } from "../../crds/index.ts";
 import { receiptDigest } from "../../services/ledger/receipt.ts";
-import {
-  parseWith,
-  result,
-  type FieldError,
-  type PolicyResult,
-} from "./field-errors.ts";
+import { parseWith, result, type FieldError, type PolicyResult } from "./field-errors.ts";
 
 /** The operator's identity by default: the service account its Deployment runs as. */
 export const DEFAULT_OPERATOR_SERVICE_ACCOUNT =

@@ -44,6 +44,30 @@ export function rawEd25519FromPem(pem: string): string {
 }
 
 /**
+ * What is wrong with a pinned witness key, if anything: it must be one cosignature/v1 vkey, and
+ * not one of the peer's own log keys (`logPublicKeys`, raw Ed25519 in base64).
+ */
+function witnessKeyProblem(
+  witnessKey: string | undefined,
+  logPublicKeys: readonly string[],
+): string | undefined {
+  if (typeof witnessKey !== "string" || witnessKey === "") {
+    return "exactly one witness key (a cosignature/v1 vkey) is required";
+  }
+  let witness;
+  try {
+    witness = parseVerifierKey(witnessKey);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  if (witness.alg !== COSIGNATURE_V1_ALG) return "not a cosignature/v1 key (type 0x04)";
+  if (logPublicKeys.includes(Buffer.from(witness.publicKey).toString("base64"))) {
+    return "the witness key is one of the peer's log keys; a witness needs its own key";
+  }
+  return undefined;
+}
+
+/**
  * The sync configuration of `peer` for a ledger of origin `ownOrigin`. Refuses a peer whose
  * pinned origin is ours (it would be indistinguishable from us), a spec without an Ed25519 key,
  * a key that does not parse, and a witness key that is not a cosignature/v1 vkey or that is one
@@ -84,33 +108,9 @@ export function peerPinning(peer: FederationPeer, ownOrigin: string | undefined)
       message: "no Ed25519 key: checkpoints are signed with Ed25519",
     };
   }
-  if (typeof ta.witnessKey !== "string" || ta.witnessKey === "") {
-    return {
-      ok: false,
-      field: "spec.trustAnchor.witnessKey",
-      message: "exactly one witness key (a cosignature/v1 vkey) is required",
-    };
-  }
-  let witness;
-  try {
-    witness = parseVerifierKey(ta.witnessKey);
-  } catch (err) {
-    return { ok: false, field: "spec.trustAnchor.witnessKey", message: (err as Error).message };
-  }
-  if (witness.alg !== COSIGNATURE_V1_ALG) {
-    return {
-      ok: false,
-      field: "spec.trustAnchor.witnessKey",
-      message: "not a cosignature/v1 key (type 0x04)",
-    };
-  }
-  const witnessRaw = Buffer.from(witness.publicKey).toString("base64");
-  if (logPublicKeys.includes(witnessRaw)) {
-    return {
-      ok: false,
-      field: "spec.trustAnchor.witnessKey",
-      message: "the witness key is one of the peer's log keys; a witness needs its own key",
-    };
+  const witnessProblem = witnessKeyProblem(ta.witnessKey, logPublicKeys);
+  if (witnessProblem !== undefined) {
+    return { ok: false, field: "spec.trustAnchor.witnessKey", message: witnessProblem };
   }
   let logVkeys: string[];
   try {

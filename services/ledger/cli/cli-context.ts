@@ -146,10 +146,17 @@ export async function openLedger(
   io: CliIO,
   flags: LedgerFlags,
   sign: boolean,
-  cacheTree = false,
-  health: DependencyHealth = new DependencyHealth({ clock: io.clock, logger: io.logger }),
-  metrics?: LedgerMetrics,
+  server: {
+    /** Keep the Merkle tree in memory (a long-running server). @default false */
+    readonly cacheTree?: boolean;
+    readonly health?: DependencyHealth;
+    /** Count appends, publications and TSA requests; read the tree gauges (ADR 0110). */
+    readonly metrics?: LedgerMetrics;
+  } = {},
 ): Promise<{ ledger: Ledger; close: () => Promise<void> }> {
+  const cacheTree = server.cacheTree ?? false;
+  const health = server.health ?? new DependencyHealth({ clock: io.clock, logger: io.logger });
+  const metrics = server.metrics;
   const pool = new pg.Pool({
     connectionString: databaseUrl(io, flags),
     max: 4,

@@ -194,7 +194,7 @@ async function openWhenReachable(
   for (;;) {
     try {
       // A long-running server keeps the tree in memory: proofs without a database round trip.
-      return await openLedger(io, f, publishing, true, health, metrics);
+      return await openLedger(io, f, publishing, { cacheTree: true, health, metrics });
     } catch (err) {
       const reason = outageReason(err);
       if (!reason) throw err;

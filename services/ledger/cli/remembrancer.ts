@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { pino } from "pino";
+import { logOptions } from "../../logging/log-options.ts";
 import { systemClock } from "../clock.ts";
 import { registerFederationCommands } from "./cli-federation.ts";
 import { registerKeyCommands } from "./cli-keys.ts";
@@ -53,7 +54,7 @@ export function processIO(): CliIO {
     env: process.env,
     cwd: process.cwd(),
     clock: systemClock,
-    logger: pino({ level }, pino.destination(2)),
+    logger: pino(logOptions(level), pino.destination(2)),
   };
 }
 

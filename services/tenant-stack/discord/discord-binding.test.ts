@@ -113,25 +113,28 @@ describe("workload notices", () => {
       ["Reason", "Receipt"],
       undefined,
     ],
-  ])("posts a %s notice to the tenant's channel", async (_what, n, wantContent, wantFields, wantCost) => {
-    const id = await binding().postWorkloadNotice(CHANNEL, {
-      workload: "train",
-      namespace: "tenant-acme",
-      ...n,
-    });
-    expect(id).toMatch(/^\d+$/);
-    const post = discord.requests.find((r) => r.method === "POST");
-    expect(post?.path).toBe(`/channels/${CHANNEL}/messages`);
-    const body = post?.body as ReturnType<typeof noticeMessage> & {
-      embeds: { fields: { name: string }[] }[];
-    };
-    expect(body.content).toMatch(wantContent);
-    expect(body.embeds[0]?.fields.map((f) => f.name)).toEqual(wantFields);
-    const cost = (body.embeds[0]?.fields as { name: string; value: string }[]).find(
-      (f) => f.name === "Cost",
-    );
-    expect(cost?.value).toBe(wantCost);
-    expect(body.allowed_mentions).toEqual({ parse: [] });
-    expect(body).toMatchObject({ nonce: "c0ffeec0ffeec0ffeec0ffeec", enforce_nonce: true });
-  });
+  ])(
+    "posts a %s notice to the tenant's channel",
+    async (_what, n, wantContent, wantFields, wantCost) => {
+      const id = await binding().postWorkloadNotice(CHANNEL, {
+        workload: "train",
+        namespace: "tenant-acme",
+        ...n,
+      });
+      expect(id).toMatch(/^\d+$/);
+      const post = discord.requests.find((r) => r.method === "POST");
+      expect(post?.path).toBe(`/channels/${CHANNEL}/messages`);
+      const body = post?.body as ReturnType<typeof noticeMessage> & {
+        embeds: { fields: { name: string }[] }[];
+      };
+      expect(body.content).toMatch(wantContent);
+      expect(body.embeds[0]?.fields.map((f) => f.name)).toEqual(wantFields);
+      const cost = (body.embeds[0]?.fields as { name: string; value: string }[]).find(
+        (f) => f.name === "Cost",
+      );
+      expect(cost?.value).toBe(wantCost);
+      expect(body.allowed_mentions).toEqual({ parse: [] });
+      expect(body).toMatchObject({ nonce: "c0ffeec0ffeec0ffeec0ffeec", enforce_nonce: true });
+    },
+  );
 });
