@@ -289,7 +289,7 @@ export const GPUWorkloadCrd: CrdDefinition = defineCrd({
       name: "Cost",
       type: "number",
       jsonPath: ".status.cost",
-      description: "Cost so far in USD.",
+      description: "Cost so far in USD, exact to the micro-dollar.",
     },
     {
       name: "Status",

@@ -78,10 +78,8 @@ export async function main(
       if (result.lost > 0 || result.stuck > 0) code = EXIT.runFailed;
       if (strategies === undefined) {
         const base = path.join(out, s.name);
-        await writeFile(
-          `${base}.json`,
-          JSON.stringify({ ...result, wallSeconds: round(wallMs / 1000) }, null, 2) + "\n",
-        );
+        // Wall time is left out: the files are deterministic (wargame/bench.ts measures speed).
+        await writeFile(`${base}.json`, JSON.stringify(result, null, 2) + "\n");
         await writeFile(`${base}.html`, renderReport(s, result));
         if (!values.quiet) log(summaryLine(result, wallMs));
       }
@@ -98,7 +96,6 @@ export async function main(
           ...r.result,
           series: undefined,
           events: undefined,
-          wallSeconds: round(r.wallMs / 1000),
         })),
         null,
         2,
@@ -120,7 +117,5 @@ export function parseCompare(arg: string | undefined): RoutingStrategy[] | undef
   }
   return names as RoutingStrategy[];
 }
-
-const round = (x: number): number => Math.round(x * 1000) / 1000;
 
 if (import.meta.main) process.exitCode = await main(process.argv.slice(2));

@@ -212,8 +212,8 @@ function chart(
     .join("");
   const xticks = Array.from({ length: 7 }, (_, i) => Math.round((i * xMax) / 6))
     .map(
-      (m) =>
-        `<text x="${x(m).toFixed(1)}" y="${H - 8}" font-size="11" text-anchor="middle">${m} min</text>`,
+      (m, i) =>
+        `<text x="${x(m).toFixed(1)}" y="${H - 8}" font-size="11" text-anchor="${i === 6 ? "end" : "middle"}">${m} min</text>`,
     )
     .join("");
   const legend = lines

@@ -15,13 +15,9 @@ export function summaryLine(r: RunResult, wallMs: number): string {
   );
 }
 
-/** The sweep's table (Markdown): one row per scenario and strategy. */
+/** The sweep's table (Markdown): one row per scenario and strategy; deterministic. */
 export function compareTable(
-  rows: readonly {
-    readonly scenario: string;
-    readonly result: RunResult;
-    readonly wallMs: number;
-  }[],
+  rows: readonly { readonly scenario: string; readonly result: RunResult }[],
 ): string {
   const head =
     "| scenario | strategy | fill rate | started | cost (USD) | USD/GPU-h | failovers | start p50 / p95 / p99 (s) | stuck |\n" +

@@ -109,6 +109,24 @@ type Mode =
   | { readonly local: true; readonly certDir: string }
   | { readonly local: false; readonly settings: ServeSettings };
 
+/** Keeps the CA in the installed webhook configurations, unless the settings leave that out. */
+function caInjector(
+  settings: ServeSettings,
+  client: KubeClient,
+  caBundle: () => string | undefined,
+): CaBundleInjector | undefined {
+  if (!settings.injectCaBundle) return undefined;
+  return new CaBundleInjector({
+    client,
+    caBundle,
+    logger,
+    targets: [
+      { kind: "ValidatingWebhookConfiguration", name: settings.configurations.validating },
+      { kind: "MutatingWebhookConfiguration", name: settings.configurations.mutating },
+    ],
+  });
+}
+
 async function serve(mode: Mode): Promise<void> {
   const metrics = new WebhookMetrics(undefined, { process: true });
   // One registry of the server's dependencies: /readyz lists them, /metrics exports them.
@@ -131,21 +149,7 @@ async function serve(mode: Mode): Promise<void> {
     const c = source.current();
     return isServed(c) ? c.caCert : undefined;
   };
-  const injector =
-    !mode.local && mode.settings.injectCaBundle
-      ? new CaBundleInjector({
-          client,
-          caBundle,
-          logger,
-          targets: [
-            {
-              kind: "ValidatingWebhookConfiguration",
-              name: mode.settings.configurations.validating,
-            },
-            { kind: "MutatingWebhookConfiguration", name: mode.settings.configurations.mutating },
-          ],
-        })
-      : undefined;
+  const injector = mode.local ? undefined : caInjector(mode.settings, client, caBundle);
   // A rotated certificate may come with a new CA: the apiserver must trust it too.
   source.onChange(({ ok }) => {
     if (ok) void injector?.sync();

@@ -15,7 +15,7 @@ function nulls(v: unknown): number {
       : Array.isArray(x)
         ? x.reduce((n: number, y) => n + walk(y), 0)
         : typeof x === "object"
-          ? Object.values(x as object).reduce((n: number, y) => n + walk(y), 0)
+          ? Object.values(x).reduce((n: number, y) => n + walk(y), 0)
           : 0;
   return walk(json);
 }

@@ -18,7 +18,7 @@ function nulls(x: unknown): number {
   if (x === null) return 1;
   if (Array.isArray(x)) return x.reduce((n: number, y) => n + nulls(y), 0);
   if (typeof x === "object")
-    return Object.values(x as object).reduce((n: number, y) => n + nulls(y), 0);
+    return Object.values(x).reduce((n: number, y) => n + nulls(y), 0);
   return 0;
 }
 

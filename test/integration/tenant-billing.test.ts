@@ -108,41 +108,58 @@ afterAll(async () => {
   await stack?.stop();
 }, 150_000);
 
+/** A completion receipt's payload for workload `workload` of the tenant (cost as given). */
+function completion(
+  workload: string,
+  gpuSeconds: number,
+  cost: { readonly costMicroUsd: number } | { readonly cost: number },
+): Record<string, string | number> {
+  return {
+    workloadUid: crypto.randomUUID(),
+    namespace: ns,
+    name: workload,
+    attempt: 1,
+    outcome: "Succeeded",
+    treaty: "pool",
+    provider: "in-cluster",
+    region: "local",
+    gpuType: "a10g",
+    gpuCount: 2,
+    pricePerHour: 1.5,
+    jobName: `${workload}-a1`,
+    startTime: new Date(Date.now() - gpuSeconds * 500).toISOString(),
+    completionTime: new Date().toISOString(),
+    provisionSeconds: 3,
+    gpuSeconds,
+    ...cost,
+  };
+}
+
+/** Appends a completion receipt to the ledger and creates its Receipt view; its digest. */
+async function addReceipt(payload: Record<string, string | number>): Promise<string> {
+  const uid = String(payload.workloadUid);
+  const appended = await stack.ledger.ledger.append({
+    type: "WorkloadCompleted",
+    subject: {
+      apiVersion: "vaultmesh.cloud/v1alpha1",
+      kind: "GPUWorkload",
+      namespace: ns,
+      name: String(payload.name),
+      uid,
+    },
+    payload,
+  });
+  const workload = makeWorkload(String(payload.name), ns);
+  workload.metadata.uid = uid;
+  const view = receiptResource(workload, appended.receipt, payload as CompletionPayload);
+  await client.create(Resources.Receipt, view);
+  return appended.receipt.digest;
+}
+
 describe("metered usage", () => {
   it("reports a completion receipt's GPU-seconds to Stripe once, in status.usage, and in Discord", async () => {
-    const payload: CompletionPayload = {
-      workloadUid: "7d0f0f3e-0000-4000-8000-00000000beef",
-      namespace: ns,
-      name: "train-1",
-      attempt: 1,
-      outcome: "Succeeded",
-      treaty: "pool",
-      provider: "in-cluster",
-      region: "local",
-      gpuType: "a10g",
-      gpuCount: 2,
-      pricePerHour: 1.5,
-      jobName: "train-1-a1",
-      startTime: new Date(Date.now() - 3_600_000).toISOString(),
-      completionTime: new Date().toISOString(),
-      provisionSeconds: 3,
-      gpuSeconds: 5400,
-      costMicroUsd: 2_250_000,
-    };
-    const appended = await stack.ledger.ledger.append({
-      type: "WorkloadCompleted",
-      subject: {
-        apiVersion: "vaultmesh.cloud/v1alpha1",
-        kind: "GPUWorkload",
-        namespace: ns,
-        name: "train-1",
-        uid: payload.workloadUid,
-      },
-      payload,
-    });
-    const workload = makeWorkload("train-1", ns);
-    workload.metadata.uid = payload.workloadUid;
-    await client.create(Resources.Receipt, receiptResource(workload, appended.receipt, payload));
+    // 5 400 GPU-seconds at $1.50/GPU-hour: $2.25.
+    const digest = await addReceipt(completion("train-1", 5400, { costMicroUsd: 2_250_000 }));
     const t = await waitForTenant(
       client,
       name,
@@ -163,7 +180,7 @@ describe("metered usage", () => {
     const rows = await stack.admin.query<{ receipt_digest: string; gpu_hours: string }>(
       "SELECT receipt_digest, gpu_hours FROM arrakis.usage_reports",
     );
-    expect(rows.rows).toEqual([{ receipt_digest: appended.receipt.digest, gpu_hours: "1.5" }]);
+    expect(rows.rows).toEqual([{ receipt_digest: digest, gpu_hours: "1.5" }]);
     const posted = await waitFor("the Discord notice", () =>
       Promise.resolve(
         stack.discord.requests.find(
@@ -186,10 +203,10 @@ describe("metered usage", () => {
       Promise.resolve(meterEvents()[0]),
     );
     expect(sent).toMatchObject({
-      idempotencyKey: appended.receipt.digest,
+      idempotencyKey: digest,
       status: 200,
       body: {
-        identifier: appended.receipt.digest,
+        identifier: digest,
         "payload[stripe_customer_id]": customer,
         "payload[value]": "5400",
       },
@@ -200,6 +217,36 @@ describe("metered usage", () => {
     expect((await stack.admin.query("SELECT 1 FROM arrakis.usage_reports")).rows).toHaveLength(1);
     expect(meterEvents()).toHaveLength(1);
     expect(stack.discord.requests.filter((r) => r.method === "POST")).toHaveLength(1);
+  });
+
+  it("sums sub-cent receipts and receipts in cents exactly, and meters every GPU-second", async () => {
+    // A receipt logged before micro-dollars (USD, whole cents) and two 2-second jobs that cost
+    // 1 500 µ$ each at $1.50/GPU-hour on 2 GPUs — recorded as $0.00 when costs were cents.
+    const digests = [
+      await addReceipt(completion("old-1", 36, { cost: 0.02 })),
+      await addReceipt(completion("tiny-1", 4, { costMicroUsd: 1_667 })),
+      await addReceipt(completion("tiny-2", 4, { costMicroUsd: 1_667 })),
+    ];
+    const wantMicros = 2_250_000 + 20_000 + 2 * 1_667;
+    const t = await waitForTenant(
+      client,
+      name,
+      "usage from the four receipts",
+      (x) => x.status?.usage?.costMicroUsd === wantMicros,
+    );
+    expect(t.status?.usage).toMatchObject({ costMicroUsd: wantMicros, cost: wantMicros / 1e6 });
+    // Stripe is metered in GPU-seconds, one event per receipt: the events sum to the receipts.
+    const events = await waitFor("a meter event for each receipt", () => {
+      const got = readStripeRecords(stripeLog).filter(
+        (r) => r.method === "POST" && r.path === "/v1/billing/meter_events" && r.status === 200,
+      );
+      return Promise.resolve(got.length === 4 ? got : undefined);
+    });
+    const body = (e: (typeof events)[number]): Record<string, string> =>
+      e.body as Record<string, string>;
+    expect(events.slice(1).map((e) => body(e).identifier)).toEqual(digests);
+    const metered = events.reduce((n, e) => n + Number(body(e)["payload[value]"]), 0);
+    expect(metered).toBe(5400 + 36 + 4 + 4);
   });
 });
 
