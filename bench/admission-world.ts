@@ -4,6 +4,7 @@
  * pod guard walks. Shared by the in-process phase and the server child, so both decide the
  * same requests against the same data.
  */
+import { tenantNamespace } from "../crds/domain/tenancy.ts";
 import { readFileSync } from "node:fs";
 import type { Treaty } from "../crds/index.ts";
 import {
@@ -18,7 +19,7 @@ import { MemoryLookups } from "../webhooks/memory-lookups.ts";
 
 /** Namespace of the benchmark tenant. */
 export const BENCH_TENANT = "bench";
-export const BENCH_NS = `tenant-${BENCH_TENANT}`;
+export const BENCH_NS = tenantNamespace(BENCH_TENANT);
 /** The Job (and its GPUWorkload) that bench pods claim as their controller. */
 export const BENCH_JOB = { name: "bench-job", uid: "0b0e0000-0000-4000-8000-0000000000a1" };
 export const BENCH_WORKLOAD = {

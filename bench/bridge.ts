@@ -111,7 +111,7 @@ const spec = {
 async function readLoad(base: string, key: string, cap: number): Promise<Record<string, unknown>> {
   const routes: [string, string, unknown?][] = [
     ["GET", "/v1/workloads"],
-    ["GET", "/v1/workloads/bench-0"],
+    ["GET", "/v1/workloads/bench-1"],
     ["GET", "/v1/usage"],
     ["POST", "/v1/quote", { spec }],
   ];

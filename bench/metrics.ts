@@ -94,8 +94,10 @@ function caches(n: number) {
 function traffic(http: HttpMetrics, routes: readonly string[], methods: readonly string[]): void {
   for (const route of routes) {
     for (const method of methods) {
-      for (const code of [200, 404, 503])
-        (http.started(), http.finished(route, method, code, 0.004));
+      for (const code of [200, 404, 503]) {
+        http.started();
+        http.finished(route, method, code, 0.004);
+      }
     }
   }
   http.started();

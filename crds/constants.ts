@@ -103,11 +103,11 @@ export const ReconciledReason = {
 export const ROUTING_STRATEGIES = ["balanced", "cheapest", "fastest"] as const;
 
 /**
- * The strategy of a workload that names none: cheapest, which the routing war-game found to
- * fill as well as or better than balanced at 12–25 % lower cost in every shipped scenario
- * (docs/adr/0131-default-routing-strategy-cheapest.md, docs/wargame/).
+ * The strategy of a workload that names none (the CRD default, the router's fallback). The
+ * routing war-game's sweep kept it: no strategy filled at least as well in every scenario at
+ * equal or lower cost (docs/adr/0131-routing-default-kept-balanced.md, docs/wargame/).
  */
-export const DEFAULT_ROUTING_STRATEGY = "cheapest" satisfies (typeof ROUTING_STRATEGIES)[number];
+export const DEFAULT_ROUTING_STRATEGY = "balanced" satisfies (typeof ROUTING_STRATEGIES)[number];
 
 /** Workload profiles: the shape of the load, used by the router. */
 export const WORKLOAD_PROFILES = ["batch", "steady", "bursty"] as const;

@@ -44,7 +44,7 @@ describe("GPUWorkloadSchema", () => {
   it("defaults routing strategy and profile as the CRD does", () => {
     const bare = withField(withField(workload, "spec.routing", REMOVE), "spec.profile", REMOVE);
     const parsed = GPUWorkloadSchema.parse(bare);
-    expect(parsed.spec.routing.strategy).toBe("cheapest");
+    expect(parsed.spec.routing.strategy).toBe("balanced");
     expect(parsed.spec.profile).toBe("batch");
   });
 });

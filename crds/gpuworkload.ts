@@ -97,7 +97,7 @@ export const RoutingSchema = z
       .enum(ROUTING_STRATEGIES)
       .default(DEFAULT_ROUTING_STRATEGY)
       .describe(
-        "Scoring strategy: balanced (price, latency, reputation, availability), cheapest or fastest. @default cheapest",
+        "Scoring strategy: balanced (price, latency, reputation, availability), cheapest or fastest. @default balanced",
       ),
     allowedProviders: stringSet(
       z.string().min(1).max(63).regex(DNS_LABEL_PATTERN).describe("A provider name."),

@@ -144,6 +144,7 @@ const tenants = tenantCfg.enabled
 const caches = workloadCaches(mgr, scope);
 metrics.provenanceFrom(caches.workloads, caches.receipts);
 metrics.treatyFillRateFrom(caches.workloads);
+metrics.tenantUsageFrom(caches.tenants);
 metrics.kubeRequestsFrom(client.requestCounts);
 metrics.cachedObjectsFrom(() => mgr.cachedObjects());
 const http = await serveOperatorHttp(mgr, metrics.registry, cfg.httpHost, cfg.httpPort, health);

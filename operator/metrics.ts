@@ -7,7 +7,7 @@
  * exposes a series per treaty at most.
  */
 import client from "prom-client";
-import type { GPUWorkload, Receipt } from "../crds/index.ts";
+import type { GPUWorkload, Receipt, Tenant } from "../crds/index.ts";
 import {
   attemptCountsByTreaty,
   provenanceCounts,
@@ -31,6 +31,9 @@ import {
   RECONCILE_ERRORS,
   RECONCILE_TOTAL,
   ROUTING_DECISION_DURATION,
+  TENANT_COST,
+  TENANT_GPU_HOURS,
+  TENANT_GPUS_IN_USE,
   TREATY_ATTEMPTS_PLACED,
   TREATY_ATTEMPTS_ROUTED,
   TREATY_FILL_RATE,
@@ -158,6 +161,35 @@ export class OperatorMetrics implements ControllerMetrics, WorkloadMetrics {
     gauge(this.registry, TREATY_ATTEMPTS_PLACED, function () {
       this.reset();
       for (const [treaty, c] of counts()) this.set({ treaty }, c.placed);
+    });
+  }
+
+  /**
+   * Registers the tenant usage gauges (GPUs in use, GPU-hours and cost this period, per
+   * tenant), read from the Tenants' status in the cache at scrape time; a tenant without usage
+   * yet has no series.
+   */
+  tenantUsageFrom(tenants: Pick<ObjectCache<Tenant>, "list">): void {
+    const usage = (t: Tenant) => t.status?.usage;
+    const each = (
+      g: client.Gauge<"tenant">,
+      value: (u: NonNullable<ReturnType<typeof usage>>) => number | undefined,
+    ): void => {
+      g.reset();
+      for (const t of tenants.list()) {
+        const u = usage(t);
+        const v = u ? value(u) : undefined;
+        if (v !== undefined) g.set({ tenant: t.metadata.name ?? "" }, v);
+      }
+    };
+    gauge(this.registry, TENANT_GPUS_IN_USE, function () {
+      each(this, (u) => u.gpusInUse);
+    });
+    gauge(this.registry, TENANT_GPU_HOURS, function () {
+      each(this, (u) => u.gpuHoursThisPeriod);
+    });
+    gauge(this.registry, TENANT_COST, function () {
+      each(this, (u) => (u.costMicroUsd !== undefined ? u.costMicroUsd / 1e6 : u.cost));
     });
   }
 

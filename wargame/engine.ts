@@ -28,7 +28,12 @@ import {
   type Attempt,
 } from "../operator/controllers/gpuworkload/in-cluster-attempt.ts";
 import { WorkQueue } from "../operator/runtime/work-queue.ts";
-import { route, type RoutingStrategy } from "../services/routing/index.ts";
+import { route, RouterMemo, type RoutingStrategy } from "../services/routing/index.ts";
+import {
+  attemptExclusions,
+  DEFAULT_RETRY_BACKOFF,
+  MAX_ATTEMPTS,
+} from "../operator/controllers/gpuworkload/attempt-backoff.ts";
 import { limitsOf } from "../webhooks/handlers.ts";
 import { quotaErrors } from "../webhooks/policies/gpuworkload.ts";
 import { Recorder, type RunResult } from "./results.ts";
@@ -94,6 +99,7 @@ class Simulation {
   readonly #podOwner = new Map<string, SimWorkload>();
   readonly #rec: Recorder;
   readonly #backoff = new WorkQueue();
+  readonly #memo = new RouterMemo();
   readonly #dice: () => number;
   #retryQueued = false;
   #open = 0;
@@ -279,19 +285,27 @@ class Simulation {
   #place(w: SimWorkload): void {
     const now = new Date(this.#now);
     const attempts = w.status.attempts ?? [];
-    const decision = route({
-      spec: w.wl.spec,
-      tenant: w.arrival.tenantSpec,
-      treaties: this.#world.list,
-      usage: this.#world.usage,
-      now,
-      excluding: attempts.filter((a) => a.outcome === "Abandoned").map((a) => a.treaty),
-    });
+    if (attempts.length >= MAX_ATTEMPTS) {
+      this.#wait(w, "AttemptsExhausted");
+      return;
+    }
+    // The placement phase's exclusions: abandoned treaties for their back-off (ADR 0099).
+    const exclusions = attemptExclusions(attempts, this.#now, DEFAULT_RETRY_BACKOFF);
+    const decision = route(
+      {
+        spec: w.wl.spec,
+        tenant: w.arrival.tenantSpec,
+        treaties: this.#world.list,
+        usage: this.#world.usage,
+        now,
+        excluding: exclusions.excluding,
+      },
+      this.#memo,
+    );
     const placement = decision.placement;
     if (placement === undefined) {
-      w.phase = "waiting";
-      this.#waiting.add(w);
-      this.#rec.waitReason(w, waitingReason(decision.candidates));
+      this.#wait(w, waitingReason(decision.candidates));
+      if (exclusions.retryAtMs !== undefined) this.#look(w, exclusions.retryAtMs);
       return;
     }
     this.#waiting.delete(w);
@@ -334,6 +348,12 @@ class Simulation {
       w.status = { ...w.status, placement, attempts: [...attempts, attempt] };
     }
     this.#look(w, this.#now);
+  }
+
+  #wait(w: SimWorkload, reason: string): void {
+    w.phase = "waiting";
+    this.#waiting.add(w);
+    this.#rec.waitReason(w, reason);
   }
 
   #inClusterFailRate(): number {
@@ -500,7 +520,15 @@ class Simulation {
     // per shape per pass stands for the rest (route() is a pure function of these inputs).
     const refused = new Set<string>();
     for (const w of [...this.#waiting]) {
-      const shape = `${w.arrival.shape}|${w.abandoned}`;
+      const excluded =
+        w.abandoned === ""
+          ? ""
+          : attemptExclusions(
+              w.status.attempts ?? [],
+              this.#now,
+              DEFAULT_RETRY_BACKOFF,
+            ).excluding.join(",");
+      const shape = `${w.arrival.shape}|${excluded}`;
       if (refused.has(shape)) continue;
       this.#place(w);
       if (w.phase === "waiting") refused.add(shape);

@@ -103,7 +103,7 @@ describe("admission routes", () => {
     ) as unknown;
     expect(patch).toEqual([
       { op: "add", path: "/metadata/labels", value: { "vaultmesh.cloud/tenant": "acme" } },
-      { op: "add", path: "/spec/routing", value: { strategy: "cheapest" } },
+      { op: "add", path: "/spec/routing", value: { strategy: "balanced" } },
       { op: "add", path: "/spec/profile", value: "batch" },
       { op: "add", path: "/spec/priority", value: 500 },
       { op: "add", path: "/spec/maxRuntimeSeconds", value: 43_200 },

@@ -92,28 +92,35 @@ describe("Controller watches", () => {
     expect(reconciled).toEqual(["treaty-a"]);
   });
 
-  it("turns a burst of changes into one reconcile per coalesceMs", async () => {
+  it("queues a lone change at once and a burst once per coalesceMs", async () => {
     const { timers, reconciled, emit } = await setup(2000);
+    emit(workload("w-first"));
+    await settle();
+    expect(reconciled).toEqual(["treaty-a"]); // leading edge: no delay after a quiet time
     for (let i = 0; i < 50; i++) {
       emit(workload(`w-${i}`));
-      timers.advance(30); // 50 changes over 1.5 s
+      timers.advance(30); // 50 more changes over 1.5 s
     }
     await settle();
-    const wantNoneYet: string[] = [];
-    expect(reconciled).toEqual(wantNoneYet);
-    timers.advance(500); // 2 s after the first change: its schedule is not pushed back
-    await settle();
-    expect(reconciled).toEqual(["treaty-a"]);
-    emit(workload("w-late"));
-    timers.advance(1999);
-    await settle();
     expect(reconciled).toHaveLength(1);
-    timers.advance(1);
+    timers.advance(500); // 2 s after the first: one more pass for all 50
     await settle();
     expect(reconciled).toEqual(["treaty-a", "treaty-a"]);
+    emit(workload("w-late")); // within 2 s of that pass: waits for the interval's end
+    timers.advance(1999);
+    await settle();
+    expect(reconciled).toHaveLength(2);
+    timers.advance(1);
+    await settle();
+    expect(reconciled).toHaveLength(3);
+    timers.advance(5000);
+    emit(workload("w-after-quiet"));
+    await settle();
+    const wantFour = 4;
+    expect(reconciled).toHaveLength(wantFour);
   });
 
-  it("delays a status-only update of a primary object by statusUpdateCoalesceMs", async () => {
+  it("throttles status-only updates of a primary object by statusUpdateCoalesceMs", async () => {
     const timers = fakeTimers();
     client = await KubeClient.create({
       server: "http://127.0.0.1:9",
@@ -144,13 +151,16 @@ describe("Controller watches", () => {
     const send = (obj: KubeObject): void => handlers.forEach((h) => h("update", obj, old));
     send({ ...old, status: { activeJobs: 1 } });
     await settle();
-    expect(reconciled).toEqual([]);
-    timers.advance(2000);
+    expect(reconciled).toEqual(["pool"]);
+    send({ ...old, status: { activeJobs: 2 } }); // e.g. its own status write, just after
     await settle();
     expect(reconciled).toEqual(["pool"]);
-    send({ metadata: { name: "pool", generation: 2 } });
+    send({ metadata: { name: "pool", generation: 2 } }); // a spec change is never held back
     await settle();
     expect(reconciled).toEqual(["pool", "pool"]);
+    timers.advance(2000);
+    await settle();
+    expect(reconciled).toEqual(["pool", "pool", "pool"]);
   });
 });
 

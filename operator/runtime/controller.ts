@@ -72,9 +72,11 @@ export interface WatchSpec<T extends KubeObject = KubeObject> {
    */
   readonly when?: (type: "add" | "update" | "delete", obj: T, old?: T) => boolean;
   /**
-   * Queue the mapped keys this long after a change instead of at once; further changes while
-   * a key waits do not postpone it. A status that sums up many objects (a Treaty's usage) is
-   * then written at most once per interval under a burst, not once per change. @default 0
+   * Queue each mapped key at most once per this many milliseconds: a change after a quiet
+   * interval queues it at once, changes within the interval after that queue it once at the
+   * interval's end (a throttle with leading and trailing edge). A status that sums up many
+   * objects (a Treaty's usage) is then written at most once per interval under a burst, not
+   * once per change, and a lone change is not delayed. @default 0 (every change, at once)
    */
   readonly coalesceMs?: number;
 }
@@ -103,9 +105,9 @@ export interface ControllerSettings<T extends KubeObject> {
   readonly maxDelayMs?: number;
   /**
    * An update of a primary object that changes only its status (same generation, labels,
-   * annotations, finalizers and deletion state) queues its key after this delay instead of at
-   * once — the reconciler's own status write then does not start a pass of its own while a
-   * burst of changes is coalesced (see {@link WatchSpec.coalesceMs}). @default 0
+   * annotations, finalizers and deletion state) is throttled like a watch's
+   * {@link WatchSpec.coalesceMs}, sharing its per-key interval: the reconciler's own status
+   * write then does not start an extra pass while a burst is coalesced. @default 0
    */
   readonly statusUpdateCoalesceMs?: number;
   readonly logger?: Logger;
@@ -145,6 +147,9 @@ export function ownerKeys(kind: string): (obj: KubeObject) => string[] {
   };
 }
 
+// Above this many throttled keys, those whose interval has passed are forgotten.
+const THROTTLE_PRUNE_SIZE = 1024;
+
 /** One controller: a queue, its workers and the watches that feed it. */
 export class Controller<T extends KubeObject = KubeObject> {
   readonly name: string;
@@ -155,6 +160,8 @@ export class Controller<T extends KubeObject = KubeObject> {
   private running = false;
   private workers: Promise<void>[] = [];
   private resyncHandle: unknown;
+  // When each throttled key was (or is scheduled to be) last queued: see enqueueThrottled.
+  private readonly throttled = new Map<string, number>();
 
   constructor(opts: ControllerSettings<T>) {
     this.name = opts.name;
@@ -165,7 +172,7 @@ export class Controller<T extends KubeObject = KubeObject> {
     const statusMs = opts.statusUpdateCoalesceMs ?? 0;
     opts.for.on((type, obj, old) => {
       const statusOnly = type === "update" && old !== undefined && onlyStatusChanged(old, obj);
-      this.enqueueAfter(objectKey(obj), statusOnly ? statusMs : 0);
+      this.enqueueThrottled(objectKey(obj), statusOnly ? statusMs : 0);
     });
   }
 
@@ -174,7 +181,7 @@ export class Controller<T extends KubeObject = KubeObject> {
     w.informer.on((type, obj, old) => {
       if (w.when && !w.when(type, obj, old)) return;
       const keys = old && old !== obj ? [...w.map(obj), ...w.map(old)] : w.map(obj);
-      for (const k of keys) this.enqueueAfter(k, w.coalesceMs ?? 0);
+      for (const k of keys) this.enqueueThrottled(k, w.coalesceMs ?? 0);
     });
     return this;
   }
@@ -195,11 +202,31 @@ export class Controller<T extends KubeObject = KubeObject> {
     this.opts.metrics?.queueDepth(this.name, this.queue.len());
   }
 
-  /** Queues a key after `ms` (at once when 0); an earlier pending schedule is kept. */
-  enqueueAfter(key: string, ms: number): void {
+  /**
+   * Queues `key` at most once per `ms` (at once when 0): at once when its last throttled
+   * queueing is `ms` or more ago, else at that queueing plus `ms` (once, however many changes
+   * come in between).
+   */
+  enqueueThrottled(key: string, ms: number): void {
     if (ms <= 0) return this.enqueue(key);
     if (!this.running) return;
-    this.queue.addAfter(key, ms);
+    const now = this.timers.now();
+    const last = this.throttled.get(key);
+    if (last === undefined || now - last >= ms) {
+      this.pruneThrottled(now, ms);
+      this.throttled.set(key, now);
+      this.enqueue(key);
+      return;
+    }
+    if (last > now) return; // already scheduled at the end of this interval
+    this.throttled.set(key, last + ms);
+    this.queue.addAfter(key, last + ms - now);
+  }
+
+  // Forgets keys whose interval has passed, so the map holds only recently queued keys.
+  private pruneThrottled(now: number, ms: number): void {
+    if (this.throttled.size < THROTTLE_PRUNE_SIZE) return;
+    for (const [k, at] of this.throttled) if (now - at >= ms) this.throttled.delete(k);
   }
 
   /** True while workers run. */
@@ -230,6 +257,7 @@ export class Controller<T extends KubeObject = KubeObject> {
     this.running = false;
     this.timers.clearTimeout(this.resyncHandle);
     this.queue.shutDown();
+    this.throttled.clear();
     await Promise.all(this.workers);
     this.workers = [];
     // A fresh queue for a later start (e.g. leadership regained).

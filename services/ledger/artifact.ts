@@ -16,7 +16,7 @@ import type { ReceiptSignature } from "./receipt.ts";
 import type { ProofBundle } from "./bundle.ts";
 import { verifyBundle } from "./verify-bundle.ts";
 import { emptyTrust, mergeTrust, parseTrustBundle, type TrustBundle } from "./trust-bundle.ts";
-import { fail, pass, report, type Check, type VerifyReport } from "./verify-report.ts";
+import { fail, failCoded, pass, report, type Check, type VerifyReport } from "./verify-report.ts";
 
 /** Format tag of FILE.sig.json. */
 export const ARTIFACT_SIG_FORMAT = "vaultmesh.cloud/artifact-signature/v1";
@@ -168,7 +168,7 @@ export async function verifyArtifact(
     checks.push(
       r.ok
         ? pass("RFC 3161 timestamp (.tsr)", `genTime ${r.genTime.toISOString()} by ${r.tsaSubject}`)
-        : fail("RFC 3161 timestamp (.tsr)", r.reason),
+        : failCoded("RFC 3161 timestamp (.tsr)", r.reason, r.code),
     );
   }
   if (e.bundle) {

@@ -36,11 +36,12 @@ export interface AuditReport {
   readonly firstBadIndex?: number;
 }
 
-function entryProblem(
+/** What is wrong with one stored entry expected at `expected` (undefined when it is sound). */
+export function entryProblem(
   row: EntryRow,
   expected: number,
   leaf: Hash,
-  opts: AuditOptions,
+  opts: Pick<AuditOptions, "signatures" | "trust">,
 ): string | undefined {
   if (row.logIndex !== expected)
     return `entry ${expected} is missing (next stored index is ${row.logIndex})`;
@@ -69,7 +70,8 @@ function entryProblem(
   return undefined;
 }
 
-function headProblem(
+/** What is wrong with a signed tree head given the root recomputed at its size. */
+export function headProblem(
   head: TreeHeadRow,
   root: Hash,
   trust: TrustBundle | undefined,

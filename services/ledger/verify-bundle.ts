@@ -12,7 +12,7 @@ import { verifyInclusion } from "./merkle-verify.ts";
 import { verifyOpenPgpDetached } from "./openpgp-keys.ts";
 import { digestMatches, verifyReceiptSignatures } from "./receipt.ts";
 import type { TrustBundle } from "./trust-bundle.ts";
-import { fail, pass, report, type Check, type VerifyReport } from "./verify-report.ts";
+import { fail, failCoded, pass, report, type Check, type VerifyReport } from "./verify-report.ts";
 
 const short = (id: string): string => id.slice(0, 16);
 
@@ -101,7 +101,7 @@ async function stampChecks(
     checks.push(
       r.ok
         ? pass(tsaLink, `genTime ${r.genTime.toISOString()} by ${r.tsaSubject}`)
-        : fail(tsaLink, r.reason),
+        : failCoded(tsaLink, r.reason, r.code),
     );
   }
   return checks;

@@ -8,6 +8,8 @@ export interface Check {
   readonly link: string;
   readonly ok: boolean;
   readonly detail: string;
+  /** A stable reason code when the failure has a known remedy (e.g. `tsa-issuer-untrusted`). */
+  readonly code?: string;
 }
 
 /** All checks of one verification, and whether the keys were pinned by the verifier. */
@@ -26,6 +28,11 @@ export function pass(link: string, detail: string): Check {
 /** A failed check. */
 export function fail(link: string, detail: string): Check {
   return { link, ok: false, detail };
+}
+
+/** A failed check with a stable reason code, so a front end can say how to fix it. */
+export function failCoded(link: string, detail: string, code: string | undefined): Check {
+  return code ? { link, ok: false, detail, code } : { link, ok: false, detail };
 }
 
 /** Builds a report: ok when there is at least one check and all passed. */

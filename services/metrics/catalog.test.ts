@@ -4,7 +4,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { pino } from "pino";
 import { Registry } from "prom-client";
-import type { GPUWorkload, Receipt } from "../../crds/index.ts";
+import type { GPUWorkload, Receipt, Tenant } from "../../crds/index.ts";
 import { OperatorMetrics } from "../../operator/metrics.ts";
 import { WebhookMetrics } from "../../webhooks/metrics.ts";
 import { DependencyHealth, registerDependencyMetrics } from "../dependency-health/index.ts";
@@ -45,6 +45,11 @@ function cache(n: number, treaties: number) {
   };
 }
 
+const tenants = [
+  { metadata: { name: "acme" }, status: { usage: { gpusInUse: 3, costMicroUsd: 1_250_000 } } },
+  { metadata: { name: "new" } },
+] as unknown as Tenant[];
+
 function operatorRegistry(n = 0): Registry {
   const m = new OperatorMetrics({ defaultMetrics: false });
   registerDependencyMetrics(health(), m.registry);
@@ -55,6 +60,7 @@ function operatorRegistry(n = 0): Registry {
   m.cachedObjectsFrom(() => n);
   m.provenanceFrom(c.workloads, c.receipts);
   m.treatyFillRateFrom(c.workloads);
+  m.tenantUsageFrom({ list: () => tenants });
   return m.registry;
 }
 
@@ -101,5 +107,9 @@ describe("label cardinality", () => {
     expect(text).toMatch(/^vaultmesh_treaty_attempts_routed\{treaty="treaty-3"\} 4000$/m);
     expect(text).toMatch(/^vaultmesh_provenance_coverage 1$/m);
     expect(text).toMatch(/^vaultmesh_provenance_completed_workloads 10000$/m);
+    // Tenant usage from the Tenants' status: a tenant without usage has no series.
+    expect(text).toMatch(/^vaultmesh_tenant_gpus_in_use\{tenant="acme"\} 3$/m);
+    expect(text).toMatch(/^vaultmesh_tenant_cost_usd\{tenant="acme"\} 1\.25$/m);
+    expect(text).not.toMatch(/tenant="new"/);
   });
 });

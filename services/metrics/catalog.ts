@@ -282,6 +282,39 @@ export const CACHED_OBJECTS = defineMetric({
   processes: ["operator"],
 });
 
+const TENANTS = "Tenants";
+const TENANT = "a Tenant's name (bounded by the Tenant objects)";
+
+export const TENANT_GPUS_IN_USE = defineMetric({
+  name: "vaultmesh_tenant_gpus_in_use",
+  type: "gauge",
+  help: "GPUs the tenant's workloads use now (Tenant status.usage.gpusInUse), read from the cache at scrape time.",
+  labelNames: ["tenant"],
+  labels: { tenant: TENANT },
+  group: TENANTS,
+  processes: ["operator"],
+});
+
+export const TENANT_GPU_HOURS = defineMetric({
+  name: "vaultmesh_tenant_gpu_hours",
+  type: "gauge",
+  help: "GPU-hours the tenant used this calendar month, UTC (Tenant status.usage.gpuHoursThisPeriod).",
+  labelNames: ["tenant"],
+  labels: { tenant: TENANT },
+  group: TENANTS,
+  processes: ["operator"],
+});
+
+export const TENANT_COST = defineMetric({
+  name: "vaultmesh_tenant_cost_usd",
+  type: "gauge",
+  help: "The tenant's cost this calendar month in USD, from its completion receipts (Tenant status.usage.costMicroUsd / 1e6).",
+  labelNames: ["tenant"],
+  labels: { tenant: TENANT },
+  group: TENANTS,
+  processes: ["operator"],
+});
+
 // ── Ledger ──────────────────────────────────────────────────────────────────────────────────
 
 export const LEDGER_APPENDS = defineMetric({
@@ -476,6 +509,9 @@ export const METRIC_CATALOG: readonly MetricDef[] = [
   LEADER,
   KUBE_REQUESTS,
   CACHED_OBJECTS,
+  TENANT_GPUS_IN_USE,
+  TENANT_GPU_HOURS,
+  TENANT_COST,
   LEDGER_APPENDS,
   LEDGER_APPEND_DURATION,
   LEDGER_TREE_SIZE,

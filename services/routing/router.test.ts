@@ -60,9 +60,7 @@ function pool(name: string, status: Partial<TreatyStatus> = {}): RoutableTreaty 
   return treaty(name, spec, { latencyMs: undefined, ...status });
 }
 
-// The scoring tables below are worked out with balanced weights, so the workload names its
-// strategy; "cheapest by default" passes `routing: undefined` to exercise the default.
-const A10G: RoutableSpec = { gpu: { type: "a10g", count: 1 }, routing: { strategy: "balanced" } };
+const A10G: RoutableSpec = { gpu: { type: "a10g", count: 1 } };
 
 function input(
   treaties: RoutableTreaty[],
@@ -460,7 +458,7 @@ describe("route: scoring", () => {
     ["balanced (tie → cheaper)", { strategy: "balanced" }, "cheap", 0.838, 0.838],
     ["cheapest", { strategy: "cheapest" }, "cheap", 0.944, 0.644],
     ["fastest", { strategy: "fastest" }, "fast", 0.944, 0.644],
-    ["cheapest by default", undefined, "cheap", 0.944, 0.644],
+    ["balanced by default", undefined, "cheap", 0.838, 0.838],
   ])("strategy %s", (_what, routing, wantChosen, wantFirst, wantSecond) => {
     const d = route(input([fast, cheap], { routing }));
     expect(d.chosen?.treaty).toBe(wantChosen);

@@ -37,7 +37,7 @@ export interface RoutableSpec {
   /** Strategy, provider allow-list and treaty pin. */
   readonly routing?:
     | {
-        /** @default "cheapest" (DEFAULT_ROUTING_STRATEGY) */
+        /** @default "balanced" (DEFAULT_ROUTING_STRATEGY) */
         readonly strategy?: RoutingStrategy | undefined;
         readonly allowedProviders?: readonly string[] | undefined;
         readonly treatyRef?: { readonly name: string } | undefined;

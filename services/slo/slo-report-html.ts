@@ -46,7 +46,8 @@ for (const k of data) {
     width: 860, height: 220, title: k.title + " (" + unit + ")",
     series: [{}, { label: k.title, stroke: "#1f6feb", width: 2, spanGaps: false },
       { label: "target", stroke: "#d1242f", dash: [6, 4], width: 1 }],
-    axes: [{}, { values: (u, vals) => vals.map((v) => v + " " + unit) }],
+    legend: { live: false },
+    axes: [{}, { size: 80, values: (u, vals) => vals.map((v) => +v.toFixed(3) + " " + unit) }],
   }, [k.times, ys, target], el);
 }
 document.body.dataset.rendered = "true";

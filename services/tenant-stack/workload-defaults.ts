@@ -4,7 +4,6 @@
  * numbers live; the router reads the same table for workloads admitted while the webhook was
  * down. Quotas (GPUs, concurrent workloads) are in plans.ts beside this file.
  */
-import { DEFAULT_ROUTING_STRATEGY } from "../../crds/constants.ts";
 import type { GPUWorkloadSpec, TenantSpec } from "../../crds/index.ts";
 
 /** Defaults and limits one plan applies to its tenants' GPUWorkloads. */
@@ -25,34 +24,33 @@ const HOUR = 3600;
 const DAY = 24 * HOUR;
 
 /**
- * The plan → workload defaults table. Every plan routes by the default strategy (cheapest,
- * ADR 0131: it filled as well as balanced at lower cost in every war-game scenario); paying
- * plans get longer runs and higher priority.
+ * The plan → workload defaults table. Free workloads are short and routed to the cheapest
+ * treaty; paying plans get the balanced strategy, longer runs and higher priority.
  */
 export const WORKLOAD_DEFAULTS: Readonly<Record<TenantSpec["plan"], WorkloadDefaults>> = {
   free: {
-    strategy: DEFAULT_ROUTING_STRATEGY,
+    strategy: "cheapest",
     profile: "batch",
     priority: 100,
     maxRuntimeSeconds: HOUR,
     maxRuntimeSecondsLimit: 4 * HOUR,
   },
   starter: {
-    strategy: DEFAULT_ROUTING_STRATEGY,
+    strategy: "cheapest",
     profile: "batch",
     priority: 300,
     maxRuntimeSeconds: 4 * HOUR,
     maxRuntimeSecondsLimit: DAY,
   },
   pro: {
-    strategy: DEFAULT_ROUTING_STRATEGY,
+    strategy: "balanced",
     profile: "batch",
     priority: 500,
     maxRuntimeSeconds: 12 * HOUR,
     maxRuntimeSecondsLimit: 7 * DAY,
   },
   enterprise: {
-    strategy: DEFAULT_ROUTING_STRATEGY,
+    strategy: "balanced",
     profile: "steady",
     priority: 700,
     maxRuntimeSeconds: DAY,

@@ -59,9 +59,29 @@ export interface TimestampInfo {
   readonly tsaSubject: string;
 }
 
+/**
+ * Stable codes of the failures a person can act on (never branch on `reason` text).
+ * `tsaIssuerUntrusted`: the token's signature may be fine, but the TSA certificate's issuing
+ * CA is not among the trusted certificates — the verifier must be given that CA.
+ */
+export const TIMESTAMP_FAILURE = {
+  tsaIssuerUntrusted: "tsa-issuer-untrusted",
+} as const;
+
+/** One of {@link TIMESTAMP_FAILURE}. */
+export type TimestampFailureCode = (typeof TIMESTAMP_FAILURE)[keyof typeof TIMESTAMP_FAILURE];
+
 /** The outcome of {@link verifyTimeStampResponse}. */
 export type TimestampCheck =
-  ({ readonly ok: true } & TimestampInfo) | { readonly ok: false; readonly reason: string };
+  | ({ readonly ok: true } & TimestampInfo)
+  | {
+      readonly ok: false;
+      readonly reason: string;
+      /** Set for failures with a known remedy. */
+      readonly code?: TimestampFailureCode;
+      /** With `tsaIssuerUntrusted`: the distinguished name of the CA that is missing. */
+      readonly missingIssuer?: string;
+    };
 
 /** Inputs of {@link verifyTimeStampResponse}. */
 export interface VerifyTimestampOptions {
@@ -75,6 +95,27 @@ export interface VerifyTimestampOptions {
 
 function subjectName(cert: pkijs.Certificate): string {
   return cert.subject.typesAndValues.map((tv) => String(tv.value.valueBlock.value)).join(", ");
+}
+
+function issuerName(cert: pkijs.Certificate): string {
+  return cert.issuer.typesAndValues.map((tv) => String(tv.value.valueBlock.value)).join(", ");
+}
+
+/** pkijs's code for "the signer's certificate does not chain to a trusted certificate". */
+const PKIJS_CHAIN_FAILED = 5;
+
+/** Turns pkijs's chain failure ("Incorrect name chaining"…) into what is missing. */
+function chainFailure(err: unknown): TimestampCheck | undefined {
+  if (!(err instanceof pkijs.SignedDataVerifyError) || err.code !== PKIJS_CHAIN_FAILED) return;
+  const cert = err.signerCertificate;
+  const issuer = cert ? issuerName(cert) : "unknown";
+  const subject = cert ? subjectName(cert) : "the TSA certificate";
+  return {
+    ok: false,
+    code: TIMESTAMP_FAILURE.tsaIssuerUntrusted,
+    missingIssuer: issuer,
+    reason: `the TSA certificate "${subject}" is issued by "${issuer}", which is not a trusted certificate: the TSA's issuing CA certificate is missing`,
+  };
 }
 
 function checkImprint(tst: pkijs.TSTInfo, data: Uint8Array): string | undefined {
@@ -133,7 +174,9 @@ export async function verifyTimeStampResponse(
       signatureVerified: false,
       message: (err as Error).message,
       signerCertificate: null,
+      chain: chainFailure(err),
     }));
+  if ("chain" in result && result.chain) return result.chain;
   if (!result.signatureVerified) return { ok: false, reason: `token signature: ${result.message}` };
   const signer = result.signerCertificate;
   if (!signer || !hasCriticalTimeStampingEku(signer)) {

@@ -5,6 +5,7 @@
  * (over the tenant's GPU quota). Creates that fail while a component is down are counted, not
  * retried under the same name: what was created is read back from the world at the end.
  */
+import { tenantNamespace } from "../../crds/domain/tenancy.ts";
 import type { GPUWorkload, Tenant } from "../../crds/index.ts";
 import { API_VERSION } from "../../crds/index.ts";
 import { KubeApiError, Resources, type KubeClient } from "../../services/kube/index.ts";
@@ -45,8 +46,7 @@ export function chaosTenant(name: string, n: number): Tenant {
   } as Tenant;
 }
 
-/** The namespace of a tenant. */
-export const tenantNamespace = (tenant: string): string => `tenant-${tenant}`;
+export { tenantNamespace };
 
 function isDenial(err: unknown): boolean {
   return (

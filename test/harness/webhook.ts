@@ -2,6 +2,7 @@
 // generated certificate, informer-backed lookups, URL-based configurations registered with
 // that CA — scoped to this file's objects by a label, so no other test ever meets them — and
 // a teardown that removes the configurations before anything else.
+import { tenantNamespace } from "../../crds/domain/tenancy.ts";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -107,7 +108,7 @@ export async function startTestWebhook(opts: TestWebhookOptions): Promise<TestWe
  * `hook`; returns its name.
  */
 export async function createTenantNamespace(hook: TestWebhook, tenant: string): Promise<string> {
-  const name = `tenant-${tenant}`;
+  const name = tenantNamespace(tenant);
   const core = kubeConfig().makeApiClient(k8s.CoreV1Api);
   await core.createNamespace({
     body: {

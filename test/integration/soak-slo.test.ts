@@ -17,8 +17,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function nulls(x: unknown): number {
   if (x === null) return 1;
   if (Array.isArray(x)) return x.reduce((n: number, y) => n + nulls(y), 0);
-  if (typeof x === "object")
-    return Object.values(x).reduce((n: number, y) => n + nulls(y), 0);
+  if (typeof x === "object") return Object.values(x).reduce((n: number, y) => n + nulls(y), 0);
   return 0;
 }
 

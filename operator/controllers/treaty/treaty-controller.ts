@@ -25,11 +25,12 @@ export const DEFAULT_PROBE_INTERVAL_MS = 30_000;
 /** How often a missing credentials Secret is looked up again (the default). */
 export const DEFAULT_CREDENTIALS_RETRY_MS = 5_000;
 /**
- * How long workload and receipt changes wait before their treaty is reconciled: its status
- * (activeJobs, usage, fill rate) sums up every workload under it, so under a burst it is
- * written at most once per interval instead of once per workload (issue 13, ADR 0100).
+ * A treaty is reconciled at most once per this interval on workload, receipt and its own
+ * status changes: its status (activeJobs, usage, fill rate) sums up every workload under it,
+ * so under a burst it is written about once per interval instead of once per workload, while
+ * a lone change is still seen at once (issue 13, ADR 0100).
  */
-export const TREATY_STATUS_COALESCE_MS = 2_000;
+export const TREATY_STATUS_COALESCE_MS = 1_000;
 /** Namespace of a `credentialsSecretRef` without one, outside a scoped install. */
 const DEFAULT_CREDENTIALS_NAMESPACE = "vaultmesh-system";
 
@@ -93,7 +94,7 @@ export function createTreatyController(
     name: "treaty",
     for: c.treaties,
     workers: 1,
-    // Its own status writes (and others' status-only changes) wait like workload changes do.
+    // Its own status writes (and others' status-only changes) share the same interval.
     statusUpdateCoalesceMs: TREATY_STATUS_COALESCE_MS,
     ...(deps.resyncMs !== undefined ? { resyncMs: deps.resyncMs } : {}),
     reconcile: (req) => reconciler.reconcile(req.name),

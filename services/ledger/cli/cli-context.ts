@@ -2,7 +2,7 @@
  * Shared plumbing of the CLI commands: locating the database, key directory, trust files and
  * TSA from flags or environment, reading key files with clear errors, and opening a ledger.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import pg from "pg";
 import { DependencyHealth, guardPgPool } from "../../dependency-health/index.ts";
@@ -13,6 +13,7 @@ import { openPgpSigner, type OpenPgpSigner } from "../openpgp-keys.ts";
 import type { Timestamper } from "../tree-head.ts";
 import { loadTrustFiles, type TrustBundle } from "../trust-bundle.ts";
 import { httpTimestamper } from "../../tsa/timestamper.ts";
+import { checkDatabaseUrl, CLI_REASON, CliError, databaseFailure } from "./cli-errors.ts";
 import { UsageError, type CliIO } from "./cli-io.ts";
 
 /** Key file names inside a key directory (written by `keygen`). */
@@ -55,6 +56,8 @@ export function path(io: CliIO, p: string): string {
 export function readInput(io: CliIO, p: string, what: string): Buffer {
   const full = path(io, p);
   if (!existsSync(full)) throw new UsageError(`${what} not found: ${p}`);
+  if (statSync(full).isDirectory())
+    throw new CliError(CLI_REASON.fileIsDirectory, `${what} ${p} is a directory: pass a file`);
   return readFileSync(full);
 }
 
@@ -62,7 +65,7 @@ export function readInput(io: CliIO, p: string, what: string): Buffer {
 export function databaseUrl(io: CliIO, flags: LedgerFlags): string {
   const url = flags.db ?? io.env.DATABASE_URL;
   if (!url) throw new UsageError("no database: pass --db URL or set DATABASE_URL");
-  return url;
+  return checkDatabaseUrl(url, flags.db ? "--db" : "DATABASE_URL");
 }
 
 /** The key directory from --key-dir or REMEMBRANCER_KEY_DIR, if any. */
@@ -81,7 +84,11 @@ export function loadSigner(io: CliIO, flags: LedgerFlags): Ed25519Signer {
   try {
     return ed25519Signer(pem);
   } catch (err) {
-    throw new UsageError(`${resolve(dir, KEY_FILES.ed25519Key)}: ${(err as Error).message}`);
+    io.logger.debug({ err }, "Ed25519 key rejected");
+    throw new CliError(
+      CLI_REASON.ed25519KeyInvalid,
+      `${resolve(dir, KEY_FILES.ed25519Key)} is not an Ed25519 private key in PEM form: create one with \`remembrancer keygen --dir DIR\``,
+    );
   }
 }
 
@@ -96,7 +103,11 @@ export async function loadOpenPgp(
   try {
     return await openPgpSigner(readFileSync(file, "utf8"));
   } catch (err) {
-    throw new UsageError(`${file}: not a usable OpenPGP private key (${(err as Error).message})`);
+    io.logger.debug({ err }, "OpenPGP key rejected");
+    throw new CliError(
+      CLI_REASON.openpgpKeyInvalid,
+      `${file} is not a usable armored OpenPGP private key: replace it with \`remembrancer keygen --dir DIR\`, or remove it to sign with Ed25519 only`,
+    );
   }
 }
 
@@ -187,6 +198,6 @@ export async function openLedger(
     return { ledger, close: () => pool.end() };
   } catch (err) {
     await pool.end();
-    throw err;
+    throw databaseFailure(err, databaseUrl(io, flags));
   }
 }

@@ -14,6 +14,7 @@ import { TrustFormatError } from "../trust-bundle.ts";
 import type { VerifyReport } from "../verify-report.ts";
 import { TimestampFormatError } from "../../tsa/rfc3161-request.ts";
 import { TsaRequestError } from "../../tsa/tsa-client.ts";
+import { classifyError, CLI_REASON } from "./cli-errors.ts";
 
 /** Exit codes of every command. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -48,17 +49,22 @@ const INPUT_ERRORS = [
   TsaRequestError,
 ];
 
-/** Turns any error into the sentence the user sees. */
+/** Turns any error into the sentence the user sees, ending in `[reason]` when one is known. */
 export function describeError(err: unknown): string {
   if (INPUT_ERRORS.some((E) => err instanceof E)) return (err as Error).message;
-  const e = err as NodeJS.ErrnoException & { code?: string; address?: string; port?: number };
-  if (e?.code === "ECONNREFUSED")
-    return `cannot connect to ${e.address ?? "the server"}:${e.port ?? ""} (connection refused)`;
-  if (e?.code === "ENOENT" && e.path) return `no such file: ${e.path}`;
-  if (e?.code === "EACCES" && e.path) return `permission denied: ${e.path}`;
-  if (e?.code === "3D000" || e?.code === "28P01" || e?.code === "28000")
-    return `database: ${e.message}`;
+  const known = classifyError(err);
+  if (known) return known.reason ? `${known.message} [${known.reason}]` : known.message;
+  const e = err as { code?: unknown; severity?: unknown; message?: unknown };
+  if (typeof e?.code === "string" && typeof e.severity === "string")
+    return `database: ${String(e.message)} (SQLSTATE ${e.code})`;
   return err instanceof Error ? err.message : String(err);
+}
+
+/** What to do about a failed check that carries a known reason code. */
+function remedy(code: string | undefined): string | undefined {
+  if (code === CLI_REASON.tsaIssuerUntrusted)
+    return "pass the TSA's issuing CA certificate with --trust FILE.pem (the development TSA serves it at <tsa-url>/tsa-ca.crt and `tsa serve --dir D` writes D/tsa-ca.crt)";
+  return undefined;
 }
 
 /** Prints a verification report as ✔/✘ lines (or JSON) and returns its exit code. */
@@ -69,11 +75,17 @@ export function printReport(
   extra: Record<string, unknown> = {},
 ): number {
   if (json) {
-    io.stdout(
-      `${JSON.stringify({ ok: r.ok, pinned: r.pinned, checks: r.checks, ...extra }, null, 2)}\n`,
-    );
+    const checks = r.checks.map((c) => {
+      const fix = c.ok ? undefined : remedy(c.code);
+      return fix ? { ...c, remedy: fix } : c;
+    });
+    io.stdout(`${JSON.stringify({ ok: r.ok, pinned: r.pinned, checks, ...extra }, null, 2)}\n`);
   } else {
-    for (const c of r.checks) io.stdout(`${c.ok ? "✔" : "✘"} ${c.link} — ${c.detail}\n`);
+    for (const c of r.checks) {
+      io.stdout(`${c.ok ? "✔" : "✘"} ${c.link} — ${c.detail}${c.code ? ` [${c.code}]` : ""}\n`);
+      const fix = c.ok ? undefined : remedy(c.code);
+      if (fix) io.stdout(`  → ${fix}\n`);
+    }
     if (!r.pinned)
       io.stdout("! keys were taken from the evidence itself; pass --trust to pin them\n");
     const bad = r.checks.find((c) => !c.ok);

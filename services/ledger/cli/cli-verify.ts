@@ -10,6 +10,7 @@ import { BUNDLE_FORMAT, parseBundle, type ProofBundle } from "../bundle.ts";
 import { auditLedger } from "../verify-audit.ts";
 import { verifyBundle } from "../verify-bundle.ts";
 import { databaseUrl, loadTrust, path, readInput, type LedgerFlags } from "./cli-context.ts";
+import { databaseFailure } from "./cli-errors.ts";
 import { EXIT, printJson, printReport, UsageError, type CliIO } from "./cli-io.ts";
 import type { SetExit } from "./cli-keys.ts";
 
@@ -78,13 +79,16 @@ async function verifyFull(io: CliIO, target: string, f: LedgerFlags): Promise<nu
 async function verifyAudit(io: CliIO, f: LedgerFlags & { signatures?: boolean }): Promise<number> {
   const trust = loadTrust(io, f);
   if (f.signatures && !trust) throw new UsageError("--signatures needs --trust or --key-dir");
-  const pool = new pg.Pool({ connectionString: databaseUrl(io, f), max: 2 });
+  const url = databaseUrl(io, f);
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
   pool.on("error", () => undefined);
   try {
     const r = await auditLedger({
       pool,
       ...(trust ? { trust } : {}),
       signatures: Boolean(f.signatures),
+    }).catch((err: unknown) => {
+      throw databaseFailure(err, url);
     });
     if (f.json) printJson(io, r);
     else {

@@ -182,6 +182,25 @@ CREATE INDEX ledger_witness_trust_origin ON ledger_witness_trust (origin);
 
 const LOCK_KEY = 0x766d6c67; // "vmlg"
 
+/**
+ * Applies every migration inside the caller's open transaction on a database that has none
+ * (snapshot restore: a refused restore rolls the schema back with the data, ADR 0140).
+ */
+export async function migrateInTransaction(
+  client: Pick<pg.ClientBase, "query">,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<void> {
+  await client.query(`CREATE TABLE ledger_schema_migrations (
+    version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  for (const m of migrations) {
+    await client.query(m.sql);
+    await client.query("INSERT INTO ledger_schema_migrations (version, name) VALUES ($1, $2)", [
+      m.version,
+      m.name,
+    ]);
+  }
+}
+
 /** Applies pending migrations; returns the versions applied now. */
 export async function migrate(
   pool: pg.Pool,
