@@ -4,14 +4,14 @@
 // its ledger's appends, RED, dependencies, Node.js process metrics), the webhook server's, the
 // ledger server's (its tree gauges read from a stand-in pool: the render time excludes that one
 // query), the TSA's and the provider simulator's — then driven with traffic over every label
-// value a busy process would have (5 controllers, every HTTP route, 8 policies, T treaties), and
-// rendered R times. JSON on stdout. Never part of `make test`.
+// value a busy process would have (5 controllers, every HTTP route, the webhook policies, T
+// treaties, 100 tenants), and rendered R times. JSON on stdout. Never part of `make test`.
 //   npm run bench:metrics [-- --objects 10000 --treaties 20 --renders 200]
 import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { Registry } from "prom-client";
-import type { GPUWorkload, Receipt } from "../crds/index.ts";
+import type { GPUWorkload, Receipt, Tenant } from "../crds/index.ts";
 import { OperatorMetrics } from "../operator/metrics.ts";
 import {
   DependencyHealth,
@@ -121,6 +121,13 @@ function operator(): Registry {
   m.cachedObjectsFrom(() => objects);
   m.provenanceFrom(c.workloads, c.receipts);
   m.treatyFillRateFrom(c.workloads);
+  const tenants = Array.from({ length: 100 }, (_, i) => ({
+    metadata: { name: `acme-${i}` },
+    status: {
+      usage: { gpusInUse: i % 8, gpuHoursThisPeriod: i * 3.5, costMicroUsd: i * 1_000_000 },
+    },
+  })) as unknown as Tenant[];
+  m.tenantUsageFrom({ list: () => tenants });
   for (const controller of ["gpuworkload", "treaty", "tenant", "receipt", "federationpeer"]) {
     for (const outcome of ["success", "requeue", "error", "terminal"] as const) {
       m.reconciled(controller, outcome, 0.01);

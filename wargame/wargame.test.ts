@@ -145,7 +145,7 @@ describe("runScenario", () => {
     expect(a.succeeded + a.failed).toBe(300);
   });
 
-  it("fails over from a provider that is down, and the Treaty controller marks it Unreachable", async () => {
+  it("fails over from a provider that is down and loses the jobs running there", async () => {
     const r = await runScenario(
       scenario({
         strategy: "cheapest",
@@ -215,6 +215,50 @@ describe("runScenario", () => {
       }),
     );
     expect(spiked.perTreaty["akash-us"]!.routed).toBeLessThan(calm.perTreaty["akash-us"]!.routed);
+  });
+});
+
+describe("runScenario: treaty and provider events", () => {
+  const cheapest = { strategy: "cheapest" };
+  it.each<[string, Record<string, unknown>, (r: Awaited<ReturnType<typeof runScenario>>) => void]>([
+    [
+      "a suspended treaty is not routed to while suspended",
+      { kind: "treatySuspended", atMinute: 0, durationMinutes: 600, treaty: "akash-us" },
+      (r) => expect(r.perTreaty["akash-us"]!.routed).toBe(0),
+    ],
+    [
+      "an expired treaty is not routed to after it expires",
+      { kind: "treatyExpired", atMinute: 0, treaty: "akash-us" },
+      (r) => {
+        expect(r.perTreaty["akash-us"]!.routed).toBe(0);
+        expect(r.perTreaty["akash-us"]!.ready).toBe("False/Expired");
+      },
+    ],
+    [
+      "latency above the SLO degrades the treaty (the Treaty controller's probe)",
+      { kind: "latency", atMinute: 0, durationMinutes: 600, provider: "render", addMs: 5000 },
+      (r) => expect(r.perTreaty["render-eu"]!.ready).toBe("False/Degraded"),
+    ],
+    [
+      "a pool with no capacity left makes in-cluster attempts fail over",
+      {
+        kind: "capacityDrop",
+        atMinute: 0,
+        durationMinutes: 600,
+        provider: "in-cluster",
+        remaining: 0,
+      },
+      (r) => {
+        expect(r.perTreaty.core!.fillRate).toBe(0);
+        expect(r.stuck).toBe(0);
+      },
+    ],
+  ])("%s", async (_what, event, check) => {
+    const treaties = (small().treaties as Record<string, unknown>[]).map((t) =>
+      t.name === "render-eu" ? { ...t, slo: { availability: 0.95, maxLatencyMs: 500 } } : t,
+    );
+    const r = await runScenario(scenario({ ...cheapest, treaties, events: [event] }));
+    check(r);
   });
 });
 

@@ -5,6 +5,7 @@
  * importing this loads no schema (docs/adr/0025-operator-memory.md).
  */
 export * from "./completion-payload.ts";
+export * from "./conditions.ts";
 export * from "./field-path.ts";
 export * from "./labels.ts";
 export * from "./money.ts";

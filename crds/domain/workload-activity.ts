@@ -2,28 +2,25 @@
  * Workload activity and the GPUs a tenant holds: the one definition the Tenant status and the
  * admission quota check both use, so what `kubectl get tenant` shows is what admission counts.
  */
+import { findCondition, isTrue } from "./conditions.ts";
 import { GPUWorkloadConditionType } from "../constants.ts";
 import type { GPUWorkload } from "../gpuworkload.ts";
 
 type Conditioned = Pick<GPUWorkload, "metadata" | "status">;
 
-const conditionIsTrue = (w: Conditioned, type: string): boolean =>
-  (w.status?.conditions ?? []).some((c) => c.type === type && c.status === "True");
-
 /** Whether a workload holds GPUs: not Complete, not Failed and not being deleted. */
 export function workloadIsActive(w: Conditioned): boolean {
   if (w.metadata.deletionTimestamp) return false;
+  const conditions = w.status?.conditions;
   return !(
-    conditionIsTrue(w, GPUWorkloadConditionType.Complete) ||
-    conditionIsTrue(w, GPUWorkloadConditionType.Failed)
+    isTrue(conditions, GPUWorkloadConditionType.Complete) ||
+    isTrue(conditions, GPUWorkloadConditionType.Failed)
   );
 }
 
 /** True when the workload waits for a treaty (its Routed condition is False). */
 export function workloadIsWaiting(w: Pick<GPUWorkload, "status">): boolean {
-  return (w.status?.conditions ?? []).some(
-    (c) => c.type === GPUWorkloadConditionType.Routed && c.status === "False",
-  );
+  return findCondition(w.status?.conditions, GPUWorkloadConditionType.Routed)?.status === "False";
 }
 
 /** What a tenant uses now: its active GPUWorkloads and the GPUs they request. */

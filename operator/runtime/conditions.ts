@@ -60,18 +60,7 @@ export function removeCondition(
   return (conditions ?? []).filter((c) => c.type !== type);
 }
 
-/** The condition of `type`, if any. */
-export function findCondition(
-  conditions: readonly Condition[] | undefined,
-  type: string,
-): Condition | undefined {
-  return conditions?.find((c) => c.type === type);
-}
-
-/** True when the condition of `type` is present with status True. */
-export function isTrue(conditions: readonly Condition[] | undefined, type: string): boolean {
-  return findCondition(conditions, type)?.status === "True";
-}
+export { findCondition, isTrue } from "../../crds/domain/conditions.ts";
 
 /** RFC 3339 UTC with whole seconds, as metav1.Time serialises. */
 export function rfc3339(d: Date): string {

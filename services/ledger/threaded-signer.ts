@@ -68,7 +68,6 @@ export function threadedSigner(privateKeyPem: string, threads = 1): ThreadedSign
     publicKey: inline.publicKey,
     sign: (data) => inline.sign(data),
     signAsync(data: Uint8Array): Promise<Uint8Array> {
-      if (data) return Promise.resolve(inline.sign(data)); // BREAK
       return new Promise((resolve, reject) => {
         queue.push({ data, resolve, reject });
         if (!scheduled) {

@@ -6,13 +6,14 @@ import { isDeepStrictEqual } from "node:util";
 import {
   GPUWorkloadSchema,
   TENANT_NAMESPACE_PREFIX,
+  TenantConditionType,
   type GPUWorkload,
   type GPUWorkloadSpec,
   type Tenant,
   type Treaty,
 } from "../../crds/index.ts";
 import type { VaultLawVerdict } from "../../services/vault-law/evaluator.ts";
-import { tenantOfNamespace, type TenantGpuUsage } from "../../crds/domain/index.ts";
+import { findCondition, tenantOfNamespace, type TenantGpuUsage } from "../../crds/domain/index.ts";
 import { parseWith, result, type FieldError, type PolicyResult } from "./field-errors.ts";
 
 /** The quota numbers a tenant's plan (with its overrides) grants. */
@@ -110,7 +111,7 @@ function tenantStateErrors(name: string, tenant: Tenant | undefined): FieldError
   if (tenant.spec.suspended) {
     return [{ field, message: `Forbidden: tenant ${name} is suspended` }];
   }
-  const ready = tenant.status?.conditions?.find((c) => c.type === "Ready");
+  const ready = findCondition(tenant.status?.conditions, TenantConditionType.Ready);
   if (ready?.status !== "True") {
     const why = ready ? `${ready.reason}: ${ready.message}` : "no Ready condition yet";
     return [{ field, message: `Forbidden: tenant ${name} is not Ready (${why})` }];

@@ -8,7 +8,7 @@
 import { FederationPeerConditionType as T } from "../../../crds/constants.ts";
 import type { FederationPeer, FederationPeerStatus } from "../../../crds/index.ts";
 import { rfc3339 } from "../../runtime/conditions.ts";
-import { setConditions, type ConditionInput } from "../../runtime/index.ts";
+import { findCondition, setConditions, type ConditionInput } from "../../runtime/index.ts";
 
 /**
  * Reasons the controller itself sets (a sync round's own reasons — Unreachable, Forked,
@@ -204,7 +204,7 @@ function syncedCondition(
 export function readyCondition(conditions: FederationPeerStatus["conditions"]): ConditionInput {
   const weighted = [T.Consistent, T.Reachable, T.Synced].map((t) => ({
     t,
-    c: conditions?.find((x) => x.type === t),
+    c: findCondition(conditions, t),
   }));
   const blocking =
     weighted.find((w) => w.c?.status === "False") ?? weighted.find((w) => w.c?.status !== "True");
@@ -253,7 +253,7 @@ export function computeFederationPeerStatus(
   const prev = peer.status ?? {};
   const gen = peer.metadata.generation;
   const inconsistency = o.inconsistency ?? prev.inconsistency;
-  const had = (prev.conditions ?? []).some((c) => c.type === T.Consistent);
+  const had = findCondition(prev.conditions, T.Consistent) !== undefined;
   const inputs = [
     reachableCondition(o),
     consistentCondition(o, inconsistency, had),

@@ -16,7 +16,7 @@ import {
   DEFAULT_NETWORK_CONFIG,
   checkNetworkConfig,
 } from "../../../services/tenant-stack/kube/network.ts";
-import type { Controller, Manager } from "../../runtime/index.ts";
+import { findCondition, type Controller, type Manager } from "../../runtime/index.ts";
 import { receiptIndexers } from "../../shared/workload-caches.ts";
 import {
   DEFAULT_TENANT_SETTINGS,
@@ -116,7 +116,7 @@ export function createTenantController(
     },
     requeueFailing: (component) => {
       for (const t of tenants.list()) {
-        const c = t.status?.conditions?.find((x) => x.type === component);
+        const c = findCondition(t.status?.conditions, component);
         if (c !== undefined && c.status !== "True") controller.enqueue(t.metadata.name ?? "");
       }
     },

@@ -11,7 +11,7 @@ import {
   type TenantConditionType,
 } from "../../../crds/constants.ts";
 import type { Condition, Tenant, TenantStatus } from "../../../crds/index.ts";
-import { setConditions, type ConditionInput } from "../../runtime/index.ts";
+import { findCondition, setConditions, type ConditionInput } from "../../runtime/index.ts";
 
 /** A stack component with its own condition. */
 export type ComponentName = Exclude<keyof typeof TenantConditionType, "Ready" | "Degraded">;
@@ -101,7 +101,7 @@ function impacts(
   const gating: string[] = [];
   const degraded: Condition[] = [];
   for (const type of COMPONENTS) {
-    const c = conditions.find((x) => x.type === type);
+    const c = findCondition(conditions, type);
     const impact = componentImpact(c, type, customerKnown);
     if (impact === ComponentImpact.Gates) {
       gating.push(c ? summary(c) : `${type}: not reconciled yet`);

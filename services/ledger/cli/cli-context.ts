@@ -52,13 +52,18 @@ export function path(io: CliIO, p: string): string {
   return resolve(io.cwd, p);
 }
 
-/** Reads a file, turning a missing one into a usage error that names it. */
-export function readInput(io: CliIO, p: string, what: string): Buffer {
+/** The full path of an input file that exists and is not a directory (else a usage error). */
+export function inputPath(io: CliIO, p: string, what: string): string {
   const full = path(io, p);
   if (!existsSync(full)) throw new UsageError(`${what} not found: ${p}`);
   if (statSync(full).isDirectory())
     throw new CliError(CLI_REASON.fileIsDirectory, `${what} ${p} is a directory: pass a file`);
-  return readFileSync(full);
+  return full;
+}
+
+/** Reads a file, turning a missing one into a usage error that names it. */
+export function readInput(io: CliIO, p: string, what: string): Buffer {
+  return readFileSync(inputPath(io, p, what));
 }
 
 /** The database URL from --db or DATABASE_URL. */

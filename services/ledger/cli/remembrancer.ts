@@ -10,6 +10,7 @@ import { registerFederationCommands } from "./cli-federation.ts";
 import { registerKeyCommands } from "./cli-keys.ts";
 import { registerLedgerCommands } from "./cli-ledger.ts";
 import { registerServeCommand } from "./cli-serve.ts";
+import { registerSnapshotCommands } from "./cli-snapshot.ts";
 import { registerVerifyCommands } from "./cli-verify.ts";
 import { describeError, EXIT, type CliIO } from "./cli-io.ts";
 
@@ -29,6 +30,7 @@ export async function runCli(args: readonly string[], io: CliIO): Promise<number
   registerVerifyCommands(program, io, setExit);
   registerServeCommand(program, io, setExit);
   registerFederationCommands(program, io, setExit);
+  registerSnapshotCommands(program, io, setExit);
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync([...args], { from: "user" });

@@ -120,7 +120,12 @@ export function jsonLine(key: "header" | "end", value: unknown): Buffer {
 
 /** A decoded line. */
 export type SnapshotLine =
-  | { readonly kind: "entry"; readonly index: number; readonly appendedAt: Date; readonly receipt: Uint8Array }
+  | {
+      readonly kind: "entry";
+      readonly index: number;
+      readonly appendedAt: Date;
+      readonly receipt: Uint8Array;
+    }
   | { readonly kind: "head"; readonly head: TreeHeadRow }
   | { readonly kind: "header"; readonly header: SnapshotHeader }
   | { readonly kind: "end"; readonly trailer: SnapshotTrailer };
@@ -169,9 +174,11 @@ function decodeHead(v: Record<string, unknown>): TreeHeadRow {
 export function decodeLine(line: Buffer, after: number): SnapshotLine {
   const m = ENTRY_PREFIX.exec(dec.decode(line.subarray(0, 64)));
   if (m) {
-    if (line[line.length - 1] !== BRACE) throw malformed(`entry ${m[1]}: line is cut short`, Number(m[1]));
+    if (line[line.length - 1] !== BRACE)
+      throw malformed(`entry ${m[1]}: line is cut short`, Number(m[1]));
     const appendedAt = new Date(m[2]!);
-    if (Number.isNaN(appendedAt.getTime())) throw malformed(`entry ${m[1]}: bad appended time`, Number(m[1]));
+    if (Number.isNaN(appendedAt.getTime()))
+      throw malformed(`entry ${m[1]}: bad appended time`, Number(m[1]));
     return {
       kind: "entry",
       index: Number(m[1]),

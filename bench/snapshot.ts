@@ -1,0 +1,197 @@
+/**
+ * Snapshot benchmark (`npm run bench:snapshot`): prints one JSON document.
+ *
+ *   --entries N   entries in the log (default 1,000,000)
+ *   --batch B     entries per signed tree head while filling (default 1000)
+ *   --level L     gzip level of the snapshot (default 6)
+ *
+ * Setup fills a private Postgres with a real log: genuine Ed25519-signed receipts, the RFC 6962
+ * nodes and one signed checkpoint per batch, written with the ledger's own append statement
+ * (pg-append-sql) rather than through group commit, which would dominate the run. Then it
+ * times `snapshot create` of the whole log and `snapshot restore` into an empty database
+ * (which re-verifies every entry and tree head), and checks the restored root. The goal (issue
+ * 17) is ≤ 60 s for each on 2 cores; the load average at start and end is reported because the
+ * machine is shared. Progress goes to stderr.
+ */
+import { loadavg, tmpdir, cpus } from "node:os";
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { pino } from "pino";
+import { startPostgres } from "../test/harness/postgres.ts";
+import { formatCheckpoint, signNote } from "../services/ledger/checkpoint.ts";
+import { parseDigest } from "../services/ledger/canonical-json.ts";
+import { systemClock } from "../services/ledger/clock.ts";
+import { ed25519Signer, generateEd25519 } from "../services/ledger/ed25519.ts";
+import { Ledger } from "../services/ledger/ledger.ts";
+import { Frontier } from "../services/ledger/merkle.ts";
+import { receiptLeafHash, signReceipt } from "../services/ledger/receipt.ts";
+import { appendStatement } from "../services/ledger/store/pg-append-sql.ts";
+import { entryByIndex } from "../services/ledger/store/pg-log-queries.ts";
+import type { EntryRow, TreeHeadRow } from "../services/ledger/store/pg-rows.ts";
+import { createSnapshot } from "../services/ledger/snapshot/snapshot-create.ts";
+import { restoreSnapshot } from "../services/ledger/snapshot/snapshot-restore.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    entries: { type: "string", default: "1000000" },
+    batch: { type: "string", default: "1000" },
+    level: { type: "string", default: "6" },
+  },
+});
+const entries = Number(args.entries);
+const batch = Number(args.batch);
+const level = Number(args.level);
+const log = (msg: string): void => void process.stderr.write(`[bench:snapshot] ${msg}\n`);
+const load = (): number[] => loadavg().map((l) => Number(l.toFixed(2)));
+const loadAtStart = load();
+
+let peakRss = 0;
+const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 250);
+
+const server = await startPostgres({
+  settings: { shared_buffers: "512MB", max_wal_size: "8GB", checkpoint_timeout: "30min" },
+});
+const dir = mkdtempSync(join(tmpdir(), "bench-snapshot-"));
+const sourcePool = new pg.Pool({
+  connectionString: (await server.createDatabase("snap_src")).url,
+  max: 4,
+});
+const targetPool = new pg.Pool({
+  connectionString: (await server.createDatabase("snap_dst")).url,
+  max: 4,
+});
+for (const p of [sourcePool, targetPool]) p.on("error", () => undefined);
+const signer = ed25519Signer(generateEd25519().privateKeyPem);
+
+try {
+  // Genesis through the ledger itself: identity, keys and entry 0.
+  const ledger = await Ledger.open({
+    pool: sourcePool,
+    clock: systemClock,
+    logger: pino({ level: "silent" }),
+    signer,
+  });
+  await ledger.append({ type: "bench.genesis", subject: "bench", payload: {} });
+  const origin = ledger.origin!;
+  const frontier = new Frontier();
+  frontier.append((await entryByIndex(sourcePool, 0))!.leafHash);
+
+  log(`filling to ${entries} entries in batches of ${batch}`);
+  const fillStart = performance.now();
+  let inFlight: Promise<unknown> = Promise.resolve();
+  for (let next = 1; next < entries;) {
+    const n = Math.min(batch, entries - next);
+    const now = new Date();
+    const rows: EntryRow[] = [];
+    const nodes = [];
+    for (let k = 0; k < n; k++, next++) {
+      const { receipt, leafData } = signReceipt(
+        {
+          type: next % 10 === 0 ? "deployment.recorded" : "artifact.signed",
+          subject: `service-${next % 97}`,
+          payload: { seq: next, version: `v1.${next % 50}.${next % 7}`, region: "eu-west-1" },
+        },
+        signer,
+        systemClock,
+      );
+      const leafHash = receiptLeafHash(receipt);
+      rows.push({
+        logIndex: next,
+        leafHash,
+        digest: parseDigest(receipt.digest),
+        type: receipt.type,
+        subject: receipt.subject as string,
+        issuedAt: new Date(receipt.issuedAt),
+        appendedAt: now,
+        receiptBytes: leafData,
+      });
+      nodes.push(...frontier.append(leafHash));
+    }
+    const root = frontier.root();
+    const head: TreeHeadRow = {
+      treeSize: frontier.size,
+      rootHash: root,
+      checkpoint: signNote(
+        formatCheckpoint({ origin, size: frontier.size, root, extensions: [] }),
+        origin,
+        signer,
+      ),
+      createdAt: now,
+    };
+    await inFlight;
+    const st = appendStatement(rows, nodes, head, now);
+    inFlight = sourcePool.query(st.text, st.values);
+    if (next % 100_000 < batch) log(`  ${next} entries`);
+  }
+  await inFlight;
+  const fillSeconds = (performance.now() - fillStart) / 1000;
+
+  const file = join(dir, "ledger.snap.gz");
+  log("snapshot create");
+  const t0 = performance.now();
+  const created = await createSnapshot({
+    pool: sourcePool,
+    file,
+    signer,
+    clock: systemClock,
+    level,
+  });
+  const createSeconds = (performance.now() - t0) / 1000;
+  log(`created ${created.bytes} bytes in ${createSeconds.toFixed(1)} s; restoring`);
+  const t1 = performance.now();
+  const restored = await restoreSnapshot({ pool: targetPool, file });
+  const restoreSeconds = (performance.now() - t1) / 1000;
+  const { rows } = await targetPool.query<{ root: Buffer; size: string }>(
+    "SELECT root_hash AS root, tree_size AS size FROM ledger_tree_heads ORDER BY tree_size DESC LIMIT 1",
+  );
+  const sizes = await targetPool.query<{ bytes: string }>(
+    "SELECT pg_database_size(current_database()) AS bytes",
+  );
+  const goal = 60;
+  process.stdout.write(
+    `${JSON.stringify(
+      {
+        bench: "snapshot",
+        entries,
+        batch,
+        gzipLevel: level,
+        cpus: cpus().length,
+        loadAverage: { start: loadAtStart, end: load() },
+        fill: { seconds: Number(fillSeconds.toFixed(1)) },
+        create: {
+          seconds: Number(createSeconds.toFixed(1)),
+          entriesPerSecond: Math.round(entries / createSeconds),
+          goalSeconds: goal,
+          met: createSeconds <= goal,
+        },
+        snapshot: {
+          bytes: created.bytes,
+          bytesPerEntry: Number((created.bytes / entries).toFixed(1)),
+          treeHeads: created.statement.treeHeads,
+        },
+        restore: {
+          seconds: Number(restoreSeconds.toFixed(1)),
+          entriesPerSecond: Math.round(entries / restoreSeconds),
+          goalSeconds: goal,
+          met: restoreSeconds <= goal,
+          rootMatches:
+            rows[0]?.root.toString("hex") === created.statement.rootHash &&
+            restored.statement.rootHash === created.statement.rootHash &&
+            Number(rows[0]?.size) === entries,
+          databaseBytes: Number(sizes.rows[0]!.bytes),
+        },
+        peakRssBytes: peakRss,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+} finally {
+  clearInterval(rssTimer);
+  await sourcePool.end();
+  await targetPool.end();
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
