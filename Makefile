@@ -35,7 +35,7 @@ node_modules/.install-stamp: package.json package-lock.json
 ## node-deps: install npm dependencies (npm ci) when the lock or package.json's dependencies changed
 node-deps: node_modules/.install-stamp
 
-## deps: npm packages, Debian packages (Postgres, Redis, openssl, gnupg), the control plane, stripe-mock, Helm, Prometheus
+## deps: npm packages, Debian packages (Postgres, Redis, openssl, gnupg), the control plane, stripe-mock, Helm, Prometheus, Schemathesis
 deps:
 	@$(TIMED) "npm ci" $(MAKE) --no-print-directory node-deps
 	@$(TIMED) "debian packages" bash hack/deps.sh
@@ -46,6 +46,7 @@ deps:
 	@$(TIMED) "tlog-verifiers build" bash hack/tlog-verifiers/build.sh >/dev/null
 	@$(TIMED) "tdev-witness build" bash hack/tdev-witness/build.sh >/dev/null
 	@$(TIMED) "prometheus build" bash hack/prometheus/build.sh >/dev/null
+	@$(TIMED) "schemathesis (PyPI, pinned)" bash hack/schemathesis.sh >/dev/null
 
 ## image: the OCI image without a daemon (ADR 0060): .cache/image/{oci/,vaultmesh.tar,rootfs/,digest};
 ## skipped when no input changed

@@ -299,13 +299,30 @@ export class Recorder {
         p95: nullable(percentile(tts, 0.95), 1),
         p99: nullable(percentile(tts, 0.99), 1),
       },
-      lost: 0,
+      lost: lostWorkloads(all),
       stuck,
       stuckBy,
       events: this.#events,
       series: this.#series,
     };
   }
+}
+
+/**
+ * Workloads whose record contradicts itself at the end: said to be placed or running with no
+ * running attempt, or done without a finished attempt and completion time. Must be 0.
+ */
+export function lostWorkloads(
+  all: readonly { readonly status: GPUWorkload["status"]; readonly phase: string }[],
+): number {
+  let lost = 0;
+  for (const w of all) {
+    const last = w.status?.attempts?.at(-1)?.outcome;
+    if ((w.phase === "placed" || w.phase === "running") && last !== "Running") lost++;
+    const finished = last === "Succeeded" || last === "Failed";
+    if (w.phase === "done" && (!finished || w.status?.completionTime === undefined)) lost++;
+  }
+  return lost;
 }
 
 interface Tally {

@@ -4,7 +4,9 @@ import os from "node:os";
 import path from "node:path";
 import { stringify } from "yaml";
 import { EXIT, main, parseCompare } from "./cli.ts";
+import type { GPUWorkload } from "../crds/index.ts";
 import { runScenario } from "./engine.ts";
+import { lostWorkloads } from "./results.ts";
 import { neverFits } from "./feasibility.ts";
 import { parseScenario, ScenarioError, ScenarioSchema, type Scenario } from "./scenario.ts";
 
@@ -215,6 +217,37 @@ describe("runScenario", () => {
       }),
     );
     expect(spiked.perTreaty["akash-us"]!.routed).toBeLessThan(calm.perTreaty["akash-us"]!.routed);
+  });
+});
+
+describe("lostWorkloads", () => {
+  it.each([
+    [
+      "a running workload with its attempt running",
+      "running",
+      [{ outcome: "Running" }],
+      undefined,
+      0,
+    ],
+    [
+      "a running workload whose attempt was abandoned",
+      "running",
+      [{ outcome: "Abandoned" }],
+      undefined,
+      1,
+    ],
+    ["a finished workload with its completion", "done", [{ outcome: "Succeeded" }], "t", 0],
+    [
+      "a finished workload without a completion time",
+      "done",
+      [{ outcome: "Succeeded" }],
+      undefined,
+      1,
+    ],
+    ["a waiting workload", "waiting", [{ outcome: "Abandoned" }], undefined, 0],
+  ])("counts %s", (_what, phase, attempts, completionTime, want) => {
+    const status = { attempts, completionTime } as unknown as GPUWorkload["status"];
+    expect(lostWorkloads([{ phase, status }])).toBe(want);
   });
 });
 

@@ -171,7 +171,8 @@ export class Controller<T extends KubeObject = KubeObject> {
     this.queue = this.newQueue();
     const statusMs = opts.statusUpdateCoalesceMs ?? 0;
     opts.for.on((type, obj, old) => {
-      const statusOnly = type === "update" && old !== undefined && onlyStatusChanged(old, obj);
+      const statusOnly =
+        statusMs > 0 && type === "update" && old !== undefined && onlyStatusChanged(old, obj);
       this.enqueueThrottled(objectKey(obj), statusOnly ? statusMs : 0);
     });
   }

@@ -8,6 +8,7 @@
 import underPressure from "@fastify/under-pressure";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { describeError, isOutage } from "../dependency-health/index.ts";
+import { instrumentFastify } from "../metrics/index.ts";
 import { authenticate, type Caller } from "./api-key-auth.ts";
 import { BridgeMetrics } from "./bridge-metrics.ts";
 import type { BridgeDeps } from "./deps.ts";
@@ -198,6 +199,8 @@ export function buildServer(deps: BridgeDeps, options: BridgeOptions = {}): Fast
     keepAliveTimeout: 65_000,
   }) as unknown as FastifyInstance;
   app.removeContentTypeParser("text/plain");
+  // First, so requests shed by under-pressure are counted too.
+  instrumentFastify(app, metrics.http);
 
   const maxDelay = options.maxEventLoopDelayMs ?? DEFAULT_MAX_EVENT_LOOP_DELAY_MS;
   if (maxDelay > 0) {
@@ -214,24 +217,6 @@ export function buildServer(deps: BridgeDeps, options: BridgeOptions = {}): Fast
     });
   }
 
-  const started = new WeakMap<FastifyRequest, bigint>();
-  app.addHook("onRequest", (req, _reply, done) => {
-    started.set(req, process.hrtime.bigint());
-    metrics.inFlight.inc({ server: "bridge" });
-    done();
-  });
-  app.addHook("onResponse", (req, reply, done) => {
-    metrics.inFlight.dec({ server: "bridge" });
-    const route = req.routeOptions.url ?? "unmatched";
-    const labels = { server: "bridge", route, method: req.method };
-    metrics.requests.inc({ ...labels, code: String(reply.statusCode) });
-    if (reply.statusCode >= 500) metrics.errors.inc(labels);
-    const t0 = started.get(req);
-    if (t0 !== undefined) {
-      metrics.duration.observe(labels, Number(process.hrtime.bigint() - t0) / 1e9);
-    }
-    done();
-  });
   app.addHook("preHandler", async (req, reply) => {
     if (!req.routeOptions.config.auth) return;
     const refused = await authorize(deps, metrics, req, reply);

@@ -58,7 +58,7 @@ interface NodeLikeError {
 }
 
 function fields(err: unknown): NodeLikeError {
-  return typeof err === "object" && err !== null ? (err as NodeLikeError) : {};
+  return typeof err === "object" && err !== null ? err : {};
 }
 
 /** Node reports a refused dual-stack connect as an AggregateError; its parts say where. */

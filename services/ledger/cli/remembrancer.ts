@@ -9,6 +9,7 @@ import { systemClock } from "../clock.ts";
 import { registerFederationCommands } from "./cli-federation.ts";
 import { registerKeyCommands } from "./cli-keys.ts";
 import { registerLedgerCommands } from "./cli-ledger.ts";
+import { registerMcpCommand } from "../mcp/mcp-command.ts";
 import { registerServeCommand } from "./cli-serve.ts";
 import { registerSnapshotCommands } from "./cli-snapshot.ts";
 import { registerVerifyCommands } from "./cli-verify.ts";
@@ -31,6 +32,7 @@ export async function runCli(args: readonly string[], io: CliIO): Promise<number
   registerServeCommand(program, io, setExit);
   registerFederationCommands(program, io, setExit);
   registerSnapshotCommands(program, io, setExit);
+  registerMcpCommand(program, io, setExit);
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync([...args], { from: "user" });

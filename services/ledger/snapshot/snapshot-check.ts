@@ -174,7 +174,7 @@ export class SnapshotChecker {
     const s = t.statement;
     const bad = (why: string): SnapshotRefusal =>
       new SnapshotRefusal(SNAPSHOT_REFUSAL.badStatement, `snapshot statement: ${why}`, size);
-    if (s.format !== SNAPSHOT_FORMAT) throw bad(`format is not ${SNAPSHOT_FORMAT}`);
+    if (s.format !== SNAPSHOT_FORMAT) throw bad(`format is not ${String(SNAPSHOT_FORMAT)}`);
     if (s.contentSha256 !== this.#contentSha)
       throw bad("content hash does not match the lines before it");
     if (s.treeSize !== size) throw bad(`says ${s.treeSize} entries, the snapshot has ${size}`);

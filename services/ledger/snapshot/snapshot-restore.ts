@@ -70,7 +70,7 @@ class BatchWriter implements SnapshotSink {
   #nodes: TreeNode[] = [];
   #heads: TreeHeadRow[] = [];
   #inFlight: Promise<void> = Promise.resolve();
-  #failed: unknown;
+  #failed: Error | undefined;
 
   constructor(client: pg.PoolClient, batch: number) {
     this.#client = client;
@@ -99,7 +99,7 @@ class BatchWriter implements SnapshotSink {
     this.#nodes = [];
     this.#heads = [];
     this.#inFlight = this.#write(rows, nodes, heads).catch((err: unknown) => {
-      this.#failed = err;
+      this.#failed = err instanceof Error ? err : new Error(String(err));
     });
   }
 
