@@ -5,7 +5,7 @@
 // unschedulable timeouts), abandonAttempt, completionReceiptFor (GPU-seconds and cost) and the
 // admission webhook's quota check. The engine plays only the world: arrivals, providers, the
 // cluster's pool, faults, and when each controller looks (see docs/wargame/README.md).
-import { GPU_TYPES, IN_CLUSTER_PROVIDER } from "../crds/constants.ts";
+import { IN_CLUSTER_PROVIDER } from "../crds/constants.ts";
 import type { GPUWorkload, GPUWorkloadStatus, Tenant, Treaty } from "../crds/index.ts";
 import {
   completionReceiptFor,
@@ -632,6 +632,3 @@ class Simulation {
     if (w !== undefined && w.phase !== "done") this.#look(w, this.#now);
   }
 }
-
-/** GPU types the API knows (for the scenario's never-fits check). */
-export const KNOWN_GPU_TYPES: readonly string[] = GPU_TYPES;

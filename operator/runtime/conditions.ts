@@ -2,6 +2,7 @@
  * Pure helpers for metav1.Condition lists: set a condition (keeping lastTransitionTime when the
  * status does not change), find one, and test it. No I/O, no clock: the caller passes `now`.
  */
+import { findCondition, isTrue } from "../../crds/domain/conditions.ts";
 import type { Condition } from "../../crds/index.ts";
 
 /** What a caller sets: type, status, reason and message (time and generation are added). */
@@ -60,7 +61,7 @@ export function removeCondition(
   return (conditions ?? []).filter((c) => c.type !== type);
 }
 
-export { findCondition, isTrue } from "../../crds/domain/conditions.ts";
+export { findCondition, isTrue };
 
 /** RFC 3339 UTC with whole seconds, as metav1.Time serialises. */
 export function rfc3339(d: Date): string {
@@ -69,4 +70,18 @@ export function rfc3339(d: Date): string {
 
 function truncate(s: string, max: number): string {
   return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}
+
+/**
+ * The conditions that changed in status or reason between two lists, for Events: one Event per
+ * transition, never one per reconcile.
+ */
+export function transitions(
+  before: readonly Condition[] | undefined,
+  after: readonly Condition[] | undefined,
+): Condition[] {
+  return (after ?? []).filter((c) => {
+    const p = findCondition(before, c.type);
+    return !p || p.status !== c.status || p.reason !== c.reason;
+  });
 }

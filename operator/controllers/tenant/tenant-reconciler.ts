@@ -28,6 +28,7 @@ import {
   ensureFinalizer,
   hasFinalizer,
   removeFinalizer,
+  transitions,
   writeStatus,
   type EventRecorder,
   type Result,
@@ -57,7 +58,6 @@ import type { TenantApplier } from "./tenant-kube.ts";
 import type { TenantSecrets } from "./tenant-secrets.ts";
 import {
   computeTenantStatus,
-  transitions,
   type ComponentName,
   type Suspension,
   type TenantObservation,

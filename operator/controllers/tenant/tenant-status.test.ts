@@ -1,12 +1,12 @@
 import { describe, expect, it } from "@jest/globals";
 import type { Tenant } from "../../../crds/index.ts";
+import { transitions } from "../../runtime/index.ts";
 import { redact } from "./tenant-context.ts";
 import {
   COMPONENTS,
   ComponentImpact,
   componentImpact,
   computeTenantStatus,
-  transitions,
   type ComponentOutcome,
   type ComponentName,
 } from "./tenant-status.ts";

@@ -228,17 +228,3 @@ export function computeTenantStatus(t: Tenant, o: TenantObservation, now: Date):
     ...(o.suspension ? { suspendedReason: o.suspension.reason } : {}),
   };
 }
-
-/**
- * The components whose condition changed in status or reason between two statuses, for
- * Events: one Event per transition, never one per reconcile.
- */
-export function transitions(
-  before: readonly Condition[] | undefined,
-  after: readonly Condition[] | undefined,
-): Condition[] {
-  return (after ?? []).filter((c) => {
-    const p = before?.find((x) => x.type === c.type);
-    return !p || p.status !== c.status || p.reason !== c.reason;
-  });
-}

@@ -12,8 +12,10 @@ import { entryByArtifactDigest } from "../store/pg-log-queries.ts";
 import { openLedger, path, readInput, type LedgerFlags } from "./cli-context.ts";
 import { EXIT, printJson, UsageError, type CliIO } from "./cli-io.ts";
 import type { SetExit } from "./cli-keys.ts";
+import { registerRecordForms } from "./cli-record.ts";
 
-interface RecordFlags extends LedgerFlags {
+/** Flags of `record` (and of its seed forms, which fill type, subject and payload). */
+export interface RecordFlags extends LedgerFlags {
   readonly type: string;
   readonly subject: string;
   readonly payload?: string;
@@ -54,7 +56,8 @@ function recordInput(
   return { type: f.type, subject, payload };
 }
 
-async function record(io: CliIO, f: RecordFlags): Promise<number> {
+/** Signs a receipt, appends it and prints it. */
+export async function record(io: CliIO, f: RecordFlags): Promise<number> {
   const input = recordInput(io, f);
   const { ledger, close } = await openLedger(io, f, true);
   try {
@@ -135,7 +138,8 @@ async function exportProof(
   }
 }
 
-function parseDate(text: string, flag: string): Date {
+/** Parses a date flag, naming the flag when it is not a date. */
+export function parseDate(text: string, flag: string): Date {
   const t = Date.parse(text);
   if (Number.isNaN(t))
     throw new UsageError(`${flag}: not a date: ${text} (use YYYY-MM-DD or RFC 3339)`);
@@ -154,7 +158,8 @@ function printEntries(io: CliIO, entries: readonly LedgerEntry[], json: boolean 
   if (entries.length === 0) io.stdout("no entries\n");
 }
 
-function limit(text: string | undefined): number {
+/** Parses --limit (1-100000). */
+export function limit(text: string | undefined): number {
   const n = Number(text ?? "100");
   if (!Number.isInteger(n) || n < 1 || n > 100000)
     throw new UsageError("--limit: expected 1-100000");
@@ -167,8 +172,10 @@ export function registerLedgerCommands(program: Command, io: CliIO, setExit: Set
     c.option("--db <url>", "Postgres URL (default $DATABASE_URL)").option("--json", "JSON output");
   db(program.command("record"))
     .description("sign a receipt, append it to the ledger and print it")
-    .requiredOption("--type <type>", "receipt type, e.g. deploy or workload.completed")
-    .requiredOption("--subject <subject>", "what the receipt is about: a name or a JSON object")
+    // Not commander-required: the seed forms (`record deploy|decision`) are subcommands, and
+    // commander checks a parent's required options before dispatching to them.
+    .option("--type <type>", "receipt type, e.g. deploy or workload.completed (required)")
+    .option("--subject <subject>", "what the receipt is about: a name or a JSON object (required)")
     .option("--payload <json>", "payload JSON, or @file")
     .option("--artifact <file>", "record this file's SHA-256 as payload.artifact")
     .option("--key-dir <dir>", "key directory (default $REMEMBRANCER_KEY_DIR)")
@@ -181,7 +188,14 @@ export function registerLedgerCommands(program: Command, io: CliIO, setExit: Set
       "--origin <origin>",
       "log origin, taken at genesis and checked after (default $REMEMBRANCER_ORIGIN, else derived from the key)",
     )
-    .action(async (o: RecordFlags) => setExit(await record(io, o)));
+    .action(async (o: Partial<RecordFlags>) => {
+      if (!o.type || !o.subject)
+        throw new UsageError(
+          `required option '--${o.type ? "subject" : "type"}' not specified (or use \`record deploy\` / \`record decision\`)`,
+        );
+      setExit(await record(io, o as RecordFlags));
+    });
+  registerRecordForms(program, io, setExit);
   db(program.command("export-proof <receipt>"))
     .description(
       "write a self-contained proof bundle for a receipt (digest, log index, receipt file or artifact)",

@@ -38,15 +38,16 @@ export function searchWords(text: string): string[] {
     .slice(0, 8);
 }
 
-/** Receipts whose canonical JSON contains every word of the query, newest first. */
+/** Receipts whose type, subject or payload contain every word of the query, newest first. */
 export async function searchMemories(
   db: Pick<pg.ClientBase, "query">,
   q: MemoryQuery,
 ): Promise<LedgerEntry[]> {
   const where: string[] = [];
   const args: unknown[] = [];
-  for (const w of searchWords(q.text))
-    where.push(`convert_from(receipt, 'UTF8') ILIKE $${args.push(likePattern(w))}`);
+  // Type, subject and payload: not the signatures, whose base64 would match by chance.
+  const text = `type || ' ' || subject || ' ' || (convert_from(receipt, 'UTF8')::jsonb -> 'payload')::text`;
+  for (const w of searchWords(q.text)) where.push(`${text} ILIKE $${args.push(likePattern(w))}`);
   if (q.type !== undefined) where.push(`type = $${args.push(q.type)}`);
   if (q.since !== undefined) where.push(`issued_at >= $${args.push(q.since)}`);
   const { rows } = await db.query<RawEntry>(

@@ -178,6 +178,23 @@ CREATE TABLE ledger_witness_trust (
 CREATE INDEX ledger_witness_trust_origin ON ledger_witness_trust (origin);
 `,
   },
+  {
+    version: 7,
+    name: "full-text search over receipts and decisions (ADR 0142)",
+    sql: `
+-- The stored receipt bytes as JSON. convert_from is only STABLE (it depends on the server
+-- encoding, which a database never changes), so a generated column needs this IMMUTABLE wrapper.
+CREATE FUNCTION ledger_receipt_json(receipt bytea) RETURNS jsonb
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT convert_from(receipt, 'UTF8')::jsonb $$;
+-- Type and subject weigh most (A); then the payload's string values (D). Keys, digests and
+-- signatures are not indexed. Stored, so queries never re-parse receipts.
+ALTER TABLE ledger_entries ADD COLUMN search tsvector GENERATED ALWAYS AS (
+  setweight(to_tsvector('english'::regconfig, translate(type, '._:/-', '     ') || ' ' || subject), 'A') ||
+  setweight(to_tsvector('english'::regconfig, ledger_receipt_json(receipt) -> 'payload'), 'D')
+) STORED;
+CREATE INDEX ledger_entries_search ON ledger_entries USING gin (search);
+`,
+  },
 ];
 
 const LOCK_KEY = 0x766d6c67; // "vmlg"

@@ -124,7 +124,11 @@ export function buildApiBinding(t: TenantRef): WireObject {
       name: TenantObjectNames.ownerRole,
     },
     subjects: [
-      { apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: tenantApiIdentity(t.name).group },
+      {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "Group",
+        name: tenantApiIdentity(t.name).group,
+      },
     ],
   };
 }
