@@ -22,12 +22,7 @@ import type { Ed25519Signer } from "../../../services/ledger/ed25519.ts";
 import type { Ledger } from "../../../services/ledger/ledger.ts";
 import type { Receipt as LedgerReceipt } from "../../../services/ledger/receipt.ts";
 import { allKeys } from "../../../services/ledger/store/pg-log-queries.ts";
-import {
-  transitions,
-  writeStatus,
-  type EventRecorder,
-  type Result,
-} from "../../runtime/index.ts";
+import { transitions, writeStatus, type EventRecorder, type Result } from "../../runtime/index.ts";
 import { peerPinning, type PinnedPeerConfig } from "./federationpeer-config.ts";
 import {
   DEFAULT_FEDERATION_RETRY_MS,

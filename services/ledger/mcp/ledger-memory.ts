@@ -1,79 +1,51 @@
 /**
- * The ledger as memory (issue 17): searching receipts and recording decisions, shared by the MCP
- * server and the CLI. `searchMemories` is the one place a
- * better search (the CLI's Postgres full-text `query`, issue 17) replaces this plain
- * case-insensitive substring match.
+ * The ledger as an agent's memory (issue 17): searching receipts with the CLI's Postgres
+ * full-text search (`query`, ADR 0142) and recording decisions in the form `record decision`
+ * writes, so the MCP server and the CLI keep one home for each.
  */
-import type pg from "pg";
 import { digestString } from "../canonical-json.ts";
+import { RECORD_TYPES } from "../cli/cli-record.ts";
+import type { Ledger, LedgerEntry } from "../ledger.ts";
 import type { ReceiptInput } from "../receipt.ts";
-import { toEntry as toLedgerEntry, type LedgerEntry } from "../ledger-types.ts";
-import { ENTRY_COLUMNS, toEntry as toRow, type RawEntry } from "../store/pg-rows.ts";
+import { searchEntries, type SearchQuery } from "../store/pg-search.ts";
 
-/** The receipt type of an architecture decision (an ADR recorded as a receipt). */
-export const DECISION_RECEIPT_TYPE = "decision.recorded";
+/** The receipt type of an architecture decision (what `record decision` writes). */
+export const DECISION_RECEIPT_TYPE = RECORD_TYPES.decision;
 
-/** A search over receipts. */
-export interface MemoryQuery {
-  /** Words to look for in the receipt's type, subject and payload (all must occur). */
-  readonly text: string;
-  /** Only receipts of this type. */
-  readonly type?: string;
-  /** Only receipts issued at or after this time. */
-  readonly since?: Date;
-  readonly limit: number;
+/** One search hit: the logged entry with its rank and a snippet of the matching text. */
+export interface MemoryHit {
+  readonly entry: LedgerEntry;
+  readonly rank: number;
+  readonly snippet: string;
 }
 
-/** Escapes LIKE's wildcards so the user's text matches literally. */
-export function likePattern(word: string): string {
-  return `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
-/** Splits search text into the words every match must contain (at most 8). */
-export function searchWords(text: string): string[] {
-  return text
-    .split(/\s+/)
-    .map((w) => w.trim())
-    .filter((w) => w.length > 0)
-    .slice(0, 8);
-}
-
-/** Receipts whose type, subject or payload contain every word of the query, newest first. */
-export async function searchMemories(
-  db: Pick<pg.ClientBase, "query">,
-  q: MemoryQuery,
-): Promise<LedgerEntry[]> {
-  const where: string[] = [];
-  const args: unknown[] = [];
-  // Type, subject and payload: not the signatures, whose base64 would match by chance.
-  const text = `type || ' ' || subject || ' ' || (convert_from(receipt, 'UTF8')::jsonb -> 'payload')::text`;
-  for (const w of searchWords(q.text)) where.push(`${text} ILIKE $${args.push(likePattern(w))}`);
-  if (q.type !== undefined) where.push(`type = $${args.push(q.type)}`);
-  if (q.since !== undefined) where.push(`issued_at >= $${args.push(q.since)}`);
-  const { rows } = await db.query<RawEntry>(
-    `SELECT ${ENTRY_COLUMNS} FROM ledger_entries ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-     ORDER BY log_index DESC LIMIT $${args.push(q.limit)}`,
-    args,
-  );
-  return rows.map((r) => toLedgerEntry(toRow(r)));
+/** Ranked full-text search over receipts, each hit with its full logged entry. */
+export async function searchMemories(ledger: Ledger, q: SearchQuery): Promise<MemoryHit[]> {
+  const hits = await searchEntries(ledger.store.pool, q);
+  const out: MemoryHit[] = [];
+  for (const h of hits) {
+    const entry = await ledger.getByIndex(h.logIndex);
+    if (entry) out.push({ entry, rank: h.rank, snippet: h.snippet });
+  }
+  return out;
 }
 
 /** The receipt input recording an architecture decision; the document is its artifact. */
 export function decisionReceipt(d: {
   readonly title: string;
-  readonly status: string;
+  readonly status?: string;
   readonly fileName: string;
   readonly document: Uint8Array;
 }): ReceiptInput {
-  const text = new TextDecoder().decode(d.document);
   return {
     type: DECISION_RECEIPT_TYPE,
     subject: d.title,
     payload: {
       title: d.title,
-      status: d.status,
+      file: d.fileName,
+      ...(d.status ? { status: d.status } : {}),
+      text: new TextDecoder().decode(d.document),
       artifact: { name: d.fileName, sha256: digestString(d.document), size: d.document.length },
-      text,
     },
   };
 }

@@ -243,7 +243,7 @@ describe("remembrancer mcp over Streamable HTTP", () => {
         arguments: { title: "Use fastify, not FastAPI", text: "# ADR\nWe chose fastify.\n" },
       }),
     ) as { digest: string; type: string };
-    expect(rec.type).toBe("decision.recorded");
+    expect(rec.type).toBe("decision");
     const adrs = firstText(await http.readResource({ uri: "adr://" })) as {
       receipts: { digest: string }[];
     };

@@ -116,10 +116,11 @@ function userText(text: string): { role: "user"; content: { type: "text"; text: 
 }
 
 async function evidence(deps: MemoryDeps, text: string, type?: string): Promise<string> {
-  const hits = text.trim()
-    ? await searchMemories(deps.ledger.store.pool, { text, limit: 20, ...(type ? { type } : {}) })
-    : await deps.ledger.list({ limit: 20, newestFirst: true, ...(type ? { type } : {}) });
-  return JSON.stringify(hits.map(entryView), null, 2);
+  const filter = { limit: 20, ...(type ? { type } : {}) };
+  const entries = text.trim()
+    ? (await searchMemories(deps.ledger, { text, ...filter })).map((h) => h.entry)
+    : await deps.ledger.list({ ...filter, newestFirst: true });
+  return JSON.stringify(entries.map(entryView), null, 2);
 }
 
 const CITE =

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { likePattern, searchWords } from "./ledger-memory.ts";
-import { MCP_REASON, parseArguments } from "./mcp-tools.ts";
+import { decisionSlug, MCP_REASON, parseArguments } from "./mcp-tools.ts";
 
 const hex = "a".repeat(64);
 
@@ -34,23 +33,18 @@ describe("parseArguments", () => {
       query: "fastapi",
       limit: 10,
     });
-    expect(parseArguments("record_decision", { title: "t", text: "x" })).toMatchObject({
-      status: "accepted",
+    expect(parseArguments("record_decision", { title: " t ", text: "x" })).toEqual({
+      title: "t",
+      text: "x",
     });
   });
 });
 
-describe("search text", () => {
+describe("decisionSlug", () => {
   it.each([
-    ["fastapi", "%fastapi%"],
-    ["100%", "%100\\%%"],
-    ["a_b", "%a\\_b%"],
-    ["c:\\x", "%c:\\\\x%"],
-  ])("likePattern(%j) = %j", (word, want) => expect(likePattern(word)).toBe(want));
-
-  it.each([
-    ["  why  fastapi ", ["why", "fastapi"]],
-    ["", []],
-    ["a b c d e f g h i j", ["a", "b", "c", "d", "e", "f", "g", "h"]],
-  ])("searchWords(%j) = %j", (text, want) => expect(searchWords(text)).toEqual(want));
+    ["Use fastify, not FastAPI", "use-fastify-not-fastapi"],
+    ["  ---  ", "decision"],
+    ["Ü", "decision"],
+    ["a".repeat(100), "a".repeat(80)],
+  ])("decisionSlug(%j) = %j", (title, want) => expect(decisionSlug(title)).toBe(want));
 });

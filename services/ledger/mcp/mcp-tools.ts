@@ -30,20 +30,28 @@ const digest = z
 
 const schemas = {
   search_memories: z.strictObject({
-    query: z.string().min(1).max(500).describe("words to find in receipts (all must occur)"),
+    query: z
+      .string()
+      .min(1)
+      .max(500)
+      .describe('full-text search: words, "quoted phrases", or, -excluded (ranked)'),
     type: z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/, "expected a receipt type")
       .optional()
-      .describe("only receipts of this type, e.g. decision.recorded"),
+      .describe("only receipts of this type, e.g. decision or deployment"),
     since: z.iso.datetime({ offset: true }).optional().describe("RFC 3339: issued at or after"),
     limit: z.int().min(1).max(50).default(10).describe("most results"),
   }),
   verify_artifact: z.strictObject({ digest }),
   record_decision: z.strictObject({
-    title: z.string().min(1).max(200).describe("the decision's title"),
-    text: z.string().min(1).max(200_000).describe("the decision record (Markdown)"),
-    status: z.enum(["proposed", "accepted", "superseded", "deprecated"]).default("accepted"),
+    title: z.string().trim().min(1).max(512).describe("the decision's title"),
+    text: z
+      .string()
+      .min(1)
+      .max(512 * 1024)
+      .describe("the decision record (Markdown), kept in the receipt and searchable"),
+    status: z.enum(["proposed", "accepted", "superseded", "deprecated"]).optional(),
   }),
   sign_artifact: z.strictObject({
     name: z.string().min(1).max(255).describe("the artifact's file name"),
@@ -117,30 +125,34 @@ async function search(
   a: z.output<typeof schemas.search_memories>,
 ): Promise<ToolResult> {
   const head = await deps.ledger.latestTreeHead();
-  const hits = await searchMemories(deps.ledger.store.pool, {
+  const hits = await searchMemories(deps.ledger, {
     text: a.query,
     limit: a.limit,
     ...(a.type ? { type: a.type } : {}),
     ...(a.since ? { since: new Date(a.since) } : {}),
   });
   const results = [];
-  for (const e of hits) {
-    const proof = head ? await deps.ledger.inclusionProof(e.logIndex, head.treeSize) : undefined;
-    results.push({ ...entryView(e), ...(proof ? { inclusionProof: proof } : {}) });
+  for (const h of hits) {
+    const proof = head
+      ? await deps.ledger.inclusionProof(h.entry.logIndex, head.treeSize)
+      : undefined;
+    results.push({
+      ...entryView(h.entry),
+      rank: h.rank,
+      snippet: h.snippet,
+      ...(proof ? { inclusionProof: proof } : {}),
+    });
   }
+  const treeHead = head && {
+    treeSize: head.treeSize,
+    rootHash: head.rootHash,
+    checkpoint: head.checkpoint,
+  };
   return result({
     query: a.query,
     count: results.length,
     results,
-    ...(head
-      ? {
-          treeHead: {
-            treeSize: head.treeSize,
-            rootHash: head.rootHash,
-            checkpoint: head.checkpoint,
-          },
-        }
-      : {}),
+    ...(treeHead ? { treeHead } : {}),
   });
 }
 
@@ -175,6 +187,17 @@ async function verify(
   });
 }
 
+/** A file name for a decision's document, from its title. */
+export function decisionSlug(title: string): string {
+  const slug = title
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 80)
+    .replace(/-+$/, "");
+  return slug || "decision";
+}
+
 function refuse(name: ToolName, flag: string): never {
   throw new McpError(
     ErrorCode.InvalidRequest,
@@ -190,8 +213,8 @@ async function recordDecision(
   if (!deps.allowWrite) refuse("record_decision", "--allow-write");
   const input = decisionReceipt({
     title: a.title,
-    status: a.status,
-    fileName: "decision.md",
+    ...(a.status ? { status: a.status } : {}),
+    fileName: `${decisionSlug(a.title)}.md`,
     document: new TextEncoder().encode(a.text),
   });
   const r = await deps.ledger.append(input);
