@@ -166,6 +166,15 @@ export function limit(text: string | undefined): number {
   return n;
 }
 
+/** `record`'s own --type and --subject (not commander-required: see registerLedgerCommands). */
+function requireTypeAndSubject(o: Partial<RecordFlags>): RecordFlags {
+  if (!o.type || !o.subject)
+    throw new UsageError(
+      `required option '--${o.type ? "subject" : "type"}' not specified (or use \`record deploy\` / \`record decision\`)`,
+    );
+  return o as RecordFlags;
+}
+
 /** Registers record, export-proof, list and timeline. */
 export function registerLedgerCommands(program: Command, io: CliIO, setExit: SetExit): void {
   const db = (c: Command): Command =>
@@ -188,13 +197,7 @@ export function registerLedgerCommands(program: Command, io: CliIO, setExit: Set
       "--origin <origin>",
       "log origin, taken at genesis and checked after (default $REMEMBRANCER_ORIGIN, else derived from the key)",
     )
-    .action(async (o: Partial<RecordFlags>) => {
-      if (!o.type || !o.subject)
-        throw new UsageError(
-          `required option '--${o.type ? "subject" : "type"}' not specified (or use \`record deploy\` / \`record decision\`)`,
-        );
-      setExit(await record(io, o as RecordFlags));
-    });
+    .action(async (o: Partial<RecordFlags>) => setExit(await record(io, requireTypeAndSubject(o))));
   registerRecordForms(program, io, setExit);
   db(program.command("export-proof <receipt>"))
     .description(

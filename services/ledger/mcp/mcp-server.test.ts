@@ -36,8 +36,10 @@ let recorded: { digest: string; rootHash: string; treeSize: number };
 
 type TextContent = { type: string; text: string };
 
-function firstText(r: { contents?: unknown; content?: unknown }): unknown {
-  const items = (r.contents ?? r.content) as TextContent[];
+/** The JSON of a resource's or tool result's first text item. */
+function firstText(result: unknown): unknown {
+  const r = result as { contents?: TextContent[]; content?: TextContent[] };
+  const items = (r.contents ?? r.content)!;
   return JSON.parse(items[0]!.text) as unknown;
 }
 
