@@ -94,9 +94,7 @@ export function startPodSupervisor(opts: PodSupervisorOptions): PodSupervisor {
       const cur = live.get(name);
       if (!cur || cur.metadata.deletionTimestamp || !sp.run.isRunning()) {
         pods.delete(name);
-        log(
-          `stopping ${name} (${cur ? (cur.metadata.deletionTimestamp ? "terminating" : "exited") : "deleted"})`,
-        );
+        log(`stopping ${name} (${stopCause(cur)})`);
         await sp.run.stop();
       }
     }
@@ -127,20 +125,7 @@ export function startPodSupervisor(opts: PodSupervisorOptions): PodSupervisor {
     pods,
     history,
     failures,
-    backends: () =>
-      [...pods.values()].map((sp) => ({
-        namespace: sp.run.namespace,
-        name: sp.run.name,
-        labels: sp.pod.metadata.labels ?? {},
-        port: (target: number | string) => {
-          try {
-            return containerPort(sp.run.container, target);
-          } catch {
-            return undefined;
-          }
-        },
-        ready: () => sp.ready,
-      })),
+    backends: () => [...pods.values()].map(podBackend),
     async close() {
       closed = true;
       clearInterval(timer);
@@ -148,5 +133,27 @@ export function startPodSupervisor(opts: PodSupervisorOptions): PodSupervisor {
       await Promise.all([...pods.values()].map((sp) => sp.run.stop(5000)));
       pods.clear();
     },
+  };
+}
+
+/** Why a supervised pod is stopped: its Pod is gone, terminating, or its process exited. */
+function stopCause(cur: Pod | undefined): string {
+  return cur ? (cur.metadata.deletionTimestamp ? "terminating" : "exited") : "deleted";
+}
+
+/** A running pod as a Service backend; its readiness is read at each call. */
+function podBackend(sp: SupervisedPod): ProxyBackend {
+  return {
+    namespace: sp.run.namespace,
+    name: sp.run.name,
+    labels: sp.pod.metadata.labels ?? {},
+    port: (target: number | string) => {
+      try {
+        return containerPort(sp.run.container, target);
+      } catch {
+        return undefined;
+      }
+    },
+    ready: () => sp.ready,
   };
 }

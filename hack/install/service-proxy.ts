@@ -87,6 +87,62 @@ function listen(server: Server, host: string, port: number): Promise<void> {
   });
 }
 
+/** Joins `client` to a new connection to 127.0.0.1:`port`; both are tracked in `sockets`. */
+function splice(client: Socket, port: number, sockets: Set<Socket>): void {
+  const upstream = connect({ host: "127.0.0.1", port });
+  sockets.add(upstream);
+  upstream.on("close", () => sockets.delete(upstream));
+  client.pipe(upstream).pipe(client);
+  const fail = (): void => {
+    client.destroy();
+    upstream.destroy();
+  };
+  client.on("error", fail);
+  upstream.on("error", fail);
+}
+
+/** The container port `p` resolves to on a ready-or-not backend of `svc`, if any runs yet. */
+function resolveTarget(
+  backends: readonly ProxyBackend[],
+  svc: Service,
+  p: ServicePort,
+): number | undefined {
+  const target = p.targetPort ?? p.port;
+  if (typeof target === "number") return target;
+  const ns = svc.metadata?.namespace ?? "default";
+  for (const b of backends) {
+    if (b.namespace !== ns || !selects(svc.spec?.selector, b.labels)) continue;
+    const port = b.port(target);
+    if (port !== undefined) return port;
+  }
+  return undefined;
+}
+
+/** The ClusterIP:port pairs to listen on, with their Service and port. */
+async function wanted(opts: {
+  readonly client: KubeClient;
+  readonly namespaces: readonly string[];
+  readonly backends: () => readonly ProxyBackend[];
+}): Promise<Map<string, { svc: Service; p: ServicePort }>> {
+  const want = new Map<string, { svc: Service; p: ServicePort }>();
+  for (const ns of opts.namespaces) {
+    const list = await opts.client.list<Service>(SERVICE, { namespace: ns });
+    for (const svc of list.items) {
+      const ip = svc.spec?.clusterIP;
+      if (!isLoopback(ip)) continue;
+      for (const p of svc.spec?.ports ?? []) {
+        if ((p.protocol ?? "TCP") !== "TCP") continue;
+        // On the shared host network a pod listening on 0.0.0.0:<port> already answers on
+        // ClusterIP:<port>; a listener of ours there would take the pod's port. A named
+        // targetPort waits until a pod exists to name it.
+        const target = resolveTarget(opts.backends(), svc, p);
+        if (target !== undefined && target !== p.port) want.set(`${ip}:${p.port}`, { svc, p });
+      }
+    }
+  }
+  return want;
+}
+
 /**
  * Starts a proxy for the Services of `namespaces`, forwarding to `backends()`; `sync()` runs
  * every `intervalMs` until closed.
@@ -117,50 +173,7 @@ export function startServiceProxy(opts: {
       return;
     }
     forwarded.set(key, (forwarded.get(key) ?? 0) + 1);
-    const upstream = connect({ host: "127.0.0.1", port });
-    sockets.add(upstream);
-    upstream.on("close", () => sockets.delete(upstream));
-    client.pipe(upstream).pipe(client);
-    const fail = (): void => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on("error", fail);
-    upstream.on("error", fail);
-  };
-
-  /** The container port `p` resolves to on a ready-or-not backend of `svc`, if any runs yet. */
-  const resolveTarget = (svc: Service, p: ServicePort): number | undefined => {
-    const target = p.targetPort ?? p.port;
-    if (typeof target === "number") return target;
-    const ns = svc.metadata?.namespace ?? "default";
-    for (const b of opts.backends()) {
-      if (b.namespace !== ns || !selects(svc.spec?.selector, b.labels)) continue;
-      const port = b.port(target);
-      if (port !== undefined) return port;
-    }
-    return undefined;
-  };
-
-  /** The ClusterIP:port pairs to listen on, with their Service and port. */
-  const wanted = async (): Promise<Map<string, { svc: Service; p: ServicePort }>> => {
-    const want = new Map<string, { svc: Service; p: ServicePort }>();
-    for (const ns of opts.namespaces) {
-      const list = await opts.client.list<Service>(SERVICE, { namespace: ns });
-      for (const svc of list.items) {
-        const ip = svc.spec?.clusterIP;
-        if (!isLoopback(ip)) continue;
-        for (const p of svc.spec?.ports ?? []) {
-          if ((p.protocol ?? "TCP") !== "TCP") continue;
-          // On the shared host network a pod listening on 0.0.0.0:<port> already answers on
-          // ClusterIP:<port>; a listener of ours there would take the pod's port. A named
-          // targetPort waits until a pod exists to name it.
-          const target = resolveTarget(svc, p);
-          if (target !== undefined && target !== p.port) want.set(`${ip}:${p.port}`, { svc, p });
-        }
-      }
-    }
-    return want;
+    splice(client, port, sockets);
   };
 
   const open = async (addr: string, svc: Service, p: ServicePort): Promise<void> => {
@@ -182,7 +195,7 @@ export function startServiceProxy(opts: {
   };
 
   const sync = async (): Promise<void> => {
-    const want = await wanted();
+    const want = await wanted(opts);
     for (const [addr, l] of listeners) {
       if (!want.has(addr)) {
         listeners.delete(addr);

@@ -9,6 +9,7 @@ import type { KubeClient, ObjectCache } from "../kube/index.ts";
 import type { RateDecision, RateLimitOptions } from "../tenant-stack/redis/tenant-cache.ts";
 import type { KeyStore } from "./api-key-auth.ts";
 import type { BridgeMetrics } from "./bridge-metrics.ts";
+import type { CachedTenantReads } from "./tenant-reads.ts";
 
 /** The per-tenant rate limiter (a `TenantCache` fits: one atomic Lua script in Redis). */
 export interface RateLimiter {
@@ -41,6 +42,11 @@ export interface BridgeDeps {
   readonly treaties: Pick<ObjectCache<Treaty>, "list">;
   readonly tenants: Pick<ObjectCache<Tenant>, "get">;
   readonly ledger: LedgerReader;
+  /**
+   * Workload and receipt reads from informer caches after a cached access review (ADR 0124);
+   * without it every read is an impersonated apiserver call.
+   */
+  readonly reads?: CachedTenantReads;
   readonly health: HealthChecks;
   /** @default () => new Date() */
   readonly clock?: () => Date;

@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
-import type { GPUWorkload } from "../../crds/index.ts";
+import type { GPUWorkload, Receipt } from "../../crds/index.ts";
 import { route } from "../routing/index.ts";
 import { describeError } from "../dependency-health/index.ts";
 import type { Caller } from "./api-key-auth.ts";
@@ -136,14 +136,28 @@ export function registerRoutes(
     return reply.code(r.replayed ? 200 : 201).send(workloadView(r.workload));
   });
 
+  const reads = deps.reads;
+  const tenantOf = (req: FastifyRequest): string => (req.caller as Caller).tenant;
+  const receiptsOf = (req: FastifyRequest): Promise<Receipt[]> =>
+    reads ? reads.receipts(tenantOf(req)) : as(req).receipts();
+  const receiptOf = (req: FastifyRequest, digest: string): Promise<Receipt | undefined> =>
+    reads ? reads.receipt(tenantOf(req), digest) : as(req).receipt(digest);
+
   app.get("/v1/workloads", auth, async (req) => {
-    const items = await within(as(req).list(), "kubernetes");
+    const items = await within(
+      reads ? reads.workloads(tenantOf(req)) : as(req).list(),
+      "kubernetes",
+    );
     return { items: items.map(workloadView) };
   });
 
   app.get("/v1/workloads/:name", auth, async (req) => {
     const { name } = parse(WorkloadParamsSchema, req.params, "/path");
-    const w = await within(as(req).get(name), "kubernetes");
+    // A cache miss asks the apiserver (as the tenant): a workload created a moment ago is
+    // found even before its watch event arrives.
+    const w =
+      (reads ? await within(reads.workload(tenantOf(req), name), "kubernetes") : undefined) ??
+      (await within(as(req).get(name), "kubernetes"));
     if (!w)
       throw new ProblemError(problem(404, ProblemReason.NotFound, `workload ${name} not found`));
     return workloadView(w);
@@ -175,13 +189,13 @@ export function registerRoutes(
   });
 
   app.get("/v1/usage", auth, async (req) => {
-    const receipts = await within(as(req).receipts(), "kubernetes");
+    const receipts = await within(receiptsOf(req), "kubernetes");
     return usageOf(receipts, clock());
   });
 
   app.get("/v1/receipts/:digest", auth, async (req) => {
     const { digest } = parse(DigestParamsSchema, req.params, "/path");
-    const r = await within(as(req).receipt(digest), "kubernetes");
+    const r = await within(receiptOf(req, digest), "kubernetes");
     if (!r)
       throw new ProblemError(problem(404, ProblemReason.NotFound, `receipt ${digest} not found`));
     return {
@@ -198,7 +212,7 @@ export function registerRoutes(
   app.get("/v1/receipts/:digest/proof", auth, async (req) => {
     const { digest } = parse(DigestParamsSchema, req.params, "/path");
     // Ownership first: the ledger holds every tenant's receipts.
-    const r = await within(as(req).receipt(digest), "kubernetes");
+    const r = await within(receiptOf(req, digest), "kubernetes");
     if (!r)
       throw new ProblemError(problem(404, ProblemReason.NotFound, `receipt ${digest} not found`));
     const bundle = await within(deps.ledger.bundle(digest), "ledger");

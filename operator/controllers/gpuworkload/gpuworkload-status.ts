@@ -49,18 +49,7 @@ export const RECEIPT_PENDING = WorkloadReason.ReceiptPending;
 
 /** The conditions for `state` (Admitted, Routed, Running, Complete, Failed, Ready). */
 export function stateConditions(state: WorkloadState): ConditionInput[] {
-  const admitted: ConditionInput = {
-    type: C.Admitted,
-    status: "True",
-    reason: WorkloadReason.Admitted,
-    message: "accepted by the API server",
-  };
-  const notDone = (t: typeof C.Complete | typeof C.Failed): ConditionInput => ({
-    type: t,
-    status: "False",
-    reason: WorkloadReason.NotFinished,
-    message: "",
-  });
+  const admitted = admittedCondition();
   switch (state.kind) {
     case "waiting":
       return [
@@ -106,32 +95,54 @@ export function stateConditions(state: WorkloadState): ConditionInput[] {
         { type: C.Failed, status: "False", reason: RECEIPT_PENDING, message: state.message },
         { type: C.Ready, status: "False", reason: RECEIPT_PENDING, message: state.message },
       ];
-    case "finished": {
-      const ok = state.outcome === "Succeeded";
-      return [
-        admitted,
-        { type: C.Running, status: "False", reason: state.outcome, message: "" },
-        {
-          type: C.Complete,
-          status: ok ? "True" : "False",
-          reason: ok ? WorkloadReason.Succeeded : WorkloadReason.Failed,
-          message: ok ? state.message : "",
-        },
-        {
-          type: C.Failed,
-          status: ok ? "False" : "True",
-          reason: ok ? WorkloadReason.Succeeded : WorkloadReason.JobFailed,
-          message: ok ? "" : state.message,
-        },
-        {
-          type: C.Ready,
-          status: ok ? "True" : "False",
-          reason: ok ? WorkloadReason.Succeeded : WorkloadReason.Failed,
-          message: state.message,
-        },
-      ];
-    }
+    case "finished":
+      return finishedConditions(admitted, state);
   }
+}
+
+/** Admitted True: every observed workload was accepted by the API server. */
+function admittedCondition(): ConditionInput {
+  return {
+    type: C.Admitted,
+    status: "True",
+    reason: WorkloadReason.Admitted,
+    message: "accepted by the API server",
+  };
+}
+
+/** Complete or Failed False while the attempt has not finished. */
+function notDone(t: typeof C.Complete | typeof C.Failed): ConditionInput {
+  return { type: t, status: "False", reason: WorkloadReason.NotFinished, message: "" };
+}
+
+/** The conditions of a finished attempt whose receipt is recorded. */
+function finishedConditions(
+  admitted: ConditionInput,
+  state: Extract<WorkloadState, { kind: "finished" }>,
+): ConditionInput[] {
+  const ok = state.outcome === "Succeeded";
+  return [
+    admitted,
+    { type: C.Running, status: "False", reason: state.outcome, message: "" },
+    {
+      type: C.Complete,
+      status: ok ? "True" : "False",
+      reason: ok ? WorkloadReason.Succeeded : WorkloadReason.Failed,
+      message: ok ? state.message : "",
+    },
+    {
+      type: C.Failed,
+      status: ok ? "False" : "True",
+      reason: ok ? WorkloadReason.Succeeded : WorkloadReason.JobFailed,
+      message: ok ? "" : state.message,
+    },
+    {
+      type: C.Ready,
+      status: ok ? "True" : "False",
+      reason: ok ? WorkloadReason.Succeeded : WorkloadReason.Failed,
+      message: state.message,
+    },
+  ];
 }
 
 /** Applies `state`'s conditions to `status` (observedGeneration from the workload). */

@@ -91,67 +91,18 @@ export async function startTenantStack(
   // Each client's `error` events are handled in one place (services/dependency-health): an
   // unhandled one would end the process when the server restarts (ADR 0071).
   const health = deps.health ?? new DependencyHealth({ clock: deps.clock, logger: deps.log });
-  const reporter = (name: string, whileDown: string): DependencyReporter =>
-    health.register(name, { whileDown });
-  let database: TenantDatabase | undefined;
-  if (cfg.databaseUrl) {
-    if (cfg.databaseMigrateUrl) {
-      // Before the first reconcile when the database answers; while it is away, retried in
-      // the background: the rest of the operator must not wait for it (ADR 0071).
-      const stop = new AbortController();
-      const ownerUrl = cfg.databaseMigrateUrl;
-      const appRole = decodeURIComponent(new URL(cfg.databaseUrl).username);
-      const migrateOnce = (): Promise<boolean> =>
-        tryMigrate(
-          ownerUrl,
-          appRole,
-          reporter("arrakis-postgres-owner", "the Arrakis schema migration waits"),
-          deps.log,
-        );
-      if (!(await migrateOnce())) {
-        const done = retryUntil(migrateOnce, stop.signal).catch((err: unknown) =>
-          deps.log.error({ err: describeError(err) }, "arrakis schema migration failed"),
-        );
-        closers.push(async () => {
-          stop.abort();
-          await done;
-        });
-      }
-    }
-    const pool = new pg.Pool({
-      connectionString: cfg.databaseUrl,
-      max: 8,
-      connectionTimeoutMillis: 5000,
-    });
-    guardPgPool(
-      pool,
-      reporter("arrakis-postgres", "Tenants' Database component waits and is retried"),
-    );
-    closers.push(() => pool.end());
-    database = new TenantDatabase(pool);
-  }
-  let cache: TenantCache | undefined;
-  if (cfg.redisUrl) {
-    const redis = new Redis(cfg.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 5000 });
-    guardRedis(redis, reporter("redis", "Tenants' Cache component waits and is retried"));
-    closers.push(() => {
-      redis.disconnect();
-      return Promise.resolve();
-    });
-    cache = new TenantCache(redis);
-  }
-  let billing: TenantBilling | undefined;
-  let stripe: Stripe | undefined;
-  let stripeHealth: DependencyReporter | undefined;
-  if (cfg.stripe) {
-    stripe = stripeClient(secretFile(cfg.stripe.apiKeyFile), cfg.stripe.apiBase);
-    billing = new TenantBilling(stripe, cfg.stripe.billing);
-    stripeHealth = reporter(
-      SaasDependency.Stripe,
-      "Tenants stay Ready (Degraded); metering and plan sync are retried",
-    );
-    closers.push(watchSaas(stripeHealth, stripeProbeUrl(cfg.stripe.apiBase)));
-  }
+  const reporter: Reporter = (name, whileDown) => health.register(name, { whileDown });
+  const database = cfg.databaseUrl
+    ? await openDatabase(cfg.databaseUrl, cfg.databaseMigrateUrl, {
+        reporter,
+        closers,
+        log: deps.log,
+      })
+    : undefined;
+  const cache = cfg.redisUrl ? openCache(cfg.redisUrl, reporter, closers) : undefined;
+  const { stripe, billing, stripeHealth } = cfg.stripe
+    ? openStripe(cfg.stripe, reporter, closers)
+    : { stripe: undefined, billing: undefined, stripeHealth: undefined };
   const { discord, discordHealth } = cfg.discord
     ? openDiscord(cfg.discord, reporter, closers)
     : { discord: undefined, discordHealth: undefined };
@@ -175,27 +126,19 @@ export async function startTenantStack(
     ...(cfg.workers !== undefined ? { workers: cfg.workers } : {}),
   });
   requeueOnReturn(health, handle);
-  let webhookUrl: string | undefined;
-  if (stripe && cfg.stripe?.webhookSecretFile && cfg.stripe.webhookAddr) {
-    const tenants = mgr.informer<Tenant>(Resources.Tenant, {
-      ...(cfg.tenantSelector ? { labelSelector: cfg.tenantSelector } : {}),
-      indexers: { [TENANTS_BY_CUSTOMER]: tenantsByCustomer },
-    });
-    const app = buildStripeWebhookServer({
-      stripe,
-      endpointSecret: secretFile(cfg.stripe.webhookSecretFile),
-      store: new KubeBillingStateStore(mgr.client, tenants),
-      log: (msg, fields) => deps.log.info(fields ?? {}, msg),
-    });
-    const addr = cfg.stripe.webhookAddr;
-    const i = addr.lastIndexOf(":");
-    webhookUrl = await app.listen({
-      host: addr.slice(0, i) || "0.0.0.0",
-      port: Number(addr.slice(i + 1)),
-    });
-    deps.log.info({ url: webhookUrl }, "serving the Stripe webhook endpoint");
-    closers.push(() => app.close());
-  }
+  const webhookUrl =
+    stripe && cfg.stripe?.webhookSecretFile && cfg.stripe.webhookAddr
+      ? await serveStripeWebhook(
+          mgr,
+          stripe,
+          {
+            secretFile: cfg.stripe.webhookSecretFile,
+            addr: cfg.stripe.webhookAddr,
+            tenantSelector: cfg.tenantSelector,
+          },
+          { log: deps.log, closers },
+        )
+      : undefined;
   return {
     handle,
     services,
@@ -204,6 +147,115 @@ export async function startTenantStack(
       for (const c of closers.reverse()) await c().catch(() => undefined);
     },
   };
+}
+
+/** Registers a dependency with what waits while it is down (services/dependency-health). */
+type Reporter = (name: string, whileDown: string) => DependencyReporter;
+
+/** Where an opened service registers its health and its closer. */
+interface OpenContext {
+  readonly reporter: Reporter;
+  readonly closers: (() => Promise<void>)[];
+  readonly log: Logger;
+}
+
+// The Arrakis database, migrated first when `migrateUrl` (the owner role) is given.
+async function openDatabase(
+  databaseUrl: string,
+  migrateUrl: string | undefined,
+  { reporter, closers, log }: OpenContext,
+): Promise<TenantDatabase> {
+  if (migrateUrl) {
+    // Before the first reconcile when the database answers; while it is away, retried in
+    // the background: the rest of the operator must not wait for it (ADR 0071).
+    const stop = new AbortController();
+    const ownerUrl = migrateUrl;
+    const appRole = decodeURIComponent(new URL(databaseUrl).username);
+    const migrateOnce = (): Promise<boolean> =>
+      tryMigrate(
+        ownerUrl,
+        appRole,
+        reporter("arrakis-postgres-owner", "the Arrakis schema migration waits"),
+        log,
+      );
+    if (!(await migrateOnce())) {
+      const done = retryUntil(migrateOnce, stop.signal).catch((err: unknown) =>
+        log.error({ err: describeError(err) }, "arrakis schema migration failed"),
+      );
+      closers.push(async () => {
+        stop.abort();
+        await done;
+      });
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: 8,
+    connectionTimeoutMillis: 5000,
+  });
+  guardPgPool(
+    pool,
+    reporter("arrakis-postgres", "Tenants' Database component waits and is retried"),
+  );
+  closers.push(() => pool.end());
+  return new TenantDatabase(pool);
+}
+
+function openCache(
+  redisUrl: string,
+  reporter: Reporter,
+  closers: (() => Promise<void>)[],
+): TenantCache {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 5000 });
+  guardRedis(redis, reporter("redis", "Tenants' Cache component waits and is retried"));
+  closers.push(() => {
+    redis.disconnect();
+    return Promise.resolve();
+  });
+  return new TenantCache(redis);
+}
+
+function openStripe(
+  cfg: NonNullable<TenantStackConfig["stripe"]>,
+  reporter: Reporter,
+  closers: (() => Promise<void>)[],
+): { stripe: Stripe; billing: TenantBilling; stripeHealth: DependencyReporter } {
+  const stripe = stripeClient(secretFile(cfg.apiKeyFile), cfg.apiBase);
+  const billing = new TenantBilling(stripe, cfg.billing);
+  const stripeHealth = reporter(
+    SaasDependency.Stripe,
+    "Tenants stay Ready (Degraded); metering and plan sync are retried",
+  );
+  closers.push(watchSaas(stripeHealth, stripeProbeUrl(cfg.apiBase)));
+  return { stripe, billing, stripeHealth };
+}
+
+// Serves the Stripe webhook endpoint at `webhookAddr`; returns its URL.
+async function serveStripeWebhook(
+  mgr: Manager,
+  stripe: Stripe,
+  cfg: { readonly secretFile: string; readonly addr: string; readonly tenantSelector?: string },
+  { log, closers }: Pick<OpenContext, "log" | "closers">,
+): Promise<string> {
+  const tenants = mgr.informer<Tenant>(Resources.Tenant, {
+    ...(cfg.tenantSelector ? { labelSelector: cfg.tenantSelector } : {}),
+    indexers: { [TENANTS_BY_CUSTOMER]: tenantsByCustomer },
+  });
+  const app = buildStripeWebhookServer({
+    stripe,
+    endpointSecret: secretFile(cfg.secretFile),
+    store: new KubeBillingStateStore(mgr.client, tenants),
+    log: (msg, fields) => log.info(fields ?? {}, msg),
+  });
+  const addr = cfg.addr;
+  const i = addr.lastIndexOf(":");
+  const webhookUrl = await app.listen({
+    host: addr.slice(0, i) || "0.0.0.0",
+    port: Number(addr.slice(i + 1)),
+  });
+  log.info({ url: webhookUrl }, "serving the Stripe webhook endpoint");
+  closers.push(() => app.close());
+  return webhookUrl;
 }
 
 // Tenants whose Database or Cache component failed while its server was away are reconciled
@@ -230,7 +282,7 @@ function watchSaas(rep: DependencyReporter, url: string): () => Promise<void> {
 
 function openDiscord(
   cfg: NonNullable<TenantStackConfig["discord"]>,
-  reporter: (name: string, whileDown: string) => DependencyReporter,
+  reporter: Reporter,
   closers: (() => Promise<void>)[],
 ): { discord: TenantDiscord; discordHealth: DependencyReporter } {
   const rest = new REST({

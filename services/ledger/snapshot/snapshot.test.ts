@@ -114,6 +114,10 @@ describe("snapshot create / verify / restore", () => {
       expect(restored).toMatchObject({ treeSize: 6, rootHash: a.rootHash });
       const copy = "SELECT log_index, receipt, appended_at FROM ledger_entries ORDER BY log_index";
       expect((await dst.query(copy)).rows).toEqual((await src.query(copy)).rows);
+      // Secondary indexes are dropped for the load and rebuilt before commit.
+      const indexes =
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname";
+      expect((await dst.query(indexes)).rows).toEqual((await src.query(indexes)).rows);
       const keys = "SELECT key_id, kind, public_key FROM ledger_keys ORDER BY key_id";
       expect((await dst.query(keys)).rows).toEqual((await src.query(keys)).rows);
     } finally {
