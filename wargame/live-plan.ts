@@ -5,7 +5,6 @@
 // with the KPI's one definition of fill rate. No I/O here: wargame/live.ts does it.
 import type { GPUWorkload } from "../crds/index.ts";
 import type { SimFaults } from "../services/provider-sim/index.ts";
-import { SIM_LABELS } from "../services/provider-sim/sim-jobs.ts";
 import { attemptCountsByTreaty, treatyFillRate } from "../services/kpi/index.ts";
 import type { RoutingStrategy } from "../services/routing/index.ts";
 import { generateArrivals, type Arrival } from "./arrivals.ts";
@@ -20,8 +19,6 @@ export interface LiveArrival {
   readonly arrival: Arrival;
   /** Wall ms after the start. */
   readonly atWallMs: number;
-  /** Labels for the provider simulator: the compressed running time. */
-  readonly simLabels: Readonly<Record<string, string>>;
 }
 
 /** A switch of one provider simulator's faults. */
@@ -39,7 +36,12 @@ export interface LivePlan {
   readonly arrivals: readonly LiveArrival[];
   readonly faults: readonly FaultSwitch[];
   /** External providers (one simulator each): compressed start time and capacity. */
-  readonly providers: readonly { name: string; queuedMs: number; capacityGpus: number }[];
+  readonly providers: readonly {
+    name: string;
+    queuedMs: number;
+    runningMs: number;
+    capacityGpus: number;
+  }[];
   /** Wall ms until the last arrival plus the drain. */
   readonly durationWallMs: number;
 }
@@ -68,17 +70,25 @@ export function livePlan(s: Scenario, compression: number): LivePlan {
       );
     }
   });
+  const r = s.arrivals.runtimeMinutes;
+  if (r.min !== r.max) {
+    // The operator does not pass a workload's labels to the provider, so a simulator runs every
+    // job for its one default running time.
+    why.push(
+      `arrivals.runtimeMinutes: live mode needs min = max (one running time), got ${r.min}..${r.max}`,
+    );
+  }
   if (why.length > 0) throw new LivePlanError(`${s.name}: ${why.join("; ")}`);
   const wall = (simMs: number): number => Math.round(simMs / compression);
   const t0 = Date.parse(s.start);
   const arrivals = generateArrivals(s, t0).map((a) => ({
     arrival: a,
     atWallMs: wall(a.atMs - t0),
-    simLabels: { [SIM_LABELS.runningMs]: String(wall(a.runtimeMs)) },
   }));
   const providers = s.providers.map((p) => ({
     name: p.name,
     queuedMs: wall(p.startSeconds * 1000),
+    runningMs: wall(r.min * MINUTE),
     capacityGpus: p.capacityGpus,
   }));
   const faults = faultSwitches(s, wall);

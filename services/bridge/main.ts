@@ -7,12 +7,14 @@
 import { Redis } from "ioredis";
 import pg from "pg";
 import { pino } from "pino";
-import type { Tenant, Treaty } from "../../crds/index.ts";
+import type { GPUWorkload, Receipt, Tenant, Treaty } from "../../crds/index.ts";
 import { createKubeClient, Informer, Resources } from "../kube/index.ts";
 import { TenantCache } from "../tenant-stack/redis/tenant-cache.ts";
 import { PostgresKeyStore } from "./api-key-auth.ts";
+import { CachingKeyStore } from "./key-cache.ts";
 import { HttpLedgerReader } from "./ledger-reader.ts";
 import { startBridgeServer } from "./server.ts";
+import { byNamespace, CachedTenantReads, NAMESPACE_INDEX, TenantAccess } from "./tenant-reads.ts";
 
 const env = process.env;
 const need = (k: string): string => {
@@ -37,13 +39,19 @@ const ledger = new HttpLedgerReader(need("VAULTMESH_LEDGER_API"));
 const kube = await createKubeClient({ fieldManager: "vaultmesh-bridge" });
 const treaties = new Informer<Treaty>(kube, Resources.Treaty, { logger });
 const tenants = new Informer<Tenant>(kube, Resources.Tenant, { logger });
-await Promise.all([treaties.start(), tenants.start()]);
+// Reads are served from these (ADR 0124), each tenant's slice found by its namespace.
+const indexers = { [NAMESPACE_INDEX]: byNamespace };
+const workloads = new Informer<GPUWorkload>(kube, Resources.GPUWorkload, { logger, indexers });
+const receipts = new Informer<Receipt>(kube, Resources.Receipt, { logger, indexers });
+const informers = [treaties, tenants, workloads, receipts];
+await Promise.all(informers.map((i) => i.start()));
 const keys = new PostgresKeyStore(pool);
 
 const server = await startBridgeServer({
   port: Number(env.VAULTMESH_BRIDGE_PORT ?? 8080),
   deps: {
-    keys,
+    keys: new CachingKeyStore(keys),
+    reads: new CachedTenantReads(new TenantAccess(kube), workloads, receipts),
     limiter: new TenantCache(redis),
     kube,
     treaties,
@@ -70,7 +78,7 @@ const stop = async (): Promise<void> => {
   stopping = true;
   logger.info("shutting down: finishing in-flight requests");
   await server.close();
-  await Promise.all([treaties.stop(), tenants.stop()]);
+  await Promise.all(informers.map((i) => i.stop()));
   kube.close();
   redis.disconnect();
   await pool.end();

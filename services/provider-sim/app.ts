@@ -80,6 +80,106 @@ function fail(reply: FastifyReply, code: ErrorCode, error: string): FastifyReply
   return reply.code(status).send({ error, code, retryable });
 }
 
+function onError(
+  err: { statusCode?: number; message: string },
+  req: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  if (err.statusCode !== undefined && err.statusCode < 500) {
+    return fail(reply, "invalid_request", err.message);
+  }
+  req.log.error({ err }, "provider simulator request failed");
+  return fail(reply, "internal", "internal error");
+}
+
+// Faults first: a down or flaky provider fails before authentication or any work.
+function injectFaults(
+  app: FastifyInstance,
+  opts: {
+    readonly faults: SimFaults;
+    readonly random: () => number;
+    readonly sleep: (ms: number) => Promise<void>;
+    /** `GET /metrics` is served and exempt from the faults. */
+    readonly metrics: boolean;
+  },
+): void {
+  const { faults, random, sleep } = opts;
+  app.addHook("onRequest", async (req, reply) => {
+    if (opts.metrics && req.routeOptions.url === "/metrics") return undefined;
+    if (faults.down === "reset") {
+      req.raw.socket.destroy();
+      return reply.hijack();
+    }
+    if ((faults.latencyMs ?? 0) > 0) await sleep(faults.latencyMs ?? 0);
+    if (faults.down === true) return fail(reply, "unavailable", "the provider is down");
+    if (random() < (faults.errorRate ?? 0)) return fail(reply, "unavailable", "injected fault");
+    return undefined;
+  });
+}
+
+function isAuthorized(
+  tokens: readonly string[],
+  req: FastifyRequest,
+  reply: FastifyReply,
+): boolean {
+  const auth = req.headers.authorization ?? "";
+  const token = auth.startsWith("Bearer ") ? auth.slice(7) : undefined;
+  if (token !== undefined && tokens.includes(token)) return true;
+  void fail(reply, "unauthorized", "a valid bearer token is required");
+  return false;
+}
+
+/** The Idempotency-Key and body of a create request, or why they are invalid. */
+function readCreate(
+  req: FastifyRequest,
+): { readonly key: string; readonly request: JobRequest } | { readonly invalid: string } {
+  const key = req.headers[IDEMPOTENCY_KEY_HEADER];
+  if (typeof key !== "string" || !IDEMPOTENCY_KEY_PATTERN.test(key)) {
+    return { invalid: `header Idempotency-Key must match ${IDEMPOTENCY_KEY_PATTERN}` };
+  }
+  const parsed = JobRequestSchema.safeParse(req.body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue?.path.join(".") || "body";
+    return { invalid: `${path}: ${issue?.message ?? "invalid"}` };
+  }
+  return { key, request: parsed.data };
+}
+
+/** What the simulator offers: prices by GPU type, regions, GPUs it may hold at once. */
+interface SimOffer {
+  readonly pricing: Readonly<Record<string, number>>;
+  readonly regions: readonly string[];
+  readonly capacity: number;
+}
+
+function gpusInUse(jobs: ReadonlyMap<string, SimJob>, now: number): number {
+  let n = 0;
+  for (const j of jobs.values()) if (!isTerminal(viewOf(j, now).state)) n += j.request.gpu.count;
+  return n;
+}
+
+/** Why the request cannot be served (GPU type, region, price, capacity), or undefined. */
+function refusal(
+  r: JobRequest,
+  offer: SimOffer,
+  jobs: ReadonlyMap<string, SimJob>,
+  now: number,
+): [ErrorCode, string] | undefined {
+  const price = offer.pricing[r.gpu.type];
+  if (price === undefined) return ["unsupported", `gpu type ${r.gpu.type} is not offered`];
+  if (r.region !== undefined && !offer.regions.includes(r.region)) {
+    return ["unsupported", `region ${r.region} is not served`];
+  }
+  if (r.maxPricePerHour !== undefined && price > r.maxPricePerHour) {
+    return ["unsupported", `price ${price}/h exceeds maxPricePerHour ${r.maxPricePerHour}`];
+  }
+  if (gpusInUse(jobs, now) + r.gpu.count > offer.capacity) {
+    return ["insufficient_capacity", `no ${r.gpu.count}× ${r.gpu.type} available now`];
+  }
+  return undefined;
+}
+
 /** Builds the simulator's fastify app. */
 export function buildServer(deps: SimDeps): FastifyInstance {
   const faults = deps.faults ?? {};
@@ -96,26 +196,8 @@ export function buildServer(deps: SimDeps): FastifyInstance {
   const app = fastify({ loggerInstance: deps.logger }) as unknown as FastifyInstance;
   if (deps.metrics) observeFastify(app, deps.metrics, "provider-sim");
 
-  app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
-    if (err.statusCode !== undefined && err.statusCode < 500) {
-      return fail(reply, "invalid_request", err.message);
-    }
-    req.log.error({ err }, "provider simulator request failed");
-    return fail(reply, "internal", "internal error");
-  });
-
-  // Faults first: a down or flaky provider fails before authentication or any work.
-  app.addHook("onRequest", async (req, reply) => {
-    if (deps.metrics && req.routeOptions.url === "/metrics") return undefined;
-    if (faults.down === "reset") {
-      req.raw.socket.destroy();
-      return reply.hijack();
-    }
-    if ((faults.latencyMs ?? 0) > 0) await sleep(faults.latencyMs ?? 0);
-    if (faults.down === true) return fail(reply, "unavailable", "the provider is down");
-    if (random() < (faults.errorRate ?? 0)) return fail(reply, "unavailable", "injected fault");
-    return undefined;
-  });
+  app.setErrorHandler(onError);
+  injectFaults(app, { faults, random, sleep, metrics: deps.metrics !== undefined });
 
   app.get("/v1/health", () => ({
     status: "ok",
@@ -123,58 +205,21 @@ export function buildServer(deps: SimDeps): FastifyInstance {
     time: deps.clock.now().toISOString(),
   }));
 
-  const authorized = (req: FastifyRequest, reply: FastifyReply): boolean => {
-    const auth = req.headers.authorization ?? "";
-    const token = auth.startsWith("Bearer ") ? auth.slice(7) : undefined;
-    if (token !== undefined && tokens.includes(token)) return true;
-    void fail(reply, "unauthorized", "a valid bearer token is required");
-    return false;
-  };
+  const authorized = (req: FastifyRequest, reply: FastifyReply): boolean =>
+    isAuthorized(tokens, req, reply);
   // Carried out, then maybe "lost": the caller sees 503 but the effect stands.
   const answer = (reply: FastifyReply, status: number, body: unknown): FastifyReply =>
     random() < (faults.lostReplyRate ?? 0)
       ? fail(reply, "unavailable", "injected fault after the request was carried out")
       : reply.code(status).send(body);
 
-  const gpusInUse = (now: number): number => {
-    let n = 0;
-    for (const j of jobs.values()) if (!isTerminal(viewOf(j, now).state)) n += j.request.gpu.count;
-    return n;
-  };
-
-  /** Why the request cannot be served (GPU type, region, price, capacity), or undefined. */
-  const refusal = (r: JobRequest, now: number): [ErrorCode, string] | undefined => {
-    const price = pricing[r.gpu.type];
-    if (price === undefined) return ["unsupported", `gpu type ${r.gpu.type} is not offered`];
-    if (r.region !== undefined && !regions.includes(r.region)) {
-      return ["unsupported", `region ${r.region} is not served`];
-    }
-    if (r.maxPricePerHour !== undefined && price > r.maxPricePerHour) {
-      return ["unsupported", `price ${price}/h exceeds maxPricePerHour ${r.maxPricePerHour}`];
-    }
-    if (gpusInUse(now) + r.gpu.count > capacity) {
-      return ["insufficient_capacity", `no ${r.gpu.count}× ${r.gpu.type} available now`];
-    }
-    return undefined;
-  };
+  const offer: SimOffer = { pricing, regions, capacity };
 
   app.post("/v1/jobs", (req, reply) => {
     if (!authorized(req, reply)) return reply;
-    const key = req.headers[IDEMPOTENCY_KEY_HEADER];
-    if (typeof key !== "string" || !IDEMPOTENCY_KEY_PATTERN.test(key)) {
-      return fail(
-        reply,
-        "invalid_request",
-        `header Idempotency-Key must match ${IDEMPOTENCY_KEY_PATTERN}`,
-      );
-    }
-    const parsed = JobRequestSchema.safeParse(req.body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const path = issue?.path.join(".") || "body";
-      return fail(reply, "invalid_request", `${path}: ${issue?.message ?? "invalid"}`);
-    }
-    const request = parsed.data;
+    const read = readCreate(req);
+    if ("invalid" in read) return fail(reply, "invalid_request", read.invalid);
+    const { key, request } = read;
     const fingerprint = stableJson(request);
     const now = nowMs();
     const existing = byKey.get(key);
@@ -188,7 +233,7 @@ export function buildServer(deps: SimDeps): FastifyInstance {
       }
       return answer(reply, 200, viewOf(existing, now));
     }
-    const refused = refusal(request, now);
+    const refused = refusal(request, offer, jobs, now);
     if (refused !== undefined) return fail(reply, ...refused);
     const plan = planJob(request, durations, {
       stuck: random() < (faults.stuckRate ?? 0),
