@@ -81,7 +81,9 @@ test: deps
 	@$(TIMED) "jest (unit + integration)" $(NPM) test --silent
 	@bash hack/timed.sh --summary
 
+# hack/observability's unit test runs promtool (built from its Go module, cached by version).
 test-unit: node-deps
+	@$(TIMED) "prometheus build" bash hack/prometheus/build.sh >/dev/null
 	$(NPM) run test:unit --silent
 
 test-integration: deps

@@ -54,14 +54,13 @@ export default tseslint.config(
   },
   // TEMPORARY — product files over the size limits when the limits came in (issue 12). Each is
   // to be split and then removed from this list; nothing may be added. Being edited by other
-  // changes at the time (split once those land): gpuworkload-status.ts, services/bridge,
+  // changes at the time (split once those land): gpuworkload-status.ts,
   // services/metrics, wargame/. Not split yet: the rest.
   {
     name: "vaultmesh/temporary-size-exceptions",
     files: [
       "operator/controllers/gpuworkload/gpuworkload-status.ts",
       "operator/controllers/tenant/tenant-config.ts",
-      "services/bridge/routes.ts",
       "services/metrics/catalog.ts",
       "wargame/cli.ts",
       "wargame/engine.ts",

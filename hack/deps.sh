@@ -14,6 +14,9 @@ command -v gpg >/dev/null || missing+=(gnupg)
 command -v openssl >/dev/null || missing+=(openssl)
 # skopeo reads the image layout and docker-archive `make image` writes (an independent check).
 command -v skopeo >/dev/null || missing+=(skopeo)
+# hack/schemathesis.sh installs the pinned schemathesis into a venv (Debian splits venv out).
+command -v python3 >/dev/null || missing+=(python3)
+python3 -c "import ensurepip, venv" 2>/dev/null || missing+=(python3-venv)
 
 # `make image` fetches its pinned packages with `apt-get download`, which needs package lists: on
 # a machine that never fetched them (as root), fetch them once.

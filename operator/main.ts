@@ -15,6 +15,7 @@ import { SecretProviderConnector } from "./controllers/gpuworkload/provider-conn
 import { createFederationPeerController } from "./controllers/federationpeer/federationpeer-controller.ts";
 import { federationEnv } from "./controllers/federationpeer/federationpeer-env.ts";
 import { createReceiptController } from "./controllers/receipt/receipt-controller.ts";
+import { createDeploymentRecorderControllers } from "./controllers/deployment-recorder/deployment-recorder-controller.ts";
 import { tenantStackConfigFromEnv } from "./controllers/tenant/tenant-env.ts";
 import { workloadCaches } from "./shared/workload-caches.ts";
 import { createTreatyController } from "./controllers/treaty/treaty-controller.ts";
@@ -115,6 +116,8 @@ createReceiptController(mgr, {
     ? { pendingRequeueMs: cfg.timestampPendingRequeueMs }
     : {}),
 });
+// Deployment receipts: annotated (or namespace-labelled) apps/v1 rollouts (ADR 0144).
+createDeploymentRecorderControllers(mgr, { ledger, clock: systemClock, scope });
 // Federation: a sync round per FederationPeer and interval, cosigned with the witness key.
 const federation = (() => {
   try {

@@ -141,6 +141,8 @@ export type LiveResult = Pick<
   readonly perTreaty: Readonly<
     Record<string, { routed: number; placed: number; fillRate: number | null }>
   >;
+  /** Failovers by reason (numbers elided). */
+  readonly failoverReasons: Readonly<Record<string, number>>;
   /** Workloads not finished when the run ended. */
   readonly stuck: number;
 };
@@ -175,6 +177,11 @@ export function liveResult(
     fillRate: treatyFillRate({ routed, placed }) ?? null,
     perTreaty,
     failovers: attempts.filter((a) => a.outcome === "Abandoned").length,
+    failoverReasons: countBy(
+      attempts
+        .filter((a) => a.outcome === "Abandoned")
+        .map((a) => (a.reason ?? "").replace(/\d+/g, "#").slice(0, 120)),
+    ),
     succeeded: phase("Succeeded"),
     failed: phase("Failed"),
     stuck: workloads.length - phase("Succeeded") - phase("Failed"),
@@ -208,5 +215,25 @@ export function disagreements(
     out.push(`failovers: fast ${fast.failovers}, live ${live.failovers} (tolerance ${fo})`);
   }
   if (live.stuck > 0) out.push(`stuck: ${live.stuck} live workloads did not finish`);
+  return out;
+}
+
+/** The operator's timings for a live run: the scenario's, compressed (wall ms). */
+export function liveOperatorTimings(
+  s: Scenario,
+  compression: number,
+): { probeIntervalMs: number; unschedulableTimeoutMs: number; retryBackoffMs: number } {
+  const ms = (seconds: number): number => Math.max(1, Math.round((seconds * 1000) / compression));
+  return {
+    probeIntervalMs: ms(s.operator.treatyResyncSeconds),
+    unschedulableTimeoutMs: ms(s.operator.unschedulableTimeoutSeconds),
+    // The product's first back-off after an abandoned attempt (ADR 0099), 60 s.
+    retryBackoffMs: ms(60),
+  };
+}
+
+function countBy(xs: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of xs) out[x] = (out[x] ?? 0) + 1;
   return out;
 }

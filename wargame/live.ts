@@ -38,6 +38,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Ma
 /** Treaties of the scenario as Treaty objects on the simulators' endpoints. */
 export function liveTreaties(
   s: Scenario,
+  compression: number,
   urls: ReadonlyMap<string, string>,
   label: string,
   secret: { name: string; namespace: string; key: string },
@@ -54,7 +55,22 @@ export function liveTreaties(
         gpuType: gpuType as Treaty["spec"]["pricing"][number]["gpuType"],
         usdPerHour: usdPerHour!,
       })),
-      ...(t.slo ? { slo: { ...t.slo } } : {}),
+      // Provision deadlines are compressed like every other duration.
+      ...(t.slo
+        ? {
+            slo: {
+              ...t.slo,
+              ...(t.slo.maxProvisionTimeSeconds === undefined
+                ? {}
+                : {
+                    maxProvisionTimeSeconds: Math.max(
+                      1,
+                      Math.round(t.slo.maxProvisionTimeSeconds / compression),
+                    ),
+                  }),
+            },
+          }
+        : {}),
       ...(t.quotas ? { quotas: { ...t.quotas } } : {}),
       reputationFloor: t.reputationFloor ?? 0,
       suspended: false,
@@ -103,7 +119,7 @@ export async function runLive(s: Scenario, deps: LiveDeps): Promise<LiveResult> 
       metadata: { name: secret.name, namespace },
       stringData: { token },
     } as never);
-    for (const t of liveTreaties(s, urls, deps.treatyLabel, secret)) {
+    for (const t of liveTreaties(s, deps.compression, urls, deps.treatyLabel, secret)) {
       treaties.push(await client.create(Resources.Treaty, t));
     }
     await until(now, 60_000, "treaties probed", async () => {

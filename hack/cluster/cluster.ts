@@ -10,6 +10,13 @@ import { generatePki, type Pki } from "./pki.ts";
 import { freePort } from "./ports.ts";
 import { logTail, startComponent, stopGroups, type Component } from "./process.ts";
 import { kubeconfigYaml } from "./kubeconfig.ts";
+import {
+  apiserverArgs,
+  controllerManagerArgs,
+  etcdArgs,
+  kwokArgs,
+  schedulerArgs,
+} from "./component-args.ts";
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -155,6 +162,31 @@ async function kubectl(
   }
 }
 
+/** Creates the seed's node pools and waits until kwok reports every node Ready. */
+async function createNodePools(kwok: Component, binDir: string, kubeconfig: string): Promise<void> {
+  await kubectl(binDir, kubeconfig, [
+    "apply",
+    "-f",
+    join(repoRoot, "hack/controlplane/node-pools.yaml"),
+  ]);
+  const want = (await kubectl(binDir, kubeconfig, ["get", "nodes", "-o", "name"]))
+    .trim()
+    .split("\n").length;
+  await waitReady(
+    kwok,
+    async () => {
+      const out = await kubectl(binDir, kubeconfig, [
+        "get",
+        "nodes",
+        "-o",
+        'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
+      ]);
+      return out.split("\n").filter((l) => l === "True").length === want;
+    },
+    60000,
+  );
+}
+
 /**
  * Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on
  * 127.0.0.1 with free ports and a fresh PKI, writes `<dir>/kubeconfig`, creates the node
@@ -187,18 +219,7 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
   try {
     const pki = await generatePki(join(dir, "pki"));
     const etcd = await startWithPorts(2, async ([client, peer]) => {
-      const c = spawnC("etcd", [
-        "--name=default",
-        `--data-dir=${join(dir, "etcd")}`,
-        `--listen-client-urls=http://127.0.0.1:${client}`,
-        `--advertise-client-urls=http://127.0.0.1:${client}`,
-        `--listen-peer-urls=http://127.0.0.1:${peer}`,
-        `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
-        `--initial-cluster=default=http://127.0.0.1:${peer}`,
-        "--unsafe-no-fsync",
-        "--quota-backend-bytes=4294967296",
-        "--log-level=warn",
-      ]);
+      const c = spawnC("etcd", etcdArgs(dir, client as number, peer as number));
       await waitReady(
         c,
         async () => (await probe(`http://127.0.0.1:${client}/health`)) === 200,
@@ -207,27 +228,12 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
       return c;
     });
     const etcdPort = etcd.ports[0] as number;
+    const serviceClusterIpRange = opts.serviceClusterIpRange ?? "10.0.0.0/24";
     const api = await startWithPorts(1, async ([port]) => {
-      const c = spawnC("kube-apiserver", [
-        `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-        `--etcd-prefix=/registry-${name}`,
-        "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
-        `--secure-port=${port}`,
-        `--cert-dir=${join(dir, "pki")}`,
-        `--tls-cert-file=${pki.servingCert}`,
-        `--tls-private-key-file=${pki.servingKey}`,
-        `--client-ca-file=${pki.caCert}`,
-        `--service-account-key-file=${pki.saPub}`,
-        `--service-account-signing-key-file=${pki.saKey}`,
-        "--service-account-issuer=https://kubernetes.default.svc",
-        "--authorization-mode=RBAC",
-        `--service-cluster-ip-range=${opts.serviceClusterIpRange ?? "10.0.0.0/24"}`,
-        "--endpoint-reconciler-type=none",
-        "--allow-privileged=true",
-        "--profiling=false",
-        "--v=1",
-      ]);
+      const c = spawnC(
+        "kube-apiserver",
+        apiserverArgs({ dir, name, etcdPort, port: port as number, pki, serviceClusterIpRange }),
+      );
       await waitReady(
         c,
         async () => (await probe(`https://127.0.0.1:${port}/readyz`, pki)) === 200,
@@ -242,69 +248,16 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
       kubeconfigYaml({ name, server: `https://127.0.0.1:${apiserverPort}`, pki }),
       { mode: 0o600 },
     );
-    spawnC("kube-controller-manager", [
-      `--kubeconfig=${kubeconfig}`,
-      `--authentication-kubeconfig=${kubeconfig}`,
-      `--authorization-kubeconfig=${kubeconfig}`,
-      "--secure-port=0",
-      "--leader-elect=false",
-      `--service-account-private-key-file=${pki.saKey}`,
-      `--root-ca-file=${pki.caCert}`,
-      "--use-service-account-credentials=false",
-      "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route,-persistentvolume-expander",
-      "--concurrent-job-syncs=20",
-      "--concurrent-gc-syncs=20",
-      "--kube-api-qps=200",
-      "--kube-api-burst=400",
-      "--v=1",
-    ]);
-    spawnC("kube-scheduler", [
-      `--kubeconfig=${kubeconfig}`,
-      `--authentication-kubeconfig=${kubeconfig}`,
-      `--authorization-kubeconfig=${kubeconfig}`,
-      "--secure-port=0",
-      "--leader-elect=false",
-      "--kube-api-qps=200",
-      "--kube-api-burst=400",
-      "--v=1",
-    ]);
+    spawnC("kube-controller-manager", controllerManagerArgs(kubeconfig, pki));
+    spawnC("kube-scheduler", schedulerArgs(kubeconfig));
     const kwokPort = await freePort();
     const stagesDir = join(repoRoot, "hack/controlplane/kwok-stages");
     const stages = (await readdir(stagesDir)).filter((f) => f.endsWith(".yaml")).sort();
-    const kwok = spawnC("kwok", [
-      `--kubeconfig=${kubeconfig}`,
-      "--manage-all-nodes=false",
-      "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-      ...stages.map((f) => `--config=${join(stagesDir, f)}`),
-      `--server-address=127.0.0.1:${kwokPort}`,
-      "--node-ip=127.0.0.1",
-      "--node-lease-duration-seconds=40",
-      "--tls-cert-file=" + pki.adminCert,
-      "--tls-private-key-file=" + pki.adminKey,
-    ]);
-    if (opts.nodePools ?? true) {
-      await kubectl(binDir, kubeconfig, [
-        "apply",
-        "-f",
-        join(repoRoot, "hack/controlplane/node-pools.yaml"),
-      ]);
-      const want = (await kubectl(binDir, kubeconfig, ["get", "nodes", "-o", "name"]))
-        .trim()
-        .split("\n").length;
-      await waitReady(
-        kwok,
-        async () => {
-          const out = await kubectl(binDir, kubeconfig, [
-            "get",
-            "nodes",
-            "-o",
-            'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
-          ]);
-          return out.split("\n").filter((l) => l === "True").length === want;
-        },
-        60000,
-      );
-    }
+    const kwok = spawnC(
+      "kwok",
+      kwokArgs({ kubeconfig, stages: stages.map((f) => join(stagesDir, f)), port: kwokPort, pki }),
+    );
+    if (opts.nodePools ?? true) await createNodePools(kwok, binDir, kubeconfig);
     for (const c of started) {
       if (!c.isRunning())
         throw new Error(`${c.name} exited; last lines of ${c.log}:\n${logTail(c.log)}`);

@@ -1,77 +1,22 @@
 /**
- * The tenant API's routes: workloads (as the tenant, through impersonation), quotes (the
- * operator's router over this process's Treaty cache), usage and receipts (the tenant's own
- * Receipts, read as the tenant, so another tenant's digest is simply not found), proofs (the
- * ledger's bundle, once the receipt is known to be the caller's), /health, /metrics and
- * /openapi.json. Request shapes are checked with the zod schemas /openapi.json is made from.
+ * The tenant API's routes: workloads (workload-routes.ts), quotes (the operator's router over
+ * this process's Treaty cache), usage and receipts (the tenant's own Receipts — from the
+ * informer cache after the cached access review, ADR 0124 — so another tenant's digest is
+ * simply not found), proofs (the ledger's bundle, once the receipt is known to be the
+ * caller's), /health, /metrics and /openapi.json.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { z } from "zod";
-import type { GPUWorkload, Receipt } from "../../crds/index.ts";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import { route } from "../routing/index.ts";
 import { describeError } from "../dependency-health/index.ts";
 import type { Caller } from "./api-key-auth.ts";
 import type { BridgeMetrics } from "./bridge-metrics.ts";
 import type { BridgeDeps } from "./deps.ts";
 import { openApiDocument } from "./openapi.ts";
-import { ProblemError, ProblemReason, problem, validationProblem } from "./problem.ts";
-import {
-  CreateWorkloadSchema,
-  DigestParamsSchema,
-  IdempotencyKeySchema,
-  QuoteRequestSchema,
-  WorkloadParamsSchema,
-  type Health,
-} from "./schemas.ts";
-import { TenantWorkloads } from "./tenant-workloads.ts";
+import { ProblemError, ProblemReason, problem } from "./problem.ts";
+import { deadline, parse, routeContext, type RouteOptions } from "./route-context.ts";
+import { DigestParamsSchema, QuoteRequestSchema, type Health } from "./schemas.ts";
 import { usageOf } from "./usage.ts";
-
-/** Route options that reach here. */
-export interface RouteOptions {
-  readonly handlerTimeoutMs: number;
-  readonly healthTimeoutMs?: number;
-}
-
-function parse<S extends z.ZodType>(schema: S, value: unknown, root: string): z.output<S> {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new ProblemError(validationProblem(root, r.error));
-  return r.data;
-}
-
-async function deadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_res, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new ProblemError(
-            problem(503, ProblemReason.DependencyUnavailable, `${what}: no answer within ${ms} ms`),
-            { "retry-after": "5" },
-          ),
-        ),
-      ms,
-    );
-  });
-  p.catch(() => undefined);
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** The workload as the API shows it. */
-export function workloadView(w: GPUWorkload): Record<string, unknown> {
-  return {
-    name: w.metadata.name ?? "",
-    namespace: w.metadata.namespace ?? "",
-    uid: w.metadata.uid ?? "",
-    ...(w.metadata.creationTimestamp ? { createdAt: String(w.metadata.creationTimestamp) } : {}),
-    deleting: w.metadata.deletionTimestamp !== undefined,
-    spec: w.spec,
-    ...(w.status ? { status: w.status } : {}),
-  };
-}
+import { registerWorkloadRoutes } from "./workload-routes.ts";
 
 async function settle(check: () => Promise<void>, ms: number): Promise<string> {
   try {
@@ -108,68 +53,9 @@ export function registerRoutes(
   metrics: BridgeMetrics,
   opts: RouteOptions,
 ): void {
-  const clock = deps.clock ?? ((): Date => new Date());
-  const views = new Map<string, TenantWorkloads>();
-  const as = (req: FastifyRequest): TenantWorkloads => {
-    const c = req.caller as Caller;
-    let v = views.get(c.tenant);
-    if (!v) {
-      v = new TenantWorkloads(deps.kube, c.tenant);
-      views.set(c.tenant, v);
-    }
-    return v;
-  };
-  const within = <T>(p: Promise<T>, what: string): Promise<T> =>
-    deadline(p, opts.handlerTimeoutMs, what);
-  const auth = { config: { auth: true } };
-
-  app.post("/v1/workloads", auth, async (req, reply) => {
-    const body = parse(CreateWorkloadSchema, req.body, "/body");
-    const rawKey = req.headers["idempotency-key"];
-    const key =
-      rawKey === undefined
-        ? undefined
-        : parse(IdempotencyKeySchema, rawKey, "/headers/idempotency-key");
-    // The raw spec goes to the apiserver: its strict field validation names unknown fields.
-    const raw = (req.body as { spec: Record<string, unknown> }).spec;
-    const r = await within(as(req).create(body.name, raw, key), "kubernetes");
-    return reply.code(r.replayed ? 200 : 201).send(workloadView(r.workload));
-  });
-
-  const reads = deps.reads;
-  const tenantOf = (req: FastifyRequest): string => (req.caller as Caller).tenant;
-  const receiptsOf = (req: FastifyRequest): Promise<Receipt[]> =>
-    reads ? reads.receipts(tenantOf(req)) : as(req).receipts();
-  const receiptOf = (req: FastifyRequest, digest: string): Promise<Receipt | undefined> =>
-    reads ? reads.receipt(tenantOf(req), digest) : as(req).receipt(digest);
-
-  app.get("/v1/workloads", auth, async (req) => {
-    const items = await within(
-      reads ? reads.workloads(tenantOf(req)) : as(req).list(),
-      "kubernetes",
-    );
-    return { items: items.map(workloadView) };
-  });
-
-  app.get("/v1/workloads/:name", auth, async (req) => {
-    const { name } = parse(WorkloadParamsSchema, req.params, "/path");
-    // A cache miss asks the apiserver (as the tenant): a workload created a moment ago is
-    // found even before its watch event arrives.
-    const w =
-      (reads ? await within(reads.workload(tenantOf(req), name), "kubernetes") : undefined) ??
-      (await within(as(req).get(name), "kubernetes"));
-    if (!w)
-      throw new ProblemError(problem(404, ProblemReason.NotFound, `workload ${name} not found`));
-    return workloadView(w);
-  });
-
-  app.delete("/v1/workloads/:name", auth, async (req, reply) => {
-    const { name } = parse(WorkloadParamsSchema, req.params, "/path");
-    const w = await within(as(req).cancel(name), "kubernetes");
-    if (!w)
-      throw new ProblemError(problem(404, ProblemReason.NotFound, `workload ${name} not found`));
-    return reply.code(202).send({ ...workloadView(w), deleting: true });
-  });
+  const ctx = routeContext(deps, opts);
+  const { auth, within, clock } = ctx;
+  registerWorkloadRoutes(app, ctx);
 
   app.post("/v1/quote", auth, (req) => {
     const { spec } = parse(QuoteRequestSchema, req.body, "/body");
@@ -189,13 +75,13 @@ export function registerRoutes(
   });
 
   app.get("/v1/usage", auth, async (req) => {
-    const receipts = await within(receiptsOf(req), "kubernetes");
+    const receipts = await within(ctx.receipts(req), "kubernetes");
     return usageOf(receipts, clock());
   });
 
   app.get("/v1/receipts/:digest", auth, async (req) => {
     const { digest } = parse(DigestParamsSchema, req.params, "/path");
-    const r = await within(receiptOf(req, digest), "kubernetes");
+    const r = await within(ctx.receipt(req, digest), "kubernetes");
     if (!r)
       throw new ProblemError(problem(404, ProblemReason.NotFound, `receipt ${digest} not found`));
     return {
@@ -212,7 +98,7 @@ export function registerRoutes(
   app.get("/v1/receipts/:digest/proof", auth, async (req) => {
     const { digest } = parse(DigestParamsSchema, req.params, "/path");
     // Ownership first: the ledger holds every tenant's receipts.
-    const r = await within(receiptOf(req, digest), "kubernetes");
+    const r = await within(ctx.receipt(req, digest), "kubernetes");
     if (!r)
       throw new ProblemError(problem(404, ProblemReason.NotFound, `receipt ${digest} not found`));
     const bundle = await within(deps.ledger.bundle(digest), "ledger");

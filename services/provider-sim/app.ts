@@ -186,9 +186,11 @@ export function buildServer(deps: SimDeps): FastifyInstance {
   const random = deps.random ?? Math.random;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const tokens = deps.tokens ?? ["sim-token"];
-  const pricing: Readonly<Record<string, number>> = deps.pricing ?? DEFAULT_PRICING;
-  const regions = deps.regions ?? DEFAULT_REGIONS;
-  const capacity = deps.capacityGpus ?? Infinity;
+  const offer: SimOffer = {
+    pricing: deps.pricing ?? DEFAULT_PRICING,
+    regions: deps.regions ?? DEFAULT_REGIONS,
+    capacity: deps.capacityGpus ?? Infinity,
+  };
   const durations = deps.durations ?? { queuedMs: 1000, runningMs: 5000 };
   const jobs = new Map<string, SimJob>();
   const byKey = new Map<string, SimJob>();
@@ -212,8 +214,6 @@ export function buildServer(deps: SimDeps): FastifyInstance {
     random() < (faults.lostReplyRate ?? 0)
       ? fail(reply, "unavailable", "injected fault after the request was carried out")
       : reply.code(status).send(body);
-
-  const offer: SimOffer = { pricing, regions, capacity };
 
   app.post("/v1/jobs", (req, reply) => {
     if (!authorized(req, reply)) return reply;
@@ -244,7 +244,7 @@ export function buildServer(deps: SimDeps): FastifyInstance {
       key,
       fingerprint,
       request,
-      pricePerHour: pricing[request.gpu.type] ?? 0,
+      pricePerHour: offer.pricing[request.gpu.type] ?? 0,
       createdMs: now,
       ...plan,
     };

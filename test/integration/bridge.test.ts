@@ -14,11 +14,18 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import type { FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
 import pg from "pg";
-import type { Tenant, Treaty } from "../../crds/index.ts";
+import type { GPUWorkload, Receipt, Tenant, Treaty } from "../../crds/index.ts";
 import { receiptSpecOf } from "../../crds/domain/index.ts";
 import { PostgresKeyStore } from "../../services/bridge/api-key-auth.ts";
 import { buildServer } from "../../services/bridge/app.ts";
+import { CachingKeyStore, DEFAULT_KEY_CACHE_TTL_MS } from "../../services/bridge/key-cache.ts";
 import { HttpLedgerReader } from "../../services/bridge/ledger-reader.ts";
+import {
+  byNamespace,
+  CachedTenantReads,
+  NAMESPACE_INDEX,
+  TenantAccess,
+} from "../../services/bridge/tenant-reads.ts";
 import { TenantWorkloads } from "../../services/bridge/tenant-workloads.ts";
 import { Informer, KubeClient, Resources, type KubeObject } from "../../services/kube/index.ts";
 import { buildProofApi } from "../../services/ledger/proof-api.ts";
@@ -45,6 +52,8 @@ let client: KubeClient;
 let proofApi: FastifyInstance;
 let treaties: Informer<Treaty>;
 let tenants: Informer<Tenant>;
+let workloads: Informer<GPUWorkload>;
+let receipts: Informer<Receipt>;
 let treatyName = "";
 let a = "";
 let b = "";
@@ -53,6 +62,8 @@ let f = "";
 const keys: Record<string, string> = {};
 // The rate-limit test moves this clock to a minute of its own.
 let clockMs = Date.now();
+// The API-key caches' clock runs ahead of real time by this much (the revocation test moves it).
+let keyClockSkewMs = 0;
 
 interface Replica {
   readonly app: FastifyInstance;
@@ -75,7 +86,8 @@ async function startReplica(): Promise<Replica> {
   const keyStore = new PostgresKeyStore(pool);
   const app = buildServer(
     {
-      keys: keyStore,
+      keys: new CachingKeyStore(keyStore, { now: () => Date.now() + keyClockSkewMs }),
+      reads: new CachedTenantReads(new TenantAccess(client), workloads, receipts),
       limiter: new TenantCache(redis),
       kube: client,
       treaties,
@@ -163,7 +175,10 @@ beforeAll(async () => {
   }
   treaties = new Informer<Treaty>(client, Resources.Treaty);
   tenants = new Informer<Tenant>(client, Resources.Tenant);
-  await Promise.all([treaties.start(), tenants.start()]);
+  const indexers = { [NAMESPACE_INDEX]: byNamespace };
+  workloads = new Informer<GPUWorkload>(client, Resources.GPUWorkload, { indexers });
+  receipts = new Informer<Receipt>(client, Resources.Receipt, { indexers });
+  await Promise.all([treaties.start(), tenants.start(), workloads.start(), receipts.start()]);
   proofApi = buildProofApi({ ledger: stack.ledger.ledger });
   await proofApi.listen({ host: "127.0.0.1", port: 0 });
   replicas.push(await startReplica(), await startReplica());
@@ -174,6 +189,8 @@ afterAll(async () => {
   await proofApi?.close();
   await treaties?.stop();
   await tenants?.stop();
+  await workloads?.stop();
+  await receipts?.stop();
   for (const name of [a, b, f]) {
     await client?.delete(Resources.Tenant, { name }).catch(() => undefined);
   }
@@ -234,8 +251,13 @@ describe("a workload's life through the tenant API", () => {
     const got = await call(a, "GET", "/v1/workloads/train");
     expect(got.status).toBe(200);
     expect(got.body.spec).toMatchObject(spec);
-    const list = await call(a, "GET", "/v1/workloads");
-    expect((list.body.items as { name: string }[]).map((i) => i.name)).toContain("train");
+    // Lists come from the bridge's informer cache: the create shows once its watch event lands.
+    await waitFor("train in the bridge's workload list", async () => {
+      const list = await call(a, "GET", "/v1/workloads");
+      return (list.body.items as { name: string }[]).some((i) => i.name === "train")
+        ? true
+        : undefined;
+    });
     await waitFor("the treaty in the bridge's cache", () =>
       Promise.resolve(treaties.get(treatyName) ? true : undefined),
     );
@@ -289,8 +311,10 @@ describe("a workload's life through the tenant API", () => {
         name: "train",
       }),
     });
-    const usage = await call(a, "GET", "/v1/usage");
-    expect(usage.status).toBe(200);
+    const usage = await waitFor("the receipt in the bridge's usage", async () => {
+      const u = await call(a, "GET", "/v1/usage");
+      return u.status === 200 && u.body.completed === 1 ? u : undefined;
+    });
     expect(usage.body).toMatchObject({ gpuSeconds: 120, costMicroUsd: 20_000, completed: 1 });
     expect((usage.body.receipts as { digest: string }[]).map((x) => x.digest)).toEqual([digestA]);
     const receipt = await call(a, "GET", `/v1/receipts/${digestA}`);
@@ -426,7 +450,8 @@ describe("schemathesis against /openapi.json", () => {
         "--report-dir",
         dir,
       ],
-      { maxBuffer: 64 * 1024 * 1024, timeout: 600_000 },
+      // Run from the report dir: schemathesis writes its .schemathesis/ cache in its cwd.
+      { cwd: dir, maxBuffer: 64 * 1024 * 1024, timeout: 600_000 },
     ).catch((err: { stdout?: string; code?: number }) => ({
       stdout: `exit ${err.code}\n${err.stdout ?? ""}`,
       stderr: "",
@@ -453,6 +478,9 @@ describe("who the bridge acts as", () => {
     try {
       const view = new TenantWorkloads(client, c);
       await expect(view.list()).rejects.toMatchObject({ problem: { status: 403 } });
+      // The cached read path asks the same question as the tenant, and is refused the same.
+      const reads = new CachedTenantReads(new TenantAccess(client), workloads, receipts);
+      await expect(reads.workloads(c)).rejects.toMatchObject({ problem: { status: 403 } });
     } finally {
       await client.delete(Resources.Namespace, { name: tenantNamespace(c) });
     }
@@ -471,6 +499,9 @@ describe("who the bridge acts as", () => {
       `UPDATE ${ARRAKIS_SCHEMA}.api_keys SET revoked_at = now() WHERE key_id = $1`,
       [(keys[a] ?? "").slice(4, 20)],
     );
+    // The bridge trusts a found key for at most the cache TTL (ADR 0124): once it has passed,
+    // the revoked key is refused.
+    keyClockSkewMs += DEFAULT_KEY_CACHE_TTL_MS;
     const revoked = await call(a, "GET", "/v1/usage");
     expect(revoked.status).toBe(401);
     expect(JSON.stringify(revoked)).not.toContain(keys[a]);
