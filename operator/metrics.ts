@@ -7,6 +7,7 @@
  * exposes a series per treaty at most.
  */
 import client from "prom-client";
+import { microsToUsd } from "../crds/domain/index.ts";
 import type { GPUWorkload, Receipt, Tenant } from "../crds/index.ts";
 import {
   attemptCountsByTreaty,
@@ -189,7 +190,7 @@ export class OperatorMetrics implements ControllerMetrics, WorkloadMetrics {
       each(this, (u) => u.gpuHoursThisPeriod);
     });
     gauge(this.registry, TENANT_COST, function () {
-      each(this, (u) => (u.costMicroUsd !== undefined ? u.costMicroUsd / 1e6 : u.cost));
+      each(this, (u) => (u.costMicroUsd !== undefined ? microsToUsd(u.costMicroUsd) : u.cost));
     });
   }
 

@@ -72,13 +72,12 @@ export class HttpMetrics {
   }
 }
 
-const startedAt = new WeakMap<FastifyRequest, number>();
-
 /**
  * Records RED metrics for every request `app` serves (its 404s included). Call right after
  * creating the app, before its routes.
  */
 export function instrumentFastify(app: FastifyInstance, metrics: HttpMetrics): void {
+  const startedAt = new WeakMap<FastifyRequest, number>();
   const end = (req: FastifyRequest, code: number | undefined): void => {
     const t0 = startedAt.get(req);
     if (t0 === undefined) return; // counted already (an abort, then the response hook)
