@@ -54,23 +54,16 @@ export default tseslint.config(
   },
   // TEMPORARY — product files over the size limits when the limits came in (issue 12). Each is
   // to be split and then removed from this list; nothing may be added. Being edited by other
-  // changes at the time (split once those land): gpuworkload-status.ts,
-  // services/metrics, wargame/. Not split yet: the rest.
+  // changes at the time (split once those land): services/metrics, wargame/. Not split yet:
+  // the rest.
   {
     name: "vaultmesh/temporary-size-exceptions",
     files: [
-      "operator/controllers/gpuworkload/gpuworkload-status.ts",
-      "operator/controllers/tenant/tenant-config.ts",
       "services/metrics/catalog.ts",
       "wargame/cli.ts",
       "wargame/engine.ts",
-      "services/federation/federation-receipt.ts",
       "services/ledger/proof-api.ts",
-      "services/provider-sim/app.ts",
       "hack/chart/values-schema.ts",
-      "hack/cluster/cluster.ts",
-      "hack/install/pod-supervisor.ts",
-      "hack/install/service-proxy.ts",
     ],
     rules: { "max-lines": "off", "max-lines-per-function": "off" },
   },

@@ -11,7 +11,10 @@ import {
 import { parseScenario, ScenarioSchema, type Scenario } from "./scenario.ts";
 
 const short = async (): Promise<Scenario> =>
-  parseScenario(await readFile("wargame/scenarios/live-short.yaml", "utf8"), "live-short.yaml");
+  parseScenario(
+    await readFile("wargame/live-scenarios/live-short.yaml", "utf8"),
+    "live-short.yaml",
+  );
 
 type Att = NonNullable<NonNullable<GPUWorkload["status"]>["attempts"]>[number];
 const att = (attempt: number, treaty: string, outcome: Att["outcome"]): Att =>

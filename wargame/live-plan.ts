@@ -180,7 +180,12 @@ export function liveResult(
     failoverReasons: countBy(
       attempts
         .filter((a) => a.outcome === "Abandoned")
-        .map((a) => (a.reason ?? "").replace(/\d+/g, "#").slice(0, 120)),
+        .map((a) =>
+          (a.reason ?? "")
+            .replace(/job-[0-9a-f]+/g, "job-#")
+            .replace(/https?:\/\/\S+/g, "URL")
+            .replace(/\d+/g, "#"),
+        ),
     ),
     succeeded: phase("Succeeded"),
     failed: phase("Failed"),

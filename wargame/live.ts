@@ -53,7 +53,7 @@ export function liveTreaties(
       regions: [...t.regions],
       pricing: Object.entries(t.pricing).map(([gpuType, usdPerHour]) => ({
         gpuType: gpuType as Treaty["spec"]["pricing"][number]["gpuType"],
-        usdPerHour: usdPerHour!,
+        usdPerHour: usdPerHour,
       })),
       // Provision deadlines are compressed like every other duration.
       ...(t.slo
@@ -77,7 +77,7 @@ export function liveTreaties(
       endpoint: urls.get(t.provider) ?? "",
       credentialsSecretRef: { ...secret },
     },
-  })) as Treaty[];
+  }));
 }
 
 /** Runs scenario `s` live and returns what the operator did. */
@@ -94,25 +94,7 @@ export async function runLive(s: Scenario, deps: LiveDeps): Promise<LiveResult> 
   const secret = { name: `${s.name}-wargame`, namespace, key: "token" };
   const treaties: Treaty[] = [];
   try {
-    for (const [i, p] of plan.providers.entries()) {
-      const f: SimFaults = {};
-      faults.set(p.name, f);
-      const sim = await startProviderSim({
-        clock: { now: () => new Date(now()) },
-        faults: f,
-        provider: p.name,
-        tokens: [token],
-        pricing: pricesOf(s, p.name),
-        regions: [
-          ...new Set(s.treaties.filter((t) => t.provider === p.name).flatMap((t) => t.regions)),
-        ],
-        capacityGpus: p.capacityGpus,
-        durations: { queuedMs: p.queuedMs, runningMs: p.runningMs },
-        random: prng(s.seed + i + 1),
-      });
-      sims.push(sim);
-      urls.set(p.name, sim.url);
-    }
+    await startSims(s, plan, token, now, { faults, sims, urls });
     await client.create(Resources.Secret, {
       apiVersion: "v1",
       kind: "Secret",
@@ -172,10 +154,40 @@ export async function runLive(s: Scenario, deps: LiveDeps): Promise<LiveResult> 
   }
 }
 
+/** One provider simulator per provider of the plan, pushed into `into` as it starts. */
+async function startSims(
+  s: Scenario,
+  plan: LivePlan,
+  token: string,
+  now: () => number,
+  into: { faults: Map<string, SimFaults>; sims: RunningSim[]; urls: Map<string, string> },
+): Promise<void> {
+  const { faults, sims, urls } = into;
+  for (const [i, p] of plan.providers.entries()) {
+    const f: SimFaults = {};
+    faults.set(p.name, f);
+    const sim = await startProviderSim({
+      clock: { now: () => new Date(now()) },
+      faults: f,
+      provider: p.name,
+      tokens: [token],
+      pricing: pricesOf(s, p.name),
+      regions: [
+        ...new Set(s.treaties.filter((t) => t.provider === p.name).flatMap((t) => t.regions)),
+      ],
+      capacityGpus: p.capacityGpus,
+      durations: { queuedMs: p.queuedMs, runningMs: p.runningMs },
+      random: prng(s.seed + i + 1),
+    });
+    sims.push(sim);
+    urls.set(p.name, sim.url);
+  }
+}
+
 function pricesOf(s: Scenario, provider: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const t of s.treaties.filter((x) => x.provider === provider)) {
-    for (const [g, usd] of Object.entries(t.pricing)) out[g] = Math.max(out[g] ?? 0, usd!);
+    for (const [g, usd] of Object.entries(t.pricing)) out[g] = Math.max(out[g] ?? 0, usd);
   }
   return out;
 }

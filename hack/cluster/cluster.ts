@@ -162,6 +162,40 @@ async function kubectl(
   }
 }
 
+/** Spawns a component with its flags (and records it); what startCluster hands its steps. */
+type Spawn = (name: string, args: string[]) => Component;
+
+/** Starts etcd on fresh ports and waits for its health; returns its client port. */
+async function startEtcd(spawnC: Spawn, dir: string): Promise<number> {
+  const etcd = await startWithPorts(2, async ([client, peer]) => {
+    const c = spawnC("etcd", etcdArgs(dir, client as number, peer as number));
+    await waitReady(
+      c,
+      async () => (await probe(`http://127.0.0.1:${client}/health`)) === 200,
+      30000,
+    );
+    return c;
+  });
+  return etcd.ports[0] as number;
+}
+
+/** Starts kube-apiserver on a fresh port and waits until it is ready; returns that port. */
+async function startApiserver(
+  spawnC: Spawn,
+  o: Omit<Parameters<typeof apiserverArgs>[0], "port">,
+): Promise<number> {
+  const api = await startWithPorts(1, async ([port]) => {
+    const c = spawnC("kube-apiserver", apiserverArgs({ ...o, port: port as number }));
+    await waitReady(
+      c,
+      async () => (await probe(`https://127.0.0.1:${port}/readyz`, o.pki)) === 200,
+      90000,
+    );
+    return c;
+  });
+  return api.ports[0] as number;
+}
+
 /** Creates the seed's node pools and waits until kwok reports every node Ready. */
 async function createNodePools(kwok: Component, binDir: string, kubeconfig: string): Promise<void> {
   await kubectl(binDir, kubeconfig, [
@@ -218,30 +252,15 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
   };
   try {
     const pki = await generatePki(join(dir, "pki"));
-    const etcd = await startWithPorts(2, async ([client, peer]) => {
-      const c = spawnC("etcd", etcdArgs(dir, client as number, peer as number));
-      await waitReady(
-        c,
-        async () => (await probe(`http://127.0.0.1:${client}/health`)) === 200,
-        30000,
-      );
-      return c;
-    });
-    const etcdPort = etcd.ports[0] as number;
+    const etcdPort = await startEtcd(spawnC, dir);
     const serviceClusterIpRange = opts.serviceClusterIpRange ?? "10.0.0.0/24";
-    const api = await startWithPorts(1, async ([port]) => {
-      const c = spawnC(
-        "kube-apiserver",
-        apiserverArgs({ dir, name, etcdPort, port: port as number, pki, serviceClusterIpRange }),
-      );
-      await waitReady(
-        c,
-        async () => (await probe(`https://127.0.0.1:${port}/readyz`, pki)) === 200,
-        90000,
-      );
-      return c;
+    const apiserverPort = await startApiserver(spawnC, {
+      dir,
+      name,
+      etcdPort,
+      pki,
+      serviceClusterIpRange,
     });
-    const apiserverPort = api.ports[0] as number;
     const kubeconfig = join(dir, "kubeconfig");
     await writeFile(
       kubeconfig,

@@ -6,7 +6,7 @@ import {
   type ChangeHandler,
   type KubeObject,
 } from "../../services/kube/index.ts";
-import { Controller, onlyStatusChanged } from "./controller.ts";
+import { Controller, onlyStatusChanged, type Result } from "./controller.ts";
 import type { Timers } from "./work-queue.ts";
 
 /** Manual timers: `advance(ms)` fires due callbacks in time order. */
@@ -55,7 +55,11 @@ describe("Controller watches", () => {
 
   // A controller whose primary informer is never started (no server is asked) and one watch
   // fed by hand, mapping every object to the key "treaty-a".
-  async function setup(coalesceMs: number | undefined) {
+  // `outcome(n)` is what its n-th reconcile (from 1) does: nothing by default.
+  async function setup(
+    coalesceMs: number | undefined,
+    outcome: (n: number) => Result | void = () => {},
+  ) {
     const timers = fakeTimers();
     client = await KubeClient.create({
       server: "http://127.0.0.1:9",
@@ -72,8 +76,8 @@ describe("Controller watches", () => {
       resyncMs: 0,
       timers,
       reconcile: (req) => {
-        reconciled.push(req.key);
-        return Promise.resolve();
+        const n = reconciled.push(req.key);
+        return Promise.resolve().then(() => outcome(n));
       },
     });
     controller.watch<KubeObject>({
@@ -118,6 +122,56 @@ describe("Controller watches", () => {
     await settle();
     const wantFour = 4;
     expect(reconciled).toHaveLength(wantFour);
+  });
+
+  it("sees a change after a retry overtook the coalesced pass", async () => {
+    const { timers, reconciled, emit } = await setup(1000, (n) => {
+      if (n === 1) throw new Error("conflict"); // retried after 100 ms (the base backoff)
+    });
+    emit(workload("w-0")); // t=0: at once
+    await settle();
+    expect(reconciled).toHaveLength(1);
+    timers.advance(50);
+    emit(workload("w-50")); // t=50: a pass at t=1000, but the retry at t=100 comes first
+    timers.advance(50);
+    await settle();
+    expect(reconciled).toHaveLength(2); // t=100: the retry, which sees w-50
+    timers.advance(100);
+    emit(workload("w-200")); // t=200: within 1 s of the retry's pass, so held back to t=1100
+    timers.advance(899);
+    await settle();
+    expect(reconciled).toHaveLength(2);
+    timers.advance(1);
+    await settle();
+    expect(reconciled).toHaveLength(3); // t=1100: w-200 is seen
+    timers.advance(10_000);
+    await settle();
+    expect(reconciled).toHaveLength(3);
+  });
+
+  it("sees a change after a short requeueAfterMs overtook the coalesced pass", async () => {
+    const { timers, reconciled, emit } = await setup(1000, (n) =>
+      n === 1 ? { requeueAfterMs: 10 } : undefined,
+    );
+    emit(workload("w-0")); // t=0: at once; it asks to be requeued at t=10
+    await settle();
+    expect(reconciled).toHaveLength(1);
+    timers.advance(5);
+    emit(workload("w-5")); // t=5: a pass at t=1000, but the requeue at t=10 comes first
+    timers.advance(5);
+    await settle();
+    expect(reconciled).toHaveLength(2); // t=10: the requeue, which sees w-5
+    timers.advance(190);
+    emit(workload("w-200")); // t=200: held back to t=1010
+    timers.advance(809);
+    await settle();
+    expect(reconciled).toHaveLength(2);
+    timers.advance(1);
+    await settle();
+    expect(reconciled).toHaveLength(3); // t=1010: w-200 is seen
+    timers.advance(10_000);
+    await settle();
+    expect(reconciled).toHaveLength(3);
   });
 
   it("throttles status-only updates of a primary object by statusUpdateCoalesceMs", async () => {

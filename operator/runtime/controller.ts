@@ -160,7 +160,8 @@ export class Controller<T extends KubeObject = KubeObject> {
   private running = false;
   private workers: Promise<void>[] = [];
   private resyncHandle: unknown;
-  // When each throttled key was (or is scheduled to be) last queued: see enqueueThrottled.
+  // When each throttled key was (or is scheduled to be) last queued: see enqueueThrottled. A
+  // time after now means a queueing is pending and the key has not been taken since.
   private readonly throttled = new Map<string, number>();
 
   constructor(opts: ControllerSettings<T>) {
@@ -206,7 +207,9 @@ export class Controller<T extends KubeObject = KubeObject> {
   /**
    * Queues `key` at most once per `ms` (at once when 0): at once when its last throttled
    * queueing is `ms` or more ago, else at that queueing plus `ms` (once, however many changes
-   * come in between).
+   * come in between). A reconcile that starts counts as that queueing (see `taken`): an
+   * earlier retry or requeue that overtook the scheduled one saw the changes so far, and the
+   * next change schedules its own, so none is left unseen.
    */
   enqueueThrottled(key: string, ms: number): void {
     if (ms <= 0) return this.enqueue(key);
@@ -219,9 +222,19 @@ export class Controller<T extends KubeObject = KubeObject> {
       this.enqueue(key);
       return;
     }
-    if (last > now) return; // already scheduled at the end of this interval
+    if (last > now) return; // already scheduled, and not taken since: that pass sees it
     this.throttled.set(key, last + ms);
     this.queue.addAfter(key, last + ms - now);
+  }
+
+  // A worker took `key`: its reconcile sees every change so far. A throttled queueing still
+  // pending (an earlier schedule of the key, a retry or a requeue, ran first) is moved to now,
+  // so a later change within the interval schedules a pass at now + ms instead of relying on
+  // one the queue never kept.
+  private taken(key: string): void {
+    const now = this.timers.now();
+    const at = this.throttled.get(key);
+    if (at !== undefined && at > now) this.throttled.set(key, now);
   }
 
   // Forgets keys whose interval has passed, so the map holds only recently queued keys.
@@ -270,6 +283,7 @@ export class Controller<T extends KubeObject = KubeObject> {
     for (;;) {
       const key = await q.get();
       if (key === undefined) return;
+      this.taken(key);
       try {
         await this.processOne(q, key);
       } finally {

@@ -54,7 +54,7 @@ export interface RouteContext {
   readonly clock: () => Date;
   /** The route option that makes a route authenticated and rate limited. */
   readonly auth: { readonly config: { readonly auth: true } };
-  within<T>(p: Promise<T>, what: string): Promise<T>;
+  readonly within: <T>(p: Promise<T>, what: string) => Promise<T>;
   /** The caller's impersonated view (writes, and reads without caches). */
   as(req: FastifyRequest): TenantWorkloads;
   workloads(req: FastifyRequest): Promise<GPUWorkload[]>;

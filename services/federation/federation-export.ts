@@ -18,10 +18,9 @@ import {
   FEDERATION_SYNCED,
   FederationReceiptFormatError,
   parseFederationPayload,
-  payloadParts,
-  receiptSignedBy,
   type FederationSyncedPayload,
 } from "./federation-receipt.ts";
+import { payloadParts, receiptSignedBy } from "./federation-receipt-check.ts";
 
 /** Format tag of a {@link FederationExport} file. */
 export const FEDERATION_EXPORT_FORMAT = "vaultmesh.cloud/federation-receipt-export/v1";

@@ -15,9 +15,6 @@ import type { Ledger } from "../ledger/ledger.ts";
 import { allKeys } from "../ledger/store/pg-log-queries.ts";
 import {
   buildFederationProposal,
-  checkFederationAcceptance,
-  checkFederationPayload,
-  checkFederationProposal,
   FEDERATION_ACCEPTANCE_FORMAT,
   FederationReceiptFormatError,
   FederationReceiptReason,
@@ -31,6 +28,11 @@ import {
   type FederationRefusal,
   type FederationSyncedPayload,
 } from "./federation-receipt.ts";
+import {
+  checkFederationAcceptance,
+  checkFederationPayload,
+  checkFederationProposal,
+} from "./federation-receipt-check.ts";
 import { caFetch, isPeerHttpError, peerRequest } from "./peer-http.ts";
 import type { WitnessedLog } from "./witness-protocol.ts";
 

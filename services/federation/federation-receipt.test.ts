@@ -8,18 +8,20 @@ import { addCosignature, createWitness, type Witness } from "./cosignature.ts";
 import {
   buildFederationProposal,
   buildFederationReceiptInput,
-  checkFederationAcceptance,
-  checkFederationProposal,
   FEDERATION_ACCEPTANCE_FORMAT,
   FEDERATION_SYNCED,
   FederationReceiptFormatError,
   FederationReceiptReason,
   parseFederationProposal,
-  payloadParts,
   type FederationCheckView,
   type FederationPairInput,
   type FederationSyncedPayload,
 } from "./federation-receipt.ts";
+import {
+  checkFederationAcceptance,
+  checkFederationProposal,
+  payloadParts,
+} from "./federation-receipt-check.ts";
 import { mergedRoot } from "./merged-root.ts";
 import { flipSignatureBit } from "../../test/builders/signed-note.ts";
 

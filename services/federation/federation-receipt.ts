@@ -9,38 +9,31 @@
  * signed by its own node's log key.
  *
  * Flow: one side builds a signed proposal ({@link buildFederationProposal}) and POSTs it to the
- * other's `/v1/federation/receipts`; the other checks every part ({@link checkFederationProposal})
- * and appends; the proposer checks the acceptor's signed receipt
- * ({@link checkFederationAcceptance}) and appends the same input. Everything here is pure (no
- * I/O, no clock reads); the endpoint and the database lookups are in
- * federation-receipt-service.ts, the export file and its offline check in
- * federation-export.ts.
+ * other's `/v1/federation/receipts`; the other checks every part (`checkFederationProposal`)
+ * and appends; the proposer checks the acceptor's signed receipt (`checkFederationAcceptance`)
+ * and appends the same input. Here: the payload, its parsing and its building. The checks are
+ * in federation-receipt-check.ts. Everything in both is pure (no I/O, no clock reads); the
+ * endpoint and the database lookups are in federation-receipt-service.ts, the export file and
+ * its offline check in federation-export.ts.
  */
 import { API_VERSION } from "../../crds/constants.ts";
-import { fromBase64, sha256, toBase64, toHex, type JsonValue } from "../ledger/canonical-json.ts";
+import { sha256, toHex, type JsonValue } from "../ledger/canonical-json.ts";
 import {
   CheckpointFormatError,
-  COSIGNATURE_V1_ALG,
-  ED25519_NOTE_ALG,
   parseCheckpoint,
   parseNote,
-  parseVerifierKey,
   type Checkpoint,
 } from "../ledger/checkpoint.ts";
 import type { Clock } from "../ledger/clock.ts";
-import { ed25519KeyId, type Ed25519Signer } from "../ledger/ed25519.ts";
+import type { Ed25519Signer } from "../ledger/ed25519.ts";
 import { hashLeaf } from "../ledger/merkle.ts";
 import {
-  digestMatches,
   parseReceipt,
-  receiptDigest,
   ReceiptFormatError,
   signReceipt,
-  verifyReceiptSignatures,
   type Receipt,
   type ReceiptInput,
 } from "../ledger/receipt.ts";
-import { CosignatureReason, verifyCosignedCheckpoint, type TrustedWitness } from "./cosignature.ts";
 import { mergedRoot, MergeError } from "./merged-root.ts";
 
 /** Receipt type of a federation sync (crds RECEIPT_TYPES). */
@@ -229,7 +222,6 @@ export interface PayloadPart {
   readonly reason?: FederationReceiptReason;
 }
 
-const R = FederationReceiptReason;
 const encoder = new TextEncoder();
 
 function isRecord(v: unknown): v is Record<string, unknown> {

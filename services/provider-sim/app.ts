@@ -153,6 +153,15 @@ interface SimOffer {
   readonly capacity: number;
 }
 
+/** The offer `deps` configure, with the defaults for what they leave out. */
+function offerOf(deps: SimDeps): SimOffer {
+  return {
+    pricing: deps.pricing ?? DEFAULT_PRICING,
+    regions: deps.regions ?? DEFAULT_REGIONS,
+    capacity: deps.capacityGpus ?? Infinity,
+  };
+}
+
 function gpusInUse(jobs: ReadonlyMap<string, SimJob>, now: number): number {
   let n = 0;
   for (const j of jobs.values()) if (!isTerminal(viewOf(j, now).state)) n += j.request.gpu.count;
@@ -186,11 +195,7 @@ export function buildServer(deps: SimDeps): FastifyInstance {
   const random = deps.random ?? Math.random;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const tokens = deps.tokens ?? ["sim-token"];
-  const offer: SimOffer = {
-    pricing: deps.pricing ?? DEFAULT_PRICING,
-    regions: deps.regions ?? DEFAULT_REGIONS,
-    capacity: deps.capacityGpus ?? Infinity,
-  };
+  const offer = offerOf(deps);
   const durations = deps.durations ?? { queuedMs: 1000, runningMs: 5000 };
   const jobs = new Map<string, SimJob>();
   const byKey = new Map<string, SimJob>();

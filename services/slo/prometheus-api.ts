@@ -41,24 +41,57 @@ function describeFetchError(url: string, err: unknown): string {
   return `cannot reach Prometheus at ${url} (${why})`;
 }
 
-/** The HTTP API of the Prometheus at `url`; each request times out after `timeoutMs`. */
-export function prometheusApi(url: string, timeoutMs = 30_000): PrometheusQuerier {
+/**
+ * `url` without its userinfo (`user:password@`), so credentials never reach the report, its
+ * signature or an error message. Pure; a string that is not a URL is returned unchanged.
+ */
+export function withoutUserinfo(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return url;
+  }
+  if (u.username === "" && u.password === "") return url;
+  u.username = "";
+  u.password = "";
+  const s = u.toString();
+  // URL adds a "/" to a bare origin; keep the caller's spelling otherwise.
+  return !url.endsWith("/") && s.endsWith("/") && u.pathname === "/" ? s.slice(0, -1) : s;
+}
+
+/**
+ * The HTTP API of the Prometheus at `url`; each request times out after `timeoutMs`. Userinfo in
+ * `url` is sent as HTTP basic authentication and left out of `url` as this client reports it.
+ */
+export function prometheusApi(rawUrl: string, timeoutMs = 30_000): PrometheusQuerier {
+  const url = withoutUserinfo(rawUrl);
   let base: URL;
   try {
-    base = new URL(url.endsWith("/") ? url : `${url}/`);
+    base = new URL(rawUrl.endsWith("/") ? rawUrl : `${rawUrl}/`);
   } catch {
     throw new PrometheusError(`--prometheus: ${JSON.stringify(url)} is not a URL`);
   }
   if (base.protocol !== "http:" && base.protocol !== "https:") {
     throw new PrometheusError(`--prometheus: ${url} is not an http(s) URL`);
   }
+  const auth =
+    base.username || base.password
+      ? {
+          authorization: `Basic ${Buffer.from(
+            `${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`,
+          ).toString("base64")}`,
+        }
+      : {};
+  base.username = "";
+  base.password = "";
   const call = async (path: string, params: Record<string, string>): Promise<unknown[]> => {
     const target = new URL(path, base);
     let res: Response;
     try {
       res = await fetch(target, {
         method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
+        headers: { "content-type": "application/x-www-form-urlencoded", ...auth },
         body: new URLSearchParams(params).toString(),
         signal: AbortSignal.timeout(timeoutMs),
       });

@@ -6,7 +6,11 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { fixedClock } from "../ledger/clock.ts";
 import { runVaultmeshCli, SLO_EXIT } from "./slo-cli.ts";
-import { HEALTHY, startFakePrometheus, type FakeValues } from "./slo-test-prometheus.ts";
+import {
+  HEALTHY,
+  startFakePrometheus,
+  type FakeValues,
+} from "../../test/harness/fake-prometheus.ts";
 
 let dir = "";
 beforeAll(() => {
@@ -116,6 +120,44 @@ describe("vaultmesh slo-report", () => {
     expect(r.err).toBe(
       "vaultmesh: KPI provenanceCoverage: no data in the last 72h: series vaultmesh_provenance_coverage is absent\n",
     );
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it("userinfo in --prometheus stays out of the report", async () => {
+    const cwd = freshDir();
+    const r = await withPrometheus(HEALTHY, (url) =>
+      cli(["slo-report", "--prometheus", url.replace("http://", "http://ops:hunter2@")], cwd),
+    );
+    expect(r.code).toBe(SLO_EXIT.pass);
+    const text = readFileSync(join(cwd, "canary_slo_report.json"), "utf8");
+    expect(text).not.toContain("hunter2");
+    expect(text).not.toContain("ops@");
+    expect((JSON.parse(text) as { prometheus: string }).prometheus).toMatch(
+      /^http:\/\/127\.0\.0\.1:\d+$/,
+    );
+  });
+
+  it("--record failing: one line, exit 2, no report, page or evidence left", async () => {
+    const cwd = freshDir();
+    const r = await withPrometheus(HEALTHY, (url) =>
+      cli(
+        [
+          "slo-report",
+          "--prometheus",
+          url,
+          "--html",
+          "--record",
+          "--key-dir",
+          join(dir, "no-such-keys"),
+          "--db",
+          "postgres://127.0.0.1:1/none",
+        ],
+        cwd,
+      ),
+    );
+    expect(r.code).toBe(SLO_EXIT.error);
+    expect(r.err).toMatch(/^vaultmesh: recording the report failed at sign: /);
+    expect(r.err.trim().split("\n")).toHaveLength(1);
     expect(readdirSync(cwd)).toEqual([]);
   });
 

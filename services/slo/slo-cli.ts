@@ -12,7 +12,7 @@ import { pino } from "pino";
 import { systemClock } from "../ledger/clock.ts";
 import type { CliIO } from "../ledger/cli/cli-io.ts";
 import { PrometheusError, prometheusApi } from "./prometheus-api.ts";
-import { recordSloReport, RecordError } from "./slo-receipt.ts";
+import { evidenceFiles, recordSloReport, RecordError, type RecordedReport } from "./slo-receipt.ts";
 import { buildSloReport, kpiSeries, NoDataError } from "./slo-report.ts";
 import { renderSloReportHtml } from "./slo-report-html.ts";
 import { parseWindow, WindowError } from "./slo-window.ts";
@@ -62,27 +62,42 @@ async function sloReport(io: CliIO, f: SloReportFlags): Promise<number> {
   // Everything is measured before anything is written: an error leaves no file behind.
   const page = html ? renderSloReportHtml(report, await kpiSeries(prom, report)) : undefined;
   const out = resolve(io.cwd, f.out);
+  const htmlOut = html ? resolve(io.cwd, html) : undefined;
   writeAtomically(out, `${JSON.stringify(report, null, 2)}\n`);
-  if (html && page) writeAtomically(resolve(io.cwd, html), page);
+  if (htmlOut && page) writeAtomically(htmlOut, page);
+  // Recording signs the file as written, so it is written first; if recording fails, the report,
+  // its page and any evidence already beside it are removed: exit 2 always means no file.
+  let recorded: RecordedReport | undefined;
+  if (f.record) {
+    try {
+      recorded = await recordSloReport(
+        out,
+        report,
+        {
+          db: f.db,
+          keyDir: f.keyDir,
+          tsa: f.tsa,
+          tsaCa: f.tsaCa ?? io.env.REMEMBRANCER_TSA_CA,
+        },
+        io,
+      );
+    } catch (err) {
+      for (const file of [out, ...(htmlOut ? [htmlOut] : []), ...evidenceFiles(out)]) {
+        rmSync(file, { force: true });
+      }
+      throw err;
+    }
+  }
   for (const k of report.kpis) {
     io.stdout(
       `${k.pass ? "pass" : "FAIL"}  ${k.name}  ${k.value} (target ${k.target.op} ${k.target.value})\n`,
     );
   }
   io.stdout(`wrote ${f.out}${html ? ` and ${html}` : ""} (window ${window.text})\n`);
-  if (f.record) {
-    const r = await recordSloReport(
-      out,
-      report,
-      {
-        db: f.db,
-        keyDir: f.keyDir,
-        tsa: f.tsa,
-        tsaCa: f.tsaCa ?? io.env.REMEMBRANCER_TSA_CA,
-      },
-      io,
+  if (recorded) {
+    io.stdout(
+      `recorded slo.report ${recorded.digest} at log index ${recorded.logIndex}; verified\n`,
     );
-    io.stdout(`recorded slo.report ${r.digest} at log index ${r.logIndex}; verified\n`);
   }
   return report.pass ? SLO_EXIT.pass : SLO_EXIT.targetMissed;
 }

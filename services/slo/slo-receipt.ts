@@ -32,6 +32,11 @@ export interface RecordedReport {
   readonly files: readonly string[];
 }
 
+/** The evidence files recording writes beside `file`. */
+export function evidenceFiles(file: string): string[] {
+  return [".sig.json", ".asc", ".tsr", ".proof.json"].map((e) => `${file}${e}`);
+}
+
 const flag = (name: string, v: string | undefined): string[] => (v ? [name, v] : []);
 
 /**
@@ -109,6 +114,6 @@ export async function recordSloReport(
   return {
     digest: recorded.receipt.digest,
     logIndex: recorded.entry.logIndex,
-    files: [".sig.json", ".asc", ".tsr", ".proof.json"].map((e) => `${file}${e}`),
+    files: evidenceFiles(file),
   };
 }

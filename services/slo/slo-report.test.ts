@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { fixedClock } from "../ledger/clock.ts";
 import { buildSloReport, kpiSeries, NoDataError, SLO_REPORT_FORMAT } from "./slo-report.ts";
-import { fakeQuerier, HEALTHY } from "./slo-test-prometheus.ts";
+import { fakeQuerier, HEALTHY } from "../../test/harness/fake-prometheus.ts";
 import { parseWindow } from "./slo-window.ts";
 
 const clock = fixedClock("2026-12-03T12:00:00Z");

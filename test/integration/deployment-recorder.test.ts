@@ -105,7 +105,10 @@ describe("deployment recorder", () => {
 
     const r1 = await receiptOf(1).catch(async (err: Error) => {
       const d = await client.get<Workload>(Deploy, "api", ns);
-      process.stderr.write(`DEBUG ${JSON.stringify(d?.status)}\n${first.output().slice(-4000)}\n`);
+      // What the rollout and the operator say, for whoever reads the failure.
+      process.stderr.write(
+        `[deployment-recorder] status ${JSON.stringify(d?.status)}\n${first.output().slice(-4000)}\n`,
+      );
       throw err;
     });
     expect(r1.spec.subject).toMatchObject({

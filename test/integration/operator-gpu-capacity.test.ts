@@ -153,9 +153,13 @@ describe("GPU workloads and the pool's node sizes", () => {
       60000,
     );
     expect(cond(backingOff, "Routed")?.status).toBe("False");
-    expect(cond(backingOff, "Routed")?.message).toMatch(
-      /^attempted treaties are tried again from \d{4}-\d\d-\d\dT[\d:.]+Z; no eligible treaty among 2: empty-[^:]+: treaty already attempted/,
+    // How many treaties the router considered depends on the other tests' treaties (they share
+    // the operator's selector): the message is checked for its structure and this pool's reason.
+    const routedMessage = cond(backingOff, "Routed")?.message ?? "";
+    expect(routedMessage).toMatch(
+      /^attempted treaties are tried again from \d{4}-\d\d-\d\dT[\d:.]+Z; no eligible treaty among \d+: /,
     );
+    expect(routedMessage).toContain(`${pool}: treaty already attempted`);
     expect(cond(backingOff, "Ready")).toMatchObject({ status: "False", reason: "AwaitingRetry" });
     expect(cond(backingOff, "Failed")?.status).toBe("False");
     expect(backingOff.status?.attempts?.[0]).toMatchObject({

@@ -1,5 +1,5 @@
 // Issue 16 item 3: the war-game's short scenario played both ways — in fast mode (the
-// discrete-event simulation) and live, time-compressed 60×, against the real operator on the
+// discrete-event simulation) and live, time-compressed 20×, against the real operator on the
 // shared control plane with one provider simulator per provider and the outage switched on
 // the compressed clock. Fill rate and failover counts must agree within the tolerance ADR 0133
 // states; if they do not, the simulation is wrong.
@@ -28,7 +28,7 @@ let scenario: Scenario;
 
 beforeAll(async () => {
   scenario = parseScenario(
-    await readFile("wargame/scenarios/live-short.yaml", "utf8"),
+    await readFile("wargame/live-scenarios/live-short.yaml", "utf8"),
     "live-short.yaml",
   );
   client = await testClient();

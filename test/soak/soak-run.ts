@@ -157,9 +157,15 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     });
     log(`warm after ${((Date.now() - t0) / 1000).toFixed(1)}s; soaking ${o.minutes} min`);
     const outages = await drive(stack, load, o);
-    // Every KPI's series present before the window closes (the last completions scraped).
+    const loadStopped = Date.now() / 1000;
+    // Every KPI's series present before the window closes, and every target scraped again after
+    // the load stopped (its `up` sample is timestamped at the scrape's start), so the last
+    // completions are in Prometheus before the report's window is fixed.
     for (const k of KPIS) for (const s of k.series) await prom.waitForSeries(s, 60_000);
-    await sleep(3000);
+    await prom.waitForSeries(
+      `count(timestamp(up == 1) > ${loadStopped}) >= ${stack.metricsTargets.length}`,
+      60_000,
+    );
     const window = `${Math.ceil((Date.now() - t0) / 1000)}s`;
     const out = resolve(o.out);
     let output = "";

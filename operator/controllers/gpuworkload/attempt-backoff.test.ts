@@ -56,10 +56,16 @@ describe("attemptExclusions", () => {
       { excluding: ["b"], retryAtMs: T0 + 90_000 },
     ],
     [
-      "an attempt without times backs off from now",
+      "an attempt without times: its back-off is over",
       [{ treaty: "a", outcome: "Abandoned" }],
       10,
-      { excluding: ["a"], retryAtMs: T0 + 70_000 },
+      { excluding: [] },
+    ],
+    [
+      "an attempt without times still doubles the back-off of a timed one",
+      [{ treaty: "a", outcome: "Abandoned" }, abandoned("a", 0)],
+      119,
+      { excluding: ["a"], retryAtMs: T0 + 120_000 },
     ],
     [
       "the attempt budget spent: excluded for good",
@@ -69,6 +75,15 @@ describe("attemptExclusions", () => {
     ],
   ])("%s", (_what, attempts, nowS, want) => {
     expect(attemptExclusions(attempts, T0 + nowS * 1000, BACKOFF)).toEqual(want);
+  });
+});
+
+describe("attemptExclusions of an attempt without times", () => {
+  // Evaluated at several times, it must give the same answer: a back-off counted from now
+  // would exclude the treaty (and re-arm the requeue) at every evaluation, for ever.
+  it.each([0, 30, 59, 60, 86_400])("at %i s: not excluded", (nowS) => {
+    const attempts: BackoffAttempt[] = [{ treaty: "a", outcome: "Abandoned" }];
+    expect(attemptExclusions(attempts, T0 + nowS * 1000, BACKOFF)).toEqual({ excluding: [] });
   });
 });
 

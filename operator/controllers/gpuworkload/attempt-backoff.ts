@@ -47,7 +47,10 @@ export interface Exclusions {
 /**
  * The treaties excluded at `nowMs` by abandoned attempts: treaty T with n abandoned attempts,
  * the latest ending at e, is excluded while nowMs < e + min(baseMs·2^(n−1), maxMs); past
- * MAX_ATTEMPTS attempts, for good. An attempt without an endTime counts from its startTime.
+ * MAX_ATTEMPTS attempts, for good. An attempt without an endTime counts from its startTime;
+ * one with neither (not written by this operator) counts towards n, but its own back-off is
+ * taken as over: there is no stored time to end it, and one counted from `nowMs` would never
+ * end (excluded, and re-queued, on every evaluation).
  */
 export function attemptExclusions(
   attempts: readonly BackoffAttempt[],
@@ -72,9 +75,9 @@ export function attemptExclusions(
       excluding.push(treaty);
       continue;
     }
-    // An attempt with no time recorded excludes for one back-off from now (never forever).
-    const from = Number.isFinite(lastEndMs) ? lastEndMs : nowMs;
-    const until = from + backoffMs(count, backoff);
+    // No abandoned attempt under the treaty has a time recorded: its back-off is over.
+    if (!Number.isFinite(lastEndMs)) continue;
+    const until = lastEndMs + backoffMs(count, backoff);
     if (nowMs >= until) continue;
     excluding.push(treaty);
     if (retryAtMs === undefined || until < retryAtMs) retryAtMs = until;

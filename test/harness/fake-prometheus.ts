@@ -1,11 +1,17 @@
 /**
- * Test helpers: answers for the report's queries as a small Prometheus would give them, and a
- * loopback HTTP server speaking Prometheus's query API with those answers (for the CLI's tests;
- * the integration tests use the real Prometheus).
+ * Unit-test stand-in for Prometheus: answers the report's queries from fixed values per metric,
+ * and a loopback HTTP server speaking Prometheus's query API with those answers. It does NOT
+ * evaluate PromQL (any query naming a metric gets that metric's value), so it only tests the
+ * report's and the CLI's handling of answers; the PromQL itself is evaluated by the real
+ * Prometheus in test/integration/slo-report-receipt.test.ts and the soak.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { MatrixSeries, PrometheusQuerier, VectorSample } from "./prometheus-api.ts";
+import type {
+  MatrixSeries,
+  PrometheusQuerier,
+  VectorSample,
+} from "../../services/slo/prometheus-api.ts";
 
 /** Values of the KPIs' metrics in a fake Prometheus; a missing entry is an absent series. */
 export type FakeValues = Partial<Record<string, number>>;

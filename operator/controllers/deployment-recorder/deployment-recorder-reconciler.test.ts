@@ -1,0 +1,120 @@
+import { describe, expect, it } from "@jest/globals";
+import type { Receipt } from "../../../crds/index.ts";
+import type { KubeClient, KubeObject, ObjectCache } from "../../../services/kube/index.ts";
+import { receiptDigest, type ReceiptInput } from "../../../services/ledger/receipt.ts";
+import type { EventRecorder } from "../../runtime/index.ts";
+import { RECORDED_RESOURCES } from "./deployment-recorder-controller.ts";
+import {
+  DeploymentRecorderReconciler,
+  type DeploymentRecorderDeps,
+  type RecordedWorkload,
+} from "./deployment-recorder-reconciler.ts";
+import { deploymentReceiptName } from "./deployment-receipt-view.ts";
+import {
+  deploymentReceipt,
+  DEPLOYMENT_RECORDER_REASON,
+  RECORD_DEPLOYMENTS_KEY,
+} from "./deployment-rollout.ts";
+
+function cache<T extends KubeObject>(objs: T[]): ObjectCache<T> {
+  const key = (o: T): string => `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
+  return {
+    get: (name, ns) => objs.find((o) => key(o) === `${ns ?? ""}/${name}`),
+    list: (ns) => objs.filter((o) => ns === undefined || o.metadata?.namespace === ns),
+    byIndex: () => [],
+    hasSynced: () => true,
+  };
+}
+
+function workload(annotations: Record<string, string>, complete: boolean): RecordedWorkload {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "api", namespace: "shop", uid: "u-1", generation: 2, annotations },
+    spec: { replicas: 1, template: { spec: { containers: [{ name: "api", image: "api:2" }] } } },
+    status: complete
+      ? { observedGeneration: 2, replicas: 1, updatedReplicas: 1, readyReplicas: 1 }
+      : { observedGeneration: 2, replicas: 2, updatedReplicas: 1, readyReplicas: 1 },
+  };
+}
+
+/** A reconciler whose ledger and client fail the test when a pass reaches them. */
+function setup(
+  obj: RecordedWorkload,
+  opts: { nsLabels?: Record<string, string>; views?: Receipt[] } = {},
+) {
+  const events: { type: string; reason: string; message: string }[] = [];
+  const appended: ReceiptInput[] = [];
+  const recorder: EventRecorder = {
+    event: (_t, _o, type, reason, message) => void events.push({ type, reason, message }),
+  };
+  const deps: DeploymentRecorderDeps = {
+    kind: "Deployment",
+    type: RECORDED_RESOURCES.Deployment,
+    client: {} as KubeClient,
+    clock: { now: () => new Date(0) },
+    events: recorder,
+    ledger: {
+      append: (input) => {
+        appended.push(input);
+        return Promise.reject(new Error("ledger append reached"));
+      },
+    },
+    objects: cache([obj]),
+    namespaces: cache<KubeObject>([
+      { metadata: { name: "shop", ...(opts.nsLabels ? { labels: opts.nsLabels } : {}) } },
+    ]),
+    receipts: cache(opts.views ?? []),
+  };
+  return { r: new DeploymentRecorderReconciler(deps), events, appended };
+}
+
+const req = { key: "shop/api", name: "api", namespace: "shop" };
+
+describe("DeploymentRecorderReconciler", () => {
+  it("a malformed annotation: a Warning Event naming it, nothing appended", async () => {
+    const s = setup(workload({ [RECORD_DEPLOYMENTS_KEY]: "yes" }, true));
+    await s.r.reconcile(req);
+    expect(s.appended).toEqual([]);
+    expect(s.events).toEqual([
+      expect.objectContaining({
+        type: "Warning",
+        reason: DEPLOYMENT_RECORDER_REASON.invalidAnnotation,
+        message: expect.stringContaining(`annotation ${RECORD_DEPLOYMENTS_KEY}`),
+      }),
+    ]);
+  });
+
+  it.each([
+    ["not annotated, namespace not labelled", {}, undefined, true],
+    [
+      "annotated false beats the namespace label",
+      { [RECORD_DEPLOYMENTS_KEY]: "false" },
+      { [RECORD_DEPLOYMENTS_KEY]: "true" },
+      true,
+    ],
+    ["annotated, rollout in progress", { [RECORD_DEPLOYMENTS_KEY]: "true" }, undefined, false],
+  ])("%s: nothing appended, no Event", async (_n, ann, labels, complete) => {
+    const s = setup(workload(ann, complete), labels ? { nsLabels: labels } : {});
+    await s.r.reconcile(req);
+    expect([s.appended, s.events]).toEqual([[], []]);
+  });
+
+  it("a complete rollout in a labelled namespace is appended", async () => {
+    const s = setup(workload({}, true), { nsLabels: { [RECORD_DEPLOYMENTS_KEY]: "true" } });
+    await expect(s.r.reconcile(req)).rejects.toThrow("ledger append reached");
+    expect(s.appended).toEqual([deploymentReceipt("Deployment", workload({}, true))]);
+  });
+
+  it("a rollout whose view is already logged is not appended again", async () => {
+    const obj = workload({ [RECORD_DEPLOYMENTS_KEY]: "true" }, true);
+    const digest = receiptDigest(deploymentReceipt("Deployment", obj)!);
+    const view = {
+      metadata: { name: deploymentReceiptName("Deployment", "api", digest), namespace: "shop" },
+      status: { logIndex: 7 },
+    } as Receipt;
+    const s = setup(obj, { views: [view] });
+    await s.r.reconcile(req);
+    expect([s.appended, s.events]).toEqual([[], []]);
+  });
+});
