@@ -41,10 +41,18 @@ describe("soak, 2 minutes", () => {
     const report = JSON.parse(readFileSync(result.report.file, "utf8")) as {
       kpis: { name: string; value: number; pass: boolean }[];
     };
-    // Every KPI meets its target: a regression in any of them fails the soak (the names of the
-    // ones that miss are in the failure).
-    expect(report.kpis.filter((k) => !k.pass).map((k) => k.name)).toEqual([]);
-    expect(result.report.code).toBe(0);
+    // The outcome KPIs meet their targets: a routing or provenance regression fails the soak (the
+    // names of the ones that miss are in the failure). The two latency KPIs (treaty RTT, policy
+    // decision time) must have data but their targets are not asserted here: on a shared CI
+    // machine they measure its load (no timing assertions in tests); bench/ and the soak's own
+    // report judge them.
+    const latency = new Set(["treatyRtt", "policyDecisionTime"]);
+    expect(report.kpis.filter((k) => !k.pass && !latency.has(k.name)).map((k) => k.name)).toEqual(
+      [],
+    );
+    // 0: every KPI passed; 1: the report was written and only a latency KPI missed.
+    expect(result.report.code === 0 || report.kpis.some((k) => !k.pass)).toBe(true);
+    expect([0, 1]).toContain(result.report.code);
     expect(nulls(report)).toBe(0);
     expect(report.kpis.map((k) => k.name)).toEqual([
       "treatyFillRate",
