@@ -1,7 +1,7 @@
 // Live mode's I/O half (ADR 0133): plays a scenario's plan (live-plan.ts) against the real
 // operator on a control plane with one provider simulator per external provider, then reads
 // the result back from the GPUWorkloads. The operator, the client and the namespace are given:
-// the integration test passes the shared test control plane and an in-process operator
+// the agreement test (ADR 0133) passes the shared test control plane and an in-process operator
 // (test/integration/operator-env.ts); nothing here knows how they were started.
 import type { GPUWorkload, Treaty } from "../crds/index.ts";
 import { API_VERSION } from "../crds/index.ts";

@@ -437,8 +437,10 @@ describe("schemathesis against /openapi.json", () => {
         "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
         // The coverage phase trips a Hypothesis internal error (AST recursion in its lambda
         // descriptions) on our deep schemas; the fuzzing and stateful phases cover every route.
+        // The examples phase is left out too: the schema has no examples, and its "skipped: No
+        // examples in schema" for an operation could make the summary count one operation fewer.
         "--phases",
-        "examples,fuzzing,stateful",
+        "fuzzing,stateful",
         "-H",
         `Authorization: Bearer ${keys[f] ?? ""}`,
         "--max-examples",
