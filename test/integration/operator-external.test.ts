@@ -124,9 +124,11 @@ describe("the GPUWorkload controller with an external treaty", () => {
       provider: "sim",
       jobName: id,
       gpuSeconds: w.status?.gpuSeconds,
-      cost: w.status?.cost,
+      costMicroUsd: w.status?.costMicroUsd,
     });
     expect(w.status?.gpuSeconds).toBeGreaterThan(0);
+    // Exact micro-dollars (ADR 0096): a 2-second job is not free.
+    expect(w.status?.costMicroUsd).toBeGreaterThan(0);
     expect(r?.status?.conditions?.find((c) => c.type === "Logged")?.status).toBe("True");
     // Exactly once: one ledger entry for the one workload, and no Job in the cluster.
     expect((await led.ledger.latestTreeHead())?.treeSize).toBe(1);
