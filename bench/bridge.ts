@@ -7,12 +7,10 @@
 // concurrency. Prints JSON. Never part of `make test`.
 //   npm run bench:bridge [-- --rate 1000 --seconds 60 --creates 300 --kubeconfig PATH]
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
 import http from "node:http";
-import { cpus, loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { ensureBinaries, startCluster, type Cluster } from "../hack/cluster/cluster.ts";
+import { benchCluster } from "./bench-cluster.ts";
 import { KubeClient, Resources, type KubeObject } from "../services/kube/index.ts";
 import { buildProofApi } from "../services/ledger/proof-api.ts";
 import { TenantObjectNames, tenantNamespace } from "../services/tenant-stack/kube/names.ts";
@@ -76,13 +74,6 @@ function request(
     );
     req.on("error", () => resolve({ status: 0, ms: performance.now() - t0 }));
     req.end(payload);
-  });
-}
-
-async function kubectl(bin: string, args: string[]): Promise<void> {
-  await new Promise<void>((res, rej) => {
-    const p = spawn(bin, args, { stdio: "ignore" });
-    p.on("exit", (c) => (c === 0 ? res() : rej(new Error(`kubectl ${args.join(" ")}: ${c}`))));
   });
 }
 
@@ -193,27 +184,7 @@ async function createLoad(base: string, key: string): Promise<Record<string, unk
 }
 
 async function main(): Promise<void> {
-  let cluster: Cluster | undefined;
-  if (values.kubeconfig) {
-    process.env.KUBECONFIG = values.kubeconfig;
-  } else {
-    log("starting a private control plane");
-    cluster = await startCluster({
-      dir: mkdtempSync(join(tmpdir(), "vaultmesh-bench-bridge-")),
-      name: "bench-bridge",
-      lifeline: true,
-    });
-    process.env.KUBECONFIG = cluster.kubeconfig;
-    const bin = join(await ensureBinaries(), "kubectl");
-    await kubectl(bin, ["apply", "--server-side", "-f", "crds/generated"]);
-    await kubectl(bin, [
-      "wait",
-      "--for=condition=Established",
-      "-f",
-      "crds/generated",
-      "--timeout=60s",
-    ]);
-  }
+  const cluster = await benchCluster("bench-bridge", values.kubeconfig, log);
   const stack = await startTenantTestStack("bbench");
   const op = await startInProcessTenantOperator(stack);
   const client = await KubeClient.create(kubeConfig(), { fieldManager: "vaultmesh-bench" });

@@ -6,13 +6,9 @@
 // `make test`.
 //   npm run bench:tenants [-- --tenants 100 --workers 8 --kubeconfig PATH]
 // --kubeconfig reuses a running cluster (the bench's tenants are deleted afterwards).
-import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { benchCluster } from "./bench-cluster.ts";
 import type { Tenant } from "../crds/index.ts";
-import { ensureBinaries, startCluster, type Cluster } from "../hack/cluster/cluster.ts";
 import { KubeClient, Resources } from "../services/kube/index.ts";
 import {
   makeTenant,
@@ -37,15 +33,6 @@ const pct = (xs: number[], p: number): number => {
 };
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 
-async function kubectl(bin: string, args: string[]): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const p = spawn(bin, args, { stdio: ["ignore", "ignore", "inherit"] });
-    p.on("exit", (c) =>
-      c === 0 ? resolve() : reject(new Error(`kubectl ${args.join(" ")}: ${c}`)),
-    );
-  });
-}
-
 async function pool<T>(items: readonly T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
   let i = 0;
   await Promise.all(
@@ -56,27 +43,7 @@ async function pool<T>(items: readonly T[], n: number, fn: (x: T) => Promise<voi
 }
 
 async function main(): Promise<void> {
-  let cluster: Cluster | undefined;
-  if (values.kubeconfig) {
-    process.env.KUBECONFIG = values.kubeconfig;
-  } else {
-    log("starting a private control plane");
-    cluster = await startCluster({
-      dir: mkdtempSync(join(tmpdir(), "vaultmesh-bench-tenants-")),
-      name: "bench-tenants",
-      lifeline: true,
-    });
-    process.env.KUBECONFIG = cluster.kubeconfig;
-    const bin = join(await ensureBinaries(), "kubectl");
-    await kubectl(bin, ["apply", "--server-side", "-f", "crds/generated"]);
-    await kubectl(bin, [
-      "wait",
-      "--for=condition=Established",
-      "-f",
-      "crds/generated",
-      "--timeout=60s",
-    ]);
-  }
+  const cluster = await benchCluster("bench-tenants", values.kubeconfig, log);
   const stack = await startTenantTestStack("bench");
   const op = await startInProcessTenantOperator(stack, {
     VAULTMESH_TENANT_WORKERS: values.workers,
