@@ -402,6 +402,12 @@ async function startWebhookChild(
     caBundlePem: caPem,
     nameSuffix: `-bench-${id}`,
     testScope: { key: "vaultmesh.cloud/bench", value: id },
+    // As installed (ADR 0101): the operator's requests skip the Job guard, the Job controller's
+    // pods of Jobs skip the pod guard. On this control plane the operator and
+    // kube-controller-manager (--use-service-account-credentials=false) both run as the
+    // kubeconfig's user.
+    gpuJobCreators: [operatorUser],
+    jobControllers: [operatorUser],
   });
   const configs = [rendered.validating, rendered.mutating].filter((c) => c.webhooks.length > 0);
   return { proc, configs };

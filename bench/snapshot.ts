@@ -14,7 +14,7 @@
  * machine is shared. Progress goes to stderr.
  */
 import { loadavg, tmpdir, cpus } from "node:os";
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
@@ -38,6 +38,7 @@ const { values: args } = parseArgs({
     entries: { type: "string", default: "1000000" },
     batch: { type: "string", default: "1000" },
     level: { type: "string", default: "6" },
+    save: { type: "string" },
   },
 });
 const entries = Number(args.entries);
@@ -139,6 +140,7 @@ try {
     level,
   });
   const createSeconds = (performance.now() - t0) / 1000;
+  if (args.save) copyFileSync(file, args.save);
   log(`created ${created.bytes} bytes in ${createSeconds.toFixed(1)} s; restoring`);
   const t1 = performance.now();
   const restored = await restoreSnapshot({ pool: targetPool, file });

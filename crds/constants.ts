@@ -356,7 +356,23 @@ export const TreatyDegradedReason = {
   AvailabilityBelowSLO: "AvailabilityBelowSLO",
   /** p95 round trip is above spec.slo.maxLatencyMs. */
   LatencyAboveSLO: "LatencyAboveSLO",
+  /**
+   * False: availability fell below the SLO and the cool-down is over; the treaty is half-open,
+   * routable for at most TREATY_PROBE_MAX_CONCURRENT_JOBS jobs that probe it (ADR 0134).
+   */
+  Probing: "Probing",
+  /**
+   * False: availability in the window is still below the SLO but enough probes succeeded: the
+   * treaty is routable without the probe limit; its next failure ejects it again (ADR 0134).
+   */
+  Recovered: "Recovered",
 } as const;
+
+/**
+ * Concurrent jobs the router gives a treaty whose Degraded condition is False with reason
+ * Probing (half-open after an availability breach, ADR 0134), whatever its own quota allows.
+ */
+export const TREATY_PROBE_MAX_CONCURRENT_JOBS = 2;
 
 // Text-field policy (docs/adr/0093-text-fields-at-the-api-boundary.md). The patterns below are
 // written in the subset of regular-expression syntax that JavaScript and RE2 (the apiserver's

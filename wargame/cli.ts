@@ -1,62 +1,104 @@
 // npm run wargame -- <scenario.yaml>… [--compare strategy=cheapest,balanced,fastest] [--out DIR]
+//                    [--live [--compression N] [--kubeconfig PATH]]
 //   Runs each scenario in fast mode and writes <name>.json and <name>.html to --out
-//   (default docs/wargame); --compare runs every strategy and prints a table.
-// Exit codes: 0 ok, 1 a run failed (lost or stuck workloads), 2 invalid scenario or usage,
-// 3 a scenario that can never fit.
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import path from "node:path";
+//   (default docs/wargame); --compare runs every strategy and prints a table. --live also
+//   plays it time-compressed (default 20×) against the real operator on a private control
+//   plane (or --kubeconfig's cluster) and writes <name>.live.json with the comparison.
+// Exit codes: 0 ok, 1 a run failed (lost or stuck workloads; live and fast disagree), 2 invalid
+// scenario or usage, or a scenario live mode cannot play, 3 a scenario that can never fit.
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { ROUTING_STRATEGIES } from "../crds/constants.ts";
 import type { RoutingStrategy } from "../services/routing/index.ts";
-import { runScenario } from "./engine.ts";
+import { runFast } from "./cli-fast.ts";
+import { DEFAULT_LIVE_COMPRESSION, runLiveMode } from "./cli-live.ts";
 import { neverFits } from "./feasibility.ts";
-import { renderReport } from "./report-html.ts";
-import { compareTable, summaryLine } from "./report-text.ts";
-import type { RunResult } from "./results.ts";
+import { LivePlanError } from "./live-plan.ts";
 import { parseScenario, ScenarioError, type Scenario } from "./scenario.ts";
 
 /** Exit codes of the CLI. */
 export const EXIT = { ok: 0, runFailed: 1, invalid: 2, neverFits: 3 } as const;
+
+const USAGE =
+  "usage: npm run wargame -- <scenario.yaml>… [--compare strategy=a,b,c] [--out DIR] " +
+  "[--live [--compression N] [--kubeconfig PATH]]";
+
+const OPTIONS = {
+  compare: { type: "string" },
+  out: { type: "string" },
+  quiet: { type: "boolean" },
+  live: { type: "boolean" },
+  compression: { type: "string" },
+  kubeconfig: { type: "string" },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
 
 /** Runs the CLI with `argv` (without node and the script); returns the exit code. */
 export async function main(
   argv: readonly string[],
   log: (s: string) => void = console.log,
 ): Promise<number> {
-  let values: { compare?: string; out?: string; quiet?: boolean };
+  let values: Values;
   let files: string[];
   try {
-    const parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: { compare: { type: "string" }, out: { type: "string" }, quiet: { type: "boolean" } },
-    });
+    const parsed = parseArgs({ args: [...argv], allowPositionals: true, options: OPTIONS });
     values = parsed.values;
     files = parsed.positionals;
   } catch (err) {
     log(`usage: ${err instanceof Error ? err.message : String(err)}`);
     return EXIT.invalid;
   }
-  if (files.length === 0) {
-    log("usage: npm run wargame -- <scenario.yaml>… [--compare strategy=a,b,c] [--out DIR]");
-    return EXIT.invalid;
-  }
   const strategies = parseCompare(values.compare);
-  if (typeof strategies === "string") {
-    log(strategies);
+  const compression = parseCompression(values.compression);
+  const bad = [
+    files.length === 0 ? USAGE : undefined,
+    typeof strategies === "string" ? strategies : undefined,
+    typeof compression === "string" ? compression : undefined,
+    values.live && strategies !== undefined ? "--compare: not with --live" : undefined,
+    !values.live && (values.compression ?? values.kubeconfig) !== undefined
+      ? "--compression and --kubeconfig: only with --live"
+      : undefined,
+  ].filter((x) => x !== undefined);
+  if (bad.length > 0 || typeof strategies === "string" || typeof compression === "string") {
+    log(bad.join("\n"));
     return EXIT.invalid;
   }
+  const scenarios = await readScenarios(files, log);
+  if (typeof scenarios === "number") return scenarios;
   const out = values.out ?? "docs/wargame";
+  if (!values.live) {
+    const failed = await runFast(scenarios, { strategies, out, quiet: !!values.quiet, log });
+    return failed ? EXIT.runFailed : EXIT.ok;
+  }
+  try {
+    const failed = await runLiveMode(scenarios, {
+      compression,
+      out,
+      kubeconfig: values.kubeconfig,
+      log,
+    });
+    return failed ? EXIT.runFailed : EXIT.ok;
+  } catch (err) {
+    if (!(err instanceof LivePlanError)) throw err;
+    log(`live mode cannot play this scenario, nothing was started: ${err.message}`);
+    return EXIT.invalid;
+  }
+}
+
+// The scenarios of `files`, or the exit code of the first invalid or never-fitting one.
+async function readScenarios(
+  files: readonly string[],
+  log: (s: string) => void,
+): Promise<Scenario[] | number> {
   const scenarios: Scenario[] = [];
   for (const f of files) {
     try {
       scenarios.push(parseScenario(await readFile(f, "utf8"), f));
     } catch (err) {
-      if (err instanceof ScenarioError) {
-        log(err.message);
-        return EXIT.invalid;
-      }
-      throw err;
+      if (!(err instanceof ScenarioError)) throw err;
+      log(err.message);
+      return EXIT.invalid;
     }
   }
   for (const s of scenarios) {
@@ -66,43 +108,7 @@ export async function main(
       return EXIT.neverFits;
     }
   }
-  await mkdir(out, { recursive: true });
-  let code: number = EXIT.ok;
-  const rows: { scenario: string; result: RunResult; wallMs: number }[] = [];
-  for (const s of scenarios) {
-    for (const strategy of strategies ?? [s.strategy]) {
-      const t0 = performance.now();
-      const result = await runScenario(s, { strategy });
-      const wallMs = performance.now() - t0;
-      rows.push({ scenario: s.name, result, wallMs });
-      if (result.lost > 0 || result.stuck > 0) code = EXIT.runFailed;
-      if (strategies === undefined) {
-        const base = path.join(out, s.name);
-        // Wall time is left out: the files are deterministic (wargame/bench.ts measures speed).
-        await writeFile(`${base}.json`, JSON.stringify(result, null, 2) + "\n");
-        await writeFile(`${base}.html`, renderReport(s, result));
-        if (!values.quiet) log(summaryLine(result, wallMs));
-      }
-    }
-  }
-  if (strategies !== undefined) {
-    const table = compareTable(rows);
-    log(table);
-    await writeFile(path.join(out, "compare.md"), table + "\n");
-    await writeFile(
-      path.join(out, "compare.json"),
-      JSON.stringify(
-        rows.map((r) => ({
-          ...r.result,
-          series: undefined,
-          events: undefined,
-        })),
-        null,
-        2,
-      ) + "\n",
-    );
-  }
-  return code;
+  return scenarios;
 }
 
 /** The strategies of `--compare strategy=a,b`, undefined without it, or an error text. */
@@ -116,6 +122,13 @@ export function parseCompare(arg: string | undefined): RoutingStrategy[] | undef
     return `--compare: unknown strategy ${bad.join(", ")} (expected one of ${ROUTING_STRATEGIES.join(", ")})`;
   }
   return names as RoutingStrategy[];
+}
+
+/** The compression of `--compression N` (default 20), or an error text. */
+export function parseCompression(arg: string | undefined): number | string {
+  if (arg === undefined) return DEFAULT_LIVE_COMPRESSION;
+  const n = Number(arg);
+  return Number.isFinite(n) && n >= 1 ? n : `--compression: expected a number ≥ 1, got ${arg}`;
 }
 
 if (import.meta.main) process.exitCode = await main(process.argv.slice(2));

@@ -492,7 +492,12 @@ class Simulation {
     w.phase = "done";
     this.#open--;
     const book = this.#world.book(cur.treaty);
-    book.completions.push({ outcome: payload.outcome, provisionSeconds: payload.provisionSeconds });
+    book.completions.push({
+      outcome: payload.outcome,
+      provisionSeconds: payload.provisionSeconds,
+      startedAtMs: Date.parse(payload.startTime),
+      completedAtMs: Date.parse(payload.completionTime),
+    });
     book.gpuSecondsThisPeriod += payload.gpuSeconds;
     book.activeJobs--;
     this.#world.refreshUsage(cur.treaty);

@@ -33,7 +33,7 @@ describe("livePlan", () => {
     expect(akash.map((f) => [f.atWallMs, f.faults.down ?? false])).toEqual([
       [0, false],
       [12_000, true],
-      [18_000, false],
+      [20_000, false],
     ]);
     expect(p.providers).toEqual([
       { name: "akash", queuedMs: 500, runningMs: 4000, capacityGpus: 40 },
@@ -42,10 +42,13 @@ describe("livePlan", () => {
     const times = p.arrivals.map((a) => a.atWallMs);
     expect([...times].sort((a, b) => a - b)).toEqual(times);
     expect(p.durationWallMs).toBe(times.at(-1)! + 10_000);
-    expect(liveOperatorTimings(s, 60)).toEqual({
-      probeIntervalMs: 500,
-      unschedulableTimeoutMs: 1000,
-      retryBackoffMs: 1000,
+    // Every operator timing on the compressed clock too, the work queue's back-off included.
+    expect(liveOperatorTimings(s, 20)).toEqual({
+      probeIntervalMs: 1500,
+      unschedulableTimeoutMs: 3000,
+      retryBackoffMs: 3000,
+      providerPollMs: 100,
+      queueBackoff: { baseDelayMs: 5, maxDelayMs: 3000 },
     });
   });
 

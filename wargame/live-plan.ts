@@ -4,6 +4,12 @@
 // result read back from the GPUWorkloads the real operator wrote, in the fast mode's shape and
 // with the KPI's one definition of fill rate. No I/O here: wargame/live.ts does it.
 import type { GPUWorkload } from "../crds/index.ts";
+import { DEFAULT_RETRY_BACKOFF_MS } from "../operator/controllers/gpuworkload/attempt-backoff.ts";
+import { DEFAULT_PROVIDER_POLL_MS } from "../operator/controllers/gpuworkload/external-attempt.ts";
+import {
+  DEFAULT_QUEUE_BASE_DELAY_MS,
+  DEFAULT_QUEUE_MAX_DELAY_MS,
+} from "../operator/runtime/work-queue.ts";
 import type { SimFaults } from "../services/provider-sim/index.ts";
 import { attemptCountsByTreaty, treatyFillRate } from "../services/kpi/index.ts";
 import type { RoutingStrategy } from "../services/routing/index.ts";
@@ -223,17 +229,39 @@ export function disagreements(
   return out;
 }
 
-/** The operator's timings for a live run: the scenario's, compressed (wall ms). */
-export function liveOperatorTimings(
-  s: Scenario,
-  compression: number,
-): { probeIntervalMs: number; unschedulableTimeoutMs: number; retryBackoffMs: number } {
-  const ms = (seconds: number): number => Math.max(1, Math.round((seconds * 1000) / compression));
+/** The operator's timings for a live run, in wall ms (see {@link liveOperatorTimings}). */
+export interface LiveOperatorTimings {
+  /** The Treaty controller's endpoint probe: the scenario's `operator.treatyResyncSeconds`. */
+  readonly probeIntervalMs: number;
+  readonly unschedulableTimeoutMs: number;
+  /** The first back-off of a treaty after an attempt abandoned there (ADR 0099). */
+  readonly retryBackoffMs: number;
+  /** How often a provider's job is polled (the operator's default, 2 s). */
+  readonly providerPollMs: number;
+  /** The GPUWorkload work queue's back-off of a failing reconcile (100 ms doubling to 60 s). */
+  readonly queueBackoff: { readonly baseDelayMs: number; readonly maxDelayMs: number };
+}
+
+/**
+ * The operator's timings for a live run: the scenario's and the product's defaults, every one
+ * compressed like the scenario's clock. Fast mode runs them all on the virtual clock; one left
+ * on the wall clock is `compression` times longer in simulated time live. The work queue's
+ * back-off is the one that decides an outage: a job submitted but not seen to start is retried
+ * on it until the provision deadline, and uncompressed its last gaps (12.8 s, 25.6 s wall) span
+ * 4–8 simulated minutes at 20×, so the retry past the deadline landed after the outage had
+ * ended and the job was found running instead of failed over (ADR 0133).
+ */
+export function liveOperatorTimings(s: Scenario, compression: number): LiveOperatorTimings {
+  const ms = (wallMs: number): number => Math.max(1, Math.round(wallMs / compression));
   return {
-    probeIntervalMs: ms(s.operator.treatyResyncSeconds),
-    unschedulableTimeoutMs: ms(s.operator.unschedulableTimeoutSeconds),
-    // The product's first back-off after an abandoned attempt (ADR 0099), 60 s.
-    retryBackoffMs: ms(60),
+    probeIntervalMs: ms(s.operator.treatyResyncSeconds * 1000),
+    unschedulableTimeoutMs: ms(s.operator.unschedulableTimeoutSeconds * 1000),
+    retryBackoffMs: ms(DEFAULT_RETRY_BACKOFF_MS),
+    providerPollMs: ms(DEFAULT_PROVIDER_POLL_MS),
+    queueBackoff: {
+      baseDelayMs: ms(DEFAULT_QUEUE_BASE_DELAY_MS),
+      maxDelayMs: ms(DEFAULT_QUEUE_MAX_DELAY_MS),
+    },
   };
 }
 

@@ -143,7 +143,8 @@ export async function runLive(s: Scenario, deps: LiveDeps): Promise<LiveResult> 
       wls = list.items.filter((w) => names.has(w.metadata.name ?? ""));
       const open = wls.filter((w) => w.status?.completionTime === undefined).length;
       if ((open === 0 && switches.length === 0) || now() > end) break;
-      await sleep(500);
+      // Not past the next fault switch: a late one would stretch an outage live only.
+      await sleep(Math.min(500, (switches[0]?.atWallMs ?? Infinity) - (now() - t0)));
     }
     return liveResult(s, strategy, wls);
   } finally {

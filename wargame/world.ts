@@ -10,13 +10,15 @@ import {
   computeTreatyStatus,
   type TreatyEvidence,
 } from "../operator/controllers/treaty/treaty-status.ts";
+import type { TreatyCompletion } from "../operator/controllers/treaty/treaty-availability.ts";
 import type { TreatyUsage } from "../services/routing/index.ts";
 import { stableJson } from "../services/provider-sim/sim-jobs.ts";
 import type { Scenario, ScenarioTreaty } from "./scenario.ts";
 
 /** The Treaty controller's evidence about one treaty, kept up to date by the engine. */
 export interface TreatyBook {
-  completions: { outcome: "Succeeded" | "Failed"; provisionSeconds: number }[];
+  /** In completion order. */
+  completions: TreatyCompletion[];
   gpuSecondsThisPeriod: number;
   routed: number;
   placed: number;
@@ -32,6 +34,8 @@ export class TreatyWorld {
   readonly #basePricing = new Map<string, Treaty["spec"]["pricing"]>();
   /** What the last status was computed from, per treaty (see resync). */
   readonly #computedFrom = new Map<string, string>();
+  /** Until when (ms) that status holds without new evidence (its requeueAfterMs). */
+  readonly #holdsUntil = new Map<string, number>();
   #list: Treaty[] = [];
   #usage = new Map<string, TreatyUsage>();
   #rv = 0;
@@ -41,11 +45,15 @@ export class TreatyWorld {
       const treaty = toTreaty(t, ++this.#rv);
       this.#byName.set(t.name, treaty);
       this.#basePricing.set(t.name, treaty.spec.pricing);
-      const completions = [];
+      // The declared history completed just before the start (it ages out of the
+      // availability window like any evidence; reputation keeps it).
+      const completions: TreatyCompletion[] = [];
       for (let i = 0; i < t.history.completions; i++) {
         completions.push({
           outcome: i < t.history.failures ? ("Failed" as const) : ("Succeeded" as const),
           provisionSeconds: 0,
+          startedAtMs: now.getTime() - 1,
+          completedAtMs: now.getTime(),
         });
       }
       this.#books.set(t.name, {
@@ -124,9 +132,11 @@ export class TreatyWorld {
     const b = this.book(name);
     // The parts of the status routing reads change only with these inputs; the counters
     // (routed, placed, active jobs, GPU-hours) are read from live usage instead (the router's
-    // `usage` input), so a pass with none of these changed would write nothing routing sees.
+    // `usage` input), so a pass with none of these changed would write nothing routing sees
+    // until the time the last status asked to be looked at again (the availability breaker).
     const from = `${t.metadata.resourceVersion}|${now.toISOString().slice(0, 10)}|${b.completions.length}|${b.unreachable}|${b.rttMs.join(",")}`;
-    if (this.#computedFrom.get(name) === from) return false;
+    const holds = now.getTime() < (this.#holdsUntil.get(name) ?? Infinity);
+    if (this.#computedFrom.get(name) === from && holds) return false;
     this.#computedFrom.set(name, from);
     const evidence: TreatyEvidence = {
       completions: b.completions,
@@ -138,7 +148,11 @@ export class TreatyWorld {
       unreachable: b.unreachable,
       credentials: undefined,
     };
-    const { status } = computeTreatyStatus(t, evidence, now, periodStart(now));
+    const { status, requeueAfterMs } = computeTreatyStatus(t, evidence, now, periodStart(now));
+    this.#holdsUntil.set(
+      name,
+      requeueAfterMs === undefined ? Infinity : now.getTime() + requeueAfterMs,
+    );
     // Counters move with every placement; what routing reads is the rest.
     const routingView = (s: Treaty["status"]): string =>
       stableJson({

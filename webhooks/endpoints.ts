@@ -48,6 +48,16 @@ export interface WebhookEndpoint {
   /** Call the webhook only for Jobs whose pod template is a GPU pod (the same condition). */
   readonly gpuJobsOnly?: boolean;
   /**
+   * Skip every request of the GPU Job creators (RenderOptions.gpuJobCreators): the Job guard
+   * allows all of them, so the decision is the same without the round trip (ADR 0101).
+   */
+  readonly skipGpuJobCreators?: boolean;
+  /**
+   * Skip the Job controller's writes of pods a Job controls (RenderOptions.jobControllers): they
+   * come from a template the Job guard checked (ADR 0101).
+   */
+  readonly skipJobControllerPods?: boolean;
+  /**
    * Skip UPDATEs that change neither the spec nor the controller reference (labels,
    * finalizers, other owners): the policy allows them anyway, and the operator and the garbage
    * collector must be able to update a Job while the server is down.
@@ -114,10 +124,12 @@ export const WEBHOOK_ENDPOINTS: readonly WebhookEndpoint[] = [
     scope: "Namespaced",
     selection: "tenant-namespaces",
     // A GPU pod outside a GPUWorkload bypasses quota and billing: fail closed. matchConditions
-    // keep every other pod off this webhook, so an outage blocks GPU pods only.
+    // keep every other pod off this webhook, so an outage blocks GPU pods only; the Job
+    // controller's pods of a Job skip it, the Job guard having checked their template (ADR 0101).
     failurePolicy: "Fail",
     timeoutSeconds: 3,
     gpuPodsOnly: true,
+    skipJobControllerPods: true,
     handler: gpuPodGuardHandler,
   },
   {
@@ -134,10 +146,12 @@ export const WEBHOOK_ENDPOINTS: readonly WebhookEndpoint[] = [
     selection: "tenant-namespaces",
     // The pod guard bounds each pod by its Job's GPUWorkload; only the operator may make GPU
     // Jobs, or one admitted workload could back any number of them (ADR 0049). Fail closed,
-    // with the pod guard's condition keeping every CPU Job off this webhook.
+    // with the pod guard's condition keeping every CPU Job off this webhook. The creators'
+    // requests, which the guard always allows, skip it (ADR 0101).
     failurePolicy: "Fail",
     timeoutSeconds: 3,
     gpuJobsOnly: true,
+    skipGpuJobCreators: true,
     specOrControllerUpdatesOnly: true,
     handler: gpuJobGuardHandler,
   },

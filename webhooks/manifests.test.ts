@@ -5,12 +5,17 @@ import { WEBHOOK_ENDPOINTS } from "./endpoints.ts";
 import { MemoryLookups } from "./memory-lookups.ts";
 import { WEBHOOK_MANIFEST_PATH, webhookManifestText } from "./manifest-file.ts";
 import {
+  CONTROLLED_BY_JOB,
+  DEFAULT_JOB_CONTROLLERS,
   JOB_POD_SPEC,
   SPEC_OR_CONTROLLER_UPDATES_ONLY,
   SYSTEM_NAMESPACES,
   gpuPodCondition,
+  notFromUsers,
+  notJobControllerPod,
   renderWebhookConfigurations,
 } from "./manifests.ts";
+import { DEFAULT_OPERATOR_SERVICE_ACCOUNT } from "./policies/receipt.ts";
 
 const cluster = renderWebhookConfigurations({
   target: { service: { namespace: "vaultmesh-system", name: "vaultmesh-webhook" } },
@@ -45,6 +50,7 @@ describe("renderWebhookConfigurations", () => {
     ]);
     expect(guard?.matchConditions).toEqual([
       { name: "gpu-pods-only", expression: gpuPodCondition() },
+      { name: "not-job-controller-pod", expression: notJobControllerPod(DEFAULT_JOB_CONTROLLERS) },
     ]);
     expect(guard?.clientConfig.service).toEqual({
       namespace: "vaultmesh-system",
@@ -69,6 +75,7 @@ describe("renderWebhookConfigurations", () => {
     expect(guard?.namespaceSelector).toEqual(pods?.namespaceSelector);
     expect(guard?.matchConditions).toEqual([
       { name: "gpu-jobs-only", expression: gpuPodCondition(undefined, undefined, JOB_POD_SPEC) },
+      { name: "not-gpu-job-creator", expression: notFromUsers([DEFAULT_OPERATOR_SERVICE_ACCOUNT]) },
       { name: "spec-or-controller-updates-only", expression: SPEC_OR_CONTROLLER_UPDATES_ONLY },
     ]);
     expect(guard?.matchConditions?.[0]?.expression).toBe(
@@ -95,6 +102,49 @@ describe("renderWebhookConfigurations", () => {
     const pods = t.validating.webhooks.find((w) => w.name.startsWith("pods."));
     expect(pods?.namespaceSelector?.matchLabels).toEqual({ k: "t1" });
     expect(pods?.namespaceSelector?.matchExpressions).toHaveLength(2);
+  });
+
+  it("skips the configured GPU Job creators and Job controller identities (ADR 0101)", () => {
+    const t = renderWebhookConfigurations({
+      target: { url: "https://127.0.0.1:1234/" },
+      gpuJobCreators: ["system:serviceaccount:ops:vaultmesh-operator", "ci'bot"],
+      jobControllers: ["system:serviceaccount:kube-system:job-controller"],
+    });
+    const cond = (webhook: string, name: string): string | undefined =>
+      t.validating.webhooks
+        .find((w) => w.name === webhook)
+        ?.matchConditions?.find((c) => c.name === name)?.expression;
+    expect(cond("jobs.gpu-guard.vaultmesh.cloud", "not-gpu-job-creator")).toBe(
+      "!(request.userInfo.username in ['system:serviceaccount:ops:vaultmesh-operator', 'ci\\'bot'])",
+    );
+    expect(cond("pods.gpu-guard.vaultmesh.cloud", "not-job-controller-pod")).toBe(
+      `!(request.userInfo.username in ['system:serviceaccount:kube-system:job-controller'] && ${CONTROLLED_BY_JOB})`,
+    );
+    // Only these two guards skip identities: every other webhook sees every user.
+    const withIdentity = [...t.validating.webhooks, ...t.mutating.webhooks]
+      .filter((w) => w.matchConditions?.some((c) => c.expression.includes("request.userInfo")))
+      .map((w) => w.name);
+    expect(withIdentity.sort()).toEqual([
+      "jobs.gpu-guard.vaultmesh.cloud",
+      "pods.gpu-guard.vaultmesh.cloud",
+    ]);
+  });
+
+  it("sends every GPU pod and Job to the guards when the identity lists are empty", () => {
+    const t = renderWebhookConfigurations({
+      target: { url: "https://127.0.0.1:1234/" },
+      gpuJobCreators: [],
+      jobControllers: [],
+    });
+    const names = (webhook: string): string[] =>
+      (t.validating.webhooks.find((w) => w.name === webhook)?.matchConditions ?? []).map(
+        (c) => c.name,
+      );
+    expect(names("pods.gpu-guard.vaultmesh.cloud")).toEqual(["gpu-pods-only"]);
+    expect(names("jobs.gpu-guard.vaultmesh.cloud")).toEqual([
+      "gpu-jobs-only",
+      "spec-or-controller-updates-only",
+    ]);
   });
 
   it("builds the GPU condition from the configured resources and taint keys", () => {

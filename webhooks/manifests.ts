@@ -3,6 +3,7 @@
 // server on this machine (make dev, tests, the bench), optionally scoped to test objects.
 import { TENANT_LABEL } from "../crds/domain/labels.ts";
 import { DEFAULT_GPU_RESOURCES, DEFAULT_GPU_TAINT_KEYS } from "./policies/pod.ts";
+import { DEFAULT_OPERATOR_SERVICE_ACCOUNT } from "./policies/receipt.ts";
 import { WEBHOOK_ENDPOINTS, type WebhookEndpoint } from "./endpoints.ts";
 
 /** Namespaces no VaultMesh webhook ever intercepts (the control plane and VaultMesh itself). */
@@ -11,6 +12,17 @@ export const SYSTEM_NAMESPACES: readonly string[] = [
   "kube-public",
   "kube-node-lease",
   "vaultmesh-system",
+];
+
+/**
+ * The identities kube-controller-manager's Job controller writes pods under: its own service
+ * account with `--use-service-account-credentials` (kubeadm's default), else the controller
+ * manager's own user (which every controller then shares, hence the Job controller reference
+ * the condition also requires, ADR 0101).
+ */
+export const DEFAULT_JOB_CONTROLLERS: readonly string[] = [
+  "system:serviceaccount:kube-system:job-controller",
+  "system:kube-controller-manager",
 ];
 
 /** Default names of the two configurations. */
@@ -46,6 +58,18 @@ export interface RenderOptions {
   readonly only?: readonly string[];
   readonly gpuResources?: readonly string[];
   readonly gpuTaintKeys?: readonly string[];
+  /**
+   * The identities that may create GPU Jobs (the server's `gpuJobCreators`, same source): the
+   * Job guard allows all their requests, so the apiserver does not call it for them (ADR 0101).
+   * @default [DEFAULT_OPERATOR_SERVICE_ACCOUNT]
+   */
+  readonly gpuJobCreators?: readonly string[];
+  /**
+   * The Job controller's identities: their writes of pods controlled by a Job skip the pod
+   * guard, the Job guard having checked the template they come from (ADR 0101). Empty: every
+   * GPU pod goes to the webhook. @default DEFAULT_JOB_CONTROLLERS
+   */
+  readonly jobControllers?: readonly string[];
   /** Overrides failurePolicy/timeoutSeconds per entry name (the bench, experiments). */
   readonly overrides?: Readonly<
     Record<string, { failurePolicy?: "Fail" | "Ignore"; timeoutSeconds?: number }>
@@ -109,6 +133,25 @@ const controllerRefs = (o: string): string =>
  * (labels, annotations, finalizers, other owners).
  */
 export const SPEC_OR_CONTROLLER_UPDATES_ONLY = `request.operation != 'UPDATE' || object.spec != oldObject.spec || ${controllerRefs("object")} != ${controllerRefs("oldObject")}`;
+
+const celList = (items: readonly string[]): string => `[${items.map(quote).join(", ")}]`;
+
+/** CEL that is false for a request made by one of `users`. */
+export function notFromUsers(users: readonly string[]): string {
+  return `!(request.userInfo.username in ${celList(users)})`;
+}
+
+/** CEL that is true when the object's controller reference is a batch/v1 Job. */
+export const CONTROLLED_BY_JOB =
+  "has(object.metadata.ownerReferences) && object.metadata.ownerReferences.exists(r, has(r.controller) && r.controller && r.apiVersion == 'batch/v1' && r.kind == 'Job')";
+
+/**
+ * CEL that is false for a write by one of `jobControllers` of a pod whose controller is a Job:
+ * the pods the Job controller makes from a Job's template.
+ */
+export function notJobControllerPod(jobControllers: readonly string[]): string {
+  return `!(request.userInfo.username in ${celList(jobControllers)} && ${CONTROLLED_BY_JOB})`;
+}
 
 /**
  * CEL that is true for a pod spec (at `spec`: a Pod's `object.spec`, a Job's
@@ -203,6 +246,17 @@ function entry(e: WebhookEndpoint, opts: RenderOptions): WebhookEntry {
     conditions.push({
       name: "gpu-jobs-only",
       expression: gpuPodCondition(opts.gpuResources, opts.gpuTaintKeys, JOB_POD_SPEC),
+    });
+  }
+  const creators = opts.gpuJobCreators ?? [DEFAULT_OPERATOR_SERVICE_ACCOUNT];
+  if (e.skipGpuJobCreators && creators.length > 0) {
+    conditions.push({ name: "not-gpu-job-creator", expression: notFromUsers(creators) });
+  }
+  const jobControllers = opts.jobControllers ?? DEFAULT_JOB_CONTROLLERS;
+  if (e.skipJobControllerPods && jobControllers.length > 0) {
+    conditions.push({
+      name: "not-job-controller-pod",
+      expression: notJobControllerPod(jobControllers),
     });
   }
   if (e.specUpdatesOnly) {

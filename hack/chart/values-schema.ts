@@ -10,6 +10,15 @@ import {
   HTTP_URL_PATTERN,
   QUANTITY_PATTERN,
 } from "../../crds/constants.ts";
+import { DEFAULT_JOB_CONTROLLERS } from "../../webhooks/manifests.ts";
+
+// A Kubernetes user name as it goes into a CEL string literal of the webhook configurations
+// (no quote, backslash or whitespace to escape).
+const identity = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(/^[^'"\\\s{}]+$/);
 
 const optionalPattern = (re: RegExp): RegExp => new RegExp(`^(${re.source.slice(1, -1)})?$`);
 
@@ -205,11 +214,18 @@ const webhook = z
       .prefault({})
       .describe("Serving certificate of the webhooks (ADR 0063)."),
     gpuJobCreators: z
-      .array(z.string().min(1).max(512))
+      .array(identity)
       .max(32)
       .default([])
       .describe(
-        "Users besides the operator allowed to create GPU Jobs in tenant namespaces (e.g. system:serviceaccount:ns:name).",
+        "Users besides the operator allowed to create GPU Jobs in tenant namespaces (e.g. system:serviceaccount:ns:name); the Job guard is not called for them (ADR 0101).",
+      ),
+    jobControllers: z
+      .array(identity)
+      .max(8)
+      .default([...DEFAULT_JOB_CONTROLLERS])
+      .describe(
+        "Identities of kube-controller-manager's Job controller: their writes of pods a Job controls skip the GPU pod guard, the Job guard having checked the template (ADR 0101). Empty: every GPU pod is sent to the guard.",
       ),
     recordDenials: z
       .boolean()

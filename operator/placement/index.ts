@@ -15,6 +15,7 @@ export {
   type BuildJobOptions,
 } from "./job-builder.ts";
 export {
+  jobFinished,
   observeJob,
   rfc3339,
   type JobObservation,

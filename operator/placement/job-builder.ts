@@ -2,7 +2,7 @@
 // toleration of the pool's taint, nodeSelector of its nodes plus the GPU type, the GPU limit,
 // the runtime limit. Pure: the same workload, treaty and attempt give the same Job, and its
 // name is derived from (workload uid, attempt), so a repeated create is AlreadyExists.
-import { createHash } from "node:crypto";
+import { hash as digest } from "node:crypto";
 import type { V1Container, V1EnvVar, V1Job, V1Toleration } from "@kubernetes/client-node";
 import { API_VERSION } from "../../crds/constants.ts";
 import type { GPUWorkload, InClusterPool, Treaty } from "../../crds/index.ts";
@@ -50,7 +50,8 @@ export function jobName(
 ): string {
   const uid = required(workload.metadata.uid, "metadata.uid");
   checkAttempt(attempt);
-  const hash = createHash("sha256").update(`${uid}/${attempt}`).digest("hex").slice(0, 8);
+  // One-shot digest: no Hash object per call (a Job name is computed on every placement).
+  const hash = digest("sha256", `${uid}/${attempt}`, "hex").slice(0, 8);
   const suffix = `-${hash}-a${attempt}`;
   const prefix = trimToLabel(
     (workload.metadata.name ?? "").replaceAll(".", "-"),

@@ -117,17 +117,16 @@ export function observeJob(
   now: Date,
 ): JobObservation {
   const pod = newest(pods);
-  const nowText = rfc3339(now);
   const observed =
-    finishedOf(job, pod, nowText) ??
+    finishedOf(job, pod, now) ??
     (pod === undefined
       ? {
           state: "Pending" as const,
-          since: iso(job.metadata?.creationTimestamp) ?? nowText,
+          since: iso(job.metadata?.creationTimestamp) ?? rfc3339(now),
           reason: JobObservationReason.PodNotCreated,
           message: "the Job has no Pod yet",
         }
-      : podState(pod, nowText));
+      : podState(pod, now));
   const nodeName = pod?.spec?.nodeName;
   const startTime = startOf(pod) ?? iso(job.status?.startTime);
   return {
@@ -140,12 +139,12 @@ export function observeJob(
 type StateOnly = Omit<JobObservation, "startTime" | "nodeName">;
 
 /** The state of an unfinished Job from its newest Pod. */
-function podState(pod: ObservedPod, now: string): StateOnly {
+function podState(pod: ObservedPod, now: Date): StateOnly {
   const scheduled = conditionOf(pod.status?.conditions, "PodScheduled");
   if (scheduled?.status === "False" && scheduled.reason === JobObservationReason.Unschedulable) {
     return {
       state: "Unschedulable",
-      since: iso(scheduled.lastTransitionTime) ?? now,
+      since: iso(scheduled.lastTransitionTime) ?? rfc3339(now),
       reason: JobObservationReason.Unschedulable,
       message: scheduled.message ?? "no node fits the Pod",
     };
@@ -158,26 +157,26 @@ function podState(pod: ObservedPod, now: string): StateOnly {
 function runningOf(
   pod: ObservedPod,
   container: ContainerState | undefined,
-  now: string,
+  now: Date,
 ): StateOnly | undefined {
   const phase = pod.status?.phase;
-  const started = iso(container?.running?.startedAt) ?? iso(pod.status?.startTime) ?? now;
-  if (phase === "Running" || container?.running !== undefined) {
+  const running = phase === "Running" || container?.running !== undefined;
+  if (!running && phase !== "Succeeded" && phase !== "Failed") return undefined;
+  const started =
+    iso(container?.running?.startedAt) ?? iso(pod.status?.startTime) ?? rfc3339(now);
+  if (running) {
     const message = `running on node ${pod.spec?.nodeName ?? "?"}`;
     return { state: "Running", since: started, reason: JobObservationReason.Running, message };
   }
-  if (phase === "Succeeded" || phase === "Failed") {
-    // The Pod ended but the Job controller has not recorded it yet: the attempt still runs
-    // as far as the Job (and usage) is concerned.
-    const message = `Pod ${phase}, waiting for the Job's condition`;
-    return {
-      state: "Running",
-      since: started,
-      reason: JobObservationReason.PodTerminated,
-      message,
-    };
-  }
-  return undefined;
+  // The Pod ended but the Job controller has not recorded it yet: the attempt still runs
+  // as far as the Job (and usage) is concerned.
+  const message = `Pod ${phase}, waiting for the Job's condition`;
+  return {
+    state: "Running",
+    since: started,
+    reason: JobObservationReason.PodTerminated,
+    message,
+  };
 }
 
 /** A Pod not yet running: waiting for the scheduler, or bound and starting its container. */
@@ -185,12 +184,12 @@ function pendingOf(
   pod: ObservedPod,
   scheduled: ObservedCondition | undefined,
   container: ContainerState | undefined,
-  now: string,
+  now: Date,
 ): StateOnly {
   if (scheduled?.status !== "True") {
     return {
       state: "Pending",
-      since: iso(pod.metadata?.creationTimestamp) ?? now,
+      since: iso(pod.metadata?.creationTimestamp) ?? rfc3339(now),
       reason: JobObservationReason.Scheduling,
       message: "waiting for the scheduler",
     };
@@ -198,7 +197,7 @@ function pendingOf(
   const waiting = container?.waiting;
   return {
     state: "Pending",
-    since: iso(scheduled.lastTransitionTime) ?? now,
+    since: iso(scheduled.lastTransitionTime) ?? rfc3339(now),
     reason: waiting?.reason ?? JobObservationReason.ContainerCreating,
     message: waiting?.message ?? `bound to node ${pod.spec?.nodeName ?? "?"}`,
   };
@@ -208,12 +207,13 @@ function pendingOf(
 function finishedOf(
   job: ObservedJob,
   pod: ObservedPod | undefined,
-  now: string,
+  now: Date,
 ): StateOnly | undefined {
   const conditions = job.status?.conditions;
   const complete = conditionOf(conditions, "Complete");
   if (complete?.status === "True") {
-    const at = iso(job.status?.completionTime) ?? iso(complete.lastTransitionTime) ?? now;
+    const at =
+      iso(job.status?.completionTime) ?? iso(complete.lastTransitionTime) ?? rfc3339(now);
     return {
       state: "Succeeded",
       since: at,
@@ -224,7 +224,7 @@ function finishedOf(
   }
   const failed = conditionOf(conditions, "Failed");
   if (failed?.status !== "True") return undefined;
-  const at = iso(failed.lastTransitionTime) ?? now;
+  const at = iso(failed.lastTransitionTime) ?? rfc3339(now);
   return {
     state: "Failed",
     since: at,
@@ -248,14 +248,28 @@ function conditionOf(
   return conditions?.find((c) => c.type === type);
 }
 
+/**
+ * True when the Job has finished: its Complete or Failed condition is True (what
+ * {@link observeJob} reports as Succeeded or Failed, whatever its Pods say).
+ */
+export function jobFinished(job: ObservedJob): boolean {
+  const conditions = job.status?.conditions;
+  return (
+    conditionOf(conditions, "Complete")?.status === "True" ||
+    conditionOf(conditions, "Failed")?.status === "True"
+  );
+}
+
 /** The newest Pod not being deleted (a replaced Pod's successor), else the newest. */
 function newest(pods: readonly ObservedPod[]): ObservedPod | undefined {
-  const live = pods.filter((p) => p.metadata?.deletionTimestamp === undefined);
-  const pool = live.length > 0 ? live : pods;
   let best: ObservedPod | undefined;
-  for (const p of pool) {
-    if (best === undefined) best = p;
-    else if (compareAge(p, best) > 0) best = p;
+  let bestLive = false;
+  for (const p of pods) {
+    const live = p.metadata?.deletionTimestamp === undefined;
+    if (best === undefined || (live && !bestLive) || (live === bestLive && compareAge(p, best) > 0)) {
+      best = p;
+      bestLive = live;
+    }
   }
   return best;
 }

@@ -182,8 +182,13 @@ export class Controller<T extends KubeObject = KubeObject> {
   watch<U extends KubeObject>(w: WatchSpec<U>): this {
     w.informer.on((type, obj, old) => {
       if (w.when && !w.when(type, obj, old)) return;
-      const keys = old && old !== obj ? [...w.map(obj), ...w.map(old)] : w.map(obj);
-      for (const k of keys) this.enqueueThrottled(k, w.coalesceMs ?? 0);
+      const ms = w.coalesceMs ?? 0;
+      const keys = w.map(obj);
+      for (const k of keys) this.enqueueThrottled(k, ms);
+      // The old version's keys too (a child moved to another owner), each key once per change:
+      // queueing it twice would count twice and, throttled, schedule a needless trailing pass.
+      if (!old || old === obj) return;
+      for (const k of w.map(old)) if (!keys.includes(k)) this.enqueueThrottled(k, ms);
     });
     return this;
   }

@@ -4,12 +4,64 @@
  * view fails with 409 Conflict and the key is retried against the fresh object. A status that
  * did not change is not written at all (no write amplification on resync).
  */
-import { isDeepStrictEqual } from "node:util";
 import type { KubeClient, KubeObject, ResourceType } from "../../services/kube/index.ts";
 
 /** Drops undefined members recursively, so the status is plain JSON. */
 export function pruneUndefined<T>(v: T): T {
   return JSON.parse(JSON.stringify(v)) as T;
+}
+
+/**
+ * True when `a` and `b` serialise to the same JSON up to the order of object keys: members
+ * whose value is undefined (or a function) are absent, `toJSON` is applied, non-finite numbers
+ * and undefined array elements are `null` — what `isDeepStrictEqual(a, pruneUndefined(b))`
+ * answered, without serialising and parsing the whole status on every reconcile (most
+ * reconciles write nothing, issue 13).
+ */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  return sameJson(asJson(a, false), asJson(b, false));
+}
+
+// A value as JSON.stringify sees it: `toJSON` applied, non-finite numbers as null; undefined
+// for what it leaves out (undefined, functions, symbols) — as null inside an array.
+function asJson(v: unknown, inArray: boolean): unknown {
+  let x = v;
+  if (x !== null && typeof x === "object" && typeof (x as { toJSON?: unknown }).toJSON === "function") {
+    x = (x as { toJSON(): unknown }).toJSON();
+  }
+  if (typeof x === "number" && !Number.isFinite(x)) return null;
+  if (x === undefined || typeof x === "function" || typeof x === "symbol") {
+    return inArray ? null : undefined;
+  }
+  return x;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bs = b as unknown[];
+    if (a.length !== bs.length) return false;
+    for (let i = 0; i < a.length; i++) {
+      if (!sameJson(asJson(a[i], true), asJson(bs[i], true))) return false;
+    }
+    return true;
+  }
+  return sameMembers(a as Record<string, unknown>, b as Record<string, unknown>);
+}
+
+// Objects: every member present in one is present and equal in the other.
+function sameMembers(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  let n = 0;
+  for (const k of Object.keys(a)) {
+    const x = asJson(a[k], false);
+    if (x === undefined) continue;
+    n++;
+    if (!Object.hasOwn(b, k) || !sameJson(x, asJson(b[k], false))) return false;
+  }
+  for (const k of Object.keys(b)) if (asJson(b[k], false) !== undefined) n--;
+  return n === 0;
 }
 
 /**
@@ -22,7 +74,7 @@ export async function writeStatus<T extends KubeObject & { status?: unknown }>(
   obj: T,
   status: NonNullable<T["status"]>,
 ): Promise<T> {
-  const next = pruneUndefined(status);
-  if (isDeepStrictEqual(obj.status, next)) return obj;
-  return await client.replaceStatus<T>(type, { ...obj, status: next });
+  if (jsonEqual(obj.status, status)) return obj;
+  // The body is JSON: undefined members are left out as pruneUndefined would.
+  return await client.replaceStatus<T>(type, { ...obj, status });
 }

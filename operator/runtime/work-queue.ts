@@ -23,6 +23,11 @@ export const realTimers: Timers = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
+/** Delay after a key's first failure, by default. */
+export const DEFAULT_QUEUE_BASE_DELAY_MS = 100;
+/** Longest delay between retries of a failing key, by default. */
+export const DEFAULT_QUEUE_MAX_DELAY_MS = 60_000;
+
 /** Options of a {@link WorkQueue}. */
 export interface WorkQueueOptions {
   /** Delay after the first failure of a key. @default 100 */
@@ -48,8 +53,8 @@ export class WorkQueue {
 
   constructor(opts: WorkQueueOptions = {}) {
     this.timers = opts.timers ?? realTimers;
-    this.baseDelayMs = opts.baseDelayMs ?? 100;
-    this.maxDelayMs = opts.maxDelayMs ?? 60000;
+    this.baseDelayMs = opts.baseDelayMs ?? DEFAULT_QUEUE_BASE_DELAY_MS;
+    this.maxDelayMs = opts.maxDelayMs ?? DEFAULT_QUEUE_MAX_DELAY_MS;
   }
 
   /** Queues `key` now, unless it is already queued. */

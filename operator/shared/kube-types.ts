@@ -37,6 +37,13 @@ export interface Job extends KubeObject {
   };
 }
 
+/** A container's state as JSON (`waiting`, `running` or `terminated`). */
+export interface ContainerStateJson {
+  waiting?: { reason?: string; message?: string };
+  running?: { startedAt?: string };
+  terminated?: { reason?: string; exitCode?: number; message?: string };
+}
+
 /** core/v1 Pod as JSON, as cached: metadata, the node it is bound to ({@link slimPod}), status. */
 export interface Pod extends KubeObject {
   metadata: JsonMeta;
@@ -45,20 +52,56 @@ export interface Pod extends KubeObject {
     phase?: string;
     startTime?: string;
     conditions?: KubeCondition[];
-    containerStatuses?: { state?: { running?: { startedAt?: string } } }[];
+    containerStatuses?: { name?: string; state?: ContainerStateJson }[];
   };
 }
 
-/** The cache transform of Jobs: bookkeeping and the spec dropped (ADR 0025). */
+/**
+ * The cache transform of Jobs: bookkeeping and the spec dropped, and of the status only what
+ * the controllers read — start and completion times and the conditions (ADR 0025). The Job
+ * controller's counters (`active`, `ready`, `terminating`, …) are left out, so an update that
+ * changes only them leaves the cached copy as it was and queues nothing (ADR 0102).
+ */
 export function slimJob(j: Job & { spec?: unknown }): Job {
-  const { spec: _spec, ...rest } = stripBookkeeping(j);
-  return rest;
+  const { spec: _spec, status, ...rest } = stripBookkeeping(j);
+  if (status === undefined) return rest;
+  const { startTime, completionTime, conditions } = status;
+  return {
+    ...rest,
+    status: {
+      ...(startTime === undefined ? {} : { startTime }),
+      ...(completionTime === undefined ? {} : { completionTime }),
+      ...(conditions === undefined ? {} : { conditions }),
+    },
+  };
 }
 
-/** The cache transform of Pods: bookkeeping dropped, and of the spec only the node name. */
+/**
+ * The cache transform of Pods: bookkeeping dropped; of the spec only the node name; of the
+ * status the phase, start time, conditions and each container's name and state — what
+ * operator/placement's observer reads. Addresses, images, restart counts and readiness flags
+ * are left out (memory, and an update changing only them queues nothing: ADR 0102).
+ */
 export function slimPod(p: Pod & { spec?: Record<string, unknown> }): Pod {
   stripBookkeeping(p);
   const nodeName = p.spec?.nodeName;
   p.spec = typeof nodeName === "string" ? { nodeName } : {};
+  const st = p.status;
+  if (st !== undefined) {
+    const { phase, startTime, conditions, containerStatuses } = st;
+    p.status = {
+      ...(phase === undefined ? {} : { phase }),
+      ...(startTime === undefined ? {} : { startTime }),
+      ...(conditions === undefined ? {} : { conditions }),
+      ...(containerStatuses === undefined
+        ? {}
+        : {
+            containerStatuses: containerStatuses.map((c) => ({
+              ...(c.name === undefined ? {} : { name: c.name }),
+              ...(c.state === undefined ? {} : { state: c.state }),
+            })),
+          }),
+    };
+  }
   return p;
 }

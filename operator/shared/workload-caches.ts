@@ -18,7 +18,7 @@ import {
   type Informer,
   type ObjectCache,
 } from "../../services/kube/index.ts";
-import { observeJob } from "../placement/index.ts";
+import { jobFinished } from "../placement/index.ts";
 import type { Manager } from "../runtime/index.ts";
 import { slimJob, slimPod, type Job, type Pod } from "./kube-types.ts";
 
@@ -124,13 +124,9 @@ export function workloadCaches(mgr: Manager, scope: OperatorScope = {}): Workloa
   return { workloads, jobs, pods, receipts, treaties, tenants };
 }
 
-const LIVE_EPOCH = new Date(0);
-
 /** True when the Job is live: not finished and not being deleted. */
 export function jobIsLive(j: Job): boolean {
-  if (j.metadata.deletionTimestamp) return false;
-  const state = observeJob(j, [], LIVE_EPOCH).state;
-  return state !== "Succeeded" && state !== "Failed";
+  return !j.metadata.deletionTimestamp && !jobFinished(j);
 }
 
 /** Completion payloads of a treaty's receipts finished at or after `since` (all when omitted). */

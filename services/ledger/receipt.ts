@@ -58,7 +58,9 @@ export class ReceiptFormatError extends Error {
   override readonly name = "ReceiptFormatError";
 }
 
-const TYPE_RE = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
+/** A receipt type: 1-128 characters of [A-Za-z0-9._:/-], starting with a letter or digit. */
+export const RECEIPT_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
+const TYPE_RE = RECEIPT_TYPE_PATTERN;
 const MAX_CANONICAL_BYTES = 1 << 20;
 
 function checkInput(input: unknown): asserts input is ReceiptInput {

@@ -52,6 +52,8 @@ export interface TestWebhookOptions {
   /** Extra dependencies (config, recordDenial). */
   readonly deps?: Partial<Omit<WebhookDeps, "lookups">>;
   readonly overrides?: RenderOptions["overrides"];
+  /** The Job controller's identities in the pod guard's condition. @default DEFAULT_JOB_CONTROLLERS */
+  readonly jobControllers?: readonly string[];
 }
 
 /** Starts the server and registers its configurations, scoped to a fresh id. */
@@ -75,6 +77,11 @@ export async function startTestWebhook(opts: TestWebhookOptions): Promise<TestWe
     testScope: { key: WEBHOOK_TEST_LABEL, value: id },
     ...(opts.only ? { only: opts.only } : {}),
     ...(opts.overrides ? { overrides: opts.overrides } : {}),
+    // The configurations skip the GPU Job creators the server is configured with (ADR 0101).
+    ...(opts.deps?.config?.gpuJobCreators
+      ? { gpuJobCreators: opts.deps.config.gpuJobCreators }
+      : {}),
+    ...(opts.jobControllers ? { jobControllers: opts.jobControllers } : {}),
   });
   const configs = [rendered.validating, rendered.mutating].filter((c) => c.webhooks.length > 0);
   await applyWebhookConfigurations(client, configs);

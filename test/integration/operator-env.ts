@@ -93,6 +93,10 @@ export async function startInProcessOperator(opts: {
   retryBackoffMs?: number;
   /** How often the Treaty controller pings external endpoints. @default 30000 */
   probeIntervalMs?: number;
+  /** How often an external provider's job is polled. @default 500 */
+  providerPollMs?: number;
+  /** Back-off of a failing workload's retries. @default the work queue's, 100 ms to 60 s */
+  queueBackoff?: { baseDelayMs: number; maxDelayMs: number };
 }): Promise<{ mgr: Manager; stop(): Promise<void> }> {
   const client = await testClient();
   const mgr = new Manager({
@@ -115,7 +119,8 @@ export async function startInProcessOperator(opts: {
       defaultNamespace: opts.namespace,
       clock: systemClock,
     }),
-    providerPollMs: 500,
+    providerPollMs: opts.providerPollMs ?? 500,
+    ...(opts.queueBackoff !== undefined ? { queueBackoff: opts.queueBackoff } : {}),
     ...(opts.unschedulableTimeoutMs !== undefined
       ? { unschedulableTimeoutMs: opts.unschedulableTimeoutMs }
       : {}),

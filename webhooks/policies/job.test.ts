@@ -206,6 +206,23 @@ describe("guardGpuJob", () => {
     expect(guardGpuJob(input).errors).toEqual(wantErrors);
   });
 
+  // The Job guard's matchCondition `not-gpu-job-creator` skips the webhook for these users
+  // (ADR 0101): sound only while the policy allows every request of theirs, whatever it holds.
+  it.each<[string, GpuJobGuardInput]>([
+    ["a forged GPU Job", create(job({ tolerations: [gpuTol], owner: train }))],
+    ["an unowned GPU Job", create(job({ gpus: 8 }))],
+    ["turning a CPU Job into a GPU one", update(job({ owner: train }), job({ gpus: 1 }))],
+    [
+      "re-parenting and resizing a GPU Job",
+      update(job({ gpus: 1, owner: train }), job({ gpus: 2, owner: other, parallelism: 8 })),
+    ],
+    ["a DELETE", { ...create(job({ gpus: 1 })), operation: "DELETE" }],
+  ])("allows every request of a creator, whatever the Job: %s", (_name, input) => {
+    for (const creators of [[OPERATOR], ["ci", OPERATOR]]) {
+      expect(guardGpuJob({ ...input, username: OPERATOR, creators }).errors).toEqual([]);
+    }
+  });
+
   it("uses the configured creators, resources and taint keys", () => {
     const amd: JobLikeWithTemplate = {
       spec: {

@@ -48,6 +48,8 @@ export function treatyCases(): HealthCase[] {
     completions: Array.from({ length: 10 }, () => ({
       outcome: "Failed" as const,
       provisionSeconds: 30,
+      startedAtMs: NOW.getTime() - 60_000,
+      completedAtMs: NOW.getTime() - 30_000,
     })),
   };
   return [

@@ -11,7 +11,13 @@ import { deploymentReceipt, type RolloutObject } from "./deployment-rollout.ts";
 const done: RolloutObject = {
   metadata: { uid: "u-1", name: "api", namespace: "shop", generation: 4 },
   spec: { replicas: 2, template: { spec: { containers: [{ name: "api", image: "api:1" }] } } },
-  status: { observedGeneration: 4, replicas: 2, updatedReplicas: 2, readyReplicas: 2 },
+  status: {
+    observedGeneration: 4,
+    replicas: 2,
+    updatedReplicas: 2,
+    readyReplicas: 2,
+    availableReplicas: 2,
+  },
 };
 
 describe("deploymentReceiptView", () => {

@@ -9,11 +9,13 @@ import {
   type DeploymentRecorderDeps,
   type RecordedWorkload,
 } from "./deployment-recorder-reconciler.ts";
-import { deploymentReceiptName } from "./deployment-receipt-view.ts";
+import { DEPLOYMENT_RECEIPT_UID_LABEL, deploymentReceiptName } from "./deployment-receipt-view.ts";
 import {
+  DEPLOYMENT_RECEIPT_TYPE,
   deploymentReceipt,
   DEPLOYMENT_RECORDER_REASON,
   RECORD_DEPLOYMENTS_KEY,
+  RECORD_REVISION_KEY,
 } from "./deployment-rollout.ts";
 
 function cache<T extends KubeObject>(objs: T[]): ObjectCache<T> {
@@ -33,7 +35,13 @@ function workload(annotations: Record<string, string>, complete: boolean): Recor
     metadata: { name: "api", namespace: "shop", uid: "u-1", generation: 2, annotations },
     spec: { replicas: 1, template: { spec: { containers: [{ name: "api", image: "api:2" }] } } },
     status: complete
-      ? { observedGeneration: 2, replicas: 1, updatedReplicas: 1, readyReplicas: 1 }
+      ? {
+          observedGeneration: 2,
+          replicas: 1,
+          updatedReplicas: 1,
+          readyReplicas: 1,
+          availableReplicas: 1,
+        }
       : { observedGeneration: 2, replicas: 2, updatedReplicas: 1, readyReplicas: 1 },
   };
 }
@@ -116,5 +124,29 @@ describe("DeploymentRecorderReconciler", () => {
     const s = setup(obj, { views: [view] });
     await s.r.reconcile(req);
     expect([s.appended, s.events]).toEqual([[], []]);
+  });
+
+  it.each([
+    ["the same generation: not appended", "u-1", 2, []],
+    ["an earlier generation: appended", "u-1", 1, ["appended"]],
+    ["another object's uid: appended", "u-2", 2, ["appended"]],
+  ])("an annotation edited after a recorded rollout, view of %s", async (_n, uid, gen, want) => {
+    // The view of generation 2 was recorded before the revision annotation was added.
+    const view = {
+      metadata: {
+        name: "deployment-api-000000000000",
+        namespace: "shop",
+        labels: { [DEPLOYMENT_RECEIPT_UID_LABEL]: uid },
+      },
+      spec: { type: DEPLOYMENT_RECEIPT_TYPE, payload: { uid, generation: gen } },
+      status: { logIndex: 3 },
+    } as unknown as Receipt;
+    const obj = workload(
+      { [RECORD_DEPLOYMENTS_KEY]: "true", [RECORD_REVISION_KEY]: "4f2a9c1e" },
+      true,
+    );
+    const s = setup(obj, { views: [view] });
+    await s.r.reconcile(req).catch(() => undefined);
+    expect(s.appended.map(() => "appended")).toEqual(want);
   });
 });

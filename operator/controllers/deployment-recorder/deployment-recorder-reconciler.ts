@@ -18,8 +18,13 @@ import type { Ledger } from "../../../services/ledger/ledger.ts";
 import { receiptDigest, type ReceiptInput } from "../../../services/ledger/receipt.ts";
 import type { EventRecorder, Request, Result } from "../../runtime/index.ts";
 import { ensureReceiptView } from "../../shared/receipt-views.ts";
-import { deploymentReceiptName, deploymentReceiptView } from "./deployment-receipt-view.ts";
 import {
+  DEPLOYMENT_RECEIPT_UID_LABEL,
+  deploymentReceiptName,
+  deploymentReceiptView,
+} from "./deployment-receipt-view.ts";
+import {
+  DEPLOYMENT_RECEIPT_TYPE,
   deploymentReceipt,
   DEPLOYMENT_RECORDER_REASON,
   recordingDecision,
@@ -42,6 +47,21 @@ export interface DeploymentRecorderDeps {
   readonly objects: ObjectCache<RecordedWorkload>;
   readonly namespaces: ObjectCache<KubeObject>;
   readonly receipts: ObjectCache<Receipt>;
+}
+
+/** Whether a logged view of this workload's `generation` is among `views`. */
+export function recordedGeneration(
+  views: readonly Receipt[],
+  uid: string,
+  generation: number,
+): boolean {
+  return views.some(
+    (v) =>
+      v.metadata?.labels?.[DEPLOYMENT_RECEIPT_UID_LABEL] === uid &&
+      v.spec?.type === DEPLOYMENT_RECEIPT_TYPE &&
+      (v.spec.payload as { generation?: unknown }).generation === generation &&
+      v.status?.logIndex !== undefined,
+  );
 }
 
 /** Reconciles one workload of `deps.kind`. */
@@ -75,10 +95,13 @@ export class DeploymentRecorderReconciler {
     const input = deploymentReceipt(d.kind, obj);
     if (!input) return; // rolling out: the status update that completes it enqueues it again
     const name = obj.metadata.name ?? "";
+    const uid = obj.metadata.uid ?? "";
     const viewName = deploymentReceiptName(d.kind, name, receiptDigest(input));
     if (d.receipts.get(viewName, ns)?.status?.logIndex !== undefined) return; // recorded
+    // One receipt per (uid, generation): an annotation edited after the rollout (a revision, an
+    // Argo CD tracking id) changes the payload but not the rollout, so it records nothing new.
+    if (recordedGeneration(d.receipts.list(ns), uid, obj.metadata.generation ?? 0)) return;
     const res = await d.ledger.append(input);
-    const uid = obj.metadata.uid ?? "";
     const view = deploymentReceiptView(d.kind, { namespace: ns, name, uid }, res.receipt);
     await ensureReceiptView(
       d.client,

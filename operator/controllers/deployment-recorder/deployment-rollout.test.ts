@@ -6,10 +6,12 @@ import {
   imagesOf,
   recordingDecision,
   RECORD_DEPLOYMENTS_KEY,
+  RECORD_REVISION_KEY,
   type RolloutObject,
 } from "./deployment-rollout.ts";
 
 const K = RECORD_DEPLOYMENTS_KEY;
+const REV = RECORD_REVISION_KEY;
 const pinned = `registry.example/api@sha256:${"b".repeat(64)}`;
 
 function deployment(gen: number, status: RolloutObject["status"], replicas = 3): RolloutObject {
@@ -35,6 +37,7 @@ const done = (gen: number): RolloutObject["status"] => ({
   replicas: 3,
   updatedReplicas: 3,
   readyReplicas: 3,
+  availableReplicas: 3,
 });
 
 describe("recordingDecision", () => {
@@ -50,6 +53,26 @@ describe("recordingDecision", () => {
       { "vaultmesh.cloud/record-deployment": "true" },
       undefined,
       { invalid: "annotation vaultmesh.cloud/record-deployment" },
+    ],
+    ["a revision", { [K]: "true", [REV]: "4f2a9c1e" }, undefined, { record: true }],
+    [
+      "a version with build metadata",
+      { [REV]: "1.4.2+build.7" },
+      { [K]: "true" },
+      { record: true },
+    ],
+    [
+      "a revision left unsubstituted",
+      { [K]: "true", [REV]: "${ARGOCD_APP_REVISION}" },
+      undefined,
+      { invalid: `annotation ${REV}` },
+    ],
+    ["an empty revision", { [K]: "true", [REV]: "" }, undefined, { invalid: `annotation ${REV}` }],
+    [
+      "a malformed revision on an object not recorded",
+      { [REV]: "two words" },
+      undefined,
+      { invalid: `annotation ${REV}` },
     ],
   ])("%s", (_name, annotations, labels, want) => {
     expect(recordingDecision(annotations, labels)).toMatchObject(want);
@@ -67,6 +90,13 @@ describe("completedReplicas", () => {
       undefined,
     ],
     ["not all ready", "StatefulSet", deployment(2, { ...done(2), readyReplicas: 2 }), undefined],
+    [
+      "ready, not yet available (minReadySeconds)",
+      "Deployment",
+      deployment(2, { ...done(2), availableReplicas: 2 }),
+      undefined,
+    ],
+    ["statefulset complete", "StatefulSet", deployment(2, done(2)), 3],
     ["no status yet", "Deployment", deployment(1, undefined), undefined],
     [
       "daemonset complete",
@@ -78,9 +108,25 @@ describe("completedReplicas", () => {
           desiredNumberScheduled: 2,
           updatedNumberScheduled: 2,
           numberReady: 2,
+          numberAvailable: 2,
         },
       },
       2,
+    ],
+    [
+      "daemonset ready, not yet available",
+      "DaemonSet",
+      {
+        metadata: { generation: 1 },
+        status: {
+          observedGeneration: 1,
+          desiredNumberScheduled: 2,
+          updatedNumberScheduled: 2,
+          numberReady: 2,
+          numberAvailable: 1,
+        },
+      },
+      undefined,
     ],
     [
       "daemonset updating",
@@ -92,6 +138,7 @@ describe("completedReplicas", () => {
           desiredNumberScheduled: 2,
           updatedNumberScheduled: 1,
           numberReady: 2,
+          numberAvailable: 2,
         },
       },
       undefined,
@@ -102,13 +149,16 @@ describe("completedReplicas", () => {
 });
 
 describe("deploymentReceipt", () => {
-  it("names pinned images by digest and the Argo CD application", () => {
+  it("names pinned images by digest and the Argo CD application and revision", () => {
     const o = deployment(2, done(2));
     const withArgo = {
       ...o,
       metadata: {
         ...o.metadata,
-        annotations: { "argocd.argoproj.io/tracking-id": "shop:apps/Deployment:shop/api" },
+        annotations: {
+          "argocd.argoproj.io/tracking-id": "shop:apps/Deployment:shop/api",
+          [REV]: "4f2a9c1e",
+        },
       },
     };
     expect(deploymentReceipt("Deployment", withArgo)?.payload).toEqual({
@@ -119,9 +169,23 @@ describe("deploymentReceipt", () => {
         { container: "api", image: pinned, digest: `sha256:${"b".repeat(64)}` },
         { container: "sidecar", image: "envoy:1.31" },
       ],
-      argoCd: { application: "shop" },
+      argoCd: { application: "shop", revision: "4f2a9c1e" },
     });
     expect(imagesOf({ metadata: {} })).toEqual([]);
+  });
+
+  it.each([
+    ["neither annotation", {}, undefined],
+    [
+      "the tracking id only",
+      { "argocd.argoproj.io/tracking-id": "shop:apps/Deployment:shop/api" },
+      { application: "shop" },
+    ],
+    ["the revision only", { [REV]: "v1.4.2" }, { revision: "v1.4.2" }],
+  ])("argoCd with %s", (_n, annotations, want) => {
+    const o = deployment(2, done(2));
+    const p = deploymentReceipt("Deployment", { ...o, metadata: { ...o.metadata, annotations } })!;
+    expect((p.payload as { argoCd?: unknown }).argoCd).toEqual(want);
   });
 
   it("has one digest per (uid, generation): recomputed equal, a new generation differs", () => {

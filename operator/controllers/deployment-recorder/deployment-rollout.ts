@@ -1,5 +1,5 @@
 /**
- * The pure decisions of the deployment recorder (issue 17, item 1; not wired yet): whether a
+ * The pure decisions of the deployment recorder (issue 17, item 1; ADR 0144): whether a
  * Deployment, StatefulSet or DaemonSet asks to be recorded, whether its rollout is complete,
  * and the receipt that records it. The receipt's identity comes from (uid, generation) and
  * what the spec pins, never from time or from Pods, so a restarted or second operator
@@ -12,6 +12,22 @@ export const RECORD_DEPLOYMENTS_KEY = "vaultmesh.cloud/record-deployments";
 
 /** Annotations of this prefix are the recorder's; an unknown one is reported. */
 export const RECORDER_ANNOTATION_PREFIX = "vaultmesh.cloud/record-";
+
+/**
+ * The source revision to record (Argo CD does not annotate synced objects with one; an
+ * Application sets it from its build environment, `$ARGOCD_APP_REVISION`, e.g. through
+ * Kustomize `commonAnnotations` with `commonAnnotationsEnvsubst`).
+ */
+export const RECORD_REVISION_KEY = "vaultmesh.cloud/record-revision";
+
+/** The recorder's annotations; any other `vaultmesh.cloud/record-*` annotation is reported. */
+export const RECORDER_ANNOTATIONS: readonly string[] = [
+  RECORD_DEPLOYMENTS_KEY,
+  RECORD_REVISION_KEY,
+];
+
+/** A revision: a commit, tag, branch or chart version — no spaces, `$` or braces. */
+const REVISION = /^[A-Za-z0-9][A-Za-z0-9._/+:-]{0,127}$/;
 
 /** Argo CD's annotation-based tracking id: `<app>:<group>/<kind>:<namespace>/<name>`. */
 export const ARGOCD_TRACKING_ANNOTATION = "argocd.argoproj.io/tracking-id";
@@ -45,12 +61,20 @@ export function recordingDecision(
 ): RecordingDecision {
   const a = annotations ?? {};
   const unknown = Object.keys(a)
-    .filter((k) => k.startsWith(RECORDER_ANNOTATION_PREFIX) && k !== RECORD_DEPLOYMENTS_KEY)
+    .filter((k) => k.startsWith(RECORDER_ANNOTATION_PREFIX) && !RECORDER_ANNOTATIONS.includes(k))
     .sort()[0];
   if (unknown)
     return {
       invalid: `annotation ${unknown}`,
-      message: `annotation ${unknown}: unknown; the recorder reads only ${RECORD_DEPLOYMENTS_KEY}`,
+      message: `annotation ${unknown}: unknown; the recorder reads only ${RECORDER_ANNOTATIONS.join(" and ")}`,
+    };
+  const revision = a[RECORD_REVISION_KEY];
+  if (revision !== undefined && !REVISION.test(revision))
+    return {
+      invalid: `annotation ${RECORD_REVISION_KEY}`,
+      message:
+        `annotation ${RECORD_REVISION_KEY}: expected a revision (a commit, tag or version: ` +
+        `1-128 of A-Z a-z 0-9 . _ / + : -), got "${revision.slice(0, 80)}"`,
     };
   const own = a[RECORD_DEPLOYMENTS_KEY];
   if (own !== undefined) {
@@ -83,25 +107,36 @@ export interface RolloutObject {
     readonly replicas?: number;
     readonly updatedReplicas?: number;
     readonly readyReplicas?: number;
+    readonly availableReplicas?: number;
     readonly desiredNumberScheduled?: number;
     readonly updatedNumberScheduled?: number;
     readonly numberReady?: number;
+    readonly numberAvailable?: number;
   };
 }
 
-/** Desired replicas of a complete rollout, or undefined while it is in progress. */
+/**
+ * Desired replicas of a complete rollout, or undefined while it is in progress. Complete as
+ * `kubectl rollout status` has it: the controller saw this generation, every replica is updated
+ * and available (ready for `minReadySeconds`), and none of an older template is left.
+ */
 export function completedReplicas(kind: RecordedKind, o: RolloutObject): number | undefined {
   const s = o.status ?? {};
   const generation = o.metadata.generation ?? 0;
   if ((s.observedGeneration ?? -1) < generation) return undefined;
   if (kind === "DaemonSet") {
     const desired = s.desiredNumberScheduled ?? 0;
-    return s.updatedNumberScheduled === desired && s.numberReady === desired ? desired : undefined;
+    const done =
+      s.updatedNumberScheduled === desired &&
+      s.numberReady === desired &&
+      s.numberAvailable === desired;
+    return done ? desired : undefined;
   }
   const desired = o.spec?.replicas ?? 1;
   const done =
     (s.updatedReplicas ?? 0) === desired &&
     (s.readyReplicas ?? 0) === desired &&
+    (s.availableReplicas ?? 0) === desired &&
     // No replica of an older template is left (a Deployment's surge pods).
     (s.replicas ?? 0) === desired;
   return done ? desired : undefined;
@@ -125,12 +160,22 @@ export function argoCdApplication(o: RolloutObject): string | undefined {
   return app ? app : undefined;
 }
 
+/** `{application?, revision?}` from the annotations, or undefined when neither is there. */
+export function argoCdOf(
+  o: RolloutObject,
+): { application?: string; revision?: string } | undefined {
+  const application = argoCdApplication(o);
+  const revision = o.metadata.annotations?.[RECORD_REVISION_KEY];
+  if (!application && !revision) return undefined;
+  return { ...(application ? { application } : {}), ...(revision ? { revision } : {}) };
+}
+
 /** The receipt of a completed rollout; undefined while the rollout is in progress. */
 export function deploymentReceipt(kind: RecordedKind, o: RolloutObject): ReceiptInput | undefined {
   const desired = completedReplicas(kind, o);
   if (desired === undefined) return undefined;
   const m = o.metadata;
-  const app = argoCdApplication(o);
+  const argoCd = argoCdOf(o);
   return {
     type: DEPLOYMENT_RECEIPT_TYPE,
     subject: {
@@ -145,7 +190,7 @@ export function deploymentReceipt(kind: RecordedKind, o: RolloutObject): Receipt
       generation: m.generation ?? 0,
       replicas: desired,
       images: imagesOf(o),
-      ...(app ? { argoCd: { application: app } } : {}),
+      ...(argoCd ? { argoCd } : {}),
     },
   };
 }

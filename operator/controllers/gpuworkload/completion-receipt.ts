@@ -16,7 +16,7 @@ import {
   type CompletionPayload,
   type LedgerReceiptLike,
 } from "../../../crds/domain/index.ts";
-import { observeJob, rfc3339, usageOf } from "../../placement/index.ts";
+import { jobFinished, observeJob, rfc3339, usageOf } from "../../placement/index.ts";
 import type { Job } from "../../shared/kube-types.ts";
 
 /** Labels on the Jobs and on the Receipts the controller creates (crds/domain/labels.ts). */
@@ -74,6 +74,7 @@ export interface FinishedAttempt {
  * recomputed later (a deleted Receipt view) must give the same digest.
  */
 export function finishedJob(job: Job): FinishedAttempt | undefined {
+  if (!jobFinished(job)) return undefined; // the common case, without observing
   const obs = observeJob(job, [], EPOCH);
   if (obs.state !== "Succeeded" && obs.state !== "Failed") return undefined;
   const jm = job.metadata;

@@ -37,7 +37,13 @@ export type GPUWorkloadControllerDeps = Pick<
   | "providers"
   | "providerPollMs"
   | "retryBackoff"
-> & { readonly workers?: number; readonly resyncMs?: number; readonly scope?: OperatorScope };
+> & {
+  readonly workers?: number;
+  readonly resyncMs?: number;
+  readonly scope?: OperatorScope;
+  /** Back-off of a failing workload's retries (war-game live mode compresses it, ADR 0133). */
+  readonly queueBackoff?: { readonly baseDelayMs: number; readonly maxDelayMs: number };
+};
 
 /** Creates the GPUWorkload controller and registers it with `mgr`. */
 export function createGPUWorkloadController(
@@ -73,6 +79,7 @@ export function createGPUWorkloadController(
     for: c.workloads,
     workers: deps.workers ?? DEFAULT_WORKERS,
     ...(deps.resyncMs !== undefined ? { resyncMs: deps.resyncMs } : {}),
+    ...deps.queueBackoff,
     reconcile: (req) => reconciler.reconcile(req),
     watches: [
       {

@@ -82,7 +82,7 @@ export async function placePhase(d: PhaseDeps, s: WorkloadScope): Promise<void> 
   // operator/placement builds the Job with the labels, annotations and owner reference the
   // reconciler reads back (attempt, treaty, price); kwok stage annotations pass through.
   const job = buildJob(wl, treaty, n, { placement, podAnnotations: kwokStageAnnotations(wl) });
-  const name = jobName(wl, n);
+  const name = job.metadata.name ?? jobName(wl, n);
   const key = `${wl.metadata.namespace}/${name}`;
   d.live.expect(key, placement.treaty, now.getTime());
   try {

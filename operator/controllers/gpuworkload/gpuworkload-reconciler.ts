@@ -76,7 +76,9 @@ export class GPUWorkloadReconciler {
       wl,
       now: this.#d.clock.now(),
       jobs: this.#d.jobs.byIndex(CacheIndex.jobsByOwner, wl.metadata.uid ?? ""),
-      status: structuredClone(wl.status ?? {}),
+      // A shallow copy: phases replace the status's members and never change the cached
+      // objects inside them (attempts, conditions, candidates are rebuilt, not edited).
+      status: { ...wl.status },
       events: [],
     };
     let failure: { readonly err: unknown } | undefined;

@@ -197,7 +197,12 @@ export function gatherEvidence(
   }
   const r = probes.of(name);
   return {
-    completions: all.map((p) => ({ outcome: p.outcome, provisionSeconds: p.provisionSeconds })),
+    completions: all.map((p) => ({
+      outcome: p.outcome,
+      provisionSeconds: p.provisionSeconds,
+      startedAtMs: Date.parse(p.startTime),
+      completedAtMs: Date.parse(p.completionTime),
+    })),
     gpuSecondsThisPeriod: sumUsage(inPeriod).gpuSeconds,
     routed,
     placed,

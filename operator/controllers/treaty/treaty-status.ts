@@ -2,7 +2,8 @@
  * Pure Treaty status: Ready/Expired/Degraded from the dates, the suspension flag and measured
  * evidence; reputation from completions and failures (never the declared value alone);
  * fill rate from routed vs placed attempts; usage as sums over completion receipts.
- * Reputation and availability formulas: docs/adr/0022-treaty-evidence.md.
+ * Measured availability is a circuit breaker over a sliding window (treaty-availability.ts,
+ * ADR 0134): a treaty ejected for an availability breach is probed and recovers.
  */
 import {
   IN_CLUSTER_PROVIDER,
@@ -13,11 +14,16 @@ import {
 import type { Condition, Treaty, TreatyStatus } from "../../../crds/index.ts";
 import { treatyFillRate } from "../../../services/kpi/index.ts";
 import { rfc3339, setConditions, type ConditionInput } from "../../runtime/index.ts";
+import {
+  availabilityVerdict,
+  type AvailabilityVerdict,
+  type TreatyCompletion,
+} from "./treaty-availability.ts";
 
 /** Evidence about a treaty, gathered from the caches by the reconciler. */
 export interface TreatyEvidence {
-  /** Completed attempts: outcome and seconds from Job creation to start. */
-  readonly completions: readonly { outcome: "Succeeded" | "Failed"; provisionSeconds: number }[];
+  /** Completed attempts: outcome, seconds from Job creation to start, start and end times. */
+  readonly completions: readonly TreatyCompletion[];
   /** GPU-seconds over completion receipts in the current period. */
   readonly gpuSecondsThisPeriod: number;
   /** Attempts routed to the treaty, and how many of them were not abandoned. */
@@ -94,8 +100,6 @@ export function accessProblem(
 export const REPUTATION_PRIOR_MEAN = 0.9;
 /** Weight of the prior, in completions. */
 export const REPUTATION_PRIOR_WEIGHT = 10;
-/** Completions needed before measured availability can degrade a treaty. */
-export const MIN_AVAILABILITY_SAMPLES = 5;
 
 const round = (x: number, d = 4): number => Math.round(x * 10 ** d) / 10 ** d;
 
@@ -105,7 +109,7 @@ const round = (x: number, d = 4): number => Math.round(x * 10 ** d) / 10 ** d;
  * failed.
  */
 export function reputation(
-  completions: TreatyEvidence["completions"],
+  completions: readonly Pick<TreatyCompletion, "outcome" | "provisionSeconds">[],
   maxProvisionTimeSeconds?: number,
 ): number {
   let sum = 0;
@@ -139,15 +143,13 @@ export function computeTreatyStatus(
   const { spec } = treaty;
   const today = utcDay(now);
   const rep = reputation(evidence.completions, spec.slo?.maxProvisionTimeSeconds);
-  const ok = evidence.completions.filter((c) => c.outcome === "Succeeded").length;
-  const n = evidence.completions.length;
-  const availability = n > 0 ? round(ok / n) : undefined;
+  const verdict = availabilityVerdict(evidence.completions, spec.slo?.availability, now.getTime());
+  const { availability } = verdict;
   const latency = p95(evidence.rttMs);
   const fill = treatyFillRate(evidence); // the KPI's one definition (services/kpi)
   const degraded = degradedReasons(treaty, {
     rep,
-    availability,
-    samples: n,
+    verdict,
     latency,
     unreachable: evidence.unreachable,
   });
@@ -169,12 +171,7 @@ export function computeTreatyStatus(
           reason: degraded[0]!.reason,
           message: degraded.map((d) => d.message).join("; "),
         }
-      : {
-          type: "Degraded",
-          status: "False",
-          reason: TreatyDegradedReason.WithinSLO,
-          message: "",
-        },
+      : notDegraded(verdict),
     readyCondition(
       treaty,
       { expired, notYet, access: accessProblem(treaty, evidence.credentials) },
@@ -200,7 +197,27 @@ export function computeTreatyStatus(
     periodStart: rfc3339(periodStart),
     ...(fill !== undefined ? { fillRate: round(fill) } : {}),
   };
-  return { status, ...nextDateChange(spec, now) };
+  return { status, ...soonest(nextDateChange(spec, now), verdict.nextChangeAtMs, now) };
+}
+
+// Degraded=False: within the SLO, half-open (Probing) or closed again by probes (Recovered).
+function notDegraded(verdict: AvailabilityVerdict): ConditionInput {
+  const c = { type: "Degraded", status: "False", message: verdict.message } as const;
+  if (verdict.state === "probing") return { ...c, reason: TreatyDegradedReason.Probing };
+  if (verdict.message !== "") return { ...c, reason: TreatyDegradedReason.Recovered };
+  return { ...c, reason: TreatyDegradedReason.WithinSLO };
+}
+
+// The sooner of the next date change and the breaker's next change (cool-down over, the
+// oldest failure out of the window), so the status moves on time without new evidence.
+function soonest(
+  dates: { requeueAfterMs?: number },
+  breakerAtMs: number | undefined,
+  now: Date,
+): { requeueAfterMs?: number } {
+  if (breakerAtMs === undefined) return dates;
+  const ms = Math.max(1000, breakerAtMs - now.getTime() + 1000);
+  return { requeueAfterMs: Math.min(ms, dates.requeueAfterMs ?? Infinity) };
 }
 
 function readyCondition(
@@ -229,14 +246,13 @@ function degradedReasons(
   treaty: Treaty,
   m: {
     rep: number;
-    availability: number | undefined;
-    samples: number;
+    verdict: AvailabilityVerdict;
     latency: number | undefined;
     unreachable: string | undefined;
   },
 ): { reason: string; message: string }[] {
   const { spec } = treaty;
-  const { rep, availability, samples, latency, unreachable } = m;
+  const { rep, verdict, latency, unreachable } = m;
   const out: { reason: string; message: string }[] = [];
   if (unreachable)
     out.push({
@@ -250,16 +266,8 @@ function degradedReasons(
     });
   }
   const slo = spec.slo;
-  if (
-    slo &&
-    availability !== undefined &&
-    samples >= MIN_AVAILABILITY_SAMPLES &&
-    availability < slo.availability
-  ) {
-    out.push({
-      reason: TreatyDegradedReason.AvailabilityBelowSLO,
-      message: `measured availability ${availability} below SLO ${slo.availability} over ${samples} completions`,
-    });
+  if (verdict.state === "open") {
+    out.push({ reason: TreatyDegradedReason.AvailabilityBelowSLO, message: verdict.message });
   }
   if (slo?.maxLatencyMs !== undefined && latency !== undefined && latency > slo.maxLatencyMs) {
     out.push({

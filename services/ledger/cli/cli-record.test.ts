@@ -138,6 +138,8 @@ describe("record deploy / record decision / query", () => {
       /--file not found: missing\.md/,
     ],
     [["query", "x", "--since", "soon"], /--since: not a date/],
+    [["query", "x", "--type", "deploy ment"], /--type: expected a receipt type/],
+    [["query", "x", "--limit", "lots"], /--limit: expected/],
   ])("exits 2 naming the flag for %j", async (args, want) => {
     const r = await cli.run(...args);
     expect(r.code).toBe(2);

@@ -7,6 +7,7 @@
  */
 import { basename } from "node:path";
 import type { Command } from "commander";
+import { RECEIPT_TYPE_PATTERN } from "../receipt.ts";
 import { searchEntries } from "../store/pg-search.ts";
 import { openLedger, readInput, type LedgerFlags } from "./cli-context.ts";
 import { EXIT, printJson, UsageError, type CliIO } from "./cli-io.ts";
@@ -78,13 +79,18 @@ async function query(
 ): Promise<number> {
   const words = nonEmpty(text, "TEXT");
   const since = f.since ? parseDate(f.since, "--since") : undefined;
+  if (f.type !== undefined && !RECEIPT_TYPE_PATTERN.test(f.type))
+    throw new UsageError(
+      `--type: expected a receipt type (1-128 of A-Z a-z 0-9 . _ : / -), got "${f.type.slice(0, 80)}"`,
+    );
+  const max = limit(f.limit ?? "20");
   const { ledger, close } = await openLedger(io, f, false);
   try {
     const hits = await searchEntries(ledger.store.pool, {
       text: words,
       ...(f.type ? { type: f.type } : {}),
       ...(since ? { since } : {}),
-      limit: limit(f.limit ?? "20"),
+      limit: max,
     });
     if (f.json) printJson(io, hits);
     else if (hits.length === 0) io.stdout(`no receipts match "${words}"\n`);

@@ -191,6 +191,22 @@ describe("remembrancer mcp over stdio", () => {
       stdio.callTool({ name: "search_memories", arguments: { query: "x", colour: "red" } }),
     );
     expect(extra.message).toMatch(/argument colour/);
+    const missing = await refusal(stdio.callTool({ name: "search_memories", arguments: {} }));
+    expect([missing.code, missing.data]).toEqual([
+      ErrorCode.InvalidParams,
+      expect.objectContaining({ argument: "query" }),
+    ]);
+  });
+
+  it("answers a malformed receipt:// uri and a prompt without its argument with InvalidParams", async () => {
+    const uri = await refusal(stdio.readResource({ uri: "receipt://not-a-digest" }));
+    expect([uri.code, uri.data]).toEqual([
+      ErrorCode.InvalidParams,
+      expect.objectContaining({ argument: "uri" }),
+    ]);
+    const prompt = await refusal(stdio.getPrompt({ name: "deployment_postmortem", arguments: {} }));
+    expect(prompt.code).toBe(ErrorCode.InvalidParams);
+    expect(prompt.message).toMatch(/component/);
   });
 
   it("builds a deployment_postmortem prompt from the component's receipts", async () => {

@@ -10,6 +10,7 @@ import { z } from "zod";
 import { signArtifact } from "../artifact.ts";
 import { exportBundle } from "../bundle.ts";
 import { fromBase64 } from "../canonical-json.ts";
+import { RECEIPT_TYPE_PATTERN } from "../receipt.ts";
 import { entryByArtifactDigest } from "../store/pg-log-queries.ts";
 import { verifyBundle } from "../verify-bundle.ts";
 import { decisionReceipt, searchMemories } from "./ledger-memory.ts";
@@ -37,7 +38,7 @@ const schemas = {
       .describe('full-text search: words, "quoted phrases", or, -excluded (ranked)'),
     type: z
       .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/, "expected a receipt type")
+      .regex(RECEIPT_TYPE_PATTERN, "expected a receipt type")
       .optional()
       .describe("only receipts of this type, e.g. decision or deployment"),
     since: z.iso.datetime({ offset: true }).optional().describe("RFC 3339: issued at or after"),

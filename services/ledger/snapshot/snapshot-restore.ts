@@ -6,13 +6,16 @@
  * back, leaving the target as it was (ADR 0140).
  */
 import { createReadStream } from "node:fs";
+import { finished } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import type pg from "pg";
+import copyStreams from "pg-copy-streams";
 import type { TreeNode } from "../merkle.ts";
 import { migrateInTransaction } from "../store/migrations.ts";
-import { buf, type EntryRow, type TreeHeadRow } from "../store/pg-rows.ts";
+import type { EntryRow, TreeHeadRow } from "../store/pg-rows.ts";
 import type { TrustBundle } from "../trust-bundle.ts";
 import { SnapshotChecker, type SnapshotSink, type SnapshotSummary } from "./snapshot-check.ts";
+import { COPY_ENTRIES_SQL, COPY_NODES_SQL, encodeEntries, encodeNodes } from "./snapshot-copy.ts";
 import { SNAPSHOT_REFUSAL, SnapshotRefusal } from "./snapshot-format.ts";
 
 /** Yields the lines of a gzip NDJSON file; a cut-off or corrupt stream is a refusal. */
@@ -49,20 +52,28 @@ export async function verifySnapshot(file: string, trust?: TrustBundle): Promise
   return checker.finish();
 }
 
-const ENTRIES_SQL = `INSERT INTO ledger_entries
-  (log_index, leaf_hash, digest, type, subject, issued_at, appended_at, receipt)
-SELECT $1::bigint + g - 1,
-       substring($2::bytea FROM ((g - 1) * 32 + 1)::int FOR 32),
-       substring($3::bytea FROM ((g - 1) * 32 + 1)::int FOR 32),
-       t, s, ia, aa, substring($8::bytea FROM o + 1 FOR len)
-  FROM unnest($4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $9::int[], $10::int[])
-    WITH ORDINALITY AS u(t, s, ia, aa, o, len, g)`;
+const HEADS_SQL = `INSERT INTO ledger_tree_heads (tree_size, root_hash, checkpoint, created_at)
+SELECT s, substring($2::bytea FROM ((g - 1) * 32 + 1)::int FOR 32), c, t
+  FROM unnest($1::bigint[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS h(s, c, t, g)`;
 
-const NODES_SQL = `INSERT INTO ledger_nodes (level, idx, hash)
-SELECT l, i, substring($3::bytea FROM ((g - 1) * 32 + 1)::int FOR 32)
-  FROM unnest($1::smallint[], $2::bigint[]) WITH ORDINALITY AS n(l, i, g)`;
+const STAMPS_SQL = `INSERT INTO ledger_tree_head_stamps
+  (tree_size, openpgp_signature, tsa_token, gen_time, created_at)
+SELECT s, o, CASE WHEN l < 0 THEN NULL ELSE substring($3::bytea FROM off + 1 FOR l) END, g, c
+  FROM unnest($1::bigint[], $2::text[], $4::int[], $5::int[], $6::timestamptz[], $7::timestamptz[])
+    AS st(s, o, off, l, g, c)`;
 
-/** Collects checked rows and writes them in batches, one statement in flight at a time. */
+/** Runs one `COPY … FROM STDIN` with `data` as its whole input. */
+async function copyIn(client: pg.PoolClient, sql: string, data: Buffer): Promise<void> {
+  const stream = client.query(copyStreams.from(sql));
+  stream.end(data);
+  await finished(stream);
+}
+
+/**
+ * Collects checked rows and writes each batch — entries and tree nodes by binary COPY, tree
+ * heads by one INSERT — with one batch in flight, so Postgres stores batch k while the checker
+ * verifies batch k+1 (ADR 0145).
+ */
 class BatchWriter implements SnapshotSink {
   readonly #client: pg.PoolClient;
   readonly #batch: number;
@@ -86,11 +97,12 @@ class BatchWriter implements SnapshotSink {
     this.#heads.push(head);
   }
 
-  /** Starts writing the batch when it is full; waits for the previous one first. */
-  async maybeFlush(): Promise<void> {
-    if (this.#rows.length >= this.#batch) await this.flush();
+  /** True when the collected batch should be written. */
+  get full(): boolean {
+    return this.#rows.length >= this.#batch;
   }
 
+  /** Starts writing the collected batch; waits for the previous one first. */
   async flush(): Promise<void> {
     await this.#inFlight;
     if (this.#failed) throw this.#failed;
@@ -111,48 +123,29 @@ class BatchWriter implements SnapshotSink {
 
   async #write(rows: EntryRow[], nodes: TreeNode[], heads: TreeHeadRow[]): Promise<void> {
     const c = this.#client;
-    if (rows.length > 0) {
-      const lengths = rows.map((r) => r.receiptBytes.length);
-      const offsets: number[] = [];
-      lengths.reduce((off, len) => (offsets.push(off), off + len), 0);
-      await c.query(ENTRIES_SQL, [
-        rows[0]!.logIndex,
-        Buffer.concat(rows.map((r) => r.leafHash)),
-        Buffer.concat(rows.map((r) => r.digest)),
-        rows.map((r) => r.type),
-        rows.map((r) => r.subject),
-        rows.map((r) => r.issuedAt),
-        rows.map((r) => r.appendedAt),
-        Buffer.concat(rows.map((r) => r.receiptBytes)),
-        offsets,
-        lengths,
-      ]);
-    }
-    if (nodes.length > 0)
-      await c.query(NODES_SQL, [
-        nodes.map((n) => n.level),
-        nodes.map((n) => n.index),
-        Buffer.concat(nodes.map((n) => n.hash)),
-      ]);
-    for (const h of heads) {
-      await c.query(
-        "INSERT INTO ledger_tree_heads (tree_size, root_hash, checkpoint, created_at) VALUES ($1, $2, $3, $4)",
-        [h.treeSize, buf(h.rootHash), h.checkpoint, h.createdAt],
-      );
-      const s = h.stamp;
-      if (s)
-        await c.query(
-          `INSERT INTO ledger_tree_head_stamps (tree_size, openpgp_signature, tsa_token, gen_time, created_at)
-           VALUES ($1, $2, $3, $4, $5)`,
-          [
-            h.treeSize,
-            s.openpgpSignature ?? null,
-            s.tsaToken ? buf(s.tsaToken) : null,
-            s.genTime ?? null,
-            s.createdAt,
-          ],
-        );
-    }
+    if (rows.length > 0) await copyIn(c, COPY_ENTRIES_SQL, encodeEntries(rows));
+    if (nodes.length > 0) await copyIn(c, COPY_NODES_SQL, encodeNodes(nodes));
+    if (heads.length === 0) return;
+    await c.query(HEADS_SQL, [
+      heads.map((h) => h.treeSize),
+      Buffer.concat(heads.map((h) => h.rootHash)),
+      heads.map((h) => h.checkpoint),
+      heads.map((h) => h.createdAt),
+    ]);
+    const stamped = heads.filter((h) => h.stamp);
+    if (stamped.length === 0) return;
+    const tokens = stamped.map((h) => h.stamp!.tsaToken);
+    const offsets: number[] = [];
+    tokens.reduce((off, t) => (offsets.push(off), off + (t?.length ?? 0)), 0);
+    await c.query(STAMPS_SQL, [
+      stamped.map((h) => h.treeSize),
+      stamped.map((h) => h.stamp!.openpgpSignature ?? null),
+      Buffer.concat(tokens.map((t) => t ?? new Uint8Array(0))),
+      offsets,
+      tokens.map((t) => (t ? t.length : -1)),
+      stamped.map((h) => h.stamp!.genTime ?? null),
+      stamped.map((h) => h.stamp!.createdAt),
+    ]);
   }
 }
 
@@ -171,18 +164,29 @@ async function assertEmpty(client: pg.PoolClient): Promise<void> {
 }
 
 /**
- * Drops the secondary indexes of ledger_entries (those not backing a constraint) and returns
- * their definitions: building them once after the bulk load is cheaper than maintaining them
- * row by row. Read from pg_indexes, so the migrations stay their only home.
+ * Drops every index of ledger_entries except its primary key — the plain secondary indexes and
+ * the UNIQUE constraints on leaf_hash and digest — and returns the statements that recreate
+ * them: one sorted build per index after the bulk load is far cheaper than maintaining them
+ * row by row with random keys (ADR 0145). The primary key stays: log_index arrives in order.
+ * Read from the catalogue, so the migrations stay their only home.
  */
-async function dropSecondaryIndexes(client: pg.PoolClient): Promise<string[]> {
-  const { rows } = await client.query<{ name: string; def: string }>(
-    `SELECT i.indexname AS name, i.indexdef AS def FROM pg_indexes i
+async function deferIndexes(client: pg.PoolClient): Promise<string[]> {
+  const { rows } = await client.query<{ name: string; drop: string; create: string }>(
+    `SELECT c.conname AS name,
+            'ALTER TABLE ledger_entries DROP CONSTRAINT ' || quote_ident(c.conname) AS drop,
+            'ALTER TABLE ledger_entries ADD CONSTRAINT ' || quote_ident(c.conname) || ' ' ||
+              pg_get_constraintdef(c.oid) AS create
+       FROM pg_constraint c
+      WHERE c.conrelid = 'ledger_entries'::regclass AND c.contype = 'u'
+     UNION ALL
+     SELECT i.indexname, 'DROP INDEX ' || quote_ident(i.indexname), i.indexdef
+       FROM pg_indexes i
       WHERE i.schemaname = current_schema() AND i.tablename = 'ledger_entries'
-        AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)`,
+        AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)
+      ORDER BY 1`,
   );
-  for (const r of rows) await client.query(`DROP INDEX ${client.escapeIdentifier(r.name)}`);
-  return rows.map((r) => r.def);
+  for (const r of rows) await client.query(r.drop);
+  return rows.map((r) => r.create);
 }
 
 /** Inputs of {@link restoreSnapshot}. */
@@ -190,8 +194,14 @@ export interface RestoreOptions {
   readonly pool: pg.Pool;
   readonly file: string;
   readonly trust?: TrustBundle;
-  /** Entries per INSERT. @default 10000 */
+  /** Entries per COPY batch. @default 10000 */
   readonly batch?: number;
+  /**
+   * maintenance_work_mem for the index builds after the load (this transaction only): the
+   * full-text GIN index builds several times faster when its posting lists fit.
+   * @default "256MB"
+   */
+  readonly maintenanceWorkMem?: string;
 }
 
 /** Restores a snapshot into the empty database of `opts.pool`; all or nothing. */
@@ -201,8 +211,11 @@ export async function restoreSnapshot(opts: RestoreOptions): Promise<SnapshotSum
     await assertEmpty(client);
     await client.query("BEGIN");
     try {
+      await client.query("SELECT set_config('maintenance_work_mem', $1, true)", [
+        opts.maintenanceWorkMem ?? "256MB",
+      ]);
       await migrateInTransaction(client);
-      const indexes = await dropSecondaryIndexes(client);
+      const indexes = await deferIndexes(client);
       const writer = new BatchWriter(client, opts.batch ?? 10_000);
       const checker = new SnapshotChecker({
         ...(opts.trust ? { trust: opts.trust } : {}),
@@ -210,7 +223,7 @@ export async function restoreSnapshot(opts: RestoreOptions): Promise<SnapshotSum
       });
       for await (const line of snapshotLines(opts.file, () => checker.entries)) {
         checker.line(line);
-        await writer.maybeFlush();
+        if (writer.full) await writer.flush();
       }
       const summary = await checker.finish();
       await writer.drain();

@@ -1,0 +1,108 @@
+/**
+ * PostgreSQL binary COPY encoding of checked snapshot rows (ADR 0145): restore streams
+ * `ledger_entries` and `ledger_nodes` with `COPY … FROM STDIN (FORMAT binary)` instead of
+ * parameterised INSERTs, so neither side formats or parses text per value — bytea goes as raw
+ * bytes, bigint and timestamptz as 8 big-endian bytes. Pure: encoding only.
+ *
+ * Format (PostgreSQL docs, "COPY — Binary Format"): an 11-byte signature, a 32-bit flags
+ * field and a 32-bit header-extension length; then per tuple a 16-bit field count and, per
+ * field, a 32-bit byte length followed by the bytes; then a 16-bit -1 trailer.
+ */
+import type { TreeNode } from "../merkle.ts";
+import type { EntryRow } from "../store/pg-rows.ts";
+
+/** `COPY … FROM STDIN` for the entries, in the column order {@link encodeEntries} writes. */
+export const COPY_ENTRIES_SQL =
+  "COPY ledger_entries (log_index, leaf_hash, digest, type, subject, issued_at, appended_at, receipt) FROM STDIN (FORMAT binary)";
+
+/** `COPY … FROM STDIN` for the tree nodes, in the column order {@link encodeNodes} writes. */
+export const COPY_NODES_SQL =
+  "COPY ledger_nodes (level, idx, hash) FROM STDIN (FORMAT binary)";
+
+const SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
+const HEADER_BYTES = SIGNATURE.length + 8;
+const TRAILER_BYTES = 2;
+/** Milliseconds from the Unix epoch to PostgreSQL's (2000-01-01T00:00:00Z). */
+const PG_EPOCH_MS = 946_684_800_000;
+const TWO_32 = 2 ** 32;
+
+function header(buf: Buffer): number {
+  SIGNATURE.copy(buf, 0);
+  buf.writeUInt32BE(0, SIGNATURE.length); // flags: no OIDs
+  buf.writeUInt32BE(0, SIGNATURE.length + 4); // no header extension
+  return HEADER_BYTES;
+}
+
+/** Writes a signed 64-bit integer that is exact as a JS number (|v| < 2^53). */
+function int64(buf: Buffer, v: number, at: number): number {
+  const hi = Math.floor(v / TWO_32);
+  buf.writeInt32BE(hi, at);
+  buf.writeUInt32BE(v - hi * TWO_32, at + 4);
+  return at + 8;
+}
+
+function field64(buf: Buffer, v: number, at: number): number {
+  buf.writeInt32BE(8, at);
+  return int64(buf, v, at + 4);
+}
+
+function bytes(buf: Buffer, b: Uint8Array, at: number): number {
+  buf.writeInt32BE(b.length, at);
+  buf.set(b, at + 4);
+  return at + 4 + b.length;
+}
+
+function text(buf: Buffer, s: string, len: number, at: number): number {
+  buf.writeInt32BE(len, at);
+  buf.write(s, at + 4, len, "utf8");
+  return at + 4 + len;
+}
+
+/** Microseconds since 2000-01-01 UTC: a timestamptz in binary form. */
+function pgTime(d: Date): number {
+  return (d.getTime() - PG_EPOCH_MS) * 1000;
+}
+
+/** One complete binary COPY stream (header, tuples, trailer) of `rows` for ledger_entries. */
+export function encodeEntries(rows: readonly EntryRow[]): Buffer {
+  const typeLen = rows.map((r) => Buffer.byteLength(r.type, "utf8"));
+  const subjectLen = rows.map((r) => Buffer.byteLength(r.subject, "utf8"));
+  let size = HEADER_BYTES + TRAILER_BYTES;
+  rows.forEach((r, k) => {
+    // field count, 8 lengths, bigint, two hashes, two timestamps, text and receipt bytes
+    size += 2 + 8 * 4 + 8 + r.leafHash.length + r.digest.length + 16;
+    size += typeLen[k]! + subjectLen[k]! + r.receiptBytes.length;
+  });
+  const buf = Buffer.allocUnsafe(size);
+  let at = header(buf);
+  rows.forEach((r, k) => {
+    buf.writeInt16BE(8, at);
+    at = field64(buf, r.logIndex, at + 2);
+    at = bytes(buf, r.leafHash, at);
+    at = bytes(buf, r.digest, at);
+    at = text(buf, r.type, typeLen[k]!, at);
+    at = text(buf, r.subject, subjectLen[k]!, at);
+    at = field64(buf, pgTime(r.issuedAt), at);
+    at = field64(buf, pgTime(r.appendedAt), at);
+    at = bytes(buf, r.receiptBytes, at);
+  });
+  buf.writeInt16BE(-1, at);
+  return buf;
+}
+
+/** One complete binary COPY stream of `nodes` for ledger_nodes (level > 0 only). */
+export function encodeNodes(nodes: readonly TreeNode[]): Buffer {
+  let size = HEADER_BYTES + TRAILER_BYTES;
+  for (const n of nodes) size += 2 + 3 * 4 + 2 + 8 + n.hash.length;
+  const buf = Buffer.allocUnsafe(size);
+  let at = header(buf);
+  for (const n of nodes) {
+    buf.writeInt16BE(3, at);
+    buf.writeInt32BE(2, at + 2);
+    buf.writeInt16BE(n.level, at + 6);
+    at = field64(buf, n.index, at + 8);
+    at = bytes(buf, n.hash, at);
+  }
+  buf.writeInt16BE(-1, at);
+  return buf;
+}
