@@ -60,7 +60,6 @@ export default tseslint.config(
     name: "vaultmesh/temporary-size-exceptions",
     files: [
       "services/metrics/catalog.ts",
-      "wargame/cli.ts",
       "wargame/engine.ts",
       "services/ledger/proof-api.ts",
       "hack/chart/values-schema.ts",

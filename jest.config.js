@@ -17,10 +17,33 @@ const common = {
   testEnvironment: "node",
   // Local clusters keep etcd data (whose *.snap files jest would take for snapshots) in .cache.
   modulePathIgnorePatterns: ["<rootDir>/.cache/"],
+  // With workers, the shared cluster's suites run one at a time beside the rest (ADR 0078).
+  runner: "<rootDir>/jest.runner.js",
+};
+
+// Integration suites that start a control plane (or a whole product) of their own and never touch
+// the shared one, slowest first: with workers they run beside everything else, in this order
+// (jest.runner.js), and a fresh clone has no timings to order them by. A suite that uses the
+// shared cluster (KUBECONFIG from the global setup) must not be listed here.
+const ownCluster = [
+  "test/integration/soak-slo.test.ts",
+  "test/chaos/chaos-short.test.ts",
+  "test/integration/docs-commands.test.ts",
+  "test/integration/install-chart.test.ts",
+  "test/integration/federation-two-clusters.test.ts",
+  "test/integration/outage-apiserver.test.ts",
+  "test/integration/cluster.test.ts",
+].map((f) => `<rootDir>/${f}`);
+
+const integration = {
+  ...common,
+  globalSetup: "<rootDir>/test/harness/global-setup.ts",
+  globalTeardown: "<rootDir>/test/harness/global-teardown.ts",
 };
 
 // `npm run test:unit -- <path>` / `test:integration -- <path>` choose a project through
 // VAULTMESH_JEST_PROJECT: jest's --selectProjects is variadic and would swallow the path.
+// "integration" selects both integration projects.
 const only = process.env.VAULTMESH_JEST_PROJECT;
 
 /** @type {import('jest').Config} */
@@ -35,15 +58,18 @@ const config = {
       testMatch: ["<rootDir>/{crds,operator,webhooks,services,hack,bench,wargame}/**/*.test.ts"],
     },
     {
-      ...common,
+      ...integration,
       displayName: "integration",
       testMatch: ["<rootDir>/test/integration/**/*.test.ts", "<rootDir>/test/chaos/**/*.test.ts"],
-      globalSetup: "<rootDir>/test/harness/global-setup.ts",
-      globalTeardown: "<rootDir>/test/harness/global-teardown.ts",
+      testPathIgnorePatterns: ["/node_modules/", ...ownCluster.map((f) => `^${f.replaceAll(".", "\\.")}$`)],
     },
+    // The same global setup (jest runs one per path): some of these use its Postgres.
+    { ...integration, displayName: "integration-own-cluster", testMatch: ownCluster },
   ],
 };
 
-if (only) config.projects = config.projects.filter((p) => p.displayName === only);
+if (only) {
+  config.projects = config.projects.filter((p) => p.displayName.split("-")[0] === only);
+}
 
 export default config;

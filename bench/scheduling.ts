@@ -14,6 +14,7 @@
 // the machine's load from other processes. Then medians per kind and ratios to bare. JSON on
 // stdout, progress on stderr. Never part of `make test`.
 //   npm run bench:scheduling [-- --webhooks --workloads 300 --rounds 2 --nodes 50]
+//   --no-identity-conditions registers the webhooks without ADR 0101's identity conditions.
 //   --kubeconfig PATH reuses a running cluster (its etcd metrics only when it was started by
 //   hack/cluster, found by the state.json beside the kubeconfig).
 //   --memory-objects 10000 also measures operator RSS with that many objects cached (issue 4).
@@ -63,6 +64,9 @@ const { values } = parseArgs({
     kubeconfig: { type: "string" },
     concurrency: { type: "string", default: "32" },
     webhooks: { type: "boolean", default: false },
+    // With --webhooks: register the configurations without ADR 0101's identity conditions (the
+    // operator's Jobs and the Job controller's pods then call the guards), for a before/after.
+    "no-identity-conditions": { type: "boolean", default: false },
     // Seconds of idle measurement (background writes and CPU) before the first phase.
     "idle-seconds": { type: "string", default: "8" },
     // After the last Pod is bound, how long trailing writes (status, Events) still count.
@@ -406,8 +410,8 @@ async function startWebhookChild(
     // pods of Jobs skip the pod guard. On this control plane the operator and
     // kube-controller-manager (--use-service-account-credentials=false) both run as the
     // kubeconfig's user.
-    gpuJobCreators: [operatorUser],
-    jobControllers: [operatorUser],
+    gpuJobCreators: values["no-identity-conditions"] ? [] : [operatorUser],
+    jobControllers: values["no-identity-conditions"] ? [] : [operatorUser],
   });
   const configs = [rendered.validating, rendered.mutating].filter((c) => c.webhooks.length > 0);
   return { proc, configs };
@@ -732,6 +736,7 @@ async function main(): Promise<void> {
       applyRatePerSecond: RATE > 0 ? RATE : "burst",
       gpuNodes: NODES,
       webhooks: WEBHOOKS,
+      identityConditions: WEBHOOKS && values["no-identity-conditions"] !== true,
       cores: cpus().length,
       loadavgAtEnd: loadavg().map(r2),
       background: bg,

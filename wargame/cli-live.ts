@@ -13,7 +13,6 @@ import {
   type LiveResult,
   type Tolerance,
 } from "./live-plan.ts";
-import { startLiveStack } from "./live-stack.ts";
 import { summaryLine } from "./report-text.ts";
 import type { RunResult } from "./results.ts";
 import type { Scenario } from "./scenario.ts";
@@ -58,6 +57,8 @@ export async function runLiveMode(
     const t0 = performance.now();
     const fast = await runScenario(s);
     o.log(summaryLine(fast, performance.now() - t0));
+    // Loaded here: the stack's imports (ledger, Postgres, operator) cost fast mode seconds.
+    const { startLiveStack } = await import("./live-stack.ts");
     const stack = await startLiveStack(s, o.compression, { kubeconfig: o.kubeconfig, log: o.log });
     let live: LiveResult;
     try {

@@ -51,17 +51,14 @@ export async function main(
   }
   const strategies = parseCompare(values.compare);
   const compression = parseCompression(values.compression);
-  const bad = [
-    files.length === 0 ? USAGE : undefined,
-    typeof strategies === "string" ? strategies : undefined,
-    typeof compression === "string" ? compression : undefined,
-    values.live && strategies !== undefined ? "--compare: not with --live" : undefined,
-    !values.live && (values.compression ?? values.kubeconfig) !== undefined
-      ? "--compression and --kubeconfig: only with --live"
-      : undefined,
-  ].filter((x) => x !== undefined);
-  if (bad.length > 0 || typeof strategies === "string" || typeof compression === "string") {
-    log(bad.join("\n"));
+  if (typeof strategies === "string" || typeof compression === "string" || files.length === 0) {
+    const why = [files.length === 0 ? USAGE : undefined, strategies, compression];
+    log(why.filter((x) => typeof x === "string").join("\n"));
+    return EXIT.invalid;
+  }
+  const bad = combinationError(values, strategies);
+  if (bad !== undefined) {
+    log(bad);
     return EXIT.invalid;
   }
   const scenarios = await readScenarios(files, log);
@@ -84,6 +81,18 @@ export async function main(
     log(`live mode cannot play this scenario, nothing was started: ${err.message}`);
     return EXIT.invalid;
   }
+}
+
+// Options that do not go together, or undefined.
+function combinationError(
+  values: Values,
+  strategies: readonly RoutingStrategy[] | undefined,
+): string | undefined {
+  if (values.live && strategies !== undefined) return "--compare: not with --live";
+  if (!values.live && (values.compression ?? values.kubeconfig) !== undefined) {
+    return "--compression and --kubeconfig: only with --live";
+  }
+  return undefined;
 }
 
 // The scenarios of `files`, or the exit code of the first invalid or never-fitting one.

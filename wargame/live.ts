@@ -12,7 +12,13 @@ import {
   type SimFaults,
 } from "../services/provider-sim/index.ts";
 import type { RoutingStrategy } from "../services/routing/index.ts";
-import { livePlan, liveResult, type LivePlan, type LiveResult } from "./live-plan.ts";
+import {
+  livePlan,
+  liveResult,
+  type FaultSwitch,
+  type LivePlan,
+  type LiveResult,
+} from "./live-plan.ts";
 import { prng } from "./sim-kernel.ts";
 import type { Scenario } from "./scenario.ts";
 
@@ -136,22 +142,51 @@ export async function runLive(s: Scenario, deps: LiveDeps): Promise<LiveResult> 
     }
     const end = t0 + plan.durationWallMs + (deps.settleMs ?? 30_000);
     const names = new Set(plan.arrivals.map((a) => nameOf(s, a.arrival.index)));
-    let wls: GPUWorkload[] = [];
-    for (;;) {
-      apply();
-      const list = await client.list<GPUWorkload>(Resources.GPUWorkload, { namespace });
-      wls = list.items.filter((w) => names.has(w.metadata.name ?? ""));
-      const open = wls.filter((w) => w.status?.completionTime === undefined).length;
-      if ((open === 0 && switches.length === 0) || now() > end) break;
-      // Not past the next fault switch: a late one would stretch an outage live only.
-      await sleep(Math.min(500, (switches[0]?.atWallMs ?? Infinity) - (now() - t0)));
-    }
+    const elapsed = (): number => now() - t0;
+    const wls = await untilFinished({
+      client,
+      namespace,
+      names,
+      now,
+      elapsed,
+      end,
+      switches,
+      apply,
+    });
     return liveResult(s, strategy, wls);
   } finally {
     for (const t of treaties) {
       await client.delete(Resources.Treaty, { name: t.metadata.name ?? "" }).catch(() => undefined);
     }
     for (const sim of sims) await sim.close();
+  }
+}
+
+/**
+ * Waits until every workload of `names` finished and every fault switch was applied (or `end`),
+ * switching faults on time meanwhile; returns the workloads as last listed.
+ */
+async function untilFinished(w: {
+  client: KubeClient;
+  namespace: string;
+  names: ReadonlySet<string>;
+  now: () => number;
+  /** Wall ms since the run started. */
+  elapsed: () => number;
+  end: number;
+  switches: readonly FaultSwitch[];
+  apply: () => void;
+}): Promise<GPUWorkload[]> {
+  for (;;) {
+    w.apply();
+    const list = await w.client.list<GPUWorkload>(Resources.GPUWorkload, {
+      namespace: w.namespace,
+    });
+    const wls = list.items.filter((x) => w.names.has(x.metadata.name ?? ""));
+    const open = wls.filter((x) => x.status?.completionTime === undefined).length;
+    if ((open === 0 && w.switches.length === 0) || w.now() > w.end) return wls;
+    // Not past the next fault switch: a late one would stretch an outage live only.
+    await sleep(Math.min(500, (w.switches[0]?.atWallMs ?? Infinity) - w.elapsed()));
   }
 }
 

@@ -49,6 +49,9 @@ const options = {
   },
   // Comma-separated; unset or empty → the operator service account alone (ADR 0049).
   "gpu-job-creators": { type: "string", default: process.env.VAULTMESH_GPU_JOB_CREATORS ?? "" },
+  // `local` only (a cluster's configurations come from the chart): the Job controller's
+  // identities, comma-separated; unset → DEFAULT_JOB_CONTROLLERS, empty → none (ADR 0101).
+  "job-controllers": { type: "string", default: process.env.VAULTMESH_JOB_CONTROLLERS },
   name: { type: "string", default: "dev" },
   out: { type: "string" },
   dns: { type: "string", default: "localhost" },
@@ -180,7 +183,16 @@ async function serve(mode: Mode): Promise<void> {
   );
   await injector?.start();
   const configs = mode.local
-    ? renderWebhookConfigurations({ target: { url: server.url }, caBundlePem: caBundle() ?? "" })
+    ? renderWebhookConfigurations({
+        target: { url: server.url },
+        caBundlePem: caBundle() ?? "",
+        // The identities the server allows skip the Job guard (ADR 0101).
+        gpuJobCreators:
+          gpuJobCreators.length > 0 ? gpuJobCreators : [values["operator-service-account"]],
+        ...(values["job-controllers"] === undefined
+          ? {}
+          : { jobControllers: list(values["job-controllers"]) }),
+      })
     : undefined;
   if (configs) {
     await applyWebhookConfigurations(client, [configs.validating, configs.mutating]);

@@ -12,6 +12,7 @@ import { OPERATOR_NODE_FLAGS } from "../../operator/config.ts";
 import { generateChart, staleChartFiles } from "../generate-chart.ts";
 import { CHART_DIR, chartFiles, defaultValues } from "./chart-files.ts";
 import { ChartValuesSchema } from "./values-schema.ts";
+import { notFromUsers, notJobControllerPod } from "../../webhooks/manifests.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const chart = path.join(root, CHART_DIR);
@@ -207,6 +208,8 @@ describe("values of the wrong shape", () => {
     ["ledger.publisher.port=70000", "at '/ledger/publisher/port'"],
     ["tenants.discord.tokenSecretRef.name=discord", "tenants.discord.applicationId: required"],
     ["operator.leaderElection.enabled=false", "operator.leaderElection.enabled: must be true"],
+    ["webhook.gpuJobCreators[0]=o'brien", "at '/webhook/gpuJobCreators/0'"],
+    ["webhook.jobControllers[0]=job controller", "at '/webhook/jobControllers/0'"],
   ])("--set %s is refused, naming the value", (set, want) => {
     const r = helmRun(["template", "vaultmesh", chart, "-n", NS, "--set", set]);
     expect(r.code).not.toBe(0);
@@ -247,6 +250,37 @@ describe("rendering", () => {
     expect(webhook.containers[0]!.env).toContainEqual({
       name: "VAULTMESH_OPERATOR_SERVICE_ACCOUNT",
       value: "system:serviceaccount:vm-prod:vaultmesh-operator",
+    });
+  });
+
+  it("skips the same GPU Job creators as the server's, and the Job controller (ADR 0101)", () => {
+    const objs = objects(
+      render(
+        ["webhook.jobControllers={system:serviceaccount:kube-system:job-controller}"],
+        "vm-prod",
+        fullFile,
+      ),
+    );
+    const hook = objs.find((o) => o.kind === "ValidatingWebhookConfiguration") as unknown as {
+      webhooks: { name: string; matchConditions?: { name: string; expression: string }[] }[];
+    };
+    const cond = (webhook: string, name: string): string | undefined =>
+      hook.webhooks.find((w) => w.name === webhook)?.matchConditions?.find((c) => c.name === name)
+        ?.expression;
+    const creators = [
+      "system:serviceaccount:vm-prod:vaultmesh-operator",
+      "system:serviceaccount:ci:runner",
+    ];
+    expect(cond("jobs.gpu-guard.vaultmesh.cloud", "not-gpu-job-creator")).toBe(
+      notFromUsers(creators),
+    );
+    expect(cond("pods.gpu-guard.vaultmesh.cloud", "not-job-controller-pod")).toBe(
+      notJobControllerPod(["system:serviceaccount:kube-system:job-controller"]),
+    );
+    const webhook = podSpec(objs.find((o) => key(o) === "Deployment/vm-prod/vaultmesh-webhook")!);
+    expect(webhook.containers[0]!.env).toContainEqual({
+      name: "VAULTMESH_GPU_JOB_CREATORS",
+      value: creators.join(","),
     });
   });
 

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "@jest/globals";
 import type { V1Job, V1Pod } from "@kubernetes/client-node";
-import { observeJob, type JobObservation, type ObservedJob, type ObservedPod } from "./index.ts";
+import {
+  jobFinished,
+  observeJob,
+  type JobObservation,
+  type ObservedJob,
+  type ObservedPod,
+} from "./index.ts";
 
 const NOW = new Date("2026-03-01T12:10:00Z");
 const T0 = "2026-03-01T12:00:00Z"; // Job created
@@ -278,5 +284,24 @@ describe("observeJob", () => {
       startTime: T2,
       completionTime: T3,
     });
+  });
+});
+
+describe("jobFinished", () => {
+  const cond = (type: string, status: string): ObservedJob => ({
+    status: { conditions: [{ type: "SuccessCriteriaMet", status: "True" }, { type, status }] },
+  });
+  it.each<[string, ObservedJob, boolean]>([
+    ["no status", {}, false],
+    ["running", { status: { startTime: "2026-03-01T12:00:00Z" } }, false],
+    ["Complete True", cond("Complete", "True"), true],
+    ["Failed True", cond("Failed", "True"), true],
+    ["Complete False", cond("Complete", "False"), false],
+    ["Suspended True", cond("Suspended", "True"), false],
+  ])("%s", (_what, j, want) => {
+    expect(jobFinished(j)).toBe(want);
+    // The same answer as observeJob's end states.
+    const state = observeJob(j, [], new Date(0)).state;
+    expect(state === "Succeeded" || state === "Failed").toBe(want);
   });
 });

@@ -6,7 +6,7 @@ import {
   type ChangeHandler,
   type KubeObject,
 } from "../../services/kube/index.ts";
-import { Controller, onlyStatusChanged, type Result } from "./controller.ts";
+import { Controller, onlyStatusChanged, onlyVersionChanged, type Result } from "./controller.ts";
 import type { Timers } from "./work-queue.ts";
 
 /** Manual timers: `advance(ms)` fires due callbacks in time order. */
@@ -86,7 +86,11 @@ describe("Controller watches", () => {
       ...(coalesceMs === undefined ? {} : { coalesceMs }),
     });
     controller.start();
-    return { timers, reconciled, emit: (o: KubeObject) => emit("update", o) };
+    return {
+      timers,
+      reconciled,
+      emit: (o: KubeObject, old?: KubeObject) => emit("update", o, old),
+    };
   }
 
   it("queues the mapped key at once without coalesceMs", async () => {
@@ -122,6 +126,16 @@ describe("Controller watches", () => {
     await settle();
     const wantFour = 4;
     expect(reconciled).toHaveLength(wantFour);
+  });
+
+  it("queues a key that both versions of a change map to once, without a trailing pass", async () => {
+    const { timers, reconciled, emit } = await setup(1000);
+    emit(workload("w-new"), workload("w-old")); // both map to "treaty-a"
+    await settle();
+    expect(reconciled).toEqual(["treaty-a"]);
+    timers.advance(5000); // a second queueing would have scheduled a pass at t=1000
+    await settle();
+    expect(reconciled).toEqual(["treaty-a"]);
   });
 
   it("sees a change after a retry overtook the coalesced pass", async () => {
@@ -235,5 +249,31 @@ describe("onlyStatusChanged", () => {
     ],
   ])("%s", (_what, next, want) => {
     expect(onlyStatusChanged(base, next)).toBe(want);
+  });
+});
+
+describe("onlyVersionChanged", () => {
+  const base: KubeObject = {
+    metadata: { name: "j", resourceVersion: "7", labels: { a: "1" } },
+    status: { startTime: "2026-01-01T00:00:00Z", conditions: [{ type: "Complete" }] },
+  };
+  it.each<[string, KubeObject, boolean]>([
+    ["the same object", base, true],
+    ["only a new resourceVersion", { ...base, metadata: { ...base.metadata, resourceVersion: "8" } }, true],
+    [
+      "a new version with an undefined member (absent in JSON)",
+      { ...base, metadata: { ...base.metadata, resourceVersion: "8", uid: undefined } },
+      true,
+    ],
+    ["a label change", { ...base, metadata: { ...base.metadata, labels: { a: "2" } } }, false],
+    ["a status change", { ...base, status: { startTime: "2026-01-01T00:00:00Z" } }, false],
+    ["a spec added", { ...base, spec: { suspend: true } }, false],
+    [
+      "deletion started",
+      { ...base, metadata: { ...base.metadata, deletionTimestamp: "2026-01-01T00:00:00Z" } },
+      false,
+    ],
+  ])("%s", (_what, next, want) => {
+    expect(onlyVersionChanged(base, next)).toBe(want);
   });
 });

@@ -28,35 +28,62 @@ describe("cache transforms", () => {
     expect(only.metadata).toEqual({ name: "y" });
   });
 
-  it("slimJob keeps metadata and status, drops the pod template", () => {
+  it("slimJob keeps metadata, start and completion times and conditions; drops the pod template and counters", () => {
     const j = slimJob({
       apiVersion: "batch/v1",
       kind: "Job",
       metadata: meta(),
       spec: { template: { spec: { containers: [{ name: "c", image: "i" }] } } },
-      status: { active: 1, conditions: [{ type: "Complete", status: "True" }] },
+      status: {
+        active: 1,
+        ready: 1,
+        startTime: "2026-01-01T00:00:00Z",
+        completionTime: "2026-01-01T00:01:00Z",
+        conditions: [{ type: "Complete", status: "True" }],
+      },
     });
     expect(j).toEqual({
       apiVersion: "batch/v1",
       kind: "Job",
       metadata: expect.objectContaining({ uid: "u1", annotations: { keep: "me" } }) as unknown,
-      status: { active: 1, conditions: [{ type: "Complete", status: "True" }] },
+      status: {
+        startTime: "2026-01-01T00:00:00Z",
+        completionTime: "2026-01-01T00:01:00Z",
+        conditions: [{ type: "Complete", status: "True" }],
+      },
     });
     expect(j.metadata.managedFields).toBeUndefined();
+    const fresh = slimJob({ metadata: meta(), spec: {}, status: { active: 1 } });
+    expect(fresh.status).toEqual({});
+    expect(slimJob({ metadata: meta(), spec: {} }).status).toBeUndefined();
   });
 
-  it("slimPod keeps metadata, the node name and status", () => {
+  it("slimPod keeps metadata, the node name and what the observer reads of the status", () => {
+    const running = { startedAt: "2026-01-01T00:00:05Z" };
+    const scheduled = { type: "PodScheduled", status: "True" };
     const bound = slimPod({
       apiVersion: "v1",
       kind: "Pod",
       metadata: meta(),
       spec: { nodeName: "gpu-1", containers: [{ name: "c" }], tolerations: [] },
-      status: { phase: "Running" },
+      status: {
+        phase: "Running",
+        startTime: "2026-01-01T00:00:00Z",
+        conditions: [scheduled],
+        containerStatuses: [{ name: "c", state: { running } }],
+        ...{ podIP: "10.0.0.1", hostIP: "10.1.0.1", qosClass: "BestEffort" },
+      },
     });
     expect(bound.spec).toEqual({ nodeName: "gpu-1" });
-    expect(bound.status).toEqual({ phase: "Running" });
+    expect(bound.status).toEqual({
+      phase: "Running",
+      startTime: "2026-01-01T00:00:00Z",
+      conditions: [scheduled],
+      containerStatuses: [{ name: "c", state: { running } }],
+    });
     expect(bound.metadata.ownerReferences).toHaveLength(1);
     const pending = slimPod({ metadata: meta(), spec: { containers: [] } });
     expect(pending.spec).toEqual({});
+    expect(pending.status).toBeUndefined();
   });
 });

@@ -9,7 +9,12 @@ import type pg from "pg";
 import { bytesEqual, parseDigest, toHex } from "./canonical-json.ts";
 import { parseCheckpoint, parseNote, readSignedCheckpoint } from "./checkpoint.ts";
 import { Frontier, hashLeaf, type Hash } from "./merkle.ts";
-import { canonicalParts, parseReceipt, verifyReceiptSignatures } from "./receipt.ts";
+import {
+  canonicalParts,
+  parseReceipt,
+  verifyReceiptSignatures,
+  type Receipt,
+} from "./receipt.ts";
 import { allTreeHeads, entriesRange, nodeCounts, nodesPage } from "./store/pg-log-queries.ts";
 import type { EntryRow, TreeHeadRow } from "./store/pg-rows.ts";
 import type { TrustBundle } from "./trust-bundle.ts";
@@ -42,17 +47,20 @@ export function entryProblem(
   expected: number,
   leaf: Hash,
   opts: Pick<AuditOptions, "signatures" | "trust">,
+  /** row.receiptBytes already parsed by the caller (snapshot restore), so it is not parsed twice. */
+  parsed?: Receipt,
 ): string | undefined {
   if (row.logIndex !== expected)
     return `entry ${expected} is missing (next stored index is ${row.logIndex})`;
   if (!bytesEqual(leaf, row.leafHash))
     return `entry ${expected}: leaf hash does not match the stored receipt`;
-  let receipt;
-  try {
-    receipt = parseReceipt(JSON.parse(new TextDecoder().decode(row.receiptBytes)) as unknown);
-  } catch (err) {
-    return `entry ${expected}: stored receipt is unreadable (${(err as Error).message})`;
-  }
+  let receipt = parsed;
+  if (!receipt)
+    try {
+      receipt = parseReceipt(JSON.parse(new TextDecoder().decode(row.receiptBytes)) as unknown);
+    } catch (err) {
+      return `entry ${expected}: stored receipt is unreadable (${(err as Error).message})`;
+    }
   const parts = canonicalParts(receipt);
   if (!bytesEqual(parts.leafData, row.receiptBytes)) {
     return `entry ${expected}: stored receipt is not in canonical form`;

@@ -189,3 +189,27 @@ describe("route: the in-cluster pool's largest node", () => {
     ]);
   });
 });
+
+describe("RouterMemo.largestNodeGpus", () => {
+  it("answers as largestNodeGpus while nodes are replaced, added and removed", () => {
+    const memo = new RouterMemo();
+    const other: RoutableInClusterPool = { ...POOL };
+    const a = gpuNode("a", "4");
+    const b = gpuNode("b", "2");
+    const steps: PoolNode[][] = [
+      [a, b],
+      [a, b], // a new array of the same nodes
+      [a, gpuNode("b", "8")], // b replaced by a bigger version
+      [a],
+      [],
+      [a, gpuNode("c", "16", "h100")],
+    ];
+    for (const nodes of steps) {
+      for (const pool of [POOL, other]) {
+        for (const type of ["a10g", "h100"]) {
+          expect(memo.largestNodeGpus(nodes, pool, type)).toBe(largestNodeGpus(nodes, pool, type));
+        }
+      }
+    }
+  });
+});

@@ -5,7 +5,7 @@
 import { GPU_TYPES } from "../../crds/constants.ts";
 import { addReason, IneligibleReason, type ReasonList } from "./ineligibility.ts";
 import { clip, fixed2, list, quantity, usdPerHour } from "./reason-format.ts";
-import { DEFAULT_GPU_RESOURCE, largestNodeGpus } from "./pool-capacity.ts";
+import { DEFAULT_GPU_RESOURCE } from "./pool-capacity.ts";
 import { INEXACT } from "./region-mask.ts";
 import type { RouterMemo } from "./router-memo.ts";
 import type { PoolNode, RoutableTreaty, RouteInput, TreatyUsage } from "./routing-types.ts";
@@ -182,7 +182,7 @@ export function capacityReasons(
 ): ReasonList | undefined {
   const pool = facts.treaty.spec.inCluster;
   if (ctx.nodes === undefined || !facts.inCluster || pool === undefined) return undefined;
-  const largest = largestNodeGpus(ctx.nodes, pool, ctx.gpuType);
+  const largest = ctx.memo.largestNodeGpus(ctx.nodes, pool, ctx.gpuType);
   if (largest === undefined || ctx.gpuCount <= largest) return undefined;
   const resource = pool.gpuResourceName ?? DEFAULT_GPU_RESOURCE;
   return addReason(

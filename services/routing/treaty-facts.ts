@@ -3,7 +3,13 @@
 // its reasons and explanations are made of. Computed once per treaty object version and
 // memoized in a RouterMemo (treaty-snapshot.ts), so a decision over 100 treaties pays for it only when a
 // treaty changes.
-import { GPU_TYPES, IN_CLUSTER_PROVIDER, TREATY_READY_REASONS } from "../../crds/constants.ts";
+import {
+  GPU_TYPES,
+  IN_CLUSTER_PROVIDER,
+  TREATY_PROBE_MAX_CONCURRENT_JOBS,
+  TREATY_READY_REASONS,
+  TreatyDegradedReason,
+} from "../../crds/constants.ts";
 import { KeyedMemo } from "./memo-keys.ts";
 import { addReason, IneligibleReason, type ReasonList } from "./ineligibility.ts";
 import { clip, fixed2, fixedPair, list } from "./reason-format.ts";
@@ -66,7 +72,7 @@ export class TreatyFacts {
   readonly availability: number;
   /** USD per GPU-hour by index in GPU_TYPES; NaN where the treaty does not price the type. */
   readonly prices: readonly number[];
-  /** Quota limits; Infinity when unlimited. */
+  /** Quota limits; Infinity when unlimited. Concurrent jobs are capped while probing. */
   readonly maxConcurrentJobs: number;
   readonly maxGpuHoursPerMonth: number;
   /** Usage from the treaty's status (route()'s `usage` input overrides it). */
@@ -114,7 +120,10 @@ export class TreatyFacts {
     this.reputation = reputationOf(treaty);
     this.availability = availabilityOf(treaty);
     this.prices = pricesByGpuIndex(spec.pricing);
-    this.maxConcurrentJobs = spec.quotas?.maxConcurrentJobs ?? Infinity;
+    this.maxConcurrentJobs = Math.min(
+      spec.quotas?.maxConcurrentJobs ?? Infinity,
+      probing(treaty) ? TREATY_PROBE_MAX_CONCURRENT_JOBS : Infinity,
+    );
     this.maxGpuHoursPerMonth = spec.quotas?.maxGpuHoursPerMonth ?? Infinity;
     this.activeJobs = status?.activeJobs ?? 0;
     this.gpuHoursThisPeriod = status?.gpuHoursThisPeriod ?? 0;
@@ -231,6 +240,18 @@ export function stateReasons(treaty: RoutableTreaty, today: string): ReasonList 
     );
   }
   return out;
+}
+
+/**
+ * Whether the treaty is half-open after an availability breach (Degraded False, reason
+ * Probing): routable for at most TREATY_PROBE_MAX_CONCURRENT_JOBS jobs (ADR 0134).
+ */
+export function probing(treaty: RoutableTreaty): boolean {
+  for (const c of treaty.status?.conditions ?? []) {
+    if (c.type === "Degraded")
+      return c.status === "False" && c.reason === TreatyDegradedReason.Probing;
+  }
+  return false;
 }
 
 /**

@@ -148,105 +148,114 @@ afterAll(() => env?.stop());
 
 describe("deployment recorder: kinds, the namespace label and bad annotations", () => {
   it("records a StatefulSet, a DaemonSet and a labelled namespace's Deployment; refuses bad input", async () => {
-    const Deploy = RECORDED_RESOURCES.Deployment;
-    // Bad input and an opt-out first; "web" has no annotation and its namespace no label yet.
-    await client.create(Deploy, workload("Deployment", "typo", { [UNKNOWN_KEY]: "true" }, "web:1"));
-    await client.create(
-      Deploy,
-      workload(
-        "Deployment",
-        "unsubst",
-        { [RECORD_DEPLOYMENTS_KEY]: "true", [RECORD_REVISION_KEY]: "${ARGOCD_APP_REVISION}" },
-        "web:1",
-      ),
-    );
-    await client.create(
-      Deploy,
-      workload("Deployment", "opt-out", { [RECORD_DEPLOYMENTS_KEY]: "false" }, "web:1"),
-    );
-    await client.create(Deploy, workload("Deployment", "web", {}, "web:1"));
-    for (const name of ["typo", "unsubst", "opt-out", "web"]) await rolledOut("Deployment", name);
-
-    const typo = await warningOn("typo", UNKNOWN_KEY);
-    expect(typo.type).toBe("Warning");
-    const unsubst = await warningOn("unsubst", RECORD_REVISION_KEY);
-    expect(unsubst.message).toContain("${ARGOCD_APP_REVISION}");
-
-    // Labelling the namespace records the Deployment already rolled out, and what comes next.
-    await client.patch(
-      Resources.Namespace,
-      { name: ns },
-      { metadata: { labels: { [RECORD_DEPLOYMENTS_KEY]: "true" } } },
-      "merge",
-    );
-    const web = await receiptOf("web");
-    expect(web.spec.payload).toEqual({
-      uid: web.spec.subject.uid,
-      generation: 1,
-      replicas: 1,
-      images: [{ container: "main", image: "web:1" }], // a tag: no digest is claimed
+    // The operator's log, for whoever reads a failure.
+    await scenario().catch((err: Error) => {
+      process.stderr.write(`[deployment-recorder-kinds]\n${operator.output().slice(-6000)}\n`);
+      throw err;
     });
-
-    await client.create(
-      RECORDED_RESOURCES.StatefulSet,
-      workload(
-        "StatefulSet",
-        "db",
-        {
-          [ARGOCD_TRACKING_ANNOTATION]: `store:apps/StatefulSet:${ns}/db`,
-          [RECORD_REVISION_KEY]: "4f2a9c1e0b7d",
-        },
-        pinned("c"),
-      ),
-    );
-    await client.create(
-      RECORDED_RESOURCES.DaemonSet,
-      workload("DaemonSet", "agent", {}, pinned("d")),
-    );
-
-    const db = await receiptOf("db");
-    expect(db.spec.subject).toMatchObject({ apiVersion: "apps/v1", kind: "StatefulSet" });
-    expect(db.spec.payload).toEqual({
-      uid: db.spec.subject.uid,
-      generation: 1,
-      replicas: 2,
-      images: [{ container: "main", image: pinned("c"), digest: digestOf("c") }],
-      argoCd: { application: "store", revision: "4f2a9c1e0b7d" },
-    });
-    const agent = await receiptOf("agent");
-    expect(agent.spec.subject).toMatchObject({ apiVersion: "apps/v1", kind: "DaemonSet" });
-    expect(agent.spec.payload).toEqual({
-      uid: agent.spec.subject.uid,
-      generation: 1,
-      replicas: 2,
-      images: [{ container: "main", image: pinned("d"), digest: digestOf("d") }],
-    });
-    for (const r of [db, agent]) {
-      await waitFor(`the Event naming ${r.metadata.name}`, async () =>
-        (await client.list<CoreEvent>(Resources.Event, { namespace: ns })).items.find(
-          (e) =>
-            e.involvedObject?.kind === r.spec.subject.kind &&
-            e.reason === DEPLOYMENT_RECORDER_REASON.recorded &&
-            e.message?.includes(r.metadata.name ?? "-"),
-        ),
-      );
-    }
-
-    // The ledger holds exactly the three; the bad and the opted-out (all rolled out and seen
-    // before the label and the two later kinds) recorded nothing. Each receipt verifies.
-    const entries = await ledgerEntries();
-    expect(entries.map((e) => e.name).sort()).toEqual(["agent", "db", "web"]);
-    expect(entries.map((e) => e.digest).sort()).toEqual(
-      [web, db, agent].map((r) => r.spec.digest).sort(),
-    );
-    const trust = await led.ledger.trust();
-    for (const r of [web, db, agent]) {
-      const report = await verifyBundle(
-        await exportBundle(led.ledger, { digest: r.spec.digest }),
-        trust,
-      );
-      expect(report.checks.filter((c) => !c.ok)).toEqual([]);
-      expect(report.ok).toBe(true);
-    }
   });
 });
+
+/** The scenario of the test above. */
+async function scenario(): Promise<void> {
+  const Deploy = RECORDED_RESOURCES.Deployment;
+  // Bad input and an opt-out first; "web" has no annotation and its namespace no label yet.
+  await client.create(Deploy, workload("Deployment", "typo", { [UNKNOWN_KEY]: "true" }, "web:1"));
+  await client.create(
+    Deploy,
+    workload(
+      "Deployment",
+      "unsubst",
+      { [RECORD_DEPLOYMENTS_KEY]: "true", [RECORD_REVISION_KEY]: "${ARGOCD_APP_REVISION}" },
+      "web:1",
+    ),
+  );
+  await client.create(
+    Deploy,
+    workload("Deployment", "opt-out", { [RECORD_DEPLOYMENTS_KEY]: "false" }, "web:1"),
+  );
+  await client.create(Deploy, workload("Deployment", "web", {}, "web:1"));
+  for (const name of ["typo", "unsubst", "opt-out", "web"]) await rolledOut("Deployment", name);
+
+  const typo = await warningOn("typo", UNKNOWN_KEY);
+  expect(typo.type).toBe("Warning");
+  const unsubst = await warningOn("unsubst", RECORD_REVISION_KEY);
+  expect(unsubst.message).toContain("${ARGOCD_APP_REVISION}");
+
+  // Labelling the namespace records the Deployment already rolled out, and what comes next.
+  await client.patch(
+    Resources.Namespace,
+    { name: ns },
+    { metadata: { labels: { [RECORD_DEPLOYMENTS_KEY]: "true" } } },
+    "merge",
+  );
+  const web = await receiptOf("web");
+  expect(web.spec.payload).toEqual({
+    uid: web.spec.subject.uid,
+    generation: 1,
+    replicas: 1,
+    images: [{ container: "main", image: "web:1" }], // a tag: no digest is claimed
+  });
+
+  await client.create(
+    RECORDED_RESOURCES.StatefulSet,
+    workload(
+      "StatefulSet",
+      "db",
+      {
+        [ARGOCD_TRACKING_ANNOTATION]: `store:apps/StatefulSet:${ns}/db`,
+        [RECORD_REVISION_KEY]: "4f2a9c1e0b7d",
+      },
+      pinned("c"),
+    ),
+  );
+  await client.create(
+    RECORDED_RESOURCES.DaemonSet,
+    workload("DaemonSet", "agent", {}, pinned("d")),
+  );
+
+  const db = await receiptOf("db");
+  expect(db.spec.subject).toMatchObject({ apiVersion: "apps/v1", kind: "StatefulSet" });
+  expect(db.spec.payload).toEqual({
+    uid: db.spec.subject.uid,
+    generation: 1,
+    replicas: 2,
+    images: [{ container: "main", image: pinned("c"), digest: digestOf("c") }],
+    argoCd: { application: "store", revision: "4f2a9c1e0b7d" },
+  });
+  const agent = await receiptOf("agent");
+  expect(agent.spec.subject).toMatchObject({ apiVersion: "apps/v1", kind: "DaemonSet" });
+  expect(agent.spec.payload).toEqual({
+    uid: agent.spec.subject.uid,
+    generation: 1,
+    replicas: 2,
+    images: [{ container: "main", image: pinned("d"), digest: digestOf("d") }],
+  });
+  for (const r of [db, agent]) {
+    await waitFor(`the Event naming ${r.metadata.name}`, async () =>
+      (await client.list<CoreEvent>(Resources.Event, { namespace: ns })).items.find(
+        (e) =>
+          e.involvedObject?.kind === r.spec.subject.kind &&
+          e.reason === DEPLOYMENT_RECORDER_REASON.recorded &&
+          e.message?.includes(r.metadata.name ?? "-"),
+      ),
+    );
+  }
+
+  // The ledger holds exactly the three; the bad and the opted-out (all rolled out and seen
+  // before the label and the two later kinds) recorded nothing. Each receipt verifies.
+  const entries = await ledgerEntries();
+  expect(entries.map((e) => e.name).sort()).toEqual(["agent", "db", "web"]);
+  expect(entries.map((e) => e.digest).sort()).toEqual(
+    [web, db, agent].map((r) => r.spec.digest).sort(),
+  );
+  const trust = await led.ledger.trust();
+  for (const r of [web, db, agent]) {
+    const report = await verifyBundle(
+      await exportBundle(led.ledger, { digest: r.spec.digest }),
+      trust,
+    );
+    expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(report.ok).toBe(true);
+  }
+}

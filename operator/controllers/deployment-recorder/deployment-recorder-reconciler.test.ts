@@ -1,7 +1,13 @@
 import { describe, expect, it } from "@jest/globals";
 import type { Receipt } from "../../../crds/index.ts";
-import type { KubeClient, KubeObject, ObjectCache } from "../../../services/kube/index.ts";
-import { receiptDigest, type ReceiptInput } from "../../../services/ledger/receipt.ts";
+import {
+  KubeApiError,
+  type KubeClient,
+  type KubeObject,
+  type ObjectCache,
+} from "../../../services/kube/index.ts";
+import { ed25519Signer, generateEd25519 } from "../../../services/ledger/ed25519.ts";
+import { receiptDigest, signReceipt, type ReceiptInput } from "../../../services/ledger/receipt.ts";
 import type { EventRecorder } from "../../runtime/index.ts";
 import { RECORDED_RESOURCES } from "./deployment-recorder-controller.ts";
 import {
@@ -74,7 +80,7 @@ function setup(
     ]),
     receipts: cache(opts.views ?? []),
   };
-  return { r: new DeploymentRecorderReconciler(deps), events, appended };
+  return { r: new DeploymentRecorderReconciler(deps), deps, events, appended };
 }
 
 const req = { key: "shop/api", name: "api", namespace: "shop" };
@@ -124,6 +130,44 @@ describe("DeploymentRecorderReconciler", () => {
     const s = setup(obj, { views: [view] });
     await s.r.reconcile(req);
     expect([s.appended, s.events]).toEqual([[], []]);
+  });
+
+  it.each([
+    ["logged by the Receipt controller meanwhile: Event", 7, "Normal"],
+    ["still not logged: the conflict is an error, no Event", undefined, undefined],
+  ])("a Conflict writing the new view's status, %s", async (_n, logIndex, wantEvent) => {
+    const obj = workload({ [RECORD_DEPLOYMENTS_KEY]: "true" }, true);
+    const input = deploymentReceipt("Deployment", obj)!;
+    const signer = ed25519Signer(generateEd25519().privateKeyPem);
+    const { receipt } = signReceipt(input, signer, { now: () => new Date(0) });
+    const s = setup(obj);
+    const viewName = deploymentReceiptName("Deployment", "api", receipt.digest);
+    const deps = s.deps as {
+      -readonly [K in keyof DeploymentRecorderDeps]: DeploymentRecorderDeps[K];
+    };
+    deps.ledger = {
+      append: () =>
+        Promise.resolve({
+          receipt,
+          entry: { logIndex: 7, leafHash: "00".repeat(32) },
+          treeHead: { treeSize: 8, rootHash: "11".repeat(32) },
+        } as unknown as Awaited<ReturnType<DeploymentRecorderDeps["ledger"]["append"]>>),
+    };
+    deps.client = {
+      create: (_t: unknown, o: Receipt) => Promise.resolve(o),
+      replaceStatus: () =>
+        Promise.reject(new KubeApiError(409, "Conflict", "the object has been modified")),
+      get: (_t: unknown, name: string) =>
+        Promise.resolve(
+          name === viewName ? ({ metadata: { name }, status: { logIndex } } as Receipt) : undefined,
+        ),
+    } as unknown as KubeClient;
+    const r = new DeploymentRecorderReconciler(deps);
+    const pass = r.reconcile(req);
+    if (wantEvent) await pass;
+    else await expect(pass).rejects.toThrow("modified");
+    expect(s.events.map((e) => e.type)).toEqual(wantEvent ? [wantEvent] : []);
+    if (wantEvent) expect(s.events[0]!.message).toContain(viewName);
   });
 
   it.each([

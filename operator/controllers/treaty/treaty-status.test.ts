@@ -20,10 +20,16 @@ const none: TreatyEvidence = {
   activeJobs: 0,
   rttMs: [],
 };
-const ok = (n: number) =>
-  Array.from({ length: n }, () => ({ outcome: "Succeeded" as const, provisionSeconds: 1 }));
-const failed = (n: number) =>
-  Array.from({ length: n }, () => ({ outcome: "Failed" as const, provisionSeconds: 1 }));
+/** `n` completions that ended `minAgo` minutes before `now` after running a minute. */
+const completed = (outcome: "Succeeded" | "Failed", n: number, minAgo = 1) =>
+  Array.from({ length: n }, () => ({
+    outcome,
+    provisionSeconds: 1,
+    startedAtMs: now.getTime() - (minAgo + 1) * 60_000,
+    completedAtMs: now.getTime() - minAgo * 60_000,
+  }));
+const ok = (n: number, minAgo?: number) => completed("Succeeded", n, minAgo);
+const failed = (n: number, minAgo?: number) => completed("Failed", n, minAgo);
 const with_ = (f: (t: Treaty) => void): Treaty => {
   const t = treaty("t").inCluster().obj();
   f(t);
@@ -122,90 +128,114 @@ describe("computeTreatyStatus", () => {
       t: with_(() => {}),
       ev: none,
       wantReady: ["True", "InForce"],
-      wantDegraded: "False",
+      wantDegraded: ["False"],
     },
     {
       name: "suspended",
       t: with_((t) => (t.spec.suspended = true)),
       ev: none,
       wantReady: ["False", "Suspended"],
-      wantDegraded: "False",
+      wantDegraded: ["False"],
     },
     {
       name: "expired",
       t: with_((t) => (t.spec.expiryDate = "2026-03-01")),
       ev: none,
       wantReady: ["False", "Expired"],
-      wantDegraded: "False",
+      wantDegraded: ["False"],
     },
     {
       name: "not yet effective",
       t: with_((t) => (t.spec.effectiveDate = "2026-04-01")),
       ev: none,
       wantReady: ["False", "NotYetEffective"],
-      wantDegraded: "False",
+      wantDegraded: ["False"],
     },
     {
       name: "reputation below floor",
       t: with_((t) => (t.spec.reputationFloor = 0.8)),
       ev: { ...none, completions: failed(10) },
       wantReady: ["False", "Degraded"],
-      wantDegraded: "True",
+      wantDegraded: ["True"],
     },
     {
       name: "availability below SLO after enough completions",
       t: with_((t) => (t.spec.slo = { availability: 0.99 })),
       ev: { ...none, completions: [...ok(8), ...failed(2)] },
       wantReady: ["False", "Degraded"],
-      wantDegraded: "True",
+      wantDegraded: ["True"],
+    },
+    {
+      name: "availability breach, cool-down over: half-open, routable (Degraded False, Probing)",
+      t: with_((t) => (t.spec.slo = { availability: 0.99 })),
+      ev: { ...none, completions: [...ok(8, 30), ...failed(2, 20)] },
+      wantReady: ["True", "InForce"],
+      wantDegraded: ["False", "Probing"],
+    },
+    {
+      name: "availability breach, three probes succeeded: Recovered",
+      t: with_((t) => (t.spec.slo = { availability: 0.99 })),
+      ev: { ...none, completions: [...ok(5, 30), ...failed(2, 20), ...ok(3, 1)] },
+      wantReady: ["True", "InForce"],
+      wantDegraded: ["False", "Recovered"],
+    },
+    {
+      name: "availability breach older than the window: within SLO",
+      t: with_((t) => (t.spec.slo = { availability: 0.99 })),
+      ev: { ...none, completions: [...ok(8, 90), ...failed(2, 61)] },
+      wantReady: ["True", "InForce"],
+      wantDegraded: ["False", "WithinSLO"],
     },
     {
       name: "p95 RTT above SLO",
       t: with_((t) => (t.spec.slo = { availability: 0.5, maxLatencyMs: 100 })),
       ev: { ...none, rttMs: [50, 60, 300] },
       wantReady: ["False", "Degraded"],
-      wantDegraded: "True",
+      wantDegraded: ["True"],
     },
     {
       name: "external without an endpoint",
       t: ext((t) => delete t.spec.endpoint),
       ev: none,
       wantReady: ["False", "EndpointMissing"],
-      wantDegraded: "False",
+      wantDegraded: ["False"],
     },
     {
       name: "external whose credentials Secret is missing",
       t: ext(),
       ev: { ...none, credentials: creds("no-secret") },
       wantReady: ["False", "CredentialsMissing"],
-      wantDegraded: "False",
+      wantDegraded: ["False"],
     },
     {
       name: "external with endpoint and credentials",
       t: ext(),
       ev: { ...none, credentials: creds("ok") },
       wantReady: ["True", "InForce"],
-      wantDegraded: "False",
+      wantDegraded: ["False"],
     },
     {
       name: "suspended before missing credentials",
       t: ext((t) => (t.spec.suspended = true)),
       ev: { ...none, credentials: creds("no-key") },
       wantReady: ["False", "Suspended"],
-      wantDegraded: "False",
+      wantDegraded: ["False"],
     },
     {
       name: "missing credentials before an SLO breach",
       t: ext((t) => (t.spec.reputationFloor = 0.8)),
       ev: { ...none, completions: failed(10), credentials: creds("no-secret") },
       wantReady: ["False", "CredentialsMissing"],
-      wantDegraded: "True",
+      wantDegraded: ["True"],
     },
   ])("$name", ({ t, ev, wantReady, wantDegraded }) => {
     const { status } = computeTreatyStatus(t, ev, now, period);
     const ready = status.conditions?.find((c) => c.type === "Ready");
     expect([ready?.status, ready?.reason]).toEqual(wantReady);
-    expect(status.conditions?.find((c) => c.type === "Degraded")?.status).toBe(wantDegraded);
+    const degraded = status.conditions?.find((c) => c.type === "Degraded");
+    expect([degraded?.status, degraded?.reason].slice(0, wantDegraded.length)).toEqual(
+      wantDegraded,
+    );
   });
 
   it("reports usage, fill rate and when the dates next change Ready", () => {
@@ -223,6 +253,17 @@ describe("computeTreatyStatus", () => {
       periodStart: "2026-03-01T00:00:00Z",
     });
     expect(requeueAfterMs).toBe(12 * 3600 * 1000 + 1000);
+  });
+
+  it("looks again when an availability ejection's cool-down ends", () => {
+    const t = with_((x) => (x.spec.slo = { availability: 0.99 }));
+    const ev = { ...none, completions: [...ok(8, 30), ...failed(2, 2)] };
+    const { status, requeueAfterMs } = computeTreatyStatus(t, ev, now, period);
+    const degraded = status.conditions?.find((c) => c.type === "Degraded");
+    expect([degraded?.status, degraded?.reason]).toEqual(["True", "AvailabilityBelowSLO"]);
+    expect(status.availability).toBe(0.8);
+    // Newest failure 2 min ago, 5 min cool-down: 3 min, plus the second of margin.
+    expect(requeueAfterMs).toBe(3 * 60_000 + 1000);
   });
 
   it("takes the 95th percentile by nearest rank", () => {

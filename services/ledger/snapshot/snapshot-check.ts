@@ -10,7 +10,7 @@ import { createHash, type Hash as HashStream } from "node:crypto";
 import { fromBase64, parseDigest, toHex } from "../canonical-json.ts";
 import { ed25519Verify } from "../ed25519.ts";
 import { Frontier, hashLeaf, type TreeNode } from "../merkle.ts";
-import { parseReceipt } from "../receipt.ts";
+import { parseReceipt, type Receipt } from "../receipt.ts";
 import type { EntryRow, TreeHeadRow } from "../store/pg-rows.ts";
 import { emptyTrust, type TrustBundle } from "../trust-bundle.ts";
 import { entryProblem, headProblem } from "../verify-audit.ts";
@@ -45,7 +45,11 @@ export interface SnapshotSummary {
 
 const dec = new TextDecoder();
 
-function entryRow(index: number, appendedAt: Date, bytes: Uint8Array): EntryRow {
+function entryRow(
+  index: number,
+  appendedAt: Date,
+  bytes: Uint8Array,
+): { row: EntryRow; receipt: Receipt } {
   let receipt;
   try {
     receipt = parseReceipt(JSON.parse(dec.decode(bytes)) as unknown);
@@ -56,7 +60,7 @@ function entryRow(index: number, appendedAt: Date, bytes: Uint8Array): EntryRow 
       index,
     );
   }
-  return {
+  const row = {
     logIndex: index,
     leafHash: hashLeaf(bytes),
     digest: parseDigest(receipt.digest),
@@ -67,6 +71,7 @@ function entryRow(index: number, appendedAt: Date, bytes: Uint8Array): EntryRow 
     appendedAt,
     receiptBytes: bytes,
   };
+  return { row, receipt };
 }
 
 /** Streaming verifier of one snapshot. */
@@ -139,8 +144,8 @@ export class SnapshotChecker {
         `entry ${expected} is missing: the next entry in the snapshot is ${index}`,
         expected,
       );
-    const row = entryRow(index, appendedAt, bytes);
-    const problem = entryProblem(row, expected, row.leafHash, {});
+    const { row, receipt } = entryRow(index, appendedAt, bytes);
+    const problem = entryProblem(row, expected, row.leafHash, {}, receipt);
     if (problem) throw new SnapshotRefusal(SNAPSHOT_REFUSAL.badEntry, problem, expected);
     const nodes = this.#frontier.append(row.leafHash).filter((n) => n.level > 0);
     this.#sink?.entry(row, nodes);

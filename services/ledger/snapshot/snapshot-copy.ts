@@ -106,3 +106,51 @@ export function encodeNodes(nodes: readonly TreeNode[]): Buffer {
   buf.writeInt16BE(-1, at);
   return buf;
 }
+
+/**
+ * `COPY … TO STDOUT` of what an entry line needs — log index, appended time, receipt bytes —
+ * for log indexes in [$start, $end); `snapshot create` reads pages with it (ADR 0145).
+ */
+export function copyEntriesOutSql(start: number, end: number): string {
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end))
+    throw new RangeError(`entry range: expected integers, got ${start}..${end}`);
+  return `COPY (SELECT log_index, appended_at, receipt FROM ledger_entries WHERE log_index >= ${start} AND log_index < ${end} ORDER BY log_index) TO STDOUT (FORMAT binary)`;
+}
+
+/** One row of {@link copyEntriesOutSql}'s output. */
+export interface CopiedEntry {
+  readonly logIndex: number;
+  readonly appendedAt: Date;
+  readonly receipt: Buffer;
+}
+
+function readInt64(buf: Buffer, at: number): number {
+  return buf.readInt32BE(at) * TWO_32 + buf.readUInt32BE(at + 4);
+}
+
+/**
+ * Decodes the complete binary COPY output of {@link copyEntriesOutSql}; receipts are views
+ * into `buf`. Throws when the stream is not what that statement produces.
+ */
+export function decodeCopiedEntries(buf: Buffer): CopiedEntry[] {
+  const bad = (why: string): Error => new Error(`COPY of ledger_entries: ${why}`);
+  if (buf.length < HEADER_BYTES + TRAILER_BYTES || !buf.subarray(0, SIGNATURE.length).equals(SIGNATURE))
+    throw bad("not a binary COPY stream");
+  let at = HEADER_BYTES + buf.readUInt32BE(SIGNATURE.length + 4);
+  const out: CopiedEntry[] = [];
+  for (;;) {
+    const fields = buf.readInt16BE(at);
+    at += 2;
+    if (fields === -1) break;
+    if (fields !== 3 || buf.readInt32BE(at) !== 8 || buf.readInt32BE(at + 12) !== 8)
+      throw bad(`unexpected tuple at byte ${at - 2}`);
+    const logIndex = readInt64(buf, at + 4);
+    const appendedAt = new Date(Math.floor(readInt64(buf, at + 16) / 1000) + PG_EPOCH_MS);
+    const len = buf.readInt32BE(at + 24);
+    if (len < 0) throw bad(`entry ${logIndex}: receipt is null`);
+    at += 28;
+    out.push({ logIndex, appendedAt, receipt: buf.subarray(at, at + len) });
+    at += len;
+  }
+  return out;
+}

@@ -12,7 +12,8 @@ import type pg from "pg";
 import { toBase64, toHex } from "../canonical-json.ts";
 import type { Clock } from "../clock.ts";
 import type { Ed25519Signer } from "../ed25519.ts";
-import { allTreeHeads, entriesRange } from "../store/pg-log-queries.ts";
+import copyStreams from "pg-copy-streams";
+import { allTreeHeads } from "../store/pg-log-queries.ts";
 import type { Timestamper } from "../tree-head.ts";
 import {
   entryLine,
@@ -24,6 +25,14 @@ import {
   type SnapshotKey,
   type SnapshotStatement,
 } from "./snapshot-format.ts";
+import { copyEntriesOutSql, decodeCopiedEntries } from "./snapshot-copy.ts";
+
+/** The whole output of one `COPY … TO STDOUT`. */
+async function copyOut(client: pg.PoolClient, sql: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of client.query(copyStreams.to(sql))) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
 
 /** Inputs of {@link createSnapshot}. */
 export interface CreateSnapshotOptions {
@@ -96,17 +105,24 @@ export async function createSnapshot(opts: CreateSnapshotOptions): Promise<Creat
     const heads = await allTreeHeads(client);
     const size = heads.at(-1)?.treeSize ?? 0;
     let h = 0;
-    let next = size > 0 ? entriesRange(client, 0, Math.min(page, size)) : Promise.resolve([]);
+    const pageAt = (start: number): Promise<Buffer> =>
+      copyOut(client, copyEntriesOutSql(start, Math.min(start + page, size)));
+    let next = size > 0 ? pageAt(0) : undefined;
     for (let start = 0; start < size; start += page) {
-      const rows = await next;
-      const end = Math.min(start + 2 * page, size);
-      next = start + page < size ? entriesRange(client, start + page, end) : Promise.resolve([]);
+      const rows = decodeCopiedEntries(await next!);
+      // The next page streams from Postgres while this one is encoded, hashed and compressed.
+      next = start + page < size ? pageAt(start + page) : undefined;
       const parts: Buffer[] = [];
+      let expected = start;
       for (const row of rows) {
+        if (row.logIndex !== expected++)
+          throw new Error(`ledger entry ${expected - 1} is missing: the log has a gap`);
         parts.push(entryLine(row));
         while (heads[h] && heads[h]!.treeSize === row.logIndex + 1)
           parts.push(treeHeadLine(heads[h++]!));
       }
+      if (expected !== Math.min(start + page, size))
+        throw new Error(`ledger entry ${expected} is missing: the log has a gap`);
       await write(Buffer.concat(parts));
     }
     await client.query("COMMIT");

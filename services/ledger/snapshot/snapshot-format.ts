@@ -85,10 +85,18 @@ export function statementBytes(s: SnapshotStatement): Uint8Array {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
+const LINE_END = Buffer.from("}\n");
+
 /** Encodes an entry line (with its newline). */
-export function entryLine(row: EntryRow): Buffer {
-  const prefix = enc.encode(`{"i":${row.logIndex},"a":"${row.appendedAt.toISOString()}","r":`);
-  return Buffer.concat([prefix, row.receiptBytes, enc.encode("}\n")]);
+export function entryLine(
+  row: Pick<EntryRow, "logIndex" | "appendedAt"> & { readonly receipt: Uint8Array },
+): Buffer {
+  const prefix = `{"i":${row.logIndex},"a":"${row.appendedAt.toISOString()}","r":`;
+  const buf = Buffer.allocUnsafe(prefix.length + row.receipt.length + LINE_END.length);
+  const at = buf.write(prefix, 0, "latin1");
+  buf.set(row.receipt, at);
+  LINE_END.copy(buf, at + row.receipt.length);
+  return buf;
 }
 
 /** Encodes a tree head line. */
