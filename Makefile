@@ -39,13 +39,9 @@ node-deps: node_modules/.install-stamp
 deps:
 	@$(TIMED) "npm ci" $(MAKE) --no-print-directory node-deps
 	@$(TIMED) "debian packages" bash hack/deps.sh
-	@$(TIMED) "control plane build" bash hack/controlplane/build.sh >/dev/null
-	@$(TIMED) "stripe-mock build" bash hack/stripe-mock/build.sh >/dev/null
-	@$(TIMED) "helm build" bash hack/helm/build.sh >/dev/null
-	@$(TIMED) "argocd-lua build" bash hack/argocd-lua/build.sh >/dev/null
-	@$(TIMED) "tlog-verifiers build" bash hack/tlog-verifiers/build.sh >/dev/null
-	@$(TIMED) "tdev-witness build" bash hack/tdev-witness/build.sh >/dev/null
-	@$(TIMED) "prometheus build" bash hack/prometheus/build.sh >/dev/null
+	@# The control plane, stripe-mock, Helm, argocd-lua, tlog-verifiers, tdev-witness and
+	@# Prometheus: modules fetched at once, then two builds at a time (ADR 0078).
+	@$(TIMED) "go tools" bash hack/go-tools.sh
 	@$(TIMED) "schemathesis (PyPI, pinned)" bash hack/schemathesis.sh >/dev/null
 
 ## image: the OCI image without a daemon (ADR 0060): .cache/image/{oci/,vaultmesh.tar,rootfs/,digest};
@@ -73,12 +69,17 @@ slo-report: node-deps
 controlplane:
 	bash hack/controlplane/build.sh
 
+# Jest workers for `make test`: the shared control plane's suites run one at a time in one of them,
+# everything else on the others (jest.runner.js, ADR 0078). Most integration time is waiting, so
+# three fit two cores; the default (cores - 1) would run every suite one after another.
+JEST_WORKERS ?= 3
+
 ## test: lint, verify generated files, unit and integration tests (bootstraps everything)
 test: deps
 	@$(TIMED) "lint" $(MAKE) --no-print-directory lint
 	@$(TIMED) "verify" $(MAKE) --no-print-directory verify
 	@$(TIMED) "image" $(MAKE) --no-print-directory image
-	@$(TIMED) "jest (unit + integration)" $(NPM) test --silent
+	@$(TIMED) "jest (unit + integration)" $(NPM) test --silent -- --maxWorkers=$(JEST_WORKERS)
 	@bash hack/timed.sh --summary
 
 # hack/observability's unit test runs promtool (built from its Go module, cached by version).

@@ -61,7 +61,10 @@ const config = {
       ...integration,
       displayName: "integration",
       testMatch: ["<rootDir>/test/integration/**/*.test.ts", "<rootDir>/test/chaos/**/*.test.ts"],
-      testPathIgnorePatterns: ["/node_modules/", ...ownCluster.map((f) => `^${f.replaceAll(".", "\\.")}$`)],
+      testPathIgnorePatterns: [
+        "/node_modules/",
+        ...ownCluster.map((f) => `^${f.replaceAll(".", "\\.")}$`),
+      ],
     },
     // The same global setup (jest runs one per path): some of these use its Postgres.
     { ...integration, displayName: "integration-own-cluster", testMatch: ownCluster },

@@ -7,6 +7,8 @@
 // outages held, a soak's load), so a two-core machine runs several of them at once; the shared
 // cluster's suites stay serial because some assert on cluster-wide state (the GPU pool's nodes)
 // that a concurrent suite may change.
+/* eslint-disable @typescript-eslint/explicit-module-boundary-types -- JavaScript (jest loads it
+   untransformed): the boundary types are the JSDoc tags below. */
 import TestRunner, { EmittingTestRunner } from "jest-runner";
 import process from "node:process";
 

@@ -4,6 +4,7 @@
  *   --entries N   entries in the log (default 1,000,000)
  *   --batch B     entries per signed tree head while filling (default 1000)
  *   --level L     gzip level of the snapshot (default 6)
+ *   --save FILE   keep a copy of the snapshot file (to re-time restore alone)
  *
  * Setup fills a private Postgres with a real log: genuine Ed25519-signed receipts, the RFC 6962
  * nodes and one signed checkpoint per batch, written with the ledger's own append statement
@@ -31,7 +32,10 @@ import { appendStatement } from "../services/ledger/store/pg-append-sql.ts";
 import { entryByIndex } from "../services/ledger/store/pg-log-queries.ts";
 import type { EntryRow, TreeHeadRow } from "../services/ledger/store/pg-rows.ts";
 import { createSnapshot } from "../services/ledger/snapshot/snapshot-create.ts";
-import { restoreSnapshot } from "../services/ledger/snapshot/snapshot-restore.ts";
+import {
+  restoreSnapshot,
+  type RestorePhase,
+} from "../services/ledger/snapshot/snapshot-restore.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -143,8 +147,18 @@ try {
   if (args.save) copyFileSync(file, args.save);
   log(`created ${created.bytes} bytes in ${createSeconds.toFixed(1)} s; restoring`);
   const t1 = performance.now();
-  const restored = await restoreSnapshot({ pool: targetPool, file });
-  const restoreSeconds = (performance.now() - t1) / 1000;
+  const phaseStarts: Partial<Record<RestorePhase, number>> = {};
+  const restored = await restoreSnapshot({
+    pool: targetPool,
+    file,
+    onPhase: (p) => (phaseStarts[p] = performance.now()),
+  });
+  const t2 = performance.now();
+  const restoreSeconds = (t2 - t1) / 1000;
+  const span = (from: RestorePhase | undefined, to: RestorePhase | undefined): number =>
+    Number(
+      (((to ? phaseStarts[to]! : t2) - (from ? phaseStarts[from]! : t1)) / 1000).toFixed(1),
+    );
   const { rows } = await targetPool.query<{ root: Buffer; size: string }>(
     "SELECT root_hash AS root, tree_size AS size FROM ledger_tree_heads ORDER BY tree_size DESC LIMIT 1",
   );
@@ -178,6 +192,13 @@ try {
           entriesPerSecond: Math.round(entries / restoreSeconds),
           goalSeconds: goal,
           met: restoreSeconds <= goal,
+          // schema; verify + COPY of entries, nodes and heads; index builds; keys, root, COMMIT
+          phases: {
+            setupSeconds: span(undefined, "load"),
+            loadSeconds: span("load", "indexes"),
+            indexSeconds: span("indexes", "commit"),
+            commitSeconds: span("commit", undefined),
+          },
           rootMatches:
             rows[0]?.root.toString("hex") === created.statement.rootHash &&
             restored.statement.rootHash === created.statement.rootHash &&

@@ -90,11 +90,16 @@ describe("liveResult and disagreements", () => {
   });
 
   it("agrees within the tolerance and names what does not", () => {
-    const fast = { fillRate: 0.87, failovers: 7, workloads: 48 };
-    expect(disagreements(fast, { fillRate: 0.85, failovers: 10, stuck: 0 })).toEqual([]);
+    const fast = { fillRate: 0.8727, failovers: 7, workloads: 48 };
+    // Two workloads off (48 / 57, 9 failovers): within; three (48 / 52, 4 failovers): outside.
+    expect(disagreements(fast, { fillRate: 0.8421, failovers: 9, stuck: 0 })).toEqual([]);
+    expect(disagreements(fast, { fillRate: 0.9231, failovers: 4, stuck: 0 })).toEqual([
+      expect.stringMatching(/^fillRate: fast 0.8727, live 0.9231 \(tolerance 0.04\)/),
+      expect.stringMatching(/^failovers: fast 7, live 4 \(tolerance 2\)/),
+    ]);
     expect(disagreements(fast, { fillRate: 0.7, failovers: 20, stuck: 1 })).toEqual([
       expect.stringMatching(/^fillRate/),
-      expect.stringMatching(/^failovers: fast 7, live 20 \(tolerance 7\)/),
+      expect.stringMatching(/^failovers: fast 7, live 20 \(tolerance 2\)/),
       expect.stringMatching(/^stuck/),
     ]);
   });

@@ -51,7 +51,12 @@ const options = {
   "gpu-job-creators": { type: "string", default: process.env.VAULTMESH_GPU_JOB_CREATORS ?? "" },
   // `local` only (a cluster's configurations come from the chart): the Job controller's
   // identities, comma-separated; unset → DEFAULT_JOB_CONTROLLERS, empty → none (ADR 0101).
-  "job-controllers": { type: "string", default: process.env.VAULTMESH_JOB_CONTROLLERS },
+  "job-controllers": {
+    type: "string",
+    ...(process.env.VAULTMESH_JOB_CONTROLLERS === undefined
+      ? {}
+      : { default: process.env.VAULTMESH_JOB_CONTROLLERS }),
+  },
   name: { type: "string", default: "dev" },
   out: { type: "string" },
   dns: { type: "string", default: "localhost" },

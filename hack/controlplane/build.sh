@@ -7,6 +7,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
 source "$here/versions.env"
+# shellcheck source=../lib/go-tool.sh
+source "$here/../lib/go-tool.sh"
 cache=${VAULTMESH_CACHE:-$HOME/.cache/vaultmesh}
 bin="$cache/controlplane/bin"
 mkdir -p "$bin"
@@ -27,6 +29,10 @@ build() {
     if [ ! -x "$bin/$name-$tag" ]; then missing+=("$name"); pkgs+=("$pkg"); names+=("$name"); fi
   done
   [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "${VAULTMESH_GO_DOWNLOAD_ONLY:-}" = 1 ]; then
+    (cd "$here/modules/$mod" && go_fetch_only "controlplane/$mod" go list -deps "${pkgs[@]}")
+    return 0
+  fi
   local start=$SECONDS tmp
   tmp=$(mktemp -d "$bin/.build.XXXXXX")
   echo "build.sh: building ${missing[*]} ($tag) — a cold build takes many minutes on 2 cores" >&2
@@ -50,6 +56,9 @@ build kube "$K8S_VERSION" \
   "kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager" \
   "kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler" \
   "kubectl=k8s.io/kubernetes/cmd/kubectl"
+
+# Only fetching modules (hack/go-tools.sh): nothing was built to name.
+[ "${VAULTMESH_GO_DOWNLOAD_ONLY:-}" = 1 ] && exit 0
 
 # Stable names for the pinned versions, so callers need not know them.
 for pair in etcd:$ETCD_VERSION kwok:$KWOK_VERSION kube-apiserver:$K8S_VERSION \

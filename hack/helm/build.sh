@@ -21,6 +21,12 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 # The caller's GOFLAGS must not change what is built for a pinned version.
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=
+if [ "${VAULTMESH_GO_DOWNLOAD_ONLY:-}" = 1 ]; then
+  # shellcheck source=../lib/go-tool.sh
+  source "$here/../lib/go-tool.sh"
+  go_fetch_only helm go install -n -trimpath "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
+  exit 0
+fi
 mkdir -p "$dir"
 tmp=$(mktemp -d "$dir/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

@@ -27,11 +27,19 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 # The caller's GOFLAGS must not change what is built for a pinned version.
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=
+mod=github.com/prometheus/prometheus
+if [ "${VAULTMESH_GO_DOWNLOAD_ONLY:-}" = 1 ]; then
+  # shellcheck source=../lib/go-tool.sh
+  source "$here/../lib/go-tool.sh"
+  # The same tags as the build: they decide which packages, so which modules, it needs.
+  go_fetch_only prometheus go install -n -trimpath -tags remove_all_sd \
+    "$mod/cmd/prometheus@$PROMETHEUS_VERSION" "$mod/cmd/promtool@$PROMETHEUS_VERSION"
+  exit 0
+fi
 mkdir -p "$dir"
 tmp=$(mktemp -d "$dir/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 start=$SECONDS
-mod=github.com/prometheus/prometheus
 echo "prometheus/build.sh: building $mod/cmd/{prometheus,promtool}@$PROMETHEUS_VERSION — a cold build takes many minutes on 2 cores" >&2
 # The version both binaries report (`prometheus --version`, build_info), as Prometheus's promu sets it.
 rest=${PROMETHEUS_VERSION#v0.} # 316.0

@@ -17,6 +17,12 @@ if ! command -v go >/dev/null 2>&1; then
   exit 1
 fi
 export GOTOOLCHAIN=local CGO_ENABLED=0
+if [ "${VAULTMESH_GO_DOWNLOAD_ONLY:-}" = 1 ]; then
+  # shellcheck source=../lib/go-tool.sh
+  source "$(dirname "$0")/../lib/go-tool.sh"
+  go_fetch_only stripe-mock go install -n -trimpath "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION"
+  exit 0
+fi
 mkdir -p "$dir"
 tmp=$(mktemp -d "$dir/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

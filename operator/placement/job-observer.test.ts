@@ -289,7 +289,12 @@ describe("observeJob", () => {
 
 describe("jobFinished", () => {
   const cond = (type: string, status: string): ObservedJob => ({
-    status: { conditions: [{ type: "SuccessCriteriaMet", status: "True" }, { type, status }] },
+    status: {
+      conditions: [
+        { type: "SuccessCriteriaMet", status: "True" },
+        { type, status },
+      ],
+    },
   });
   it.each<[string, ObservedJob, boolean]>([
     ["no status", {}, false],

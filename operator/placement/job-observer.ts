@@ -162,8 +162,7 @@ function runningOf(
   const phase = pod.status?.phase;
   const running = phase === "Running" || container?.running !== undefined;
   if (!running && phase !== "Succeeded" && phase !== "Failed") return undefined;
-  const started =
-    iso(container?.running?.startedAt) ?? iso(pod.status?.startTime) ?? rfc3339(now);
+  const started = iso(container?.running?.startedAt) ?? iso(pod.status?.startTime) ?? rfc3339(now);
   if (running) {
     const message = `running on node ${pod.spec?.nodeName ?? "?"}`;
     return { state: "Running", since: started, reason: JobObservationReason.Running, message };
@@ -212,8 +211,7 @@ function finishedOf(
   const conditions = job.status?.conditions;
   const complete = conditionOf(conditions, "Complete");
   if (complete?.status === "True") {
-    const at =
-      iso(job.status?.completionTime) ?? iso(complete.lastTransitionTime) ?? rfc3339(now);
+    const at = iso(job.status?.completionTime) ?? iso(complete.lastTransitionTime) ?? rfc3339(now);
     return {
       state: "Succeeded",
       since: at,
@@ -266,7 +264,11 @@ function newest(pods: readonly ObservedPod[]): ObservedPod | undefined {
   let bestLive = false;
   for (const p of pods) {
     const live = p.metadata?.deletionTimestamp === undefined;
-    if (best === undefined || (live && !bestLive) || (live === bestLive && compareAge(p, best) > 0)) {
+    if (
+      best === undefined ||
+      (live && !bestLive) ||
+      (live === bestLive && compareAge(p, best) > 0)
+    ) {
       best = p;
       bestLive = live;
     }

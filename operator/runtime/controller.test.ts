@@ -259,7 +259,11 @@ describe("onlyVersionChanged", () => {
   };
   it.each<[string, KubeObject, boolean]>([
     ["the same object", base, true],
-    ["only a new resourceVersion", { ...base, metadata: { ...base.metadata, resourceVersion: "8" } }, true],
+    [
+      "only a new resourceVersion",
+      { ...base, metadata: { ...base.metadata, resourceVersion: "8" } },
+      true,
+    ],
     [
       "a new version with an undefined member (absent in JSON)",
       { ...base, metadata: { ...base.metadata, resourceVersion: "8", uid: undefined } },

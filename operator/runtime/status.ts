@@ -26,7 +26,11 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 // for what it leaves out (undefined, functions, symbols) — as null inside an array.
 function asJson(v: unknown, inArray: boolean): unknown {
   let x = v;
-  if (x !== null && typeof x === "object" && typeof (x as { toJSON?: unknown }).toJSON === "function") {
+  if (
+    x !== null &&
+    typeof x === "object" &&
+    typeof (x as { toJSON?: unknown }).toJSON === "function"
+  ) {
     x = (x as { toJSON(): unknown }).toJSON();
   }
   if (typeof x === "number" && !Number.isFinite(x)) return null;

@@ -73,7 +73,7 @@ export class RouterMemo {
     let sizes = this.#poolSizes.get(pool);
     if (sizes === undefined) {
       if (this.#poolSizes.size >= MAX_POOL_SIZES) this.#poolSizes.clear();
-      this.#poolSizes.set(pool, (sizes = new Map()));
+      this.#poolSizes.set(pool, (sizes = new Map<string, number | undefined>()));
     }
     if (sizes.has(gpuType)) return sizes.get(gpuType);
     const largest = largestNodeGpus(nodes, pool, gpuType);

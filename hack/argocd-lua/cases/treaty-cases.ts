@@ -79,7 +79,7 @@ export function treatyCases(): HealthCase[] {
       want: {
         status: "Degraded",
         message:
-          "Degraded: reputation 0.45 below floor 0.5; measured availability 0 below SLO 0.995 over 10 completions",
+          "Degraded: reputation 0.45 below floor 0.5; measured availability 0 below SLO 0.995 over 10 completions in the last 60 min; no new work until 2026-06-01T10:04:30.000Z (5 min after the last failure)",
       },
     },
     {

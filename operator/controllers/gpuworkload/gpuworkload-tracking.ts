@@ -142,8 +142,12 @@ async function trackExternal(d: PhaseDeps, s: WorkloadScope, cur: Attempt): Prom
  */
 export function adoptUnrecorded(d: PhaseDeps, s: WorkloadScope): void {
   const status = s.status;
+  const last = status.attempts?.at(-1)?.attempt ?? 0;
+  if (!s.jobs.some((x) => attemptOf(x) > last)) {
+    status.attempts ??= []; // the common case: every Job is recorded
+    return;
+  }
   const attempts = [...(status.attempts ?? [])];
-  const last = attempts.at(-1)?.attempt ?? 0;
   const newer = s.jobs
     .filter((x) => attemptOf(x) > last)
     .sort((a, b) => attemptOf(a) - attemptOf(b));

@@ -224,6 +224,18 @@ describe("remembrancer mcp over stdio", () => {
   });
 });
 
+describe("remembrancer mcp flags", () => {
+  it.each([["--allow-sign"], ["--allow-write"]])(
+    "%s without the signing keys exits 2 naming --key-dir (no server starts)",
+    async (flag) => {
+      const cli = testCli(dir, () => ({ DATABASE_URL: dbUrl }), stopTsa.signal);
+      const r = await cli.run("mcp", flag);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(new RegExp(`${flag} needs the signing keys: pass --key-dir`));
+    },
+  );
+});
+
 describe("remembrancer mcp over Streamable HTTP", () => {
   let child: ChildProcess;
   let http: Client;

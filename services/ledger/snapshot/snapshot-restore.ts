@@ -202,7 +202,12 @@ export interface RestoreOptions {
    * @default "256MB"
    */
   readonly maintenanceWorkMem?: string;
+  /** Told when each phase starts (the bench times them). */
+  readonly onPhase?: (phase: RestorePhase) => void;
 }
+
+/** The phases of a restore, in order. */
+export type RestorePhase = "load" | "indexes" | "commit";
 
 /** Restores a snapshot into the empty database of `opts.pool`; all or nothing. */
 export async function restoreSnapshot(opts: RestoreOptions): Promise<SnapshotSummary> {
@@ -216,6 +221,7 @@ export async function restoreSnapshot(opts: RestoreOptions): Promise<SnapshotSum
       ]);
       await migrateInTransaction(client);
       const indexes = await deferIndexes(client);
+      opts.onPhase?.("load");
       const writer = new BatchWriter(client, opts.batch ?? 10_000);
       const checker = new SnapshotChecker({
         ...(opts.trust ? { trust: opts.trust } : {}),
@@ -227,6 +233,7 @@ export async function restoreSnapshot(opts: RestoreOptions): Promise<SnapshotSum
       }
       const summary = await checker.finish();
       await writer.drain();
+      opts.onPhase?.("indexes");
       for (const def of indexes) await client.query(def);
       await restoreKeys(client, summary);
       const { rows } = await client.query<{ root: Buffer | null }>(
@@ -238,6 +245,7 @@ export async function restoreSnapshot(opts: RestoreOptions): Promise<SnapshotSum
           SNAPSHOT_REFUSAL.badStatement,
           `restored root ${root || "(empty)"} differs from the snapshot's ${summary.statement.rootHash}`,
         );
+      opts.onPhase?.("commit");
       await client.query("COMMIT");
       return summary;
     } catch (err) {

@@ -206,6 +206,39 @@ describe("snapshot create / verify / restore", () => {
       /root differs from the root recomputed/,
     ],
     [
+      "its last lines cut off at a line boundary (no trailer)",
+      () => tamper("no-trailer.gz", (ls) => ls.slice(0, entryLineAt(ls, 4))),
+      [],
+      SNAPSHOT_REFUSAL.truncated,
+      /first bad entry: 4\): the snapshot is truncated after entry 3: no signed trailer/,
+    ],
+    [
+      "an entry dropped",
+      () => tamper("dropped.gz", (ls) => ls.filter((_, k) => k !== entryLineAt(ls, 2))),
+      [],
+      SNAPSHOT_REFUSAL.outOfOrder,
+      /first bad entry: 2\): entry 2 is missing: the next entry in the snapshot is 3/,
+    ],
+    [
+      "a tree head dropped",
+      () => tamper("dropped-head.gz", (ls) => ls.filter((l) => !l.startsWith('{"h":{"treeSize":3,'))),
+      [],
+      SNAPSHOT_REFUSAL.badStatement,
+      /content hash does not match the lines before it/,
+    ],
+    [
+      "a forged trailer signature",
+      () =>
+        tamper("forged-signature.gz", (ls) => {
+          const at = ls.findIndex((l) => l.startsWith('{"end":'));
+          ls[at] = ls[at]!.replace(/"value":"[A-Za-z0-9+/]{20}/, `"value":"${"A".repeat(20)}`);
+          return ls;
+        }),
+      ["--trust", "keys/trust.json"],
+      SNAPSHOT_REFUSAL.untrustedSigner,
+      /the snapshot's signature does not verify/,
+    ],
+    [
       "a key that is not trusted",
       () => "ledger.snap.gz",
       ["--trust", "other/trust.json"],
