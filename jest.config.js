@@ -1,6 +1,7 @@
 // Jest runs the TypeScript sources directly through swc; the package is ESM, so jest runs with
 // --experimental-vm-modules (set by the npm scripts).
 import process from "node:process";
+import { OWN_CLUSTER_PROJECT, SHARED_PROJECT } from "./jest.runner.js";
 
 const swc = [
   "@swc/jest",
@@ -30,7 +31,6 @@ const ownCluster = [
   "test/chaos/chaos-short.test.ts",
   "test/integration/docs-commands.test.ts",
   "test/integration/install-chart.test.ts",
-  "test/integration/federation-two-clusters.test.ts",
   "test/integration/outage-apiserver.test.ts",
   "test/integration/cluster.test.ts",
 ].map((f) => `<rootDir>/${f}`);
@@ -59,7 +59,7 @@ const config = {
     },
     {
       ...integration,
-      displayName: "integration",
+      displayName: SHARED_PROJECT,
       testMatch: ["<rootDir>/test/integration/**/*.test.ts", "<rootDir>/test/chaos/**/*.test.ts"],
       testPathIgnorePatterns: [
         "/node_modules/",
@@ -67,7 +67,7 @@ const config = {
       ],
     },
     // The same global setup (jest runs one per path): some of these use its Postgres.
-    { ...integration, displayName: "integration-own-cluster", testMatch: ownCluster },
+    { ...integration, displayName: OWN_CLUSTER_PROJECT, testMatch: ownCluster },
   ],
 };
 

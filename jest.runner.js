@@ -24,9 +24,10 @@ export const OWN_CLUSTER_PROJECT = "integration-own-cluster";
  * @returns {number}
  */
 function sharedLaneWorkers() {
-  const n = Number(process.env.VAULTMESH_JEST_SHARED_WORKERS ?? "1");
+  const raw = process.env.VAULTMESH_JEST_SHARED_WORKERS ?? "1";
+  const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) {
-    throw new Error(`VAULTMESH_JEST_SHARED_WORKERS: want a whole number >= 1, got "${n}"`);
+    throw new Error(`VAULTMESH_JEST_SHARED_WORKERS: want a whole number >= 1, got "${raw}"`);
   }
   return n;
 }

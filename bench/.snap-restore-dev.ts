@@ -11,11 +11,11 @@ const pool = new pg.Pool({ connectionString: (await server.createDatabase("snap_
 pool.on("error", () => undefined);
 try {
   const l0 = loadavg();
-  const t = performance.now();
+  const t = performance.now(); const c = process.cpuUsage();
   const s = await restoreSnapshot({ pool, file });
-  const sec = (performance.now() - t) / 1000;
+  const sec = (performance.now() - t) / 1000; const u = process.cpuUsage(c);
   const sz = await pool.query("SELECT pg_database_size(current_database()) AS b");
-  console.log(JSON.stringify({ sec: sec.toFixed(1), size: s.statement.treeSize, db: sz.rows[0].b, load: [l0, loadavg()].map((l) => l.map((x) => x.toFixed(2))) }));
+  console.log(JSON.stringify({ sec: sec.toFixed(1), nodeCpu: ((u.user + u.system) / 1e6).toFixed(2), size: s.statement.treeSize, db: sz.rows[0].b, load: [l0, loadavg()].map((l) => l.map((x) => x.toFixed(2))) }));
 } finally {
   await pool.end();
   await server.stop();

@@ -15,7 +15,7 @@
  * machine is shared. Progress goes to stderr.
  */
 import { loadavg, tmpdir, cpus } from "node:os";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
@@ -36,6 +36,30 @@ import {
   restoreSnapshot,
   type RestorePhase,
 } from "../services/ledger/snapshot/snapshot-restore.ts";
+
+/**
+ * CPU seconds (user + system) used so far by a Postgres server: the postmaster, the children
+ * it has reaped (finished backends and parallel workers) and those still running. Linux /proc.
+ */
+function postgresCpuSeconds(postmaster: number): number {
+  const ticks = 100; // USER_HZ
+  const stat = (pid: string): string[] | undefined => {
+    try {
+      const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return s.slice(s.lastIndexOf(")") + 2).split(" ");
+    } catch {
+      return undefined; // exited meanwhile
+    }
+  };
+  // Fields after the command: [1] ppid, [11] utime, [12] stime, [13] cutime, [14] cstime.
+  const own = stat(String(postmaster))!;
+  let sum = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    const f = stat(pid);
+    if (f && Number(f[1]) === postmaster) sum += Number(f[11]) + Number(f[12]);
+  }
+  return sum / ticks;
+}
 
 const { values: args } = parseArgs({
   options: {
@@ -69,6 +93,22 @@ const targetPool = new pg.Pool({
 });
 for (const p of [sourcePool, targetPool]) p.on("error", () => undefined);
 const signer = ed25519Signer(generateEd25519().privateKeyPem);
+const dataDir = (
+  await sourcePool.query<{ d: string }>("SELECT current_setting('data_directory') AS d")
+).rows[0]!.d;
+const postmaster = Number(readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+/** CPU seconds of this process and of Postgres since `from` (from {@link cpuNow}). */
+const cpuNow = (): { node: number; pg: number } => {
+  const u = process.cpuUsage();
+  return { node: (u.user + u.system) / 1e6, pg: postgresCpuSeconds(postmaster) };
+};
+const cpuSince = (from: { node: number; pg: number }): { node: number; postgres: number } => {
+  const now = cpuNow();
+  return {
+    node: Number((now.node - from.node).toFixed(1)),
+    postgres: Number((now.pg - from.pg).toFixed(1)),
+  };
+};
 
 try {
   // Genesis through the ledger itself: identity, keys and entry 0.
@@ -135,6 +175,7 @@ try {
 
   const file = join(dir, "ledger.snap.gz");
   log("snapshot create");
+  const c0 = cpuNow();
   const t0 = performance.now();
   const created = await createSnapshot({
     pool: sourcePool,
@@ -144,8 +185,11 @@ try {
     level,
   });
   const createSeconds = (performance.now() - t0) / 1000;
+  const createCpu = cpuSince(c0);
+  const loadAfterCreate = load();
   if (args.save) copyFileSync(file, args.save);
   log(`created ${created.bytes} bytes in ${createSeconds.toFixed(1)} s; restoring`);
+  const c1 = cpuNow();
   const t1 = performance.now();
   const phaseStarts: Partial<Record<RestorePhase, number>> = {};
   const restored = await restoreSnapshot({
@@ -155,10 +199,9 @@ try {
   });
   const t2 = performance.now();
   const restoreSeconds = (t2 - t1) / 1000;
+  const restoreCpu = cpuSince(c1);
   const span = (from: RestorePhase | undefined, to: RestorePhase | undefined): number =>
-    Number(
-      (((to ? phaseStarts[to]! : t2) - (from ? phaseStarts[from]! : t1)) / 1000).toFixed(1),
-    );
+    Number((((to ? phaseStarts[to]! : t2) - (from ? phaseStarts[from]! : t1)) / 1000).toFixed(1));
   const { rows } = await targetPool.query<{ root: Buffer; size: string }>(
     "SELECT root_hash AS root, tree_size AS size FROM ledger_tree_heads ORDER BY tree_size DESC LIMIT 1",
   );
@@ -181,6 +224,10 @@ try {
           entriesPerSecond: Math.round(entries / createSeconds),
           goalSeconds: goal,
           met: createSeconds <= goal,
+          // CPU seconds spent (this process; the Postgres server): compare with the wall time
+          // to see how much of it was waiting for a core on the shared machine.
+          cpuSeconds: createCpu,
+          loadAverageAfter: loadAfterCreate,
         },
         snapshot: {
           bytes: created.bytes,
@@ -192,6 +239,7 @@ try {
           entriesPerSecond: Math.round(entries / restoreSeconds),
           goalSeconds: goal,
           met: restoreSeconds <= goal,
+          cpuSeconds: restoreCpu,
           // schema; verify + COPY of entries, nodes and heads; index builds; keys, root, COMMIT
           phases: {
             setupSeconds: span(undefined, "load"),

@@ -9,12 +9,7 @@ import type pg from "pg";
 import { bytesEqual, parseDigest, toHex } from "./canonical-json.ts";
 import { parseCheckpoint, parseNote, readSignedCheckpoint } from "./checkpoint.ts";
 import { Frontier, hashLeaf, type Hash } from "./merkle.ts";
-import {
-  canonicalParts,
-  parseReceipt,
-  verifyReceiptSignatures,
-  type Receipt,
-} from "./receipt.ts";
+import { canonicalParts, parseReceipt, verifyReceiptSignatures, type Receipt } from "./receipt.ts";
 import { allTreeHeads, entriesRange, nodeCounts, nodesPage } from "./store/pg-log-queries.ts";
 import type { EntryRow, TreeHeadRow } from "./store/pg-rows.ts";
 import type { TrustBundle } from "./trust-bundle.ts";

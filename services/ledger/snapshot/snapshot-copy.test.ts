@@ -74,12 +74,7 @@ describe("binary COPY encoding (ADR 0145)", () => {
 
   it("decodes the (log_index, appended_at, receipt) COPY output, times truncated to ms", () => {
     const tuple = (i: bigint, micros: bigint, receipt: string): Buffer =>
-      Buffer.concat([
-        int16(3),
-        field(int64(i)),
-        field(int64(micros)),
-        field(Buffer.from(receipt)),
-      ]);
+      Buffer.concat([int16(3), field(int64(i)), field(int64(micros)), field(Buffer.from(receipt))]);
     const buf = Buffer.concat([
       HEADER,
       tuple(0n, pgMicros("2026-12-03T16:54:09.123Z") + 999n, '{"x":"é"}'),
@@ -87,10 +82,12 @@ describe("binary COPY encoding (ADR 0145)", () => {
       TRAILER,
     ]);
     const rows = decodeCopiedEntries(buf);
-    expect(rows.map((r) => [r.logIndex, r.appendedAt.toISOString(), r.receipt.toString()])).toEqual([
-      [0, "2026-12-03T16:54:09.123Z", '{"x":"é"}'],
-      [1, "1999-12-31T23:59:59.999Z", "{}"],
-    ]);
+    expect(rows.map((r) => [r.logIndex, r.appendedAt.toISOString(), r.receipt.toString()])).toEqual(
+      [
+        [0, "2026-12-03T16:54:09.123Z", '{"x":"é"}'],
+        [1, "1999-12-31T23:59:59.999Z", "{}"],
+      ],
+    );
   });
 
   it.each<[string, Buffer]>([

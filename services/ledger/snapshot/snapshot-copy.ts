@@ -16,8 +16,7 @@ export const COPY_ENTRIES_SQL =
   "COPY ledger_entries (log_index, leaf_hash, digest, type, subject, issued_at, appended_at, receipt) FROM STDIN (FORMAT binary)";
 
 /** `COPY … FROM STDIN` for the tree nodes, in the column order {@link encodeNodes} writes. */
-export const COPY_NODES_SQL =
-  "COPY ledger_nodes (level, idx, hash) FROM STDIN (FORMAT binary)";
+export const COPY_NODES_SQL = "COPY ledger_nodes (level, idx, hash) FROM STDIN (FORMAT binary)";
 
 const SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
 const HEADER_BYTES = SIGNATURE.length + 8;
@@ -134,7 +133,10 @@ function readInt64(buf: Buffer, at: number): number {
  */
 export function decodeCopiedEntries(buf: Buffer): CopiedEntry[] {
   const bad = (why: string): Error => new Error(`COPY of ledger_entries: ${why}`);
-  if (buf.length < HEADER_BYTES + TRAILER_BYTES || !buf.subarray(0, SIGNATURE.length).equals(SIGNATURE))
+  if (
+    buf.length < HEADER_BYTES + TRAILER_BYTES ||
+    !buf.subarray(0, SIGNATURE.length).equals(SIGNATURE)
+  )
     throw bad("not a binary COPY stream");
   let at = HEADER_BYTES + buf.readUInt32BE(SIGNATURE.length + 4);
   const out: CopiedEntry[] = [];

@@ -213,15 +213,19 @@ describe("snapshot create / verify / restore", () => {
       /first bad entry: 4\): the snapshot is truncated after entry 3: no signed trailer/,
     ],
     [
-      "an entry dropped",
-      () => tamper("dropped.gz", (ls) => ls.filter((_, k) => k !== entryLineAt(ls, 2))),
+      "an entry dropped with the tree head after it",
+      () =>
+        tamper("dropped.gz", (ls) =>
+          ls.filter((_, k) => k !== entryLineAt(ls, 2) && k !== entryLineAt(ls, 2) + 1),
+        ),
       [],
       SNAPSHOT_REFUSAL.outOfOrder,
       /first bad entry: 2\): entry 2 is missing: the next entry in the snapshot is 3/,
     ],
     [
       "a tree head dropped",
-      () => tamper("dropped-head.gz", (ls) => ls.filter((l) => !l.startsWith('{"h":{"treeSize":3,'))),
+      () =>
+        tamper("dropped-head.gz", (ls) => ls.filter((l) => !l.startsWith('{"h":{"treeSize":3,'))),
       [],
       SNAPSHOT_REFUSAL.badStatement,
       /content hash does not match the lines before it/,
