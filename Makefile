@@ -69,9 +69,10 @@ slo-report: node-deps
 controlplane:
 	bash hack/controlplane/build.sh
 
-# Jest workers for `make test`: the shared control plane's suites run one at a time in one of them,
-# everything else on the others (jest.runner.js, ADR 0078). Most integration time is waiting, so
-# three fit two cores; the default (cores - 1) would run every suite one after another.
+# Jest workers for `make test`, one per lane (jest.runner.js, ADR 0078): the shared control plane's
+# suites one at a time, the suites with a control plane of their own one at a time, the unit suites.
+# Most integration time is waiting, so three fit two cores; jest's default (cores - 1) would run
+# every suite one after another.
 JEST_WORKERS ?= 3
 
 ## test: lint, verify generated files, unit and integration tests (bootstraps everything)

@@ -55,16 +55,17 @@ function sameJson(a: unknown, b: unknown): boolean {
   return sameMembers(a as Record<string, unknown>, b as Record<string, unknown>);
 }
 
-// Objects: every member present in one is present and equal in the other.
+// Objects: every member present in one is present and equal in the other. `for…in` rather
+// than Object.keys: no array per object compared (plain JSON has no inherited members).
 function sameMembers(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
   let n = 0;
-  for (const k of Object.keys(a)) {
+  for (const k in a) {
     const x = asJson(a[k], false);
     if (x === undefined) continue;
     n++;
     if (!Object.hasOwn(b, k) || !sameJson(x, asJson(b[k], false))) return false;
   }
-  for (const k of Object.keys(b)) if (asJson(b[k], false) !== undefined) n--;
+  for (const k in b) if (asJson(b[k], false) !== undefined) n--;
   return n === 0;
 }
 
