@@ -98,6 +98,7 @@ export async function createSnapshot(opts: CreateSnapshotOptions): Promise<Creat
     if (!gzip.write(b)) await once(gzip, "drain");
   };
   const client = await opts.pool.connect();
+  let next: Promise<Buffer> | undefined;
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     const head = await header(client, now);
@@ -107,7 +108,7 @@ export async function createSnapshot(opts: CreateSnapshotOptions): Promise<Creat
     let h = 0;
     const pageAt = (start: number): Promise<Buffer> =>
       copyOut(client, copyEntriesOutSql(start, Math.min(start + page, size)));
-    let next = size > 0 ? pageAt(0) : undefined;
+    next = size > 0 ? pageAt(0) : undefined;
     for (let start = 0; start < size; start += page) {
       const rows = decodeCopiedEntries(await next!);
       // The next page streams from Postgres while this one is encoded, hashed and compressed.
@@ -150,6 +151,7 @@ export async function createSnapshot(opts: CreateSnapshotOptions): Promise<Creat
     renameSync(partial, opts.file);
     return { file: opts.file, statement, bytes: statBytes(opts.file), timestamped: Boolean(token) };
   } catch (err) {
+    await next?.catch(() => undefined); // the page being read ahead, if any
     await client.query("ROLLBACK").catch(() => undefined);
     gzip.destroy();
     out.destroy();
