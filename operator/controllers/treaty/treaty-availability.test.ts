@@ -30,6 +30,7 @@ describe("availabilityVerdict", () => {
       completions: many(10, "Failed", 1),
       slo: undefined,
       wantState: "closed",
+      wantBreach: false,
       wantAvailability: 0,
       wantNextMin: undefined,
     },
@@ -38,6 +39,7 @@ describe("availabilityVerdict", () => {
       completions: many(10, "Failed", 61),
       slo: 0.95,
       wantState: "closed",
+      wantBreach: false,
       wantAvailability: undefined,
       wantNextMin: undefined,
     },
@@ -46,6 +48,7 @@ describe("availabilityVerdict", () => {
       completions: many(4, "Failed", 1),
       slo: 0.95,
       wantState: "closed",
+      wantBreach: false,
       wantAvailability: 0,
       wantNextMin: undefined,
     },
@@ -54,6 +57,7 @@ describe("availabilityVerdict", () => {
       completions: [...many(19, "Succeeded", 10), done("Failed", 2)],
       slo: 0.95,
       wantState: "closed",
+      wantBreach: false,
       wantAvailability: 0.95,
       wantNextMin: undefined,
     },
@@ -62,6 +66,7 @@ describe("availabilityVerdict", () => {
       completions: [...many(8, "Succeeded", 30), ...many(2, "Failed", 2)],
       slo: 0.95,
       wantState: "open",
+      wantBreach: true,
       wantAvailability: 0.8,
       wantNextMin: 3,
     },
@@ -70,6 +75,7 @@ describe("availabilityVerdict", () => {
       completions: [...many(8, "Succeeded", 30), ...many(2, "Failed", 20)],
       slo: 0.95,
       wantState: "probing",
+      wantBreach: true,
       wantAvailability: 0.8,
       wantNextMin: 40,
     },
@@ -82,6 +88,7 @@ describe("availabilityVerdict", () => {
       ],
       slo: 0.95,
       wantState: "probing",
+      wantBreach: true,
       wantAvailability: 0.8,
       wantNextMin: 40,
     },
@@ -94,6 +101,7 @@ describe("availabilityVerdict", () => {
       ],
       slo: 0.95,
       wantState: "closed",
+      wantBreach: true,
       wantAvailability: 0.8,
       wantNextMin: 40,
     },
@@ -106,6 +114,7 @@ describe("availabilityVerdict", () => {
       ],
       slo: 0.95,
       wantState: "probing",
+      wantBreach: true,
       wantAvailability: 0.8,
       wantNextMin: 40,
     },
@@ -114,6 +123,7 @@ describe("availabilityVerdict", () => {
       completions: [...many(2, "Failed", 20), ...many(6, "Succeeded", 30), done("Failed", 1)],
       slo: 0.95,
       wantState: "open",
+      wantBreach: true,
       wantAvailability: 0.6667,
       wantNextMin: 4,
     },
@@ -122,12 +132,14 @@ describe("availabilityVerdict", () => {
       completions: [...many(10, "Failed", 61), ...many(5, "Succeeded", 1)],
       slo: 0.95,
       wantState: "closed",
+      wantBreach: false,
       wantAvailability: 1,
       wantNextMin: undefined,
     },
-  ])("$name", ({ completions, slo, wantState, wantAvailability, wantNextMin }) => {
+  ])("$name", ({ completions, slo, wantState, wantBreach, wantAvailability, wantNextMin }) => {
     const v = availabilityVerdict(completions, slo, NOW);
     expect(v.state).toBe(wantState);
+    expect(v.breach).toBe(wantBreach);
     expect(v.availability).toBe(wantAvailability);
     const next = v.nextChangeAtMs === undefined ? undefined : (v.nextChangeAtMs - NOW) / MIN;
     expect(next === undefined ? undefined : Math.round(next)).toBe(wantNextMin);

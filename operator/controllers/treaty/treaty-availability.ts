@@ -37,6 +37,11 @@ export interface AvailabilityVerdict {
   readonly availability: number | undefined;
   /** Completions in the window. */
   readonly samples: number;
+  /**
+   * Availability in the window is below the SLO over enough samples: true while open and
+   * probing, and while closed again by probes (Recovered) until the failures age out.
+   */
+  readonly breach: boolean;
   /** Why the breaker is open or probing, or closed after probes while the window is low. */
   readonly message: string;
   /** When the verdict can next change with no new completion (ms since the epoch). */
@@ -75,7 +80,13 @@ export function availabilityVerdict(
     }
   }
   const availability = n > 0 ? round4(ok / n) : undefined;
-  const closed = { state: "closed" as const, availability, samples: n, message: "" };
+  const closed = {
+    state: "closed" as const,
+    availability,
+    samples: n,
+    breach: false,
+    message: "",
+  };
   if (slo === undefined || availability === undefined) {
     return { ...closed, nextChangeAtMs: undefined };
   }
@@ -91,6 +102,7 @@ export function availabilityVerdict(
       state: "open",
       availability,
       samples: n,
+      breach: true,
       message: `${measured}; no new work until ${new Date(probeFrom).toISOString()} (${minutes(PROBE_AFTER_MS)} after the last failure)`,
       nextChangeAtMs: probeFrom,
     };
@@ -106,6 +118,7 @@ export function availabilityVerdict(
       state: "closed",
       availability,
       samples: n,
+      breach: true,
       message: `${measured}; ${probesOk} probes succeeded since ${new Date(probeFrom).toISOString()}`,
       nextChangeAtMs: agesOut,
     };
@@ -114,6 +127,7 @@ export function availabilityVerdict(
     state: "probing",
     availability,
     samples: n,
+    breach: true,
     message: `${measured}; probing with at most ${TREATY_PROBE_MAX_CONCURRENT_JOBS} concurrent jobs (${probesOk}/${PROBE_SUCCESSES_TO_CLOSE} probes succeeded)`,
     nextChangeAtMs: agesOut,
   };

@@ -204,7 +204,7 @@ export function computeTreatyStatus(
 function notDegraded(verdict: AvailabilityVerdict): ConditionInput {
   const c = { type: "Degraded", status: "False", message: verdict.message } as const;
   if (verdict.state === "probing") return { ...c, reason: TreatyDegradedReason.Probing };
-  if (verdict.message !== "") return { ...c, reason: TreatyDegradedReason.Recovered };
+  if (verdict.breach) return { ...c, reason: TreatyDegradedReason.Recovered };
   return { ...c, reason: TreatyDegradedReason.WithinSLO };
 }
 

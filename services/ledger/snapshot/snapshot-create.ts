@@ -2,7 +2,8 @@
  * `snapshot create`: streams the whole ledger (one REPEATABLE READ transaction, so the file is
  * one consistent state of the log) into a gzip NDJSON snapshot, signs the statement with the
  * ledger's Ed25519 key and, when a TSA is configured, time-stamps it. Written to FILE.partial
- * and renamed, so a crash never leaves a file that looks complete.
+ * and renamed, so a crash never leaves a file that looks complete. Entries are read in pages by
+ * binary `COPY … TO STDOUT`, the next page streaming while this one is written (ADR 0145).
  */
 import { createHash } from "node:crypto";
 import { createWriteStream, renameSync, statSync } from "node:fs";

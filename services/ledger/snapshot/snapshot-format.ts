@@ -82,7 +82,6 @@ export function statementBytes(s: SnapshotStatement): Uint8Array {
   return canonicalBytes(s);
 }
 
-const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 const LINE_END = Buffer.from("}\n");

@@ -1,9 +1,10 @@
 /**
  * `snapshot verify` and `snapshot restore --into DB`. Restore takes an empty database only and
  * does everything in one transaction: migrations, then each batch of entries, tree nodes and
- * tree heads as it passes the {@link SnapshotChecker}, then keys and identity; it commits only
- * once the trailer verifies and the stored latest root equals the snapshot's. Any refusal rolls
- * back, leaving the target as it was (ADR 0140).
+ * tree heads as it passes the {@link SnapshotChecker} (binary COPY, with every index of
+ * ledger_entries but its primary key built once after the load, ADR 0145), then keys and
+ * identity; it commits only once the trailer verifies and the stored latest root equals the
+ * snapshot's. Any refusal rolls back, leaving the target as it was (ADR 0140).
  */
 import { createReadStream } from "node:fs";
 import { finished } from "node:stream/promises";
