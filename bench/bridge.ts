@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
 import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { benchCluster } from "./bench-cluster.ts";
+import { crdCluster } from "../hack/cluster/crd-cluster.ts";
 import { KubeClient, Resources, type KubeObject } from "../services/kube/index.ts";
 import { buildProofApi } from "../services/ledger/proof-api.ts";
 import { TenantObjectNames, tenantNamespace } from "../services/tenant-stack/kube/names.ts";
@@ -184,7 +184,7 @@ async function createLoad(base: string, key: string): Promise<Record<string, unk
 }
 
 async function main(): Promise<void> {
-  const cluster = await benchCluster("bench-bridge", values.kubeconfig, log);
+  const cluster = await crdCluster("bench-bridge", values.kubeconfig, log);
   const stack = await startTenantTestStack("bbench");
   const op = await startInProcessTenantOperator(stack);
   const client = await KubeClient.create(kubeConfig(), { fieldManager: "vaultmesh-bench" });

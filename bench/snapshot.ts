@@ -8,6 +8,8 @@
  *   --from FILE   no fill: restore FILE (e.g. one kept with --save) into the empty source
  *                 database — that is the timed restore — then time `snapshot create` of it.
  *                 Half the run time; the fill of 1M entries takes minutes on a busy machine.
+ *                 The snapshot created then is signed by this run's fresh key, which its
+ *                 header does not list: it times create, it is not one to restore.
  *
  * Setup fills a private Postgres with a real log: genuine Ed25519-signed receipts, the RFC 6962
  * nodes and one signed checkpoint per batch, written with the ledger's own append statement

@@ -7,7 +7,7 @@
 //   npm run bench:tenants [-- --tenants 100 --workers 8 --kubeconfig PATH]
 // --kubeconfig reuses a running cluster (the bench's tenants are deleted afterwards).
 import { parseArgs } from "node:util";
-import { benchCluster } from "./bench-cluster.ts";
+import { crdCluster } from "../hack/cluster/crd-cluster.ts";
 import type { Tenant } from "../crds/index.ts";
 import { KubeClient, Resources } from "../services/kube/index.ts";
 import {
@@ -43,7 +43,7 @@ async function pool<T>(items: readonly T[], n: number, fn: (x: T) => Promise<voi
 }
 
 async function main(): Promise<void> {
-  const cluster = await benchCluster("bench-tenants", values.kubeconfig, log);
+  const cluster = await crdCluster("bench-tenants", values.kubeconfig, log);
   const stack = await startTenantTestStack("bench");
   const op = await startInProcessTenantOperator(stack, {
     VAULTMESH_TENANT_WORKERS: values.workers,

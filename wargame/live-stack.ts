@@ -2,16 +2,16 @@
 // one started like the benches start theirs, or the cluster of `--kubeconfig`), a ledger on a
 // private Postgres, and the operator's Treaty and GPUWorkload controllers in this process,
 // scoped to a fresh namespace and treaty label, with every timing compressed like the
-// scenario's clock (liveOperatorTimings). The wiring is the integration tests' own
-// (test/integration/operator-env.ts), so the CLI and the agreement test run the same operator.
-import { benchCluster } from "../bench/bench-cluster.ts";
+// scenario's clock (liveOperatorTimings). The wiring is hack/in-process-operator.ts, the one
+// the integration tests use too, so the CLI and the agreement test run the same operator.
+import { crdCluster } from "../hack/cluster/crd-cluster.ts";
+import {
+  localKubeClient,
+  startInProcessOperator,
+  startLocalLedger,
+} from "../hack/in-process-operator.ts";
 import type { KubeClient } from "../services/kube/index.ts";
 import { Resources } from "../services/kube/index.ts";
-import {
-  startInProcessOperator,
-  startTestLedger,
-  testClient,
-} from "../test/integration/operator-env.ts";
 import { liveOperatorTimings } from "./live-plan.ts";
 import type { Scenario } from "./scenario.ts";
 
@@ -38,10 +38,10 @@ export async function startLiveStack(
     for (const f of undo.splice(0).reverse()) await f().catch(() => undefined);
   };
   try {
-    const cluster = await benchCluster("wargame-live", opts.kubeconfig, opts.log);
+    const cluster = await crdCluster("wargame-live", opts.kubeconfig, opts.log);
     if (cluster) undo.push(() => cluster.stop());
     const run = Math.random().toString(36).slice(2, 8);
-    const client = await testClient();
+    const client = await localKubeClient();
     undo.push(() => Promise.resolve(client.close()));
     const namespace = `wargame-${run}`;
     await client.create(Resources.Namespace, {
@@ -51,7 +51,7 @@ export async function startLiveStack(
     });
     undo.push(() => client.delete(Resources.Namespace, { name: namespace }));
     opts.log("starting the ledger (Postgres) and the operator");
-    const led = await startTestLedger("wargame");
+    const led = await startLocalLedger("wargame");
     undo.push(() => led.stop());
     const treatyLabel = `vaultmesh.cloud/wargame=${run}`;
     const op = await startInProcessOperator({

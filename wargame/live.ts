@@ -1,8 +1,9 @@
 // Live mode's I/O half (ADR 0133): plays a scenario's plan (live-plan.ts) against the real
 // operator on a control plane with one provider simulator per external provider, then reads
 // the result back from the GPUWorkloads. The operator, the client and the namespace are given:
-// the agreement test (ADR 0133) passes the shared test control plane and an in-process operator
-// (test/integration/operator-env.ts); nothing here knows how they were started.
+// the agreement test (ADR 0133) passes the shared test control plane and the CLI a stack of its
+// own (live-stack.ts), both with the in-process operator of hack/in-process-operator.ts; nothing
+// here knows how they were started.
 import type { GPUWorkload, Treaty } from "../crds/index.ts";
 import { API_VERSION } from "../crds/index.ts";
 import { Resources, type KubeClient } from "../services/kube/index.ts";

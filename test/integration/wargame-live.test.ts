@@ -7,25 +7,15 @@
 // makes live fail over less than the product would (ADR 0133).
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { Resources, type KubeClient } from "../../services/kube/index.ts";
 import { runScenario } from "../../wargame/engine.ts";
 import { runLive } from "../../wargame/live.ts";
 import { DEFAULT_TOLERANCE, disagreements, liveOperatorTimings } from "../../wargame/live-plan.ts";
 import { parseScenario, type Scenario } from "../../wargame/scenario.ts";
-import { createTestNamespace } from "../harness/kube.ts";
-import {
-  startInProcessOperator,
-  startTestLedger,
-  testClient,
-  type TestLedger,
-} from "./operator-env.ts";
+import { startOperatorTestEnv, type OperatorTestEnv } from "../harness/operator-test-env.ts";
+import { startInProcessOperator } from "./operator-env.ts";
 
 const COMPRESSION = 20;
-const label = `vaultmesh.cloud/test-run=wg-${Math.random().toString(36).slice(2, 8)}`;
-let ns = "";
-let client: KubeClient;
-let led: TestLedger;
-let op: Awaited<ReturnType<typeof startInProcessOperator>>;
+let env: OperatorTestEnv;
 let scenario: Scenario;
 
 beforeAll(async () => {
@@ -33,31 +23,24 @@ beforeAll(async () => {
     await readFile("wargame/live-scenarios/live-short.yaml", "utf8"),
     "live-short.yaml",
   );
-  client = await testClient();
-  ns = await createTestNamespace("wargame");
-  led = await startTestLedger("wargame");
-  op = await startInProcessOperator({
-    namespace: ns,
-    treatySelector: label,
-    ledger: led.ledger,
-    ...liveOperatorTimings(scenario, COMPRESSION),
-  });
+  env = await startOperatorTestEnv("wargame");
+  env.track(
+    await startInProcessOperator({
+      ...env.operatorScope(),
+      ...liveOperatorTimings(scenario, COMPRESSION),
+    }),
+  );
 });
 
-afterAll(async () => {
-  await op?.stop();
-  await client?.delete(Resources.Namespace, { name: ns });
-  await led?.stop();
-  client?.close();
-});
+afterAll(() => env?.stop());
 
 describe("the war-game, live against fast", () => {
   it("agrees on fill rate and failovers for the short outage scenario", async () => {
     const fast = await runScenario(scenario);
     const live = await runLive(scenario, {
-      client,
-      namespace: ns,
-      treatyLabel: label,
+      client: env.client,
+      namespace: env.ns,
+      treatyLabel: env.label,
       compression: COMPRESSION,
       log: (m) => process.stderr.write(`[wargame-live] ${m}\n`),
     });

@@ -143,6 +143,13 @@ describe("completedReplicas", () => {
       },
       undefined,
     ],
+    [
+      // The zero counts are omitted from the status; kubectl rollout status calls it complete.
+      "daemonset on no node",
+      "DaemonSet",
+      { metadata: { generation: 1 }, status: { observedGeneration: 1, desiredNumberScheduled: 0 } },
+      0,
+    ],
   ] as const)("%s", (_name, kind, obj, want) => {
     expect(completedReplicas(kind, obj)).toBe(want);
   });

@@ -126,10 +126,11 @@ export function completedReplicas(kind: RecordedKind, o: RolloutObject): number 
   if ((s.observedGeneration ?? -1) < generation) return undefined;
   if (kind === "DaemonSet") {
     const desired = s.desiredNumberScheduled ?? 0;
+    // The apiserver omits zero counts (`omitempty`): absent is 0, as for a Deployment.
     const done =
-      s.updatedNumberScheduled === desired &&
-      s.numberReady === desired &&
-      s.numberAvailable === desired;
+      (s.updatedNumberScheduled ?? 0) === desired &&
+      (s.numberReady ?? 0) === desired &&
+      (s.numberAvailable ?? 0) === desired;
     return done ? desired : undefined;
   }
   const desired = o.spec?.replicas ?? 1;

@@ -44,6 +44,7 @@ export interface SnapshotSummary {
 }
 
 const dec = new TextDecoder();
+const NEWLINE = Buffer.from("\n");
 
 function entryRow(
   index: number,
@@ -107,7 +108,7 @@ export class SnapshotChecker {
       this.#trailer = d.trailer;
       return;
     }
-    this.#hash.update(line).update("\n");
+    this.#hash.update(line).update(NEWLINE);
     if (d.kind === "header") {
       if (this.#header) throw new SnapshotRefusal(SNAPSHOT_REFUSAL.malformed, "a second header");
       this.#header = d.header;

@@ -1,12 +1,13 @@
 /**
- * The private control plane a bench starts when no `--kubeconfig` is given: a local cluster with the
- * CRDs applied and Established. Shared by bench/tenants.ts and bench/bridge.ts.
+ * The private control plane a dev tool starts when no `--kubeconfig` is given: a local cluster
+ * with the CRDs applied and Established. Shared by the benches (bench/tenants.ts,
+ * bench/bridge.ts) and the war-game's live mode (wargame/live-stack.ts).
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureBinaries, startCluster, type Cluster } from "../hack/cluster/cluster.ts";
+import { ensureBinaries, repoRoot, startCluster, type Cluster } from "./cluster.ts";
 
 async function kubectl(bin: string, args: string[]): Promise<void> {
   await new Promise<void>((resolve, reject) => {
@@ -21,7 +22,7 @@ async function kubectl(bin: string, args: string[]): Promise<void> {
  * Points KUBECONFIG at `kubeconfig` when given; otherwise starts a private cluster named `name`,
  * applies crds/generated and waits for it. Returns the cluster to stop, if one was started.
  */
-export async function benchCluster(
+export async function crdCluster(
   name: string,
   kubeconfig: string | undefined,
   log: (m: string) => void,
@@ -38,13 +39,8 @@ export async function benchCluster(
   });
   process.env.KUBECONFIG = cluster.kubeconfig;
   const bin = join(await ensureBinaries(), "kubectl");
-  await kubectl(bin, ["apply", "--server-side", "-f", "crds/generated"]);
-  await kubectl(bin, [
-    "wait",
-    "--for=condition=Established",
-    "-f",
-    "crds/generated",
-    "--timeout=60s",
-  ]);
+  const crds = join(repoRoot, "crds/generated");
+  await kubectl(bin, ["apply", "--server-side", "-f", crds]);
+  await kubectl(bin, ["wait", "--for=condition=Established", "-f", crds, "--timeout=60s"]);
   return cluster;
 }
