@@ -124,23 +124,17 @@ export function completedReplicas(kind: RecordedKind, o: RolloutObject): number 
   const s = o.status ?? {};
   const generation = o.metadata.generation ?? 0;
   if ((s.observedGeneration ?? -1) < generation) return undefined;
+  // The apiserver omits zero counts (`omitempty`): an absent count is 0.
+  const all = (desired: number, counts: readonly (number | undefined)[]): number | undefined =>
+    counts.every((n) => (n ?? 0) === desired) ? desired : undefined;
   if (kind === "DaemonSet") {
     const desired = s.desiredNumberScheduled ?? 0;
-    // The apiserver omits zero counts (`omitempty`): absent is 0, as for a Deployment.
-    const done =
-      (s.updatedNumberScheduled ?? 0) === desired &&
-      (s.numberReady ?? 0) === desired &&
-      (s.numberAvailable ?? 0) === desired;
-    return done ? desired : undefined;
+    return all(desired, [s.updatedNumberScheduled, s.numberReady, s.numberAvailable]);
   }
+  // `replicas` counts every Pod: equal to desired, no replica of an older template is left (a
+  // Deployment's surge pods).
   const desired = o.spec?.replicas ?? 1;
-  const done =
-    (s.updatedReplicas ?? 0) === desired &&
-    (s.readyReplicas ?? 0) === desired &&
-    (s.availableReplicas ?? 0) === desired &&
-    // No replica of an older template is left (a Deployment's surge pods).
-    (s.replicas ?? 0) === desired;
-  return done ? desired : undefined;
+  return all(desired, [s.updatedReplicas, s.readyReplicas, s.availableReplicas, s.replicas]);
 }
 
 /** The image of each container, with its digest where the spec pins one (`@sha256:`). */
