@@ -6,7 +6,7 @@ import {
   type ChangeHandler,
   type KubeObject,
 } from "../../services/kube/index.ts";
-import { Controller, onlyStatusChanged, onlyVersionChanged, type Result } from "./controller.ts";
+import { Controller, onlyStatusChanged, type Result } from "./controller.ts";
 import type { Timers } from "./work-queue.ts";
 
 /** Manual timers: `advance(ms)` fires due callbacks in time order. */
@@ -249,35 +249,5 @@ describe("onlyStatusChanged", () => {
     ],
   ])("%s", (_what, next, want) => {
     expect(onlyStatusChanged(base, next)).toBe(want);
-  });
-});
-
-describe("onlyVersionChanged", () => {
-  const base: KubeObject = {
-    metadata: { name: "j", resourceVersion: "7", labels: { a: "1" } },
-    status: { startTime: "2026-01-01T00:00:00Z", conditions: [{ type: "Complete" }] },
-  };
-  it.each<[string, KubeObject, boolean]>([
-    ["the same object", base, true],
-    [
-      "only a new resourceVersion",
-      { ...base, metadata: { ...base.metadata, resourceVersion: "8" } },
-      true,
-    ],
-    [
-      "a new version with an undefined member (absent in JSON)",
-      { ...base, metadata: { ...base.metadata, resourceVersion: "8", uid: undefined } },
-      true,
-    ],
-    ["a label change", { ...base, metadata: { ...base.metadata, labels: { a: "2" } } }, false],
-    ["a status change", { ...base, status: { startTime: "2026-01-01T00:00:00Z" } }, false],
-    ["a spec added", { ...base, spec: { suspend: true } }, false],
-    [
-      "deletion started",
-      { ...base, metadata: { ...base.metadata, deletionTimestamp: "2026-01-01T00:00:00Z" } },
-      false,
-    ],
-  ])("%s", (_what, next, want) => {
-    expect(onlyVersionChanged(base, next)).toBe(want);
   });
 });

@@ -18,7 +18,6 @@ import {
   type KubeObject,
   type Logger,
 } from "../../services/kube/index.ts";
-import { jsonEqual } from "./status.ts";
 import { realTimers, WorkQueue, type Timers } from "./work-queue.ts";
 
 /** What a reconcile asks for next. An empty result means "done until something changes". */
@@ -127,19 +126,6 @@ export function onlyStatusChanged(old: KubeObject, obj: KubeObject): boolean {
     isDeepStrictEqual(a.annotations ?? {}, b.annotations ?? {}) &&
     isDeepStrictEqual(a.finalizers ?? [], b.finalizers ?? [])
   );
-}
-
-/**
- * True when `obj` is `old` with nothing but a new resourceVersion: what a cache that keeps only
- * the fields its readers need (a transform) sees of an update that changed other fields — a
- * Job's counters, a Pod's addresses. Such an update cannot change a reconcile (ADR 0102).
- */
-export function onlyVersionChanged(old: KubeObject, obj: KubeObject): boolean {
-  const { metadata: a = {}, ...restA } = old;
-  const { metadata: b = {}, ...restB } = obj;
-  const { resourceVersion: _ra, ...metaA } = a;
-  const { resourceVersion: _rb, ...metaB } = b;
-  return jsonEqual(metaA, metaB) && jsonEqual(restA, restB);
 }
 
 /** Everything a {@link Controller} needs, with its secondary watches (children, references). */

@@ -7,19 +7,14 @@
  */
 import type { GPUWorkload, Treaty } from "../../../crds/index.ts";
 import { RECEIPT_LABELS, WORKLOAD_LABELS } from "../../../crds/domain/index.ts";
-import { objectKey, Resources, type KubeObject } from "../../../services/kube/index.ts";
+import { objectKey, Resources } from "../../../services/kube/index.ts";
 import {
   poolNodeChanged,
   poolNodeOf,
   RouterMemo,
   type SlimNode,
 } from "../../../services/routing/index.ts";
-import {
-  onlyVersionChanged,
-  ownerKeys,
-  type Controller,
-  type Manager,
-} from "../../runtime/index.ts";
+import { ownerKeys, type Controller, type Manager } from "../../runtime/index.ts";
 import {
   CacheIndex,
   jobIsLive,
@@ -89,14 +84,10 @@ export function createGPUWorkloadController(
     watches: [
       {
         informer: c.jobs,
-        // The caches keep only what the reconciler reads of Jobs and Pods: an update that
-        // leaves the cached copy unchanged (a Job's `ready` count) cannot change a pass.
-        when: changedForReaders,
         map: (job) => [...toJob(job), ...(jobIsLive(job) ? [] : waiting())],
       },
       {
         informer: c.pods,
-        when: changedForReaders,
         map: (pod) =>
           keys(
             c.workloads.byIndex(
@@ -134,15 +125,6 @@ export function createGPUWorkloadController(
       },
     ],
   });
-}
-
-/** True for a change a reader of the (transformed) cache can see: not a version bump alone. */
-function changedForReaders(
-  type: "add" | "update" | "delete",
-  obj: KubeObject,
-  old?: KubeObject,
-): boolean {
-  return type !== "update" || old === undefined || !onlyVersionChanged(old, obj);
 }
 
 /** True when a Treaty change can change routing or failover: its spec or its conditions. */
