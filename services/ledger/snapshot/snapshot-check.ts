@@ -1,19 +1,20 @@
 /**
- * Verifies a ledger snapshot as it streams by, line by line: every entry re-hashed and checked
- * like verify-audit does (same rule, `entryProblem`), in log order; every tree head against
+ * Verifies a ledger snapshot as it streams by, batch by batch: every entry re-hashed and
+ * checked like verify-audit does (same rule, `entryProblem`; in worker threads, see
+ * snapshot-entries.ts) and taken in log order; every tree head against
  * the root recomputed at its size and its signature; and the trailer's statement (content
  * hash, size, root, signature, optional TSA token). The first problem throws a
  * {@link SnapshotRefusal} naming the entry. Restore feeds the checked rows to the database as
  * they pass; nothing is committed unless `finish` succeeds.
  */
 import { createHash, type Hash as HashStream } from "node:crypto";
-import { fromBase64, parseDigest, toHex } from "../canonical-json.ts";
+import { fromBase64, toHex } from "../canonical-json.ts";
 import { ed25519Verify } from "../ed25519.ts";
-import { Frontier, hashLeaf, type TreeNode } from "../merkle.ts";
-import { parseReceipt, type Receipt } from "../receipt.ts";
-import type { EntryRow, TreeHeadRow } from "../store/pg-rows.ts";
+import { Frontier, type TreeNode } from "../merkle.ts";
+import type { TreeHeadRow } from "../store/pg-rows.ts";
 import { emptyTrust, type TrustBundle } from "../trust-bundle.ts";
-import { entryProblem, headProblem } from "../verify-audit.ts";
+import { headProblem } from "../verify-audit.ts";
+import type { CheckedBatch } from "./snapshot-check-pool.ts";
 import { verifyTimeStampResponse } from "../../tsa/rfc3161-verify.ts";
 import {
   decodeLine,
@@ -28,7 +29,8 @@ import {
 
 /** Receives what passed the checks (restore writes it). */
 export interface SnapshotSink {
-  entry(row: EntryRow, nodes: readonly TreeNode[]): void;
+  /** `count` checked entries (their COPY tuples when the batch has them) and the nodes they completed. */
+  entries(count: number, tuples: Uint8Array | undefined, nodes: readonly TreeNode[]): void;
   head(head: TreeHeadRow): void;
 }
 
@@ -41,38 +43,6 @@ export interface SnapshotSummary {
   readonly timestampedAt?: string;
   /** False when the keys came from the snapshot itself rather than from --trust. */
   readonly pinned: boolean;
-}
-
-const dec = new TextDecoder();
-const NEWLINE = Buffer.from("\n");
-
-function entryRow(
-  index: number,
-  appendedAt: Date,
-  bytes: Uint8Array,
-): { row: EntryRow; receipt: Receipt } {
-  let receipt;
-  try {
-    receipt = parseReceipt(JSON.parse(dec.decode(bytes)) as unknown);
-  } catch (err) {
-    throw new SnapshotRefusal(
-      SNAPSHOT_REFUSAL.badEntry,
-      `entry ${index}: receipt is unreadable (${(err as Error).message})`,
-      index,
-    );
-  }
-  const row = {
-    logIndex: index,
-    leafHash: hashLeaf(bytes),
-    digest: parseDigest(receipt.digest),
-    type: receipt.type,
-    subject:
-      typeof receipt.subject === "string" ? receipt.subject : JSON.stringify(receipt.subject),
-    issuedAt: new Date(receipt.issuedAt),
-    appendedAt,
-    receiptBytes: bytes,
-  };
-  return { row, receipt };
 }
 
 /** Streaming verifier of one snapshot. */
@@ -98,27 +68,62 @@ export class SnapshotChecker {
     return this.#frontier.size;
   }
 
-  /** Checks one line (without its newline). */
-  line(line: Buffer): void {
-    if (this.#trailer)
-      throw new SnapshotRefusal(SNAPSHOT_REFUSAL.malformed, "data after the trailer");
+  /**
+   * Takes one checked batch, in file order: its lines in order, up to its first problem, which
+   * is then refused exactly as if the lines had been checked one by one here — so the first
+   * bad entry named is the lowest, whichever batch a worker finished first.
+   */
+  batch({ batch, result: r }: CheckedBatch): void {
+    const nodes: TreeNode[] = [];
+    // The content hash covers every line before the trailer: hashed up to each other line
+    // before it is read, the rest at the end.
+    let [other, entry, hashed, contentEnd] = [0, 0, 0, batch.length];
+    const lines = r.lines + (r.problem ? 1 : 0);
+    for (let at = 0; at < lines; at++) {
+      if (this.#trailer)
+        throw new SnapshotRefusal(SNAPSHOT_REFUSAL.malformed, "data after the trailer");
+      const o = r.others[other];
+      if (o?.at === at) {
+        other++;
+        const line = Buffer.from(batch.buffer, batch.byteOffset + o.start, o.end - o.start);
+        this.#hash.update(batch.subarray(hashed, o.start));
+        hashed = o.start;
+        if (this.#other(line)) contentEnd = o.start;
+        continue;
+      }
+      const p = r.problem;
+      if (p?.at === at) {
+        if (p.stage === "check") this.#expect(p.index);
+        throw new SnapshotRefusal(p.code, p.message, p.entry);
+      }
+      this.#expect(r.indexes[entry]!);
+      const leaf = r.leaves.subarray(entry * 32, entry * 32 + 32);
+      entry++;
+      for (const n of this.#frontier.append(leaf)) if (n.level > 0) nodes.push(n);
+    }
+    if (hashed < contentEnd) this.#hash.update(batch.subarray(hashed, contentEnd));
+    if (entry > 0) this.#sink?.entries(entry, r.tuples, nodes);
+  }
+
+  /** A line that is not an entry; true when it is the trailer (not part of the content). */
+  #other(line: Buffer): boolean {
     const d = decodeLine(line, this.#frontier.size - 1);
     if (d.kind === "end") {
       this.#contentSha = this.#hash.digest("hex");
       this.#trailer = d.trailer;
-      return;
+      return true;
     }
-    this.#hash.update(line).update(NEWLINE);
     if (d.kind === "header") {
       if (this.#header) throw new SnapshotRefusal(SNAPSHOT_REFUSAL.malformed, "a second header");
       this.#header = d.header;
       this.#trust = this.#trustFrom(d.header);
-      return;
+      return false;
     }
     if (!this.#header)
       throw new SnapshotRefusal(SNAPSHOT_REFUSAL.malformed, "the first line is not a header");
-    if (d.kind === "entry") this.#entry(d.index, d.appendedAt, d.receipt);
-    else this.#head(d.head);
+    // Entry lines never come here: checkEntryBatch takes every line decodeLine reads as one.
+    if (d.kind === "head") this.#head(d.head);
+    return false;
   }
 
   #trustFrom(h: SnapshotHeader): TrustBundle {
@@ -137,7 +142,10 @@ export class SnapshotChecker {
     };
   }
 
-  #entry(index: number, appendedAt: Date, bytes: Uint8Array): void {
+  /** Refuses an entry line before the header or out of log order. */
+  #expect(index: number): void {
+    if (!this.#header)
+      throw new SnapshotRefusal(SNAPSHOT_REFUSAL.malformed, "the first line is not a header");
     const expected = this.#frontier.size;
     if (index !== expected)
       throw new SnapshotRefusal(
@@ -145,11 +153,6 @@ export class SnapshotChecker {
         `entry ${expected} is missing: the next entry in the snapshot is ${index}`,
         expected,
       );
-    const { row, receipt } = entryRow(index, appendedAt, bytes);
-    const problem = entryProblem(row, expected, row.leafHash, {}, receipt);
-    if (problem) throw new SnapshotRefusal(SNAPSHOT_REFUSAL.badEntry, problem, expected);
-    const nodes = this.#frontier.append(row.leafHash).filter((n) => n.level > 0);
-    this.#sink?.entry(row, nodes);
   }
 
   #head(head: TreeHeadRow): void {

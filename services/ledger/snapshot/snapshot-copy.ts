@@ -62,18 +62,32 @@ function pgTime(d: Date): number {
   return (d.getTime() - PG_EPOCH_MS) * 1000;
 }
 
-/** One complete binary COPY stream (header, tuples, trailer) of `rows` for ledger_entries. */
-export function encodeEntries(rows: readonly EntryRow[]): Buffer {
+/** The start of every binary COPY stream: signature, flags, no header extension. */
+export const COPY_HEADER: Buffer = (() => {
+  const b = Buffer.alloc(HEADER_BYTES);
+  header(b);
+  return b;
+})();
+
+/** The end of every binary COPY stream: a field count of -1. */
+export const COPY_TRAILER: Buffer = Buffer.from([0xff, 0xff]);
+
+/**
+ * The tuples of `rows` for ledger_entries, without the stream's header and trailer: restore's
+ * worker threads encode their batches with it and the main thread wraps them (ADR 0145).
+ */
+export function encodeEntryTuples(rows: readonly EntryRow[]): Buffer {
   const typeLen = rows.map((r) => Buffer.byteLength(r.type, "utf8"));
   const subjectLen = rows.map((r) => Buffer.byteLength(r.subject, "utf8"));
-  let size = HEADER_BYTES + TRAILER_BYTES;
+  let size = 0;
   rows.forEach((r, k) => {
     // field count, 8 lengths, bigint, two hashes, two timestamps, text and receipt bytes
     size += 2 + 8 * 4 + 8 + r.leafHash.length + r.digest.length + 16;
     size += typeLen[k]! + subjectLen[k]! + r.receiptBytes.length;
   });
-  const buf = Buffer.allocUnsafe(size);
-  let at = header(buf);
+  // Not from the shared pool: the buffer is handed to another thread.
+  const buf = Buffer.allocUnsafeSlow(size);
+  let at = 0;
   rows.forEach((r, k) => {
     buf.writeInt16BE(8, at);
     at = field64(buf, r.logIndex, at + 2);
@@ -85,8 +99,12 @@ export function encodeEntries(rows: readonly EntryRow[]): Buffer {
     at = field64(buf, pgTime(r.appendedAt), at);
     at = bytes(buf, r.receiptBytes, at);
   });
-  buf.writeInt16BE(-1, at);
   return buf;
+}
+
+/** One complete binary COPY stream (header, tuples, trailer) of `rows` for ledger_entries. */
+export function encodeEntries(rows: readonly EntryRow[]): Buffer {
+  return Buffer.concat([COPY_HEADER, encodeEntryTuples(rows), COPY_TRAILER]);
 }
 
 /** One complete binary COPY stream of `nodes` for ledger_nodes (level > 0 only). */

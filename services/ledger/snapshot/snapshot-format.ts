@@ -177,22 +177,34 @@ function decodeHead(v: Record<string, unknown>): TreeHeadRow {
   };
 }
 
+/** An entry line's parts. */
+export type EntryLine = Extract<SnapshotLine, { kind: "entry" }>;
+
+/**
+ * Decodes `line` when it is an entry line, undefined when it is any other kind; throws a
+ * refusal for an entry line that is cut short or has a bad time. The worker threads of
+ * restore use it to pick out the entry lines they check (ADR 0145).
+ */
+export function decodeEntryLine(line: Uint8Array): EntryLine | undefined {
+  const m = ENTRY_PREFIX.exec(dec.decode(line.subarray(0, 64)));
+  if (!m) return undefined;
+  if (line[line.length - 1] !== BRACE)
+    throw malformed(`entry ${m[1]}: line is cut short`, Number(m[1]));
+  const appendedAt = new Date(m[2]!);
+  if (Number.isNaN(appendedAt.getTime()))
+    throw malformed(`entry ${m[1]}: bad appended time`, Number(m[1]));
+  return {
+    kind: "entry",
+    index: Number(m[1]),
+    appendedAt,
+    receipt: line.subarray(m[0].length, line.length - 1),
+  };
+}
+
 /** Decodes one line (without its newline); `after` is the last entry index seen, for errors. */
 export function decodeLine(line: Buffer, after: number): SnapshotLine {
-  const m = ENTRY_PREFIX.exec(dec.decode(line.subarray(0, 64)));
-  if (m) {
-    if (line[line.length - 1] !== BRACE)
-      throw malformed(`entry ${m[1]}: line is cut short`, Number(m[1]));
-    const appendedAt = new Date(m[2]!);
-    if (Number.isNaN(appendedAt.getTime()))
-      throw malformed(`entry ${m[1]}: bad appended time`, Number(m[1]));
-    return {
-      kind: "entry",
-      index: Number(m[1]),
-      appendedAt,
-      receipt: line.subarray(m[0].length, line.length - 1),
-    };
-  }
+  const entry = decodeEntryLine(line);
+  if (entry) return entry;
   let v: Record<string, unknown>;
   try {
     v = JSON.parse(dec.decode(line)) as Record<string, unknown>;

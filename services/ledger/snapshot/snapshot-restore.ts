@@ -13,43 +13,126 @@ import type pg from "pg";
 import copyStreams from "pg-copy-streams";
 import type { TreeNode } from "../merkle.ts";
 import { migrateInTransaction } from "../store/migrations.ts";
-import type { EntryRow, TreeHeadRow } from "../store/pg-rows.ts";
+import type { TreeHeadRow } from "../store/pg-rows.ts";
 import type { TrustBundle } from "../trust-bundle.ts";
+import { EntryCheckPool, type CheckBatch, type CheckedBatch } from "./snapshot-check-pool.ts";
 import { SnapshotChecker, type SnapshotSink, type SnapshotSummary } from "./snapshot-check.ts";
-import { COPY_ENTRIES_SQL, COPY_NODES_SQL, encodeEntries, encodeNodes } from "./snapshot-copy.ts";
+import {
+  COPY_ENTRIES_SQL,
+  COPY_HEADER,
+  COPY_NODES_SQL,
+  COPY_TRAILER,
+  encodeNodes,
+} from "./snapshot-copy.ts";
 import { SNAPSHOT_REFUSAL, SnapshotRefusal } from "./snapshot-format.ts";
 
-/** Yields the lines of a gzip NDJSON file; a cut-off or corrupt stream is a refusal. */
-export async function* snapshotLines(file: string, seen: () => number): AsyncGenerator<Buffer> {
+/** Thrown by {@link snapshotBatches} when the gzip stream is cut off or corrupt. */
+class GzipCut extends Error {}
+
+/**
+ * Yields the whole lines of a gzip NDJSON file in batches of about `bytes` (the gunzip chunk
+ * size), each a buffer of its own ending with a newline — one is added to a last line that
+ * lacks it — so it can be moved to a worker thread.
+ */
+export async function* snapshotBatches(file: string, bytes: number): AsyncGenerator<Uint8Array> {
   let rest: Buffer = Buffer.alloc(0);
   try {
-    for await (const chunk of createReadStream(file).pipe(createGunzip({ chunkSize: 1 << 20 }))) {
-      let data = rest.length > 0 ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
-      let nl = data.indexOf(10);
-      while (nl >= 0) {
-        yield data.subarray(0, nl);
-        data = data.subarray(nl + 1);
-        nl = data.indexOf(10);
-      }
-      rest = Buffer.from(data);
+    for await (const chunk of createReadStream(file).pipe(createGunzip({ chunkSize: bytes }))) {
+      const data = Buffer.concat([rest, chunk as Buffer]);
+      const end = data.lastIndexOf(10) + 1;
+      if (end > 0) yield owned(data.subarray(0, end));
+      rest = data.subarray(end);
     }
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code === "Z_BUF_ERROR" || code === "Z_DATA_ERROR")
-      throw new SnapshotRefusal(
-        SNAPSHOT_REFUSAL.truncated,
-        `the snapshot is truncated or corrupt after entry ${seen() - 1} (gzip stream ends early)`,
-        seen(),
-      );
+    if (code === "Z_BUF_ERROR" || code === "Z_DATA_ERROR") throw new GzipCut(code);
     throw err;
   }
-  if (rest.length > 0) yield rest;
+  if (rest.length > 0) yield owned(Buffer.concat([rest, Buffer.from("\n")]));
+}
+
+/** A copy of `b` in an ArrayBuffer of its own (not Node's shared pool), so it can be moved. */
+function owned(b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(b.length);
+  out.set(b);
+  return out;
+}
+
+/** How a snapshot file is read and checked. */
+export interface CheckOptions {
+  /** Checks each batch: a worker pool, or inline in tests. */
+  readonly check: CheckBatch;
+  /** Bytes per batch (uncompressed; whole lines). @default 1 MiB */
+  readonly batchBytes?: number;
+  /** Batches being checked at once. @default 4 */
+  readonly inFlight?: number;
+  /** Called after each batch is taken (restore writes what has been collected). */
+  readonly afterBatch?: () => Promise<void>;
+}
+
+/**
+ * Reads `file` in batches, has them checked (several at once) and gives the results to
+ * `checker` in file order. A gzip stream cut short is refused once every batch before the
+ * cut was taken, so an earlier bad entry is still the one named.
+ */
+export async function checkSnapshotFile(
+  file: string,
+  checker: SnapshotChecker,
+  opts: CheckOptions,
+): Promise<void> {
+  const queue: Promise<CheckedBatch>[] = [];
+  const take = async (): Promise<void> => {
+    checker.batch(await queue.shift()!);
+    await opts.afterBatch?.();
+  };
+  try {
+    for await (const batch of snapshotBatches(file, opts.batchBytes ?? 1 << 20)) {
+      const p = opts.check(batch);
+      p.catch(() => undefined); // awaited below; not unhandled if an earlier batch fails first
+      queue.push(p);
+      if (queue.length >= (opts.inFlight ?? 4)) await take();
+    }
+  } catch (err) {
+    if (!(err instanceof GzipCut)) throw err;
+    while (queue.length > 0) await take();
+    const seen = checker.entries;
+    throw new SnapshotRefusal(
+      SNAPSHOT_REFUSAL.truncated,
+      `the snapshot is truncated or corrupt after entry ${seen - 1} (gzip stream ends early)`,
+      seen,
+    );
+  }
+  while (queue.length > 0) await take();
+}
+
+/** Worker threads for checking. */
+export interface PoolOptions {
+  /** Worker threads for the per-entry checks. @default availableParallelism() */
+  readonly threads?: number;
+  /** Bytes per batch sent to a worker (uncompressed; whole lines). @default 1 MiB */
+  readonly batchBytes?: number;
 }
 
 /** Verifies a snapshot file without touching any database. */
-export async function verifySnapshot(file: string, trust?: TrustBundle): Promise<SnapshotSummary> {
+export async function verifySnapshot(
+  file: string,
+  trust?: TrustBundle,
+  opts: PoolOptions = {},
+): Promise<SnapshotSummary> {
   const checker = new SnapshotChecker(trust ? { trust } : {});
-  for await (const line of snapshotLines(file, () => checker.entries)) checker.line(line);
+  const pool = new EntryCheckPool({
+    tuples: false,
+    ...(opts.threads ? { threads: opts.threads } : {}),
+  });
+  try {
+    await checkSnapshotFile(file, checker, {
+      check: pool.check,
+      inFlight: 2 * pool.threads,
+      ...(opts.batchBytes ? { batchBytes: opts.batchBytes } : {}),
+    });
+  } finally {
+    await pool.close();
+  }
   return checker.finish();
 }
 
@@ -64,9 +147,14 @@ SELECT s, o, CASE WHEN l < 0 THEN NULL ELSE substring($3::bytea FROM off + 1 FOR
     AS st(s, o, off, l, g, c)`;
 
 /** Runs one `COPY … FROM STDIN` with `data` as its whole input. */
-async function copyIn(client: pg.PoolClient, sql: string, data: Buffer): Promise<void> {
+async function copyIn(
+  client: pg.PoolClient,
+  sql: string,
+  data: readonly Uint8Array[],
+): Promise<void> {
   const stream = client.query(copyStreams.from(sql));
-  stream.end(data);
+  for (const d of data) stream.write(d);
+  stream.end();
   await finished(stream);
 }
 
@@ -78,7 +166,8 @@ async function copyIn(client: pg.PoolClient, sql: string, data: Buffer): Promise
 class BatchWriter implements SnapshotSink {
   readonly #client: pg.PoolClient;
   readonly #batch: number;
-  #rows: EntryRow[] = [];
+  #count = 0;
+  #tuples: Uint8Array[] = [];
   #nodes: TreeNode[] = [];
   #heads: TreeHeadRow[] = [];
   #inFlight: Promise<void> = Promise.resolve();
@@ -89,8 +178,10 @@ class BatchWriter implements SnapshotSink {
     this.#batch = batch;
   }
 
-  entry(row: EntryRow, nodes: readonly TreeNode[]): void {
-    this.#rows.push(row);
+  entries(count: number, tuples: Uint8Array | undefined, nodes: readonly TreeNode[]): void {
+    if (!tuples) throw new Error("restore: a checked batch without its COPY tuples");
+    this.#count += count;
+    this.#tuples.push(tuples);
     for (const n of nodes) this.#nodes.push(n);
   }
 
@@ -100,18 +191,19 @@ class BatchWriter implements SnapshotSink {
 
   /** True when the collected batch should be written. */
   get full(): boolean {
-    return this.#rows.length >= this.#batch;
+    return this.#count >= this.#batch;
   }
 
   /** Starts writing the collected batch; waits for the previous one first. */
   async flush(): Promise<void> {
     await this.#inFlight;
     if (this.#failed) throw this.#failed;
-    const [rows, nodes, heads] = [this.#rows, this.#nodes, this.#heads];
-    this.#rows = [];
+    const [tuples, nodes, heads] = [this.#tuples, this.#nodes, this.#heads];
+    this.#count = 0;
+    this.#tuples = [];
     this.#nodes = [];
     this.#heads = [];
-    this.#inFlight = this.#write(rows, nodes, heads).catch((err: unknown) => {
+    this.#inFlight = this.#write(tuples, nodes, heads).catch((err: unknown) => {
       this.#failed = err instanceof Error ? err : new Error(String(err));
     });
   }
@@ -122,10 +214,11 @@ class BatchWriter implements SnapshotSink {
     if (this.#failed) throw this.#failed;
   }
 
-  async #write(rows: EntryRow[], nodes: TreeNode[], heads: TreeHeadRow[]): Promise<void> {
+  async #write(tuples: Uint8Array[], nodes: TreeNode[], heads: TreeHeadRow[]): Promise<void> {
     const c = this.#client;
-    if (rows.length > 0) await copyIn(c, COPY_ENTRIES_SQL, encodeEntries(rows));
-    if (nodes.length > 0) await copyIn(c, COPY_NODES_SQL, encodeNodes(nodes));
+    if (tuples.length > 0)
+      await copyIn(c, COPY_ENTRIES_SQL, [COPY_HEADER, ...tuples, COPY_TRAILER]);
+    if (nodes.length > 0) await copyIn(c, COPY_NODES_SQL, [encodeNodes(nodes)]);
     if (heads.length === 0) return;
     await c.query(HEADS_SQL, [
       heads.map((h) => h.treeSize),
@@ -191,7 +284,7 @@ async function deferIndexes(client: pg.PoolClient): Promise<string[]> {
 }
 
 /** Inputs of {@link restoreSnapshot}. */
-export interface RestoreOptions {
+export interface RestoreOptions extends PoolOptions {
   readonly pool: pg.Pool;
   readonly file: string;
   readonly trust?: TrustBundle;
@@ -213,6 +306,10 @@ export type RestorePhase = "load" | "indexes" | "commit";
 /** Restores a snapshot into the empty database of `opts.pool`; all or nothing. */
 export async function restoreSnapshot(opts: RestoreOptions): Promise<SnapshotSummary> {
   const client = await opts.pool.connect();
+  const pool = new EntryCheckPool({
+    tuples: true,
+    ...(opts.threads ? { threads: opts.threads } : {}),
+  });
   try {
     await assertEmpty(client);
     await client.query("BEGIN");
@@ -228,10 +325,14 @@ export async function restoreSnapshot(opts: RestoreOptions): Promise<SnapshotSum
         ...(opts.trust ? { trust: opts.trust } : {}),
         sink: writer,
       });
-      for await (const line of snapshotLines(opts.file, () => checker.entries)) {
-        checker.line(line);
-        if (writer.full) await writer.flush();
-      }
+      await checkSnapshotFile(opts.file, checker, {
+        check: pool.check,
+        inFlight: 2 * pool.threads,
+        ...(opts.batchBytes ? { batchBytes: opts.batchBytes } : {}),
+        afterBatch: async () => {
+          if (writer.full) await writer.flush();
+        },
+      });
       const summary = await checker.finish();
       await writer.drain();
       opts.onPhase?.("indexes");
@@ -255,6 +356,7 @@ export async function restoreSnapshot(opts: RestoreOptions): Promise<SnapshotSum
     }
   } finally {
     client.release();
+    await pool.close();
   }
 }
 

@@ -8,7 +8,15 @@ import { startPostgres, type PostgresServer } from "../../../test/harness/postgr
 import { testCli, type TestCli } from "../cli/cli-test-io.ts";
 import { auditLedger } from "../verify-audit.ts";
 import { SNAPSHOT_REFUSAL, SnapshotRefusal } from "./snapshot-format.ts";
-import { restoreSnapshot } from "./snapshot-restore.ts";
+import type { CheckBatch, CheckedBatch } from "./snapshot-check-pool.ts";
+import { SnapshotChecker } from "./snapshot-check.ts";
+import { checkEntryBatch } from "./snapshot-entries.ts";
+import {
+  checkSnapshotFile,
+  restoreSnapshot,
+  snapshotBatches,
+  verifySnapshot,
+} from "./snapshot-restore.ts";
 
 // A private Postgres and several databases on a busy 2-core machine.
 jest.setTimeout(120_000);
@@ -292,6 +300,50 @@ describe("snapshot create / verify / restore", () => {
       await pool.end();
     }
     expect(await relations(target.url)).toBe(0);
+  });
+
+  it("names the lowest bad entry even when a later bad batch is checked first", async () => {
+    const file = join(
+      dir,
+      tamper("two-bad.gz", (ls) => {
+        for (const i of [2, 5]) {
+          const at = entryLineAt(ls, i);
+          ls[at] = ls[at]!.replace(`v1.${i}`, "v1.8");
+        }
+        return ls;
+      }),
+    );
+    // Small batches (about a line each), all in flight at once, finished last to first.
+    const batchBytes = 64;
+    let total = 0;
+    for await (const _ of snapshotBatches(file, batchBytes)) total++;
+    expect(total).toBeGreaterThan(8);
+    const held: { batch: Uint8Array; resolve: (b: CheckedBatch) => void }[] = [];
+    const finished: (number | undefined)[] = [];
+    const check: CheckBatch = (batch) =>
+      new Promise((resolve) => {
+        held.push({ batch, resolve });
+        if (held.length < total) return;
+        for (const h of held.reverse()) {
+          const result = checkEntryBatch(h.batch, false);
+          finished.push(result.problem?.entry);
+          h.resolve({ batch: h.batch, result });
+        }
+      });
+    const err = await checkSnapshotFile(file, new SnapshotChecker(), {
+      check,
+      batchBytes,
+      inFlight: total,
+    }).catch((e: unknown) => e);
+    const bad = finished.filter((e) => e !== undefined);
+    expect(bad).toEqual([5, 2]); // entry 5's batch was done first
+    expect(err).toBeInstanceOf(SnapshotRefusal);
+    expect(err).toMatchObject({ code: SNAPSHOT_REFUSAL.badEntry, entry: 2 });
+    expect((err as Error).message).toMatch(/^entry 2: receipt digest does not match/);
+    // The same through the worker threads, with several batches at once.
+    await expect(verifySnapshot(file, undefined, { threads: 2, batchBytes })).rejects.toMatchObject(
+      { code: SNAPSHOT_REFUSAL.badEntry, entry: 2 },
+    );
   });
 
   it("time-stamps the snapshot when a TSA is given, and verifies the token", async () => {
