@@ -4,6 +4,7 @@
  *   --entries N   entries in the log (default 1,000,000)
  *   --batch B     entries per signed tree head while filling (default 1000)
  *   --level L     gzip level of the snapshot (default 6)
+ *   --threads T   worker threads for restore's per-entry checks (default: one per core)
  *   --save FILE   keep a copy of the snapshot file it creates
  *   --from FILE   no fill: restore FILE (e.g. one kept with --save) into the empty source
  *                 database — that is the timed restore — then time `snapshot create` of it.
@@ -19,7 +20,7 @@
  * 17) is ≤ 60 s for each on 2 cores; the load average at start and end is reported because the
  * machine is shared. Progress goes to stderr.
  */
-import { loadavg, tmpdir, cpus } from "node:os";
+import { availableParallelism, loadavg, tmpdir, cpus } from "node:os";
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -73,6 +74,7 @@ const { values: args } = parseArgs({
     level: { type: "string", default: "6" },
     save: { type: "string" },
     from: { type: "string" },
+    threads: { type: "string" },
   },
 });
 let entries = Number(args.entries);
@@ -208,6 +210,7 @@ async function timedRestore(pool: pg.Pool, file: string) {
   const restored = await restoreSnapshot({
     pool,
     file,
+    ...(args.threads ? { threads: Number(args.threads) } : {}),
     onPhase: (p) => (phaseStarts[p] = performance.now()),
   });
   const t2 = performance.now();
@@ -265,6 +268,7 @@ try {
         ...(args.from ? { from: args.from } : { batch }),
         gzipLevel: level,
         cpus: cpus().length,
+        restoreThreads: args.threads ? Number(args.threads) : availableParallelism(),
         loadAverage: { start: loadAtStart, end: load() },
         ...(fillSeconds === undefined ? {} : { fill: { seconds: Number(fillSeconds.toFixed(1)) } }),
         create: {

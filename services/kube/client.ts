@@ -10,6 +10,7 @@
  */
 import * as http from "node:http";
 import * as https from "node:https";
+import { createSecureContext } from "node:tls";
 import {
   fromClientNodeConfig,
   type ClientNodeKubeConfig,
@@ -146,9 +147,9 @@ export class KubeClient {
     const agent = isHttps
       ? new https.Agent({
           ...agentOpts,
-          ca: tls.ca,
-          cert: tls.cert,
-          key: tls.key,
+          // One secure context for every connection: given ca/cert/key instead, each new
+          // socket re-parses the PEMs (3–4 % of the operator's CPU under load, ADR 0102).
+          secureContext: createSecureContext({ ca: tls.ca, cert: tls.cert, key: tls.key }),
           ...(tls.rejectUnauthorized !== undefined
             ? { rejectUnauthorized: tls.rejectUnauthorized }
             : {}),
