@@ -29,7 +29,7 @@ export class EntryCheckPool {
   readonly #pending = new Map<number, Pending>();
   readonly #tuples: boolean;
   #seq = 0;
-  #failed: unknown;
+  #failed: Error | undefined;
 
   /**
    * @param threads workers to start. @default availableParallelism()
@@ -58,7 +58,8 @@ export class EntryCheckPool {
     return this.#workers.length;
   }
 
-  #fail(err: unknown): void {
+  #fail(cause: unknown): void {
+    const err = cause instanceof Error ? cause : new Error(String(cause));
     this.#failed ??= err;
     for (const p of this.#pending.values()) p.reject(err);
     this.#pending.clear();
@@ -66,7 +67,7 @@ export class EntryCheckPool {
 
   /** Checks `batch` in a worker; the buffer is moved there and back, not copied. */
   readonly check: CheckBatch = (batch) => {
-    if (this.#failed !== undefined) return Promise.reject(this.#failed as Error);
+    if (this.#failed !== undefined) return Promise.reject(this.#failed);
     let k = 0;
     for (let i = 1; i < this.#load.length; i++) if (this.#load[i]! < this.#load[k]!) k = i;
     const id = this.#seq++;

@@ -25,7 +25,8 @@ const NEWLINE = 10;
 /**
  * Why the line at `at` is refused. `stage` says which of the checker's steps found it:
  * "decode" (the line itself is malformed: refused before the order checks) or "check" (the
- * entry at log index `index` is bad: refused only once it is the entry expected next).
+ * entry at log index `index` is bad: refused only once it is the entry expected next; `index`
+ * is -1 for "decode").
  */
 export interface BatchProblem {
   readonly at: number;
