@@ -59,6 +59,8 @@ lap() {
 fail() {
   echo "make dev: $1" >&2
   [ -n "${2:-}" ] && [ -f "$2" ] && { echo "--- $2 (last lines)" >&2; tail -20 "$2" >&2; }
+  # Again after the log, so a reader (or a test) that keeps only the tail still sees why.
+  [ -n "${2:-}" ] && echo "make dev: $1 (log above: $2)" >&2
   exit 1
 }
 
@@ -235,10 +237,11 @@ for _ in $(seq 1 150); do
 done
 lap "webhooks registered"
 
-# wait_until WHAT LOG ARGS...: waits (60 s at most) for `kubectl wait ARGS...` to succeed.
+# wait_until WHAT LOG ARGS...: waits ($DEV_WAIT_TIMEOUT at most, default 180 s: a ceiling for loaded
+# machines, a healthy start takes seconds) for `kubectl wait ARGS...` to succeed.
 wait_until() {
   local what=$1 log=$2; shift 2
-  "$kubectl" wait "$@" --timeout=60s >/dev/null 2>"$dev/wait.err" ||
+  "$kubectl" wait "$@" --timeout="${DEV_WAIT_TIMEOUT:-180s}" >/dev/null 2>"$dev/wait.err" ||
     { cat "$dev/wait.err" >&2; fail "$what" "$log"; }
 }
 wait_until "the treaties are not Ready" "$logs/operator.log" \
@@ -275,7 +278,7 @@ if grep -i warning "$logs/samples-apply.log" | grep -q -v "spec.endpoint uses pl
 fi
 lap "samples through admission, no warnings"
 if ! "$kubectl" wait gpuworkload/train-llama-lora -n tenant-acme --for=condition=Complete \
-  --timeout=60s >/dev/null 2>"$dev/wait.err"; then
+  --timeout="${DEV_WAIT_TIMEOUT:-180s}" >/dev/null 2>"$dev/wait.err"; then
   # What went wrong is in the workload's status and the events of its namespace.
   "$kubectl" get gpuworkload train-llama-lora -n tenant-acme -o yaml >"$logs/tenant-acme-warnings.log" 2>&1
   "$kubectl" get events -n tenant-acme --field-selector type=Warning >>"$logs/tenant-acme-warnings.log" 2>&1
