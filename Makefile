@@ -21,12 +21,18 @@ all: test
 
 # `npm ci` installs exactly the lock (complete for every platform, ADR 0061) and never rewrites it.
 # It starts by deleting node_modules, so it runs only when what it installs can change: the lock
-# or package.json's dependency fields (the stamp holds their hash), not for a script edit.
+# or package.json's dependency fields (the stamp holds their hash), not for a script edit. Never
+# through a linked node_modules (test/harness/doc-session.ts's clones link the repository's):
+# npm ci would empty the checkout every running test uses.
 NPM_DEPS_HASH := env PATH=$(VAULTMESH_SYSTEM_PATH) node -e 'const f = require("fs"), c = require("crypto"), p = JSON.parse(f.readFileSync("package.json", "utf8")); const k = ["dependencies", "devDependencies", "optionalDependencies", "peerDependencies", "overrides", "bundleDependencies"]; process.stdout.write(c.createHash("sha256").update(JSON.stringify(k.map((x) => p[x] ?? null))).update(f.readFileSync("package-lock.json")).digest("hex"));'
 
 node_modules/.install-stamp: package.json package-lock.json
 	@want=$$($(NPM_DEPS_HASH)); \
 	if [ "$$(cat $@ 2>/dev/null)" != "$$want" ]; then \
+	  if [ -L node_modules ]; then \
+	    echo "node_modules is a link to another checkout's (a docs-test clone): run make node-deps there; npm ci would empty it" >&2; \
+	    exit 2; \
+	  fi; \
 	  echo "$(NPM) ci --no-audit --no-fund --loglevel=error"; \
 	  $(NPM) ci --no-audit --no-fund --loglevel=error; \
 	fi; \
