@@ -210,6 +210,8 @@ describe("values of the wrong shape", () => {
     ["operator.leaderElection.enabled=false", "operator.leaderElection.enabled: must be true"],
     ["webhook.gpuJobCreators[0]=o'brien", "at '/webhook/gpuJobCreators/0'"],
     ["webhook.jobControllers[0]=job controller", "at '/webhook/jobControllers/0'"],
+    // "a,b" (helm's escaped comma): the server would read two creators, the CEL one.
+    ["webhook.gpuJobCreators[0]=ci:a\\,ci:b", "at '/webhook/gpuJobCreators/0'"],
   ])("--set %s is refused, naming the value", (set, want) => {
     const r = helmRun(["template", "vaultmesh", chart, "-n", NS, "--set", set]);
     expect(r.code).not.toBe(0);

@@ -13,12 +13,13 @@ import {
 import { DEFAULT_JOB_CONTROLLERS } from "../../webhooks/manifests.ts";
 
 // A Kubernetes user name as it goes into a CEL string literal of the webhook configurations
-// (no quote, backslash or whitespace to escape).
+// (no quote, backslash or whitespace to escape) and into the server's comma-separated
+// VAULTMESH_GPU_JOB_CREATORS (no comma: one entry must be one identity in both).
 const identity = z
   .string()
   .min(1)
   .max(512)
-  .regex(/^[^'"\\\s{}]+$/);
+  .regex(/^[^'"\\\s{},]+$/);
 
 const optionalPattern = (re: RegExp): RegExp => new RegExp(`^(${re.source.slice(1, -1)})?$`);
 

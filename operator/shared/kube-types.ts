@@ -26,13 +26,10 @@ export interface KubeCondition {
  */
 export interface Job extends KubeObject {
   metadata: JsonMeta;
+  /** What {@link slimJob} keeps; the Job controller's counters are not cached. */
   status?: {
     startTime?: string;
     completionTime?: string;
-    active?: number;
-    succeeded?: number;
-    failed?: number;
-    ready?: number;
     conditions?: KubeCondition[];
   };
 }
@@ -62,7 +59,7 @@ export interface Pod extends KubeObject {
  * Job controller's counters (`active`, `ready`, `terminating`, …) are left out: a reader that
  * needs one adds it here.
  */
-export function slimJob(j: Job & { spec?: unknown }): Job {
+export function slimJob(j: Job & { spec?: unknown; status?: Record<string, unknown> }): Job {
   const { spec: _spec, status, ...rest } = stripBookkeeping(j);
   if (status === undefined) return rest;
   const { startTime, completionTime, conditions } = status;

@@ -20,6 +20,7 @@ import {
   applyWebhookConfigurations,
   deleteWebhookConfigurations,
 } from "../../webhooks/registration.ts";
+import { resolveConfig } from "../../webhooks/app.ts";
 import { startWebhookServer, type RunningWebhookServer } from "../../webhooks/server.ts";
 import { kubeConfig } from "./kube.ts";
 
@@ -77,10 +78,9 @@ export async function startTestWebhook(opts: TestWebhookOptions): Promise<TestWe
     testScope: { key: WEBHOOK_TEST_LABEL, value: id },
     ...(opts.only ? { only: opts.only } : {}),
     ...(opts.overrides ? { overrides: opts.overrides } : {}),
-    // The configurations skip the GPU Job creators the server is configured with (ADR 0101).
-    ...(opts.deps?.config?.gpuJobCreators
-      ? { gpuJobCreators: opts.deps.config.gpuJobCreators }
-      : {}),
+    // The configurations skip exactly the GPU Job creators the server trusts (ADR 0101): its
+    // resolved list, so an operatorServiceAccount given without gpuJobCreators is the one skipped.
+    gpuJobCreators: resolveConfig(opts.deps?.config).gpuJobCreators,
     ...(opts.jobControllers ? { jobControllers: opts.jobControllers } : {}),
   });
   const configs = [rendered.validating, rendered.mutating].filter((c) => c.webhooks.length > 0);
