@@ -3,12 +3,14 @@
  * digest, so creating it again after a crash or on another replica collides instead of
  * duplicating (AlreadyExists is success), and its Logged condition is written only while it
  * has no log position. Used by every controller that appends receipts (GPUWorkload,
- * FederationPeer); the Receipt controller then checks each view against the ledger.
+ * FederationPeer, the deployment recorder); the Receipt controller then checks each view
+ * against the ledger.
  */
 import type { Receipt } from "../../crds/index.ts";
 import { loggedCondition } from "../../crds/domain/index.ts";
 import {
   isAlreadyExists,
+  isConflict,
   Resources,
   type KubeClient,
   type ObjectCache,
@@ -47,10 +49,18 @@ export async function ensureReceiptView(
   }
   if (!obj || obj.status?.logIndex !== undefined) return;
   const head = entry.treeHead;
-  await writeStatus(client, Resources.Receipt, obj, {
-    logIndex: entry.logIndex,
-    leafHash: entry.leafHash,
-    ...(head ? { treeSize: head.treeSize, rootHash: head.rootHash } : {}),
-    conditions: [{ ...loggedCondition(entry.logIndex), lastTransitionTime: rfc3339(now) }],
-  });
+  try {
+    await writeStatus(client, Resources.Receipt, obj, {
+      logIndex: entry.logIndex,
+      leafHash: entry.leafHash,
+      ...(head ? { treeSize: head.treeSize, rootHash: head.rootHash } : {}),
+      conditions: [{ ...loggedCondition(entry.logIndex), lastTransitionTime: rfc3339(now) }],
+    });
+  } catch (err) {
+    // The Receipt controller may mark the new view Logged (it matches the entry by leaf hash)
+    // between our create and this write: that conflict is success, not a retry.
+    if (!isConflict(err)) throw err;
+    const current = await client.get<Receipt>(Resources.Receipt, name, ns);
+    if (current?.status?.logIndex === undefined) throw err;
+  }
 }

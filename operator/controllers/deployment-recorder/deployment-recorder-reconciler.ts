@@ -9,8 +9,6 @@
  */
 import type { Receipt } from "../../../crds/index.ts";
 import {
-  isConflict,
-  Resources,
   type KubeClient,
   type KubeObject,
   type ObjectCache,
@@ -111,14 +109,7 @@ export class DeploymentRecorderReconciler {
       { ...res.entry, treeHead: res.treeHead },
       d.clock.now(),
       d.receipts,
-    ).catch(async (err: unknown) => {
-      // The Receipt controller may mark the new view Logged (matched by leaf hash) between our
-      // create and status write: that conflict is success, and the Event below is still due (a
-      // retry would find the view logged and name it nowhere).
-      if (!isConflict(err)) throw err;
-      const now = await d.client.get<Receipt>(Resources.Receipt, viewName, ns);
-      if (now?.status?.logIndex === undefined) throw err;
-    });
+    );
     d.events.event(
       d.type,
       obj,
