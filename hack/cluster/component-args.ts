@@ -55,36 +55,33 @@ export function apiserverArgs(o: {
 }
 
 /** kube-controller-manager, without the controllers a local cluster has no use for. */
+// What the controller manager and the scheduler share: one kubeconfig for everything, no serving
+// port, no leader election (one replica), a client rate the benches do not hit.
+const clientArgs = (kubeconfig: string): string[] => [
+  `--kubeconfig=${kubeconfig}`,
+  `--authentication-kubeconfig=${kubeconfig}`,
+  `--authorization-kubeconfig=${kubeconfig}`,
+  "--secure-port=0",
+  "--leader-elect=false",
+  "--kube-api-qps=200",
+  "--kube-api-burst=400",
+  "--v=1",
+];
+
 export function controllerManagerArgs(kubeconfig: string, pki: Pki): string[] {
   return [
-    `--kubeconfig=${kubeconfig}`,
-    `--authentication-kubeconfig=${kubeconfig}`,
-    `--authorization-kubeconfig=${kubeconfig}`,
-    "--secure-port=0",
-    "--leader-elect=false",
+    ...clientArgs(kubeconfig),
     `--service-account-private-key-file=${pki.saKey}`,
     `--root-ca-file=${pki.caCert}`,
     "--use-service-account-credentials=false",
     "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route,-persistentvolume-expander",
     "--concurrent-job-syncs=20",
     "--concurrent-gc-syncs=20",
-    "--kube-api-qps=200",
-    "--kube-api-burst=400",
-    "--v=1",
   ];
 }
 
 export function schedulerArgs(kubeconfig: string): string[] {
-  return [
-    `--kubeconfig=${kubeconfig}`,
-    `--authentication-kubeconfig=${kubeconfig}`,
-    `--authorization-kubeconfig=${kubeconfig}`,
-    "--secure-port=0",
-    "--leader-elect=false",
-    "--kube-api-qps=200",
-    "--kube-api-burst=400",
-    "--v=1",
-  ];
+  return clientArgs(kubeconfig);
 }
 
 /** kwok managing the nodes annotated fake, with the stage files `stages` (in order). */
