@@ -87,10 +87,12 @@ export function availabilityVerdict(
     breach: false,
     message: "",
   };
-  if (slo === undefined || availability === undefined) {
-    return { ...closed, nextChangeAtMs: undefined };
-  }
-  if (n < MIN_AVAILABILITY_SAMPLES || availability >= slo) {
+  if (
+    slo === undefined ||
+    availability === undefined ||
+    n < MIN_AVAILABILITY_SAMPLES ||
+    availability >= slo
+  ) {
     return { ...closed, nextChangeAtMs: undefined };
   }
   // The breach ends at the latest when the oldest failure leaves the window.
